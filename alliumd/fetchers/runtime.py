@@ -1,0 +1,246 @@
+"""The fetcher process: one per enabled source, each on its own schedule.
+
+Run as ``python -m alliumd.fetchers.runtime --config PATH --source NAME``.
+The loop waits for the next poll (or a ``refresh`` command on stdin), does one
+fetch, validates the body, publishes it atomically into ``cache_dir`` and
+reports its state.  An API failure is never a crash: it is a ``backoff``
+state with a reason, and the last good cache stays in place.
+
+Exit codes: 0 stopped on request (or ``--once`` left a usable cache),
+1 ``--once`` found no data at all, 78 bad config, 76 supervisor gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import logging
+import os
+import random
+import select
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+from .. import atomic, childproc, config as configmod, exitcodes, http, logs, sourcestate
+from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
+from . import InvalidDocument, source_module
+
+log = logging.getLogger("alliumd.fetcher")
+PARENT_CHECK = 5.0
+
+
+class Fetcher:
+    def __init__(self, cfg: configmod.Config, name: str, *, clock=time.time, rand=random.random):
+        self.cfg = cfg
+        self.src = cfg.sources[name]
+        self.name = name
+        self.module = source_module(name)
+        self.cache_path = cfg.daemon.cache_dir / self.src.cache_file
+        self.tmp_dir = cfg.daemon.cache_dir / atomic.TMP_DIRNAME
+        self.clock = clock
+        self.rand = rand
+        self.session = None
+        self.record = sourcestate.load(cfg.daemon.state_dir, name)
+
+    # -- bookkeeping ---------------------------------------------------------------
+
+    def save(self) -> None:
+        sourcestate.save(self.cfg.daemon.state_dir, self.record)
+        self.report()
+
+    def report(self) -> None:
+        childproc.report({"event": "source", "record": self.record.to_json()})
+
+    def cache_matches_record(self) -> bool:
+        """True when the cache file is the one the record describes (validators are usable)."""
+        try:
+            return self.cache_path.stat().st_size == self.record.bytes
+        except FileNotFoundError:
+            return False
+
+    def prepare(self) -> None:
+        """Start-up: sweep our stale temp files and make the record agree with the cache."""
+        self.cfg.daemon.cache_dir.mkdir(parents=True, exist_ok=True)
+        atomic.sweep_tmp(self.cfg.daemon.cache_dir, prefix=self.src.cache_file + ".")
+        rec = self.record
+        if not self.cache_path.exists():
+            rec.etag = rec.last_modified = rec.sha256 = rec.bytes = rec.data_time = None
+            rec.origin = None
+        elif not self.cache_matches_record():
+            # a cache we did not record (copied in, or state lost): describe it, fetch unconditionally
+            try:
+                info = self.module.validate(self.cache_path)
+                rec.data_time, rec.bytes = info.data_time, self.cache_path.stat().st_size
+                rec.origin = "sample" if info.is_sample else "cache"
+            except InvalidDocument as e:
+                log.warning("existing cache %s is invalid (%s); ignoring it", self.cache_path, e)
+                rec.bytes = None
+            rec.etag = rec.last_modified = rec.sha256 = None
+
+    # -- one fetch -----------------------------------------------------------------
+
+    def fetch_now(self) -> bool:
+        """One fetch with its retries; True if usable data is in the cache afterwards."""
+        rec = self.record
+        started = self.clock()
+        rec.state, rec.last_attempt = SourceState.FETCHING.value, started
+        self.report()
+        if self.session is None:
+            self.session = http.new_session(self.cfg.daemon.contact)
+        conditional = self.cache_matches_record()
+        try:
+            result = http.fetch(self.session, self.src.url, tmp_dir=self.tmp_dir, prefix=self.src.cache_file,
+                                timeout=self.src.timeout, retries=self.src.retries,
+                                max_bytes=self.src.max_bytes,
+                                etag=rec.etag if conditional else None,
+                                last_modified=rec.last_modified if conditional else None,
+                                rand=self.rand)
+        except http.FetchError as e:
+            self.session.close()
+            self.session = None
+            self.failed(str(e), e.status, e.retry_after, started)
+            return self.cache_path.exists()
+        if result.status == 304:
+            log.info("source=%s status=304 unchanged dur_ms=%d", self.name, (self.clock() - started) * 1000)
+            self.succeeded(304, started)
+            return True
+        try:
+            info = self.module.validate(result.tmp_path)
+        except InvalidDocument as e:
+            result.tmp_path.unlink(missing_ok=True)
+            self.failed(f"invalid document: {e}", 200, None, started)
+            return self.cache_path.exists()
+        if result.sha256 == rec.sha256 and self.cache_path.exists():
+            result.tmp_path.unlink(missing_ok=True)       # identical body: publish nothing, render nothing
+            log.info("source=%s status=200 identical body, not republished", self.name)
+        else:
+            atomic.publish_file(result.tmp_path, self.cache_path)
+            log.info("source=%s status=200 published bytes=%d items=%d dur_ms=%d", self.name,
+                     result.size, info.items, (self.clock() - started) * 1000)
+        rec.etag, rec.last_modified = result.etag, result.last_modified
+        rec.sha256, rec.bytes, rec.data_time = result.sha256, result.size, info.data_time
+        self.succeeded(200, started)
+        return True
+
+    def succeeded(self, status: int, started: float) -> None:
+        rec = self.record
+        if rec.failures:
+            log.info("source=%s recovered after %d failed fetches", self.name, rec.failures)
+        now = self.clock()
+        rec.state, rec.last_status, rec.last_success = SourceState.IDLE.value, status, now
+        rec.failures, rec.origin = 0, "network"
+        rec.last_duration = now - started
+        rec.next_run = now + self.src.interval
+        self.save()
+
+    def failed(self, message: str, status: int | None, retry_after: float | None, started: float) -> None:
+        rec = self.record
+        now = self.clock()
+        level = logging.WARNING if rec.failures == 0 else logging.INFO
+        rec.failures += 1
+        rec.last_error, rec.last_error_at, rec.last_status = message, now, status
+        rec.last_duration = now - started
+        rec.state = SourceState.BACKOFF.value
+        delay = (retry_after_delay(retry_after, self.src.interval) if retry_after is not None
+                 else failure_delay(rec.failures, self.src.interval, self.rand()))
+        rec.next_run = now + delay
+        if self.cache_path.exists():
+            rec.origin = "sample" if rec.origin == "sample" else "cache"
+            log.log(level, "source=%s fetch failed (%s); keeping the last good cache; retry in %.0fs",
+                    self.name, message, delay)
+        elif self.cfg.daemon.sample_fallback and self.publish_sample():
+            log.warning("source=%s fetch failed (%s) and no cache exists; published the bundled sample",
+                        self.name, message)
+        else:
+            log.log(level, "source=%s fetch failed (%s); no data available; retry in %.0fs",
+                    self.name, message, delay)
+        self.save()
+
+    def publish_sample(self) -> bool:
+        """Publish the bundled sample document for this source; False if there is none."""
+        sample = resources.files("alliumd.sample") / f"{self.name}.json.gz"
+        if not sample.is_file():
+            return False
+        with sample.open("rb") as raw, gzip.open(raw) as body:
+            atomic.write_bytes(self.cache_path, iter(lambda: body.read(1 << 20), b""),
+                               validate=self.module.validate)
+        info = self.module.validate(self.cache_path)
+        rec = self.record
+        rec.origin, rec.data_time = "sample", info.data_time
+        rec.bytes, rec.sha256 = self.cache_path.stat().st_size, None
+        rec.etag = rec.last_modified = None
+        return True
+
+    # -- the loop ------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        self.prepare()
+        return exitcodes.OK if self.fetch_now() else exitcodes.FAILURE
+
+    def run_forever(self) -> int:
+        self.prepare()
+        rec = self.record
+        age = self.clock() - rec.last_success if rec.last_success and self.cache_path.exists() else None
+        wait = first_run_delay(age, self.src.interval, self.rand())
+        if rec.failures and rec.next_run and rec.next_run > self.clock():
+            wait = rec.next_run - self.clock()             # keep honouring an earlier backoff
+        rec.next_run = self.clock() + wait
+        if rec.state not in (SourceState.IDLE.value, SourceState.BACKOFF.value):
+            rec.state = SourceState.BACKOFF.value if rec.failures else SourceState.IDLE.value
+        self.save()
+        while True:
+            command = self.wait_for(rec.next_run)
+            if command == "eof":
+                log.info("supervisor gone; exiting")
+                return exitcodes.PARENT_GONE
+            self.fetch_now()
+
+    def wait_for(self, due: float) -> str:
+        """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""
+        buffer = b""
+        while True:
+            remaining = due - self.clock()
+            if remaining <= 0:
+                return "due"
+            ready, _, _ = select.select([sys.stdin.fileno()], [], [], min(remaining, PARENT_CHECK))
+            if not childproc.parent_alive():
+                return "eof"
+            if not ready:
+                continue
+            chunk = os.read(sys.stdin.fileno(), 4096)
+            if not chunk:
+                return "eof"
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                msg = childproc.read_command(line)
+                if msg and msg.get("cmd") == "refresh":
+                    log.info("source=%s refresh requested", self.name)
+                    return "refresh"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="alliumd-fetcher", description=__doc__.splitlines()[0])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--once", action="store_true")
+    args = ap.parse_args(argv)
+    logs.setup(f"fetcher/{args.source}")
+    childproc.become_child()
+    try:
+        cfg = configmod.load(args.config)
+        logs.setup(f"fetcher/{args.source}", cfg.daemon.log_level)
+        fetcher = Fetcher(cfg, args.source)
+    except (configmod.ConfigError, LookupError, KeyError) as e:
+        log.error("%s", e)
+        return exitcodes.CONFIG
+    try:
+        return fetcher.run_once() if args.once else fetcher.run_forever()
+    except childproc.Terminated:
+        return exitcodes.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

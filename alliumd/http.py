@@ -1,0 +1,198 @@
+"""One HTTP fetch: conditional, streamed to a temp file, size-capped, deadline-bounded.
+
+Why not urllib3's Retry: it sleeps inside the call for whatever Retry-After
+says, and a sleeping worker looks hung.  Here a fetch makes up to
+``1 + retries`` attempts with short jittered backoff for transient errors
+(connection problems, timeouts, 5xx, truncated bodies); a 429/503 with
+Retry-After ends the fetch at once and the *schedule* honours it.
+
+``requests``' read timeout bounds the gap between bytes, not the download,
+so a slow-drip server could hold an attempt for hours.  The total
+``timeout`` of an attempt is enforced with ``SIGALRM`` (the fetcher process
+is single-threaded and this runs on its main thread), which interrupts the
+request wherever it is blocked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import hashlib
+import os
+import random
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from . import __version__, PROJECT_URL
+
+CHUNK = 64 * 1024
+RETRY_BACKOFF_CAP = 30.0
+
+
+class AttemptTimeout(Exception):
+    """The total deadline of one attempt passed."""
+
+
+class FetchError(Exception):
+    """A fetch failed; ``retry_after`` is set when the server asked us to come back later."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 transient: bool = True):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        self.transient = transient
+
+
+@dataclass
+class FetchResult:
+    status: int                  # 200 or 304
+    tmp_path: Path | None        # decoded body (200 only), in the caller's temp dir
+    size: int = 0
+    sha256: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    attempts: int = 1
+
+
+def user_agent(contact: str = "") -> str:
+    who = f"+{PROJECT_URL}" + (f"; {contact}" if contact else "")
+    return f"alliumd/{__version__} ({who}) python-requests/{requests.__version__}"
+
+
+def new_session(contact: str = "") -> requests.Session:
+    s = requests.Session()
+    s.headers["User-Agent"] = user_agent(contact)
+    s.headers["Accept-Encoding"] = "gzip, deflate"
+    return s
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Raise :class:`AttemptTimeout` in this (main) thread after ``seconds``."""
+
+    def expired(signum, frame):
+        raise AttemptTimeout(f"no complete answer within {seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, prefix: str,
+             timeout: float, max_bytes: int) -> FetchResult:
+    connect_timeout = min(10.0, timeout)
+    read_timeout = min(30.0, timeout)
+    with deadline(timeout):
+        with session.get(url, headers=headers, stream=True, timeout=(connect_timeout, read_timeout),
+                         allow_redirects=True) as r:
+            if r.status_code == 304:
+                return FetchResult(304, None, etag=r.headers.get("ETag"),
+                                   last_modified=r.headers.get("Last-Modified"))
+            if r.status_code in (429, 503):
+                ra = parse_retry_after(r.headers.get("Retry-After"))
+                raise FetchError(f"HTTP {r.status_code} {r.reason or ''}".strip()
+                                 + (f", Retry-After {ra:.0f}s" if ra is not None else ""),
+                                 status=r.status_code, retry_after=ra, transient=ra is None)
+            if r.status_code >= 500 or r.status_code == 408:
+                raise FetchError(f"HTTP {r.status_code} {r.reason or ''}".strip(), status=r.status_code)
+            if r.status_code != 200:
+                raise FetchError(f"HTTP {r.status_code} {r.reason or ''} (check the URL)".strip(),
+                                 status=r.status_code, transient=False)
+            declared = r.headers.get("Content-Length")
+            if declared and declared.isdigit() and not r.headers.get("Content-Encoding") \
+                    and int(declared) > max_bytes:
+                raise FetchError(f"body of {int(declared)} bytes exceeds max_bytes {max_bytes}",
+                                 status=200, transient=False)
+            digest = hashlib.sha256()
+            size = 0
+            fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=prefix + ".", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    for chunk in r.iter_content(CHUNK):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise FetchError(f"body exceeds max_bytes {max_bytes}", status=200,
+                                             transient=False)
+                        digest.update(chunk)
+                        f.write(chunk)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            return FetchResult(200, Path(tmp), size, digest.hexdigest(), r.headers.get("ETag"),
+                               r.headers.get("Last-Modified"))
+
+
+def fetch(session: requests.Session, url: str, *, tmp_dir: Path, prefix: str, timeout: float,
+          retries: int, max_bytes: int, etag: str | None = None, last_modified: str | None = None,
+          sleep=time.sleep, rand=random.random) -> FetchResult:
+    """Fetch ``url`` with up to ``1 + retries`` attempts; raise :class:`FetchError` on failure.
+
+    Conditional headers use the server's own validators, never our clock.
+    """
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            result = _attempt(session, url, headers, tmp_dir, prefix, timeout, max_bytes)
+            result.attempts = attempt
+            return result
+        except FetchError as e:
+            error = e
+        except AttemptTimeout as e:
+            error = FetchError(f"timeout: {e}")
+        except requests.exceptions.Timeout as e:
+            error = FetchError(f"timeout: {_short(e)}")
+        except requests.exceptions.ConnectionError as e:
+            error = FetchError(f"connection failed: {_short(e)}")
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as e:
+            error = FetchError(f"truncated or corrupt body: {_short(e)}")
+        except requests.exceptions.RequestException as e:
+            error = FetchError(f"request failed: {_short(e)}", transient=False)
+        if not error.transient or attempt > retries:
+            if attempt > 1:
+                error.args = (f"{error.args[0]} (after {attempt} attempts)",)
+            raise error
+        sleep(min(2.0 ** (attempt - 1), RETRY_BACKOFF_CAP) * (0.5 + rand() / 2))
+
+
+def _short(e: Exception) -> str:
+    """The innermost useful part of a requests/urllib3 error message."""
+    inner = e.args[0] if e.args else e
+    inner = getattr(inner, "reason", inner)            # urllib3 MaxRetryError → the real cause
+    text = str(inner)
+    if "): " in text and text.startswith(("HTTPConnection", "HTTPSConnection", "<")):
+        text = text.split("): ", 1)[1]                 # drop the connection object's repr
+    for marker in ("Failed to establish a new connection: ",):
+        text = text.split(marker, 1)[-1]
+    return text.strip("'\" ")[:200]

@@ -1,0 +1,6 @@
+"""Pure functions from parsed source documents to plain view-model dicts.
+
+Nothing here touches the file system, the clock or HTML: models are computed
+from a document alone (reference times come from the document itself), so the
+same input always yields the same model and the same page bytes.
+"""

@@ -1,0 +1,183 @@
+"""The renderer process loop: watch, debounce, render, report.
+
+Run as ``python -m alliumd.renderer.main --config PATH [--once]``.  Events
+come from three places onto one queue: the watchdog observer (a cache file
+was published), the supervisor's commands on stdin (``render``,
+``render_all``, ``status``), and timers (periodic rescan, a source turning
+stale).  After the first event the loop waits for ``debounce`` seconds of
+quiet, at most ``max_delay``, so the Onionoo documents published together
+render as one batch.  If the observer thread dies the process exits 70 and
+the supervisor respawns it (crash-only); the startup rescan catches up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import queue
+import sys
+import threading
+import time
+
+from .. import atomic, childproc, config as configmod, exitcodes, logs, sourcestate, statusview
+from ..pages.site import FAMILIES, MODELS
+from .build import BatchResult, SiteBuilder
+from .registry import STATUS_INPUT, Registry
+from .watch import start_observer
+
+log = logging.getLogger("alliumd.renderer")
+PARENT_CHECK = 5.0
+
+
+def default_registry() -> Registry:
+    return Registry(FAMILIES, MODELS)
+
+
+class RendererProcess:
+    def __init__(self, cfg: configmod.Config, registry: Registry | None = None, *, clock=time.time):
+        self.cfg = cfg
+        self.clock = clock
+        self.info_path = cfg.daemon.state_dir / "renderer.json"
+        self.info = self._load_info()
+        self.builder = SiteBuilder(cfg, registry or default_registry(), status_provider=self.status_snapshot,
+                                   clock=clock)
+        self.events: queue.Queue = queue.Queue()
+
+    # -- status --------------------------------------------------------------------
+
+    def _load_info(self) -> dict:
+        try:
+            with open(self.info_path, "rb") as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
+    def status_snapshot(self) -> dict:
+        """What ``status.html`` shows: source records and the last batch that rendered data pages."""
+        now = self.clock()
+        records = {n: sourcestate.load(self.cfg.daemon.state_dir, n) for n in self.cfg.sources}
+        return {"daemon": {"running": True},
+                "renderer": statusview.renderer_entry(self.info.get("last_data_batch"), running=True),
+                "sources": {n: statusview.source_entry(self.cfg, r, now, running=True)
+                            for n, r in records.items()}}
+
+    def record(self, result: BatchResult) -> None:
+        batch = {"state": "idle", "last_render": statusview.iso(self.clock()),
+                 "last_duration": round(result.duration, 3), "pages_written": result.written,
+                 "pages_unchanged": result.unchanged, "pages_deleted": result.deleted,
+                 "families": result.families, "changed": result.changed,
+                 "last_error": "; ".join(result.errors) or None}
+        self.info["last_batch"] = batch
+        if set(result.families) - {"status"}:
+            self.info["last_data_batch"] = batch
+        self.info_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
+        childproc.report({"event": "renderer", **batch, "queue": self.events.qsize()})
+
+    def render(self, changed: set[str], *, full: bool = False) -> BatchResult:
+        childproc.report({"event": "renderer", "state": "rendering", "queue": self.events.qsize()})
+        result = self.builder.build(changed, full=full)
+        log.info("batch: changed=%s families=%d written=%d unchanged=%d deleted=%d dur_ms=%d%s",
+                 ",".join(result.changed) or "-", len(result.families), result.written, result.unchanged,
+                 result.deleted, result.duration * 1000, " (full rebuild)" if result.full else "")
+        self.record(result)
+        if set(result.families) - {"status"} and "status" in self.builder.registry.families:
+            # the status page shows this batch's numbers: render it once more (status only)
+            self.record(self.builder.build({STATUS_INPUT}))
+        return result
+
+    # -- modes ---------------------------------------------------------------------
+
+    def run_once(self, *, full: bool = False) -> int:
+        self.render({STATUS_INPUT}, full=full)
+        index = self.cfg.daemon.output_dir / "index.html"
+        return exitcodes.OK if index.exists() else exitcodes.FAILURE
+
+    def _read_commands(self) -> None:
+        """Stdin reader thread: commands from the supervisor onto the event queue."""
+        for line in sys.stdin.buffer:
+            msg = childproc.read_command(line)
+            if msg:
+                self.events.put(("cmd", msg.get("cmd")))
+        self.events.put(("eof", None))
+
+    def run_forever(self) -> int:
+        rd = self.cfg.render
+        observer = start_observer(self.cfg.daemon.cache_dir, self.events)
+        threading.Thread(target=self._read_commands, name="commands", daemon=True).start()
+        self.render({STATUS_INPUT})                    # startup rescan happens inside build()
+        next_rescan = time.monotonic() + rd.rescan_interval
+        while True:
+            changed: set[str] = set()
+            full = False
+            flip = self.builder.next_stale_flip(self.clock())
+            wake = min(next_rescan - time.monotonic(),
+                       (flip - self.clock() + 0.5) if flip is not None else rd.rescan_interval, PARENT_CHECK)
+            try:
+                first = self.events.get(timeout=max(wake, 0.05))
+            except queue.Empty:
+                first = None
+            if not observer.is_alive():
+                log.error("the file watcher died; exiting so the supervisor restarts the renderer")
+                return exitcodes.OBSERVER_DIED
+            if not childproc.parent_alive():
+                return exitcodes.PARENT_GONE
+            if first is None:
+                if time.monotonic() >= next_rescan:
+                    next_rescan = time.monotonic() + rd.rescan_interval
+                    self.render(set())                 # scan() inside build() finds missed events
+                elif flip is not None and self.clock() >= flip:
+                    self.render(set())                 # stale_flips() inside build() picks it up
+                continue
+            batch = [first] + self._debounce()
+            for kind, value in batch:
+                if kind == "eof":
+                    log.info("supervisor gone; exiting")
+                    return exitcodes.PARENT_GONE
+                if kind == "input":
+                    changed.add(value)
+                elif value == "render_all":
+                    full = True
+                elif value == "status":
+                    changed.add(STATUS_INPUT)
+            self.render(changed, full=full)
+
+    def _debounce(self) -> list:
+        """Collect further events until ``debounce`` s of quiet, at most ``max_delay`` s."""
+        rd = self.cfg.render
+        start = time.monotonic()
+        events = []
+        while True:
+            remaining = min(rd.debounce, rd.max_delay - (time.monotonic() - start))
+            if remaining <= 0:
+                return events
+            try:
+                events.append(self.events.get(timeout=remaining))
+            except queue.Empty:
+                return events
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="alliumd-renderer", description=__doc__.splitlines()[0])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--once", action="store_true", help="render what changed, then exit")
+    ap.add_argument("--full", action="store_true", help="with --once: rebuild every page")
+    args = ap.parse_args(argv)
+    logs.setup("renderer")
+    childproc.become_child()
+    try:
+        cfg = configmod.load(args.config)
+    except configmod.ConfigError as e:
+        log.error("%s", e)
+        return exitcodes.CONFIG
+    logs.setup("renderer", cfg.daemon.log_level)
+    try:
+        proc = RendererProcess(cfg)
+        return proc.run_once(full=args.full) if args.once else proc.run_forever()
+    except childproc.Terminated:
+        return exitcodes.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The six data sources: names, labels, default settings and fetcher modules.
+
+One table so that the config schema, the supervisor, the renderer and
+``alliumctl`` agree on what a source is called and what it defaults to.
+A source whose ``fetcher`` is None is known (its config table exists) but has
+no implementation yet: enabling it is a configuration error.
+"""
+
+from dataclasses import dataclass
+
+MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    label: str
+    url: str
+    enabled: bool
+    interval: int
+    timeout: int
+    retries: int
+    max_bytes: int
+    max_age: int
+    fetcher: str | None          # module under alliumd.fetchers, or None
+    cache_file: str              # file name under cache_dir
+
+
+def _spec(name, label, url, *, enabled=False, interval, timeout, retries=3,
+          max_bytes, max_age, fetcher=None):
+    return SourceSpec(name, label, url, enabled, interval, timeout, retries,
+                      max_bytes, max_age, fetcher, f"{name}.json")
+
+
+SOURCES: dict[str, SourceSpec] = {s.name: s for s in (
+    _spec("onionoo_details", "Onionoo details", "https://onionoo.torproject.org/details",
+          enabled=True, interval=3600, timeout=300, max_bytes=200 * MB, max_age=6 * 3600,
+          fetcher="onionoo_details"),
+    _spec("onionoo_uptime", "Onionoo uptime", "https://onionoo.torproject.org/uptime",
+          interval=6 * 3600, timeout=1200, retries=2, max_bytes=1000 * MB, max_age=24 * 3600),
+    _spec("onionoo_bandwidth", "Onionoo bandwidth", "https://onionoo.torproject.org/bandwidth",
+          interval=6 * 3600, timeout=600, retries=2, max_bytes=500 * MB, max_age=24 * 3600),
+    _spec("collector", "CollecTor votes", "https://collector.torproject.org/index/index.json",
+          interval=1800, timeout=300, max_bytes=200 * MB, max_age=3 * 3600),
+    _spec("consensus_health", "consensus-health", "https://consensus-health.torproject.org/",
+          interval=1800, timeout=60, max_bytes=20 * MB, max_age=3 * 3600),
+    _spec("aroi", "AROI validator", "https://aroivalidator.1aeo.com/latest.json",
+          interval=3600, timeout=120, retries=2, max_bytes=100 * MB, max_age=6 * 3600),
+)}

@@ -1,0 +1,127 @@
+"""A supervised child process: spawn, talk, stop, and its respawn bookkeeping.
+
+Children are started with fork+exec (``subprocess.Popen`` of
+``python -m alliumd.<module>``), not multiprocessing: every child gets a
+fresh interpreter (no inherited threads or locks), nothing needs pickling,
+the role is visible in ``ps``, and ``close_fds`` keeps the control socket
+out of the children.  Each child gets its own process group, so stopping it
+also reaches anything it spawned.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..childproc import SUPERVISOR_PID_ENV
+from ..states import RespawnTracker
+
+log = logging.getLogger("alliumd.supervisor")
+
+
+@dataclass
+class Child:
+    name: str                       # source name, or "renderer"
+    module: str                     # e.g. "alliumd.fetchers.runtime"
+    args: list[str]
+    spec: Any = None                # the config slice it was started with (for reconcile)
+    proc: subprocess.Popen | None = None
+    tracker: RespawnTracker = field(default_factory=RespawnTracker)
+    respawn_at: float | None = None     # monotonic; set while awaiting respawn
+    fatal: bool = False
+    fatal_reason: str | None = None
+    stopping: bool = False          # we asked it to stop; its exit is expected
+    restart_when_stopped: bool = False
+    last_exit: str | None = None
+    report: dict = field(default_factory=dict)  # the latest report it sent
+    _buffer: bytes = b""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None and self.proc.returncode is None else None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    def spawn(self, now: float, *, first: bool) -> None:
+        env = dict(os.environ, **{SUPERVISOR_PID_ENV: str(os.getpid()), "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen([sys.executable, "-m", self.module, *self.args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                     close_fds=True, process_group=0)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        self._buffer = b""
+        self.respawn_at = None
+        self.stopping = False
+        if first:
+            self.tracker.started(now)
+        else:
+            self.tracker.respawned(now)
+        log.info("started %s pid=%d", self.name, self.proc.pid)
+
+    def send(self, message: dict) -> None:
+        """One command line on the child's stdin; dropped if the pipe is full or gone."""
+        if not self.alive:
+            return
+        try:
+            os.write(self.proc.stdin.fileno(), (json.dumps(message) + "\n").encode())
+        except (BlockingIOError, BrokenPipeError, OSError):
+            pass
+
+    def read_reports(self) -> tuple[list[dict], bool]:
+        """Drain the child's stdout; return (complete JSON report lines, end of file reached)."""
+        if self.proc is None or self.proc.stdout is None or self.proc.stdout.closed:
+            return [], True
+        chunks = []
+        eof = False
+        while True:
+            try:
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                eof = True
+                break
+            if not chunk:
+                eof = True
+                break
+            chunks.append(chunk)
+        self._buffer += b"".join(chunks)
+        reports = []
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(msg, dict):
+                reports.append(msg)
+        return reports, eof
+
+    def signal_group(self, sig: int) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def terminate(self) -> None:
+        self.stopping = True
+        self.signal_group(signal.SIGTERM)
+
+    def close_pipes(self) -> None:
+        if self.proc is None:
+            return
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except (OSError, AttributeError):
+                pass

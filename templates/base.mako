@@ -1,0 +1,66 @@
+## Layout shared by every page.  Links are relative (chrome['root']) so the
+## site works from file:// and under any URL prefix.  Nothing volatile here:
+## page bytes must only change when the data does.
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title><%block name="title"/> · ${chrome['site_title']}</title>
+<link rel="stylesheet" href="${chrome['root']}static/style.css">
+</head>
+<body>
+<header class="top">
+<a class="brand" href="${chrome['root']}index.html">${chrome['site_title']}</a>
+<nav>
+${nav_link("index.html", "Overview")}
+${nav_link("relays/all.html", "All relays")}
+${nav_link("status.html", "Status")}
+</nav>
+</header>
+<main>
+${source_line(chrome['sources'])}
+${next.body()}
+</main>
+<footer>
+<p>Built by alliumd from public Tor network data. Times are UTC. This site uses no JavaScript.</p>
+</footer>
+</body>
+</html>
+<%def name="nav_link(path, label)">\
+% if chrome['page_path'] == path:
+<a href="${chrome['root']}${path}" aria-current="page">${label}</a>\
+% else:
+<a href="${chrome['root']}${path}">${label}</a>\
+% endif
+</%def>\
+## Which sources this page was built from, when they were published, and
+## whether they are sample data or stale.
+<%def name="source_line(sources)">\
+% if sources:
+<p class="src">Data:
+% for s in sources:
+<span class="srci">${s.label}\
+% if not s.available:
+ <span class="badge warn">unavailable</span>\
+% else:
+, published ${s.published or "at an unknown time"}\
+% endif
+% if s.sample:
+ <span class="badge sample">sample data</span>\
+% endif
+% if s.stale:
+ <span class="badge warn">stale</span>\
+% endif
+</span>
+% endfor
+</p>\
+% endif
+</%def>\
+<%def name="relay_link(fingerprint, nickname)">\
+<a href="${chrome['root']}relay/${fingerprint}/index.html">${nickname}</a>\
+</%def>\
+## A key/value row; the value is always escaped text.
+<%def name="kv(label, value)">\
+<tr><th scope="row">${label}</th><td>${value if value is not None and value != "" else "–"}</td></tr>\
+</%def>

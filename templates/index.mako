@@ -1,0 +1,63 @@
+<%inherit file="base.mako"/>\
+<%! from alliumd.model.format import count %>\
+<%block name="title">Network overview</%block>\
+<% s = summary %>\
+<h1>Tor network overview</h1>
+<p class="lead">Relays published ${published}.
+<a href="${chrome['root']}relays/all.html">All relays</a> ·
+<a href="${chrome['root']}status.html">Source status</a></p>
+% if s['relays_truncated']:
+<p class="note">This document is truncated: ${count(s['relays_truncated'])} further relays were left out by the source.</p>
+% endif
+
+<section>
+<h2>Relays</h2>
+<div class="cards">
+<div class="card"><span class="big">${count(s['relays_running'])}</span> running</div>
+<div class="card"><span class="big">${count(s['relays_total'])}</span> listed</div>
+<div class="card"><span class="big">${count(s['countries'])}</span> countries</div>
+<div class="card"><span class="big">${count(s['as_count'])}</span> autonomous systems</div>
+</div>
+</section>
+
+<section>
+<h2>Running relays by role</h2>
+<p class="note">Each relay counts once: exit before guard before middle.</p>
+<table>
+<thead><tr><th>Role</th><th class="n">Relays</th><th class="n">Advertised bandwidth</th><th class="n">Observed bandwidth</th></tr></thead>
+<tbody>
+% for role in s['roles']:
+<tr><td>${role['role'].capitalize()}</td><td class="n">${count(role['count'])}</td><td class="n">${role['advertised_bandwidth_text']}</td><td class="n">${role['observed_bandwidth_text']}</td></tr>
+% endfor
+</tbody>
+<tfoot><tr><th scope="row">All</th><td class="n">${count(s['relays_running'])}</td><td class="n">${s['advertised_bandwidth_text']}</td><td class="n">${s['observed_bandwidth_text']}</td></tr></tfoot>
+</table>
+</section>
+
+<section>
+<h2>Running relays by flag</h2>
+<table>
+<thead><tr><th>Flag</th><th class="n">Relays</th></tr></thead>
+<tbody>
+% for f in s['flags']:
+<tr><td>${f['flag']}</td><td class="n">${count(f['count'])}</td></tr>
+% endfor
+</tbody>
+</table>
+</section>
+
+<section>
+<h2>Top relays by consensus weight</h2>
+% if s['top_relays']:
+<table>
+<thead><tr><th class="n">#</th><th>Nickname</th><th>Role</th><th>Country</th><th class="n">Observed</th><th class="n">Consensus weight</th><th class="n">Share</th></tr></thead>
+<tbody>
+% for r in s['top_relays']:
+<tr><td class="n">${loop.index + 1}</td><td>${self.relay_link(r['fingerprint'], r['nickname'])}</td><td>${r['role']}</td><td>${r['country_code'] or "–"}</td><td class="n">${r['observed_bandwidth_text']}</td><td class="n">${count(r['consensus_weight'])}</td><td class="n">${r['consensus_weight_fraction_text']}</td></tr>
+% endfor
+</tbody>
+</table>
+% else:
+<p>No running relays in this document.</p>
+% endif
+</section>

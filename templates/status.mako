@@ -1,0 +1,52 @@
+<%inherit file="base.mako"/>\
+<%block name="title">Status</%block>\
+<h1>Status</h1>
+<p class="lead">Daemon:
+% if daemon_running:
+<span class="badge ok">running</span>
+% else:
+<span class="badge warn">not running</span>
+% endif
+</p>
+
+<section>
+<h2>Sources</h2>
+% if sources:
+<div class="wide">
+<table class="list">
+<thead><tr><th>Source</th><th>Enabled</th><th>State</th><th>Data published</th><th>Origin</th><th>Last success</th><th class="n">Failures</th><th>Last error</th><th>Next run</th></tr></thead>
+<tbody>
+% for s in sources:
+<tr><td>${s['label']}</td><td>${s['enabled']}</td><td>${s['state']}</td><td>${s['data_time']}\
+% if s['stale']:
+ <span class="badge warn">stale</span>\
+% endif
+</td><td>${s['origin']}</td><td>${s['last_success']}</td><td class="n">${s['failures']}</td><td>\
+% if s['last_error']:
+${s['last_error']} <span class="when">(${s['last_error_at']})</span>\
+% else:
+–\
+% endif
+</td><td>${s['next_run']}</td></tr>
+% endfor
+</tbody>
+</table>
+</div>
+% else:
+<p>No source status is available.</p>
+% endif
+</section>
+
+<section>
+<h2>Renderer</h2>
+<% rd = renderer %>\
+<table class="kv">
+${self.kv("State", rd['state'])}
+${self.kv("Last run", rd['last_render'])}
+${self.kv("Duration", rd['last_duration'])}
+${self.kv("Pages written", rd['pages_written'])}
+${self.kv("Pages unchanged", rd['pages_unchanged'])}
+${self.kv("Pages deleted", rd['pages_deleted'])}
+${self.kv("Last error", rd['last_error'])}
+</table>
+</section>

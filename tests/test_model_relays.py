@@ -1,0 +1,231 @@
+"""The relay model on real Onionoo details documents (2014 and 2021) and broken input."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from alliumd.model import format as fmt
+from alliumd.model.relays import build_relays, network_summary, relay_view
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+MIT = "details_search-AS3-MIT_3relays_2021-10-09-1400.json"
+TRIMMED = "details_limit4_TRIMMED-2relays_2021-09-30-1400.json"
+MORIA_2014 = "details_lookup-9695DFC35FFEB861329B9F1AB04C46397020CE31_2014_challenger.json"
+BRIDGE_2014 = "details_lookup-DE6397A047ABE5F78B4C87AF725047831B221AAB_2014_challenger.json"
+GABELMOO_2014 = "details_lookup-F2044413DAC2E02E3D6BCF4735A19BCA1DE97281_2014_challenger.json"
+
+MORIA1 = "9695DFC35FFEB861329B9F1AB04C46397020CE31"
+NOEXIT = "9715C81BA8C5B0C698882035F75C67D6D643DBE3"
+EXIT = "A53C46F5B157DD83366D45A8E99A244934A14C46"
+
+
+def load(name: str) -> dict:
+    return json.loads((REAL / name).read_text(encoding="utf-8"))
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+def test_bandwidth_is_bits_per_second_from_bytes():
+    assert fmt.bandwidth(10_000_000) == "80.0 Mbit/s"
+    assert fmt.bandwidth(100) == "800 bit/s"
+    assert fmt.bandwidth(40960) == "327.7 kbit/s"
+    assert fmt.bandwidth(268435456) == "2.1 Gbit/s"
+    assert fmt.bandwidth(None) == fmt.MISSING
+    assert fmt.bandwidth(True) == fmt.MISSING
+
+
+def test_percent_keeps_small_shares_visible():
+    assert fmt.percent(0.25) == "25.00%"
+    assert fmt.percent(3.713294e-4) == "0.0371%"
+    assert fmt.percent(0.0) == "0%"
+    assert fmt.percent(3.4711226e-9) == "<0.0001%"
+    assert fmt.percent(None) == fmt.MISSING
+
+
+def test_times_and_durations():
+    t = fmt.parse_onionoo_time("2021-10-09 14:00:00")
+    assert t == datetime(2021, 10, 9, 14, tzinfo=timezone.utc)
+    assert fmt.parse_onionoo_time("2021-10-09T14:00:00") is None
+    assert fmt.parse_onionoo_time(None) is None
+    assert fmt.duration(3 * 86400 + 4 * 3600 + 59) == "3 d 4 h"
+    assert fmt.duration(5 * 3600 + 12 * 60) == "5 h 12 m"
+    assert fmt.duration(-5) == "0 m"
+    assert fmt.ago(fmt.parse_onionoo_time("2021-10-06 10:00:00"), t) == "3 d 4 h ago"
+    assert fmt.timestamp(fmt.parse_iso_time("2026-01-01T00:00:00Z")) == "2026-01-01 00:00:00 UTC"
+    assert fmt.timestamp(fmt.parse_iso_time(0)) == "1970-01-01 00:00:00 UTC"
+    assert fmt.timestamp(fmt.from_millis(1633788000000)) == "2021-10-09 14:00:00 UTC"
+
+
+# -- field extraction ---------------------------------------------------------------------
+
+def test_real_2021_fields():
+    model = build_relays(load(MIT))
+    moria = model.by_fingerprint[MORIA1]
+    assert moria["nickname"] == "moria1"
+    assert moria["fp_short"] == "9695DFC3"
+    assert moria["ipv4_addresses"] == ["128.31.0.34:9101"] and moria["ipv6_addresses"] == []
+    assert moria["dir_address"] == "128.31.0.34:9131"
+    assert moria["unreachable_or_addresses"] == ["[::]:9101"]
+    assert moria["flags"] == ["Authority", "Running", "Stable", "V2Dir", "Valid"]
+    assert moria["running"] is True and moria["hibernating"] is None
+    assert (moria["country"], moria["country_code"]) == ("us", "US")
+    assert moria["country_name"] == "United States of America"
+    assert (moria["as_number"], moria["as_name"]) == ("AS3", None)
+    assert moria["bandwidth_rate"] == 40960 and moria["observed_bandwidth"] == 3046164
+    assert moria["observed_bandwidth_text"] == "24.4 Mbit/s"
+    assert moria["consensus_weight"] == 43
+    assert moria["consensus_weight_fraction"] == pytest.approx(3.4711226e-7)
+    assert moria["platform"] == "Tor 0.4.6.0-alpha-dev on Linux" and moria["os"] == "Linux"
+    assert moria["version"] == "0.4.6.0-alpha-dev"
+    assert moria["version_status"] == "unrecommended" and moria["recommended_version"] is False
+    assert moria["contact"] == "1024D/EB5A896A28988BF5 arma mit edu"
+    assert moria["family"] == [] and moria["family_size"] == 1
+    assert moria["exit_policy"] == ["reject *:*"]
+    assert moria["exit_policy_summary"] == "reject 1-65535"
+    assert moria["roles"] == ["middle"] and moria["role"] == "middle"
+    assert moria["measured"] is True
+    assert moria["last_restarted"] == "2021-09-12 12:38:33 UTC"
+    assert moria["last_restarted_ago"] == "27 d 1 h ago"        # relative to relays_published
+    assert moria["last_seen_ago"] == "0 m ago"
+    assert moria["first_seen_date"] == "2010-01-18"
+    assert moria["overload_general_timestamp"] is None and moria["overload_general"] is None
+
+
+def test_exit_and_family_fields():
+    model = build_relays(load(MIT))
+    exit_ = model.by_fingerprint[EXIT]
+    assert exit_["exit_addresses"] == ["128.31.0.13"]
+    assert exit_["is_exit"] and exit_["role"] == "exit" and not exit_["is_guard"]
+    assert exit_["exit_policy_summary"].startswith("reject 22, 25, 119, 135-139")
+    assert exit_["exit_policy"][-1] == "accept *:*"
+    assert exit_["family"] == [NOEXIT] and exit_["family_size"] == 2    # self excluded
+    guard = model.by_fingerprint[NOEXIT]
+    assert guard["role"] == "guard" and guard["family"] == [EXIT]
+
+
+def test_2014_documents_without_version_and_with_as_number():
+    model = build_relays(load(GABELMOO_2014))
+    [relay] = model.relays
+    assert relay["nickname"] == "gabelmoo"
+    assert relay["version"] is None and relay["version_status"] is None     # not in 2014
+    assert (relay["as_number"], relay["as_name"]) == ("AS24900", "QSC AG")
+    assert relay["measured"] is None and relay["family"] == []
+    assert relay["country_code"] == "DE"
+    moria = build_relays(load(MORIA_2014)).relays[0]
+    assert moria["flags"][:3] == ["Authority", "Fast", "Guard"] and moria["role"] == "guard"
+
+
+def test_bridges_are_ignored():
+    model = build_relays(load(BRIDGE_2014))
+    assert model.relays == [] and model.summary["relays_total"] == 0
+    assert model.summary["top_relays"] == []
+
+
+def test_trimmed_document_and_float_formats():
+    model = build_relays(load(TRIMMED))
+    assert [r["nickname"] for r in model.relays] == ["lyesn", "seele"]
+    assert model.summary["relays_truncated"] == 7290
+    assert model.relays[0]["consensus_weight_fraction"] == pytest.approx(7.400913e-05)
+    assert model.relays[0]["exit_probability"] == 0.0
+    assert model.relays[0]["flags_text"] == "Fast Guard HSDir Running Stable V2Dir Valid"
+    assert model.published == "2021-09-30 14:00:00 UTC"
+
+
+def test_missing_optional_keys_are_tolerated():
+    view = relay_view({"fingerprint": "F" * 40}, None)
+    assert view["nickname"] == "Unnamed" and view["running"] is False
+    assert view["or_addresses"] == [] and view["primary_address"] is None
+    assert view["contact"] is None and view["platform"] is None and view["os"] is None
+    assert view["consensus_weight"] == 0 and view["observed_bandwidth_text"] == fmt.MISSING
+    assert view["exit_policy_summary"] is None and view["first_seen"] == fmt.MISSING
+    assert view["first_seen_ago"] == fmt.MISSING and view["family_size"] == 1
+
+
+def test_wrong_types_count_as_absent():
+    view = relay_view({"fingerprint": "F" * 40, "nickname": 5, "flags": "Exit", "consensus_weight": "9",
+                       "effective_family": ["../x", "f" * 40, "E" * 40], "country": "<s",
+                       "as": "AS3<b>", "running": "yes", "or_addresses": [1, "1.2.3.4:9001"]}, None)
+    assert view["nickname"] == "Unnamed" and view["flags"] == [] and view["consensus_weight"] == 0
+    assert view["family"] == ["E" * 40] and view["country"] is None and view["as_number"] is None
+    assert view["running"] is False and view["or_addresses"] == ["1.2.3.4:9001"]
+
+
+# -- document-level behaviour -------------------------------------------------------------
+
+def test_sorted_by_consensus_weight_then_fingerprint():
+    doc = load(MIT)
+    doc["relays"].append(dict(doc["relays"][0], fingerprint="0" * 40, nickname="twin"))   # cw 43
+    model = build_relays(doc)
+    assert [r["nickname"] for r in model.relays] == ["csailmitexit", "csailmitnoexit", "twin", "moria1"]
+
+
+def test_invalid_fingerprints_and_duplicates_are_skipped():
+    doc = load(MIT)
+    good = doc["relays"][0]
+    doc["relays"] += [
+        dict(good, fingerprint=MORIA1.lower()),
+        dict(good, fingerprint=MORIA1[:39]),
+        dict(good, fingerprint="../../../../etc/passwd"),
+        {k: v for k, v in good.items() if k != "fingerprint"},
+        dict(good, nickname="duplicate"),
+        "not an object",
+        None,
+    ]
+    model = build_relays(doc)
+    assert len(model.relays) == 3 and model.skipped == 7
+    assert model.by_fingerprint[MORIA1]["nickname"] == "moria1"
+
+
+def test_downtime_filter_uses_the_documents_own_time():
+    doc = load(MIT)     # published 2021-10-09 14:00, years before any wall clock running this
+    a, b, c = doc["relays"]
+    a.update(running=False, last_seen="2021-10-01 13:00:00")    # 8 d 1 h before: dropped
+    b.update(running=False, last_seen="2021-10-03 14:00:00")    # 6 d before: kept, not running
+    model = build_relays(doc)
+    assert a["fingerprint"] not in model.by_fingerprint and model.filtered == 1
+    assert model.by_fingerprint[b["fingerprint"]]["running"] is False
+    assert model.by_fingerprint[c["fingerprint"]]["running"] is True
+    assert model.summary["relays_total"] == 2 and model.summary["relays_running"] == 1
+
+
+def test_summary_counts_and_bandwidth():
+    model = build_relays(load(MIT))
+    s = model.summary
+    assert (s["relays_total"], s["relays_running"]) == (3, 3)
+    assert {r["role"]: r["count"] for r in s["roles"]} == {"exit": 1, "guard": 1, "middle": 1}
+    assert {f["flag"]: f["count"] for f in s["flags"]} == {
+        "Exit": 1, "Guard": 1, "Fast": 2, "Stable": 3, "HSDir": 0, "V2Dir": 3, "BadExit": 0}
+    assert s["advertised_bandwidth"] == 40960 + 54858499 + 57038449
+    assert s["observed_bandwidth"] == 3046164 + 54858499 + 57038449
+    assert sum(r["observed_bandwidth"] for r in s["roles"]) == s["observed_bandwidth"]
+    assert (s["countries"], s["as_count"]) == (1, 1)
+    assert [r["fingerprint"] for r in s["top_relays"]] == [EXIT, NOEXIT, MORIA1]
+
+
+def test_summary_counts_only_running_relays_and_caps_top_list():
+    base = load(MIT)["relays"][1]
+    relays = [relay_view(dict(base, fingerprint=f"{i:040X}", consensus_weight=i, running=i % 2 == 0),
+                         None) for i in range(60)]
+    s = network_summary(relays)
+    assert s["relays_total"] == 60 and s["relays_running"] == 30
+    assert len(s["top_relays"]) == 25 and s["top_relays"][0]["consensus_weight"] == 58
+    assert all(r["running"] for r in s["top_relays"])
+
+
+def test_missing_or_broken_document_gives_an_empty_model():
+    for doc in (None, [], {"relays": "x"}, {"relays_published": "never"}):
+        model = build_relays(doc)
+        assert model.relays == [] and model.summary["relays_total"] == 0
+        assert model.published == fmt.MISSING
+
+
+def test_model_is_deterministic_and_does_not_touch_the_input():
+    doc = load(MIT)
+    before = copy.deepcopy(doc)
+    first, second = build_relays(doc), build_relays(doc)
+    assert first == second and doc == before
