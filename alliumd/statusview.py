@@ -17,7 +17,7 @@ from .states import SourceState
 def iso(t: float | None) -> str | None:
     if t is None:
         return None
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def source_entry(cfg: Config, rec: SourceRecord, now: float, *, running: bool, pid: int | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import queue
 import sys
 import threading
@@ -62,29 +63,33 @@ class RendererProcess:
                 "sources": {n: statusview.source_entry(self.cfg, r, now, running=True)
                             for n, r in records.items()}}
 
-    def record(self, result: BatchResult) -> None:
-        batch = {"state": "idle", "last_render": statusview.iso(self.clock()),
-                 "last_duration": round(result.duration, 3), "pages_written": result.written,
-                 "pages_unchanged": result.unchanged, "pages_deleted": result.deleted,
-                 "families": result.families, "changed": result.changed,
-                 "last_error": "; ".join(result.errors) or None}
-        self.info["last_batch"] = batch
-        if set(result.families) - {"status"}:
-            self.info["last_data_batch"] = batch
-        self.info_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
-        childproc.report({"event": "renderer", **batch, "queue": self.events.qsize()})
+    def _batch_info(self, result: BatchResult) -> dict:
+        return {"state": "idle", "last_render": statusview.iso(self.clock()),
+                "last_duration": round(result.duration, 3), "pages_written": result.written,
+                "pages_unchanged": result.unchanged, "pages_deleted": result.deleted,
+                "families": result.families, "changed": result.changed,
+                "site_pages": sum(len(v) for v in self.builder.manifest.outputs.values()),
+                "last_error": "; ".join(result.errors) or None}
 
     def render(self, changed: set[str], *, full: bool = False) -> BatchResult:
         childproc.report({"event": "renderer", "state": "rendering", "queue": self.events.qsize()})
         result = self.builder.build(changed, full=full)
+        if set(result.families) - {"status"} and "status" in self.builder.registry.families:
+            # status.html shows this batch's numbers, so it is rendered once more, after them
+            self.info["last_data_batch"] = self._batch_info(result)
+            follow_up = self.builder.build({STATUS_INPUT})
+            result.written += follow_up.written
+            result.unchanged += follow_up.unchanged
+            result.duration += follow_up.duration
+            result.errors += follow_up.errors
         log.info("batch: changed=%s families=%d written=%d unchanged=%d deleted=%d dur_ms=%d%s",
                  ",".join(result.changed) or "-", len(result.families), result.written, result.unchanged,
                  result.deleted, result.duration * 1000, " (full rebuild)" if result.full else "")
-        self.record(result)
-        if set(result.families) - {"status"} and "status" in self.builder.registry.families:
-            # the status page shows this batch's numbers: render it once more (status only)
-            self.record(self.builder.build({STATUS_INPUT}))
+        batch = self._batch_info(result)
+        self.info["last_batch"] = batch
+        self.info_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
+        childproc.report({"event": "renderer", **batch, "queue": self.events.qsize()})
         return result
 
     # -- modes ---------------------------------------------------------------------
@@ -95,11 +100,19 @@ class RendererProcess:
         return exitcodes.OK if index.exists() else exitcodes.FAILURE
 
     def _read_commands(self) -> None:
-        """Stdin reader thread: commands from the supervisor onto the event queue."""
-        for line in sys.stdin.buffer:
-            msg = childproc.read_command(line)
-            if msg:
-                self.events.put(("cmd", msg.get("cmd")))
+        """Stdin reader thread: commands from the supervisor onto the event queue.
+
+        Reads the raw fd: a daemon thread blocked inside ``sys.stdin.buffer``
+        would hold its lock and abort the interpreter at exit.
+        """
+        buffer = b""
+        while chunk := os.read(0, 4096):
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                msg = childproc.read_command(line)
+                if msg:
+                    self.events.put(("cmd", msg.get("cmd")))
         self.events.put(("eof", None))
 
     def run_forever(self) -> int:

@@ -143,18 +143,16 @@ def _render(cfg: Config, out: _Progress, full: bool, started: float) -> int:
             msg = json.loads(line)
         except ValueError:
             continue
-        if isinstance(msg, dict) and msg.get("state") == "idle" and "status" not in (msg.get("families") or [None]):
-            stats = msg
-        elif isinstance(msg, dict) and msg.get("state") == "idle" and not stats:
+        if isinstance(msg, dict) and msg.get("state") == "idle":
             stats = msg
     returncode = proc.wait()
     proc.stdout.close()
     index = cfg.daemon.output_dir / "index.html"
     if returncode == exitcodes.OK:
-        total = stats.get("pages_written", 0) + stats.get("pages_unchanged", 0)
-        out.line(f"renderer: {total} pages ({stats.get('pages_written', 0)} written, "
-                 f"{stats.get('pages_unchanged', 0)} unchanged, {stats.get('pages_deleted', 0)} deleted) "
-                 f"in {stats.get('last_duration', 0):.1f}s; total {time.monotonic() - started:.1f}s")
+        out.line(f"renderer: {stats.get('pages_written', 0)} pages written, "
+                 f"{stats.get('pages_unchanged', 0)} unchanged, {stats.get('pages_deleted', 0)} deleted "
+                 f"in {stats.get('last_duration', 0):.1f}s; the site has {stats.get('site_pages', '?')} pages; "
+                 f"total {time.monotonic() - started:.1f}s")
         out.line(f"site: {index}")
         return exitcodes.OK
     if returncode == exitcodes.CONFIG:

@@ -1,0 +1,76 @@
+"""``alliumd --once``: the README's main job, offline, and against the loopback API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon_harness import ROOT, write_config
+
+UNSHARE = shutil.which("unshare")
+
+
+def _netns_available() -> bool:
+    if not UNSHARE:
+        return False
+    probe = subprocess.run([UNSHARE, "-n", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _netns_available(), reason="needs `unshare -n` (root or user namespaces) "
+                                                   "to run without network")
+def test_main_job_offline_renders_the_bundled_sample(tmp_path):
+    """The README's first command, with the shipped default config, in a loopback-only namespace."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    shutil.copy(ROOT / "etc" / "allium.toml", etc / "allium.toml")
+    result = subprocess.run([UNSHARE, "-n", sys.executable, "-m", "alliumd", "--config",
+                             str(etc / "allium.toml"), "--once"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    www = tmp_path / "var" / "www"
+    index = (www / "index.html").read_text()
+    assert "sample data" in index.lower()
+    relay_pages = list((www / "relay").glob("*/index.html"))
+    assert len(relay_pages) > 900
+    assert "using the bundled sample data" in result.stderr
+    assert "renderer:" in result.stderr and "pages" in result.stderr
+    state = json.loads((tmp_path / "var" / "lib" / "sources" / "onionoo_details.json").read_text())
+    assert state["origin"] == "sample"
+    # a second run reuses the cache: nothing new to write
+    again = subprocess.run([UNSHARE, "-n", sys.executable, "-m", "alliumd", "--config",
+                            str(etc / "allium.toml"), "--once"],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    written = int(again.stderr.split("renderer: ", 2)[2].split(" pages written")[0])
+    assert written <= 1, again.stderr      # at most status.html (it shows the new attempt)
+
+
+def test_once_against_the_api_then_304(tmp_path, api):
+    config = write_config(tmp_path, api.url("/details"))
+    first = subprocess.run([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
+                           capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "done: HTTP 200" in first.stderr
+    assert (tmp_path / "www" / "index.html").exists()
+    second = subprocess.run([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0
+    assert "304 not modified" in second.stderr
+
+
+def test_once_with_nothing_to_render_exits_1(tmp_path, api):
+    api.fault("/details", "status", code=500)
+    config = write_config(tmp_path, api.url("/details"),
+                          extra="")
+    text = config.read_text().replace("[daemon]\n", "[daemon]\nsample_fallback = false\n")
+    config.write_text(text)
+    result = subprocess.run([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "HTTP 500" in result.stderr and "no data available" in result.stderr
