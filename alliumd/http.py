@@ -102,35 +102,39 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
+def _check_status(r: requests.Response, max_bytes: int) -> None:
+    """Turn a non-200 answer into the right FetchError (304 is handled by the caller)."""
+    reason = f"HTTP {r.status_code} {r.reason or ''}".strip()
+    if r.status_code in (429, 503):
+        ra = parse_retry_after(r.headers.get("Retry-After"))
+        raise FetchError(reason + (f", Retry-After {ra:.0f}s" if ra is not None else ""),
+                         status=r.status_code, retry_after=ra, transient=ra is None)
+    if r.status_code >= 500 or r.status_code == 408:
+        raise FetchError(reason, status=r.status_code)
+    if r.status_code != 200:
+        raise FetchError(f"{reason} (check the URL)", status=r.status_code, transient=False)
+    declared = r.headers.get("Content-Length")
+    if declared and declared.isdigit() and not r.headers.get("Content-Encoding") and int(declared) > max_bytes:
+        raise FetchError(f"body of {int(declared)} bytes exceeds max_bytes {max_bytes}", status=200,
+                         transient=False)
+
+
 def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, prefix: str,
              timeout: float, max_bytes: int) -> FetchResult:
-    connect_timeout = min(10.0, timeout)
-    read_timeout = min(30.0, timeout)
-    with deadline(timeout):
-        with session.get(url, headers=headers, stream=True, timeout=(connect_timeout, read_timeout),
-                         allow_redirects=True) as r:
-            if r.status_code == 304:
-                return FetchResult(304, None, etag=r.headers.get("ETag"),
-                                   last_modified=r.headers.get("Last-Modified"))
-            if r.status_code in (429, 503):
-                ra = parse_retry_after(r.headers.get("Retry-After"))
-                raise FetchError(f"HTTP {r.status_code} {r.reason or ''}".strip()
-                                 + (f", Retry-After {ra:.0f}s" if ra is not None else ""),
-                                 status=r.status_code, retry_after=ra, transient=ra is None)
-            if r.status_code >= 500 or r.status_code == 408:
-                raise FetchError(f"HTTP {r.status_code} {r.reason or ''}".strip(), status=r.status_code)
-            if r.status_code != 200:
-                raise FetchError(f"HTTP {r.status_code} {r.reason or ''} (check the URL)".strip(),
-                                 status=r.status_code, transient=False)
-            declared = r.headers.get("Content-Length")
-            if declared and declared.isdigit() and not r.headers.get("Content-Encoding") \
-                    and int(declared) > max_bytes:
-                raise FetchError(f"body of {int(declared)} bytes exceeds max_bytes {max_bytes}",
-                                 status=200, transient=False)
-            digest = hashlib.sha256()
-            size = 0
-            fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=prefix + ".", suffix=".part")
-            try:
+    """One attempt under one total deadline; the temp file is removed on any failure,
+    including an alarm that fires after the last byte."""
+    tmp = None
+    try:
+        with deadline(timeout):
+            with session.get(url, headers=headers, stream=True, allow_redirects=True,
+                             timeout=(min(10.0, timeout), min(30.0, timeout))) as r:
+                if r.status_code == 304:
+                    return FetchResult(304, None, etag=r.headers.get("ETag"),
+                                       last_modified=r.headers.get("Last-Modified"))
+                _check_status(r, max_bytes)
+                digest = hashlib.sha256()
+                size = 0
+                fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=prefix + ".", suffix=".part")
                 with os.fdopen(fd, "wb") as f:
                     for chunk in r.iter_content(CHUNK):
                         size += len(chunk)
@@ -139,12 +143,13 @@ def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, 
                                              transient=False)
                         digest.update(chunk)
                         f.write(chunk)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
-            return FetchResult(200, Path(tmp), size, digest.hexdigest(), r.headers.get("ETag"),
-                               r.headers.get("Last-Modified"))
+                return FetchResult(200, Path(tmp), size, digest.hexdigest(), r.headers.get("ETag"),
+                                   r.headers.get("Last-Modified"))
+    except BaseException:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
 
 
 def fetch(session: requests.Session, url: str, *, tmp_dir: Path, prefix: str, timeout: float,

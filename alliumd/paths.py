@@ -23,13 +23,13 @@ class UnsafePath(ValueError):
 def fingerprint(value: str) -> str:
     """Return ``value`` upper-cased if it is a 40-hex relay fingerprint, else raise."""
     fp = value.upper() if isinstance(value, str) else ""
-    if not FINGERPRINT_RE.match(fp):
+    if not FINGERPRINT_RE.fullmatch(fp):
         raise UnsafePath(f"not a relay fingerprint: {value!r}")
     return fp
 
 
 def is_fingerprint(value: object) -> bool:
-    return isinstance(value, str) and bool(FINGERPRINT_RE.match(value))
+    return isinstance(value, str) and bool(FINGERPRINT_RE.fullmatch(value))
 
 
 def relpath(value: str) -> str:
@@ -37,8 +37,10 @@ def relpath(value: str) -> str:
     p = PurePosixPath(value)
     if p.is_absolute() or not p.parts:
         raise UnsafePath(f"output path must be relative: {value!r}")
+    if str(p) != value:
+        raise UnsafePath(f"output path is not in canonical form: {value!r}")
     for seg in p.parts:
-        if not _SEGMENT_RE.match(seg) or seg.endswith("."):
+        if not _SEGMENT_RE.fullmatch(seg) or seg.endswith("."):
             raise UnsafePath(f"unsafe output path segment {seg!r} in {value!r}")
     return str(p)
 

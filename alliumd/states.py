@@ -113,14 +113,15 @@ def failure_delay(failures: int, interval: float, rand: float = 0.0) -> float:
     failing source is retried sooner than a healthy one is polled, yet never
     more often than every 30 s (or ``interval`` if that is shorter).
     """
-    base = min(FAILURE_BASE * 2 ** max(failures - 1, 0), interval)
-    return base * (1 + 0.1 * rand)
+    base = FAILURE_BASE * 2 ** min(max(failures - 1, 0), 30)
+    return min(base * (1 + 0.1 * rand), interval)
 
 
 def retry_after_delay(retry_after: float | None, interval: float) -> float:
-    """Honour a server's Retry-After: at least what it asks, at most 6 h, never below our interval."""
+    """Honour a server's Retry-After: at least what it asks and never below our interval;
+    a longer request is capped at 6 h (or at the interval, if that is longer)."""
     wanted = retry_after if retry_after is not None else interval
-    return min(max(wanted, interval), RETRY_AFTER_MAX)
+    return min(max(wanted, interval), max(RETRY_AFTER_MAX, interval))
 
 
 def first_run_delay(last_success_age: float | None, interval: float, rand: float = 0.0) -> float:

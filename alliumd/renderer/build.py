@@ -40,6 +40,7 @@ class BatchResult:
     duration: float = 0.0
     errors: list[str] = field(default_factory=list)
     full: bool = False
+    deferred: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -83,6 +84,7 @@ class SiteBuilder:
         self.manifest = manifestmod.load(cfg.daemon.state_dir)
         self.writer = PageWriter(cfg.daemon.output_dir)
         self.model_cache: dict = {}
+        self.forced: set[str] = set()          # families to render in the next batch regardless
         self.build_info = self._build_info()
         self._verify_outputs_exist()
 
@@ -95,11 +97,14 @@ class SiteBuilder:
         return h.hexdigest()
 
     def _verify_outputs_exist(self) -> None:
-        """Forget manifest entries whose page was removed behind our back, so they are rewritten."""
+        """Pages removed behind our back (e.g. a wiped web root) are rewritten by the next batch."""
         root = self.writer.root
         for family, outputs in self.manifest.outputs.items():
-            for rel in [r for r in outputs if not (root / r).exists()]:
+            missing = [r for r in outputs if not (root / r).exists()]
+            for rel in missing:
                 del outputs[rel]
+            if missing:
+                self.forced.add(family)
 
     # -- change detection ------------------------------------------------------------
 
@@ -144,7 +149,9 @@ class SiteBuilder:
 
     # -- the batch -------------------------------------------------------------------
 
-    def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None) -> BatchResult:
+    def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None,
+              defer: frozenset[str] = frozenset()) -> BatchResult:
+        """Render one batch; families named in ``defer`` are only reported in ``result.deferred``."""
         started = time.monotonic()
         now = self.clock() if now is None else now
         result = BatchResult()
@@ -153,7 +160,11 @@ class SiteBuilder:
         changed = set(changed) | self.scan() | self.stale_flips(now)
         result.full = full
         result.changed = sorted(changed)
-        families = list(self.registry) if full else self.registry.affected(changed)
+        families = list(self.registry) if full else [
+            f for f in self.registry if f.depends_on(changed) or f.name in self.forced]
+        self.forced -= {f.name for f in families}
+        result.deferred = [f.name for f in families if f.name in defer]
+        families = [f for f in families if f.name not in defer]
         if full:
             self._drop_unknown_families(result)
         if not families:

@@ -73,11 +73,13 @@ class RendererProcess:
 
     def render(self, changed: set[str], *, full: bool = False) -> BatchResult:
         childproc.report({"event": "renderer", "state": "rendering", "queue": self.events.qsize()})
-        result = self.builder.build(changed, full=full)
-        if set(result.families) - {"status"} and "status" in self.builder.registry.families:
-            # status.html shows this batch's numbers, so it is rendered once more, after them
+        # status.html shows this batch's numbers, so it is rendered last, after the data pages
+        result = self.builder.build(changed, full=full, defer=frozenset({"status"}))
+        if result.families:
             self.info["last_data_batch"] = self._batch_info(result)
+        if result.families or result.deferred:
             follow_up = self.builder.build({STATUS_INPUT})
+            result.families += follow_up.families
             result.written += follow_up.written
             result.unchanged += follow_up.unchanged
             result.duration += follow_up.duration

@@ -72,10 +72,13 @@ class RenderInputs:
         self.now = now
 
     def doc(self, source: str) -> Any:
-        return self._docs.get(source)
+        try:
+            return self._docs[source]          # a lazy mapping loads on first access
+        except KeyError:
+            return None
 
     def has(self, source: str) -> bool:
-        return self._docs.get(source) is not None
+        return self.doc(source) is not None
 
     def model(self, name: str) -> Any:
         spec = self._models[name]

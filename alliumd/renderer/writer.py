@@ -40,7 +40,13 @@ class PageWriter:
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
-        atomic.write_bytes(target, data, fsync=False, tmp_dir=self.tmp)
+        try:
+            atomic.write_bytes(target, data, fsync=False, tmp_dir=self.tmp)
+        except FileNotFoundError:
+            # a directory (or .tmp) was removed behind our back: recreate and retry once
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_bytes(target, data, fsync=False, tmp_dir=self.tmp)
         return True, sha
 
     def delete(self, rel: str) -> bool:
