@@ -29,9 +29,9 @@ from pathlib import Path
 import requests
 
 from . import __version__, PROJECT_URL
+from .states import retry_backoff
 
 CHUNK = 64 * 1024
-RETRY_BACKOFF_CAP = 30.0
 
 
 class AttemptTimeout(Exception):
@@ -188,7 +188,7 @@ def fetch(session: requests.Session, url: str, *, tmp_dir: Path, prefix: str, ti
             if attempt > 1:
                 error.args = (f"{error.args[0]} (after {attempt} attempts)",)
             raise error
-        sleep(min(2.0 ** (attempt - 1), RETRY_BACKOFF_CAP) * (0.5 + rand() / 2))
+        sleep(retry_backoff(attempt, rand()))
 
 
 def _short(e: Exception) -> str:

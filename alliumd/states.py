@@ -102,6 +102,23 @@ class RespawnTracker:
 
 # -- fetch schedule (fetcher side) ---------------------------------------------------
 
+RETRY_BACKOFF_CAP = 30.0     # cap of the short backoff between attempts inside one fetch
+
+
+def retry_backoff(attempt: int, rand: float = 1.0) -> float:
+    """Pause after failed attempt number ``attempt`` (1-based) inside one fetch: 1, 2, 4 … ≤ 30 s, jittered."""
+    return min(2.0 ** (attempt - 1), RETRY_BACKOFF_CAP) * (0.5 + rand / 2)
+
+
+def fetch_backstop(timeout: float, retries: int, margin: float = 15.0) -> float:
+    """The longest one fetch can legitimately take: every attempt, the pauses between them, a margin.
+
+    The supervisor (and ``--once``) kill a fetcher that stays in one fetch longer than this,
+    on top of the fetcher's own per-attempt deadline.
+    """
+    return timeout * (retries + 1) + sum(retry_backoff(i) for i in range(1, retries + 1)) + margin
+
+
 FAILURE_BASE = 30.0          # first retry after a failed fetch
 RETRY_AFTER_MAX = 6 * 3600.0
 

@@ -197,6 +197,25 @@ def test_supervisor_sigkill_leaves_no_orphans(api, start_daemon):
     wait_for(gone, 10, what="children to exit after the supervisor died")
 
 
+def test_restart_does_not_refetch_fresh_data_and_render_all_rewrites_nothing(api, start_daemon):
+    d = start_daemon(interval=600)
+    d.wait_ready()
+    assert api.count("/details") == 1
+    assert d.stop() == 0
+    d2 = start_daemon(interval=600)
+    snap = d2.wait_ready()
+    assert api.count("/details") == 1, "a restart within the interval must not refetch"
+    assert snap["sources"]["onionoo_details"]["next_run"] > snap["sources"]["onionoo_details"]["last_success"]
+    before = _mtimes(d2.dir / "www")
+    marker = snap["renderer"]["last_render"]
+    assert d2.ctl("render", "--all").returncode == 0
+    r = d2.wait_render_after(marker)
+    assert r["pages_unchanged"] >= len(before) - 1 and r["pages_written"] <= 1, r
+    assert {k: v for k, v in _mtimes(d2.dir / "www").items() if k != "status.html"} == \
+        {k: v for k, v in before.items() if k != "status.html"}
+    assert d2.ctl("refresh", "nonexistent").returncode == 1
+
+
 def test_check_and_status_json(api, start_daemon):
     d = start_daemon(interval=600)
     d.wait_ready()
@@ -238,11 +257,16 @@ def test_sd_notify_ready_and_stopping(api, start_daemon, tmp_path):
     sock.bind(str(sock_path))
     sock.settimeout(20)
     try:
-        d = start_daemon(interval=600, env={"NOTIFY_SOCKET": str(sock_path)})
+        d = start_daemon(interval=600, env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "400000"})
         messages = []
         while not any("READY=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())
         assert any("STATUS=" in m for m in messages)
+        while not any("WATCHDOG=1" in m for m in messages):
+            messages.append(sock.recv(4096).decode())
+        d.proc.send_signal(signal.SIGHUP)
+        while not any("RELOADING=1" in m for m in messages):
+            messages.append(sock.recv(4096).decode())
         d.wait_ready()
         d.proc.send_signal(signal.SIGTERM)
         while not any("STOPPING=1" in m for m in messages):

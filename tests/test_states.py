@@ -284,3 +284,12 @@ def test_first_run_stagger_never_above_tenth_of_short_interval():
 def test_first_run_negative_age_clock_skew_polls_now():
     # a last success "in the future" (clock went backwards) must not delay the first poll
     assert first_run_delay(-100, 3600, 1.0) <= 2.0
+
+
+def test_fetch_backstop_covers_every_attempt_and_pause():
+    from alliumd.states import fetch_backstop, retry_backoff
+    assert retry_backoff(1) == 1.0 and retry_backoff(3) == 4.0 and retry_backoff(10) == 30.0
+    assert retry_backoff(2, 0.0) == 1.0            # jitter halves at most
+    # 4 attempts of 300 s, pauses 1 + 2 + 4 s, 15 s margin
+    assert fetch_backstop(300, 3) == 300 * 4 + 7 + 15
+    assert fetch_backstop(5, 0, margin=0) == 5

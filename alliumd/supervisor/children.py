@@ -40,6 +40,7 @@ class Child:
     restart_when_stopped: bool = False
     last_exit: str | None = None
     report: dict = field(default_factory=dict)  # the latest report it sent
+    busy_since: float | None = None     # monotonic start of the fetch in flight (backstop)
     _buffer: bytes = b""
 
     @property

@@ -22,6 +22,7 @@ import psutil
 
 from .. import __version__, atomic, config as configmod, exitcodes, sourcestate, statusview
 from ..sourcestate import SourceRecord
+from ..states import fetch_backstop
 from . import control, lock, reconcile
 from .children import Child
 from .sdnotify import Notifier
@@ -177,6 +178,8 @@ class Supervisor:
         child.report = report
         self.status_dirty = True
         if child.name != RENDERER and report.get("event") == "source":
+            fetching = report["record"].get("state") == "fetching"
+            child.busy_since = (child.busy_since or self.clock()) if fetching else None
             if (previous or {}).get("record", {}).get("state") != report["record"].get("state") \
                     or report["record"].get("state") != "fetching":
                 renderer = self.children.get(RENDERER)
@@ -223,6 +226,8 @@ class Supervisor:
         if self.status_dirty:
             deadlines.append(self.last_status_write + STATUS_MIN_GAP)
         deadlines += [c.respawn_at for c in self.children.values() if c.respawn_at is not None]
+        deadlines += [c.busy_since + fetch_backstop(self.cfg.sources[n].timeout, self.cfg.sources[n].retries)
+                      for n, c in self.children.items() if c.busy_since is not None and n in self.cfg.sources]
         if self.notifier.watchdog_interval:
             deadlines.append(self.next_watchdog)
         if self.stopping_since is not None:
@@ -235,6 +240,7 @@ class Supervisor:
             for child in list(self.children.values()):
                 if child.respawn_at is not None and now >= child.respawn_at and not child.alive:
                     self._spawn(child, first=False)
+                self._enforce_backstop(child, now)
         else:
             self._advance_stop(now)
         if self.notifier.watchdog_interval and now >= self.next_watchdog:
@@ -243,6 +249,18 @@ class Supervisor:
         if (self.status_dirty and now - self.last_status_write >= STATUS_MIN_GAP) \
                 or now - self.last_status_write >= STATUS_FLUSH:
             self.write_status_file()
+
+    def _enforce_backstop(self, child: Child, now: float) -> None:
+        """Kill a fetcher stuck in one fetch far beyond its own deadlines (it is respawned)."""
+        src = self.cfg.sources.get(child.name)
+        if src is None or child.busy_since is None or not child.alive:
+            return
+        limit = fetch_backstop(src.timeout, src.retries)
+        if now - child.busy_since > limit:
+            log.error("%s stuck in one fetch for %.0fs (limit %.0fs); killing it", child.name,
+                      now - child.busy_since, limit)
+            child.busy_since = None
+            child.signal_group(signal.SIGKILL)
 
     # -- stopping ------------------------------------------------------------------
 

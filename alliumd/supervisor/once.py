@@ -21,14 +21,8 @@ import time
 from .. import atomic, exitcodes
 from ..childproc import SUPERVISOR_PID_ENV
 from ..config import Config
-from ..http import RETRY_BACKOFF_CAP
+from ..states import fetch_backstop
 from . import lock
-
-
-def _backstop(src) -> float:
-    """Longest a --once fetch may take: every attempt plus the backoff between them, plus margin."""
-    backoffs = sum(min(2.0 ** i, RETRY_BACKOFF_CAP) for i in range(src.retries))
-    return src.timeout * (src.retries + 1) + backoffs + 15
 
 
 def _spawn(args: list[str]) -> subprocess.Popen:
@@ -98,7 +92,7 @@ def _fetch_all(cfg: Config, out: _Progress) -> None:
     running = {}
     for src in cfg.enabled_sources:
         proc = _spawn(["alliumd.fetchers.runtime", "--config", str(cfg.path), "--source", src.name, "--once"])
-        running[src.name] = {"proc": proc, "deadline": time.monotonic() + _backstop(src), "record": None,
+        running[src.name] = {"proc": proc, "deadline": time.monotonic() + fetch_backstop(src.timeout, src.retries), "record": None,
                              "buf": b""}
         sel.register(proc.stdout, selectors.EVENT_READ, src.name)
         out.line(f"{src.name}: fetching {src.url}")
