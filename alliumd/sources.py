@@ -23,13 +23,15 @@ class SourceSpec:
     max_bytes: int
     max_age: int
     fetcher: str | None          # module under alliumd.fetchers, or None
-    cache_file: str              # file name under cache_dir
+    cache_file: str              # the fetched document, under cache_dir
+    render_file: str             # what the renderer reads: the document itself, or a summary derived from it
 
 
 def _spec(name, label, url, *, enabled=False, interval, timeout, retries=3,
-          max_bytes, max_age, fetcher=None):
+          max_bytes, max_age, fetcher=None, summarised=False):
+    render_file = f"{name}.summary.json" if summarised else f"{name}.json"
     return SourceSpec(name, label, url, enabled, interval, timeout, retries,
-                      max_bytes, max_age, fetcher, f"{name}.json")
+                      max_bytes, max_age, fetcher, f"{name}.json", render_file)
 
 
 SOURCES: dict[str, SourceSpec] = {s.name: s for s in (

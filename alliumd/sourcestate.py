@@ -35,6 +35,7 @@ class SourceRecord:
     data_time: float | None = None        # when the upstream published the data
     origin: str | None = None             # "network" | "cache" | "sample"
     last_duration: float | None = None
+    summary_format: int | None = None     # version of the derived summary in the cache, if any
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

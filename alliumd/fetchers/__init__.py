@@ -4,6 +4,13 @@
 report); each source module only says what a valid document is, through
 ``validate(path) -> DocInfo``.  ``alliumd.sources`` maps source names to
 these modules.
+
+Sources whose documents are too large for the renderer (Onionoo uptime is
+~240 MB of JSON for the whole network) reduce them while validating: their
+``DocInfo.summary`` holds the compact document the renderer reads
+(``SourceSpec.render_file``), and the module's ``SUMMARY_FORMAT`` says which
+version of that summary it writes, so a new alliumd re-derives summaries
+from the cached documents without refetching.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ class DocInfo:
     data_time: float | None     # when the upstream published this data (epoch), if it says
     items: int                  # e.g. number of relays, for logs and progress
     is_sample: bool = False
+    summary: bytes | None = None    # the derived render document, for summarised sources
 
 
 def source_module(name: str) -> ModuleType:

@@ -18,12 +18,15 @@ import logging
 import os
 import random
 import select
+import shutil
 import sys
+import tempfile
 import time
 from importlib import resources
 from pathlib import Path
 
 from .. import atomic, childproc, config as configmod, exitcodes, http, logs, sourcestate
+from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
 from . import InvalidDocument, source_module
 
@@ -38,6 +41,8 @@ class Fetcher:
         self.name = name
         self.module = source_module(name)
         self.cache_path = cfg.daemon.cache_dir / self.src.cache_file
+        self.render_path = cfg.daemon.cache_dir / SOURCES[name].render_file
+        self.summary_format = getattr(self.module, "SUMMARY_FORMAT", None)
         self.tmp_dir = cfg.daemon.cache_dir / atomic.TMP_DIRNAME
         self.clock = clock
         self.rand = rand
@@ -62,7 +67,7 @@ class Fetcher:
 
     def prepare(self) -> None:
         """Start-up: sweep our stale temp files and make the record agree with the cache."""
-        self.cfg.daemon.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
         atomic.sweep_tmp(self.cfg.daemon.cache_dir, prefix=self.src.cache_file + ".")
         rec = self.record
         if not self.cache_path.exists():
@@ -78,6 +83,29 @@ class Fetcher:
                 log.warning("existing cache %s is invalid (%s); ignoring it", self.cache_path, e)
                 rec.bytes = None
             rec.etag = rec.last_modified = rec.sha256 = None
+        self.ensure_summary()
+
+    def ensure_summary(self) -> None:
+        """Re-derive the render summary from the cached document when it is missing or outdated."""
+        if self.summary_format is None or not self.cache_path.exists():
+            return
+        if self.render_path.exists() and self.record.summary_format == self.summary_format:
+            return
+        try:
+            info = self.module.validate(self.cache_path)
+        except InvalidDocument as e:
+            log.warning("cannot summarise cached %s (%s)", self.cache_path, e)
+            return
+        atomic.write_bytes(self.render_path, info.summary)
+        self.record.summary_format = self.summary_format
+        log.info("source=%s summary re-derived from the cached document", self.name)
+
+    def publish(self, tmp_path: Path, info) -> None:
+        """Publish a validated document (summary first: the renderer reads only the summary)."""
+        if info.summary is not None:
+            atomic.write_bytes(self.render_path, info.summary)
+            self.record.summary_format = self.summary_format
+        atomic.publish_file(tmp_path, self.cache_path)
 
     # -- one fetch -----------------------------------------------------------------
 
@@ -116,7 +144,7 @@ class Fetcher:
             result.tmp_path.unlink(missing_ok=True)       # identical body: publish nothing, render nothing
             log.info("source=%s status=200 identical body, not republished", self.name)
         else:
-            atomic.publish_file(result.tmp_path, self.cache_path)
+            self.publish(result.tmp_path, info)
             log.info("source=%s status=200 published bytes=%d items=%d dur_ms=%d", self.name,
                      result.size, info.items, (self.clock() - started) * 1000)
         rec.etag, rec.last_modified = result.etag, result.last_modified
@@ -164,9 +192,15 @@ class Fetcher:
         if not sample.is_file():
             return False
         with sample.open("rb") as raw, gzip.open(raw) as body:
-            atomic.write_bytes(self.cache_path, iter(lambda: body.read(1 << 20), b""),
-                               validate=self.module.validate)
-        info = self.module.validate(self.cache_path)
+            fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix=self.src.cache_file + ".", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    shutil.copyfileobj(body, f, 1 << 20)
+                info = self.module.validate(Path(tmp))
+                self.publish(Path(tmp), info)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         rec = self.record
         rec.origin, rec.data_time = "sample", info.data_time
         rec.bytes, rec.sha256 = self.cache_path.stat().st_size, None

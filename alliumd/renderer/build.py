@@ -57,7 +57,7 @@ class _Documents(dict):
     def __missing__(self, source: str) -> Any:
         doc = None
         if source in SOURCES:
-            path = self.cache_dir / SOURCES[source].cache_file
+            path = self.cache_dir / SOURCES[source].render_file
             try:
                 doc = inputsmod.load_document(path)
             except FileNotFoundError:
@@ -112,7 +112,7 @@ class SiteBuilder:
         """Sources whose cache content changed since the manifest was written."""
         changed = set()
         for name, spec in SOURCES.items():
-            sig = inputsmod.signature(self.cache_dir / spec.cache_file)
+            sig = inputsmod.signature(self.cache_dir / spec.render_file)
             entry = self.manifest.inputs.get(name)
             if sig is None:
                 if entry is not None:
@@ -121,7 +121,7 @@ class SiteBuilder:
                 continue
             if entry is not None and entry.get("sig") == sig:
                 continue
-            sha = inputsmod.file_sha256(self.cache_dir / spec.cache_file)
+            sha = inputsmod.file_sha256(self.cache_dir / spec.render_file)
             if entry is not None and entry.get("sha256") == sha:
                 entry["sig"] = sig
                 continue

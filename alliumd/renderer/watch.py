@@ -20,7 +20,7 @@ from watchdog.observers import Observer
 
 from ..sources import SOURCES
 
-_BY_FILE = {spec.cache_file: name for name, spec in SOURCES.items()}
+_BY_FILE = {spec.render_file: name for name, spec in SOURCES.items()}
 EVENT_TYPES = [FileCreatedEvent, FileMovedEvent, FileClosedEvent, FileDeletedEvent]
 
 
