@@ -11,6 +11,7 @@ manifest last.  A family that fails keeps its previous pages.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .. import __version__
 from ..config import Config
 from ..sources import SOURCES
 from . import inputs as inputsmod, manifest as manifestmod
-from .registry import STATUS_INPUT, RenderInputs, Registry, SourceInfo, checked
+from .registry import STATUS_INPUT, Page, RenderInputs, Registry, SourceInfo, checked
 from .templates import fingerprint_templates, make_lookup
 from .writer import PageWriter
 
@@ -66,6 +67,20 @@ class _Documents(dict):
                 log.error("cache file %s is not valid JSON (%s); ignoring it", path, e)
         self[source] = doc
         return doc
+
+
+def json_bytes(view: Any) -> bytes:
+    """Deterministic JSON for ``<page>.json`` outputs (views are plain data)."""
+    return json.dumps(view, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def view_digest(page: Page, chrome_key: bytes) -> str:
+    """Identity of everything a page's bytes depend on (``chrome_key`` covers templates and chrome)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(page.template.encode())
+    h.update(chrome_key)
+    h.update(json.dumps(page.view, separators=(",", ":"), default=str).encode())
+    return h.hexdigest()
 
 
 def _published_text(t: float | None) -> str | None:
@@ -214,26 +229,16 @@ class SiteBuilder:
             log.info("family %s skipped: no data for %s yet", family.name, ", ".join(missing))
             return
         chrome_sources = [sources[s] for s in sorted(family.inputs) if s in sources]
+        chrome_key = (self.build_info + repr(chrome_sources)).encode()   # templates + chrome
         old = self.manifest.outputs.get(family.name, {})
-        new: dict[str, str] = {}
+        new: dict[str, list] = {}
         try:
             for page in family.expand(inputs):
                 checked(page)
                 if page.path in seen:
                     raise ValueError(f"two pages claim {page.path}")
                 seen.add(page.path)
-                if page.content_type == "raw":
-                    data = page.view["body"]
-                else:
-                    chrome = {"site_title": self.cfg.render.site_title, "root": "../" * page.path.count("/"),
-                              "page_path": page.path, "sources": chrome_sources}
-                    data = self.lookup.get_template(page.template).render(chrome=chrome, **page.view)
-                written, sha = self.writer.write_if_changed(page.path, data, old.get(page.path))
-                new[page.path] = sha
-                if written:
-                    result.written += 1
-                else:
-                    result.unchanged += 1
+                new[page.path] = self._emit(page, old.get(page.path), chrome_sources, chrome_key, result)
         except Exception as e:
             detail = mako_exceptions.text_error_template().render() if "mako" in type(e).__module__ else ""
             log.exception("family %s failed; its previous pages stay in place %s", family.name, detail)
@@ -245,6 +250,35 @@ class SiteBuilder:
             if self.writer.delete(rel):
                 result.deleted += 1
         self.manifest.outputs[family.name] = new
+
+    def _emit(self, page: Page, known: list | None, chrome_sources: list, chrome_key: bytes,
+              result: BatchResult) -> list:
+        """Render and write one page unless its view model is unchanged; return its manifest entry.
+
+        The view-model hash lets an unchanged entity skip its template render
+        entirely; the output hash lets a changed view that renders to the same
+        bytes skip the write.
+        """
+        known_sha, known_view = (known or [None, None])[:2]
+        if page.content_type == "raw":
+            view_hash, data = None, page.view["body"]
+        else:
+            view_hash = view_digest(page, chrome_key)
+            if view_hash == known_view and self.writer.exists(page.path):
+                result.unchanged += 1
+                return known
+            if page.content_type == "json":
+                data = json_bytes(page.view)
+            else:
+                chrome = {"site_title": self.cfg.render.site_title, "root": "../" * page.path.count("/"),
+                          "page_path": page.path, "sources": chrome_sources}
+                data = self.lookup.get_template(page.template).render(chrome=chrome, **page.view)
+        written, sha = self.writer.write_if_changed(page.path, data, known_sha)
+        if written:
+            result.written += 1
+        else:
+            result.unchanged += 1
+        return [sha, view_hash]
 
     def _drop_unknown_families(self, result: BatchResult) -> None:
         for name in [n for n in self.manifest.outputs if n not in self.registry.families]:

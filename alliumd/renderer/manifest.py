@@ -4,8 +4,9 @@
 it differs, everything is rebuilt.  ``inputs`` keeps, per source, the cache
 file's signature (inode, size, mtime_ns) and content hash, so a rescan can
 tell a real change from a touch (early cutoff).  ``outputs`` maps each
-family to {page path: sha256 of its bytes}: write-if-changed needs no read
-of the old file, and vanished pages are known without walking the tree.
+family to {page path: [sha256 of its bytes, hash of its view model]}: an
+unchanged view skips rendering, an unchanged output skips writing (no read of
+the old file), and vanished pages are known without walking the tree.
 Disposable: if it is lost or corrupt, the next batch is a full rebuild.
 """
 
@@ -18,14 +19,14 @@ from pathlib import Path
 
 from .. import atomic
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
 class Manifest:
     build_info: str = ""
     inputs: dict[str, dict] = field(default_factory=dict)       # source -> {sig, sha256, published, sample, stale}
-    outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # family -> {path: sha256}
+    outputs: dict[str, dict[str, list]] = field(default_factory=dict)  # family -> {path: [sha256, view hash]}
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "build_info": self.build_info, "inputs": self.inputs, "outputs": self.outputs}

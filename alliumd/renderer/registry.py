@@ -25,7 +25,7 @@ class Page:
     path: str
     template: str
     view: dict[str, Any]
-    content_type: str = "html"       # "html" (rendered via template) | "raw" (view["body"] bytes)
+    content_type: str = "html"       # "html" (template) | "json" (the view itself) | "raw" (view["body"] bytes)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ class PageWriter:
         atomic.sweep_tmp(self.root)
         self._made: set[Path] = set()
 
+    def exists(self, rel: str) -> bool:
+        return os.path.exists(os.path.join(self.root, rel))
+
     def write_if_changed(self, rel: str, data: bytes, known_sha: str | None) -> tuple[bool, str]:
         """Write ``data`` at ``rel`` unless the file already holds exactly these bytes.
 
