@@ -27,3 +27,53 @@ def relay_path(fingerprint: str) -> str:
 
 def relays(inputs: RenderInputs) -> RelayModel:
     return inputs.model("relays")
+
+
+# -- entity and listing paths (the site's URL interface; keep them stable) --------------
+# Each takes an identifier produced by alliumd.model.identity, which is path-safe.
+
+def relay_json_path(fingerprint: str) -> str:
+    return f"relay/{fingerprint}/index.json"
+
+
+def contact_path(contact_id: str) -> str:
+    return f"contact/{contact_id}/index.html"
+
+
+def family_path(family_id: str) -> str:
+    return f"family/{family_id}/index.html"
+
+
+def as_path(as_id: str) -> str:
+    return f"as/{as_id}/index.html"
+
+
+def country_path(country_id: str) -> str:
+    return f"country/{country_id}/index.html"
+
+
+def platform_path(platform_id: str) -> str:
+    return f"platform/{platform_id}/index.html"
+
+
+def flag_path(flag_id: str) -> str:
+    return f"flag/{flag_id}/index.html"
+
+
+def first_seen_path(date_id: str) -> str:
+    return f"first-seen/{date_id}/index.html"
+
+
+def entity_json_path(html_path: str) -> str:
+    """``contact/x/index.html`` → ``contact/x/index.json`` (the page's view model as JSON)."""
+    return html_path[: -len(".html")] + ".json"
+
+
+def list_path(kind: str, variant: str) -> str:
+    return f"lists/{kind}-by-{variant}.html"
+
+
+TOP_PATH = "relays/top.html"
+HEALTH_PATH = "network-health.html"
+SEARCH_PATH = "search.html"
+SEARCH_INDEX_PATH = "search-index.json"

@@ -1,0 +1,99 @@
+"""Stable, path-safe identities of the groups pages are made for.
+
+Everything here turns operator-controlled text into an identifier that is
+safe as one path segment, or refuses.  The grammar is strict on purpose:
+allium built paths and links from a loosely matched AROI domain and so let
+``<marquee>`` into its pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .. import paths
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+_TLD_RE = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
+_OS_RE = re.compile(r"[^a-z0-9]+")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_AS_RE = re.compile(r"AS(\d{1,10})")
+_CC_RE = re.compile(r"[a-z]{2}")
+_FLAG_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,31}")
+
+
+def normalise_domain(text: str | None) -> str | None:
+    """A lower-case ASCII (IDNA/punycode) DNS name with at least two labels, or None.
+
+    Accepts ``example.org``, ``https://example.org/path``, ``Example.ORG.``;
+    refuses anything with markup, spaces, quotes, ports, user info or a
+    label that is not LDH.  Unicode names are converted with IDNA.
+    """
+    if not isinstance(text, str) or not text or len(text) > 300:
+        return None
+    host = text.strip()
+    for prefix in ("https://", "http://"):
+        if host.lower().startswith(prefix):
+            host = host[len(prefix):]
+            break
+    host = host.split("/", 1)[0].rstrip(".")
+    if not host or any(c in host for c in "@:<>\"' \t\\"):
+        return None
+    try:
+        host = host.encode("idna").decode("ascii").lower()
+    except (UnicodeError, ValueError):
+        return None
+    if len(host) > 253 or not DOMAIN_RE.fullmatch(host):
+        return None
+    if not _TLD_RE.fullmatch(host.rsplit(".", 1)[1]):
+        return None
+    return host
+
+
+def contact_hash(contact: str) -> str:
+    """allium's contact key (md5 of the raw string), kept so existing contact URLs keep working."""
+    return hashlib.md5(contact.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def family_id(members: list[str]) -> str | None:
+    """A family is named by its smallest member fingerprint (needs two or more valid members)."""
+    valid = sorted({m.upper() for m in members if paths.is_fingerprint(str(m).upper())})
+    return valid[0] if len(valid) >= 2 else None
+
+
+def as_id(value: str | None) -> str | None:
+    """'AS3' → 'AS3'; anything else → None."""
+    if not isinstance(value, str):
+        return None
+    m = _AS_RE.fullmatch(value.strip().upper())
+    return f"AS{int(m.group(1))}" if m else None
+
+
+def country_id(value: str | None) -> str | None:
+    if not isinstance(value, str):
+        return None
+    cc = value.strip().lower()
+    return cc if _CC_RE.fullmatch(cc) else None
+
+
+def platform_id(os_name: str | None) -> str | None:
+    """'Linux' → 'linux', 'GNU/kFreeBSD' → 'gnu-kfreebsd'; empty → None."""
+    if not isinstance(os_name, str):
+        return None
+    slug = _OS_RE.sub("-", os_name.strip().lower()).strip("-")[:40].strip("-")
+    return slug or None
+
+
+def flag_id(flag: str | None) -> str | None:
+    if not isinstance(flag, str) or not _FLAG_RE.fullmatch(flag):
+        return None
+    return flag.lower()
+
+
+def date_id(value: str | None) -> str | None:
+    """'2026-08-22 11:00:00' → '2026-08-22'."""
+    if not isinstance(value, str):
+        return None
+    day = value[:10]
+    return day if _DATE_RE.fullmatch(day) else None
