@@ -97,3 +97,28 @@ def date_id(value: str | None) -> str | None:
         return None
     day = value[:10]
     return day if _DATE_RE.fullmatch(day) else None
+
+
+def aroi_domain(contact: str | None) -> str | None:
+    """The AROI domain of a CIISS contact string, or None.
+
+    Needs ``ciissversion:``, ``proof:uri-rsa`` or ``proof:dns-rsa`` and ``url:``;
+    the first occurrence of a key wins; the url must be a valid domain.
+    """
+    if not isinstance(contact, str) or "ciissversion:" not in contact:
+        return None
+    fields: dict[str, str] = {}
+    for token in contact.split():
+        key, sep, value = token.partition(":")
+        if sep and key and key not in fields:
+            fields[key] = value
+    if "ciissversion" not in fields or fields.get("proof") not in ("uri-rsa", "dns-rsa"):
+        return None
+    return normalise_domain(fields.get("url"))
+
+
+def contact_id(contact: str | None) -> str | None:
+    """The contact page id: the AROI domain when there is one, else the contact hash; None without contact."""
+    if not isinstance(contact, str) or not contact.strip():
+        return None
+    return aroi_domain(contact) or contact_hash(contact)
