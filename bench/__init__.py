@@ -1,0 +1,1 @@
+"""The alliumd benchmark (``python -m bench``); see run.py."""

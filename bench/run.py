@@ -1,0 +1,276 @@
+"""alliumd benchmark: cold build, uptime-only change, one-relay change, no-change refresh.
+
+    python -m bench --data ../shared/bench/network-10k      # the full-size network (README there)
+    python -m bench                                          # a generated deterministic network
+    python -m bench --quick                                  # a small version, in seconds
+
+The documents are served from a loopback HTTP server (tests/loopback.py) and
+``alliumd`` runs as it does in production: ``--once`` for the cold build, then
+a daemon for the warm scenarios, driven through ``alliumctl refresh``.  Peak
+RSS is the whole process tree (supervisor, fetchers, renderer), sampled with
+psutil every 50 ms; CPU time comes from the kernel's rusage of reaped children.
+Medians over ``--runs`` runs.  Results: a table on stdout and JSON in
+``bench/results/``.  This is a measuring script, not a test: nothing asserts
+timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from daemon_harness import Daemon, wait_for  # noqa: E402
+from loopback import LoopbackAPI  # noqa: E402
+
+from . import synth  # noqa: E402
+
+ROUTES = {"details": "/details", "uptime": "/uptime", "bandwidth": "/bandwidth", "aroi": "/latest.json"}
+SOURCE_OF = {"details": "onionoo_details", "uptime": "onionoo_uptime", "bandwidth": "onionoo_bandwidth",
+             "aroi": "aroi"}
+
+
+# -- data ------------------------------------------------------------------------------------
+
+def load_data(directory: Path) -> dict[str, tuple[bytes, bytes]]:
+    """{kind: (raw bytes, gzip bytes)} from a directory of <kind>.json[.gz] documents."""
+    docs = {}
+    for kind in ROUTES:
+        gz, plain = directory / f"{kind}.json.gz", directory / f"{kind}.json"
+        if gz.exists():
+            packed = gz.read_bytes()
+            docs[kind] = (gzip.decompress(packed), packed)
+        elif plain.exists():
+            raw = plain.read_bytes()
+            docs[kind] = (raw, gzip.compress(raw, 1, mtime=0))
+    if "details" not in docs:
+        raise SystemExit(f"{directory}: no details.json(.gz)")
+    return docs
+
+
+def serve(api: LoopbackAPI, kind: str, raw: bytes, packed: bytes | None = None) -> None:
+    doc = api.set(ROUTES[kind], raw)
+    doc.__dict__["gzipped"] = packed or gzip.compress(raw, 1, mtime=0)   # pre-fill the cached gzip
+
+
+def mutate_lines(raw: bytes, fraction: float, change, seed: int) -> bytes:
+    """Change ``fraction`` of the one-object-per-line relay lines with ``change(obj)``."""
+    rng = random.Random(seed)
+    lines = raw.split(b"\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(b'"relays":[')) + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith(b"]"))
+    count = max(1, int((end - start) * fraction))
+    for i in rng.sample(range(start, end), count):
+        line = lines[i]
+        comma = line.endswith(b",")
+        obj = json.loads(line[:-1] if comma else line)
+        change(obj, rng)
+        lines[i] = json.dumps(obj, separators=(",", ":")).encode() + (b"," if comma else b"")
+    return b"\n".join(lines)
+
+
+def bump_uptime(obj: dict, rng: random.Random) -> None:
+    for graph in obj.get("uptime", {}).values():
+        values = graph.get("values") or []
+        if values and values[-1] is not None:
+            values[-1] = rng.randrange(0, 1000)
+
+
+def bump_one_relay(obj: dict, rng: random.Random) -> None:
+    obj["observed_bandwidth"] = int(obj.get("observed_bandwidth", 0)) + rng.randrange(1, 10_000)
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+class TreeSampler:
+    """Peak RSS of a process and all its descendants, sampled in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                total = 0
+                for p in [root] + root.children(recursive=True):
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def write_config(workdir: Path, api: LoopbackAPI, kinds: list[str]) -> Path:
+    from alliumd.sources import SOURCES
+    lines = ["[daemon]", 'cache_dir = "cache"', 'output_dir = "www"', 'state_dir = "lib"', 'run_dir = "run"',
+             "sample_fallback = false", "[render]", "debounce = 0.2", "max_delay = 2"]
+    for kind in kinds:
+        name = SOURCE_OF[kind]
+        if SOURCES[name].fetcher is None:
+            continue
+        lines += [f"[sources.{name}]", "enabled = true", f'url = "{api.url(ROUTES[kind])}"',
+                  "interval = 86400", "timeout = 600", "retries = 0", "max_bytes = 2_000_000_000"]
+    path = workdir / "allium.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def tree_size(www: Path) -> tuple[int, int]:
+    files = size = 0
+    for dirpath, _, names in os.walk(www):
+        for name in names:
+            files += 1
+            size += os.path.getsize(os.path.join(dirpath, name))
+    return files, size
+
+
+def cold_run(workdir: Path, config: Path) -> dict:
+    for sub in ("cache", "www", "lib", "run"):
+        shutil.rmtree(workdir / sub, ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
+                            stderr=subprocess.PIPE, text=True)
+    with TreeSampler(proc.pid) as sampler:
+        _, err = proc.communicate()
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"alliumd --once failed ({proc.returncode}):\n{err}")
+    batch = json.loads((workdir / "lib" / "renderer.json").read_text())["last_batch"]
+    files, size = tree_size(workdir / "www")
+    return {"wall_s": wall, "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "peak_rss_mb": sampler.peak / 1e6, "pages_written": batch["pages_written"],
+            "files": files, "output_mb": size / 1e6, "log": err.strip().splitlines()}
+
+
+def warm_change(daemon: Daemon, api: LoopbackAPI, kind: str, raw: bytes | None) -> dict:
+    """Serve a new document (or the same one), ask for a refresh, time until the renderer is idle."""
+    source = SOURCE_OF[kind]
+    status = daemon.status()
+    render_marker = status["renderer"]["last_render"]
+    attempt_marker = status["sources"][source]["last_attempt"]
+    if raw is not None:
+        serve(api, kind, raw)
+    with TreeSampler(daemon.proc.pid) as sampler:
+        started = time.monotonic()
+        daemon.ctl("refresh", source)
+        src = wait_for(lambda: (s := daemon.source(source))["last_attempt"] != attempt_marker
+                       and s["state"] != "fetching" and s, 600, interval=0.02, what=f"{source} fetch")
+        if raw is None:
+            time.sleep(0.5)                                   # give a (wrong) render a chance to show up
+            renderer = daemon.status()["renderer"]
+            if renderer["last_render"] == render_marker:
+                return {"wall_s": time.monotonic() - started - 0.5, "pages_written": 0, "http": src["last_status"],
+                        "peak_rss_mb": sampler.peak / 1e6}
+        renderer = wait_for(lambda: (r := daemon.status()["renderer"])["last_render"] != render_marker
+                            and r["state"] == "idle" and r["queue"] == 0 and r, 600, interval=0.02,
+                            what="render")
+        wall = time.monotonic() - started
+    return {"wall_s": wall, "pages_written": renderer["pages_written"],
+            "pages_unchanged": renderer["pages_unchanged"], "render_s": renderer["last_duration"],
+            "http": src["last_status"], "peak_rss_mb": sampler.peak / 1e6}
+
+
+def median_of(runs: list[dict]) -> dict:
+    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
+    return {k: statistics.median(r[k] for r in runs) for k in keys}
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, help="directory with details/uptime/bandwidth/aroi .json(.gz)")
+    ap.add_argument("--relays", type=int, default=10_000, help="size of the generated network (no --data)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="a small network and one run (smoke test)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.relays, args.runs = 200, 1
+    if args.data:
+        docs = load_data(args.data)
+        label = str(args.data)
+    else:
+        docs = {k: (raw, None) for k, raw in synth.network(args.relays).items()}
+        label = f"generated network of {args.relays} relays (seed {synth.SEED})"
+    results = {"data": label, "cores": os.cpu_count(), "python": platform.python_version(), "runs": args.runs,
+               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "inputs_mb": {
+                   k: round(len(v[0]) / 1e6, 1) for k, v in docs.items()}}
+    workdir = Path(tempfile.mkdtemp(prefix="alliumd-bench-"))
+    with LoopbackAPI() as api:
+        for kind, (raw, packed) in docs.items():
+            serve(api, kind, raw, packed)
+        config = write_config(workdir, api, list(docs))
+        cold = [cold_run(workdir, config) for _ in range(args.runs)]
+        results["cold"] = median_of(cold)
+        results["cold_log"] = cold[-1]["log"]
+        daemon = Daemon(config)
+        try:
+            daemon.wait_ready(timeout=600)
+            scenarios = {"uptime_change": [], "one_relay_change": [], "no_change": []}
+            for run in range(args.runs):
+                if "uptime" in docs:
+                    raw = mutate_lines(docs["uptime"][0], 0.05, bump_uptime, seed=run)
+                    scenarios["uptime_change"].append(warm_change(daemon, api, "uptime", raw))
+                raw = mutate_lines(docs["details"][0], 0, bump_one_relay, seed=run)
+                scenarios["one_relay_change"].append(warm_change(daemon, api, "details", raw))
+                scenarios["no_change"].append(warm_change(daemon, api, "details", None))
+            for name, runs in scenarios.items():
+                if runs:
+                    results[name] = median_of(runs)
+        finally:
+            daemon.stop()
+            daemon.kill_leftovers()
+    shutil.rmtree(workdir, ignore_errors=True)
+    print_table(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nresults: {out}")
+    return 0
+
+
+def print_table(r: dict) -> None:
+    print(f"alliumd benchmark: {r['data']}; {r['cores']} cores; Python {r['python']}; median of {r['runs']}")
+    print(f"inputs (MB): {r['inputs_mb']}")
+    c = r["cold"]
+    print(f"{'scenario':<20}{'wall s':>9}{'cpu s':>8}{'peak RSS MB':>13}{'pages written':>15}{'files':>8}{'output MB':>11}")
+    print(f"{'cold --once':<20}{c['wall_s']:>9.2f}{c['cpu_s']:>8.1f}{c['peak_rss_mb']:>13.0f}"
+          f"{c['pages_written']:>15.0f}{c['files']:>8.0f}{c['output_mb']:>11.1f}")
+    for name in ("uptime_change", "one_relay_change", "no_change"):
+        if name in r:
+            s = r[name]
+            print(f"{name:<20}{s['wall_s']:>9.2f}{'':>8}{s['peak_rss_mb']:>13.0f}{s['pages_written']:>15.0f}")
