@@ -38,10 +38,15 @@ SOURCES: dict[str, SourceSpec] = {s.name: s for s in (
     _spec("onionoo_details", "Onionoo details", "https://onionoo.torproject.org/details",
           enabled=True, interval=3600, timeout=300, max_bytes=200 * MB, max_age=6 * 3600,
           fetcher="onionoo_details"),
+    # ~240 MB raw for the whole network, reduced to a summary while validated (fetchers/onionoo_uptime.py);
+    # its 1-month graph has 4-hour points, so polling more often than that shows nothing new
     _spec("onionoo_uptime", "Onionoo uptime", "https://onionoo.torproject.org/uptime",
-          interval=6 * 3600, timeout=1200, retries=2, max_bytes=1000 * MB, max_age=24 * 3600),
+          interval=4 * 3600, timeout=1200, retries=2, max_bytes=1000 * MB, max_age=12 * 3600,
+          fetcher="onionoo_uptime", summarised=True),
+    # ~45 MB raw; a relay's bandwidth history changes only with a new descriptor (up to ~18 h)
     _spec("onionoo_bandwidth", "Onionoo bandwidth", "https://onionoo.torproject.org/bandwidth",
-          interval=6 * 3600, timeout=600, retries=2, max_bytes=500 * MB, max_age=24 * 3600),
+          interval=6 * 3600, timeout=600, retries=2, max_bytes=500 * MB, max_age=36 * 3600,
+          fetcher="onionoo_bandwidth", summarised=True),
     _spec("collector", "CollecTor votes", "https://collector.torproject.org/index/index.json",
           interval=1800, timeout=300, max_bytes=200 * MB, max_age=3 * 3600),
     _spec("consensus_health", "consensus-health", "https://consensus-health.torproject.org/",

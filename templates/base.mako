@@ -8,13 +8,18 @@
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title><%block name="title"/> · ${chrome['site_title']}</title>
 <link rel="stylesheet" href="${chrome['root']}static/style.css">
+<%block name="head"/>
 </head>
 <body>
 <header class="top">
 <a class="brand" href="${chrome['root']}index.html">${chrome['site_title']}</a>
 <nav>
 ${nav_link("index.html", "Overview")}
+${nav_link("relays/top.html", "Top relays")}
 ${nav_link("relays/all.html", "All relays")}
+${nav_link("network-health.html", "Network health")}
+${nav_link("lists/families-by-bandwidth.html", "Browse")}
+${nav_link("search.html", "Search")}
 ${nav_link("status.html", "Status")}
 </nav>
 </header>
@@ -23,7 +28,7 @@ ${source_line(chrome['sources'])}
 ${next.body()}
 </main>
 <footer>
-<p>Built by alliumd from public Tor network data. Times are UTC. This site uses no JavaScript.</p>
+<p>Built by alliumd from public Tor network data. Times are UTC. Every page works without JavaScript.</p>
 </footer>
 </body>
 </html>

@@ -4,8 +4,15 @@
 <% s = summary %>\
 <h1>Tor network overview</h1>
 <p class="lead">Relays published ${published}.
+<a href="${chrome['root']}${links['health']}">Network health</a> ·
+<a href="${chrome['root']}${links['top']}">Top relays</a> ·
 <a href="${chrome['root']}relays/all.html">All relays</a> ·
 <a href="${chrome['root']}status.html">Source status</a></p>
+<nav class="lists" aria-label="Relay groups">Browse by:
+% for item in links['lists']:
+<a href="${chrome['root']}${item['path']}">${item['label']}</a>${" ·" if not loop.last else ""}
+% endfor
+</nav>
 % if s['relays_truncated']:
 <p class="note">This document is truncated: ${count(s['relays_truncated'])} further relays were left out by the source.</p>
 % endif

@@ -75,7 +75,7 @@ def test_empty_file_loads_the_defaults(tmp_path):
         assert values == config.source_defaults(name)
         assert src.cache_file == f"{name}.json"
         assert src.label == SOURCES[name].label
-    assert [s.name for s in cfg.enabled_sources] == IMPLEMENTED
+    assert [s.name for s in cfg.enabled_sources] == [n for n, spec in SOURCES.items() if spec.enabled]
     assert cfg.source("onionoo_details").enabled is True
 
 

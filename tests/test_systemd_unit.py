@@ -287,9 +287,9 @@ def test_production_config_loads_and_uses_the_units_directories():
     assert seconds(svc["TimeoutStopSec"][0]) >= cfg.daemon.graceful_timeout + 10
 
 
-def test_production_config_enables_only_onionoo_details():
+def test_production_config_enables_the_implemented_onionoo_sources():
     cfg = config.load(PRODUCTION)
-    assert [s.name for s in cfg.enabled_sources] == ["onionoo_details"]
+    assert [s.name for s in cfg.enabled_sources] == ["onionoo_details", "onionoo_uptime", "onionoo_bandwidth"]
     for name, src in cfg.sources.items():
         assert src.url.startswith("https://"), name
 

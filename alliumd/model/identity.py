@@ -77,8 +77,27 @@ def country_id(value: str | None) -> str | None:
     return cc if _CC_RE.fullmatch(cc) else None
 
 
+OS_FAMILIES = {"linux": "Linux", "freebsd": "FreeBSD", "openbsd": "OpenBSD", "netbsd": "NetBSD",
+               "dragonfly": "DragonFly", "windows": "Windows", "darwin": "Darwin", "sunos": "SunOS",
+               "solaris": "SunOS", "android": "Android", "kfreebsd": "kFreeBSD", "haiku": "Haiku",
+               "bitrig": "Bitrig", "cygwin": "Windows", "illumos": "SunOS"}
+
+
+def os_family(os_text: str | None) -> str | None:
+    """The operating system of a platform's "on <OS>" part, as one of a known set, else "Other".
+
+    Relays choose their platform string, so grouping by free text would let any
+    operator mint platform pages; 'Linux', 'Windows 8 [server]', 'GNU/kFreeBSD'
+    map to Linux, Windows, kFreeBSD.
+    """
+    if not isinstance(os_text, str) or not os_text.strip():
+        return None
+    word = os_text.strip().split(" ", 1)[0].split("/")[-1].lower()
+    return OS_FAMILIES.get(word, "Other")
+
+
 def platform_id(os_name: str | None) -> str | None:
-    """'Linux' → 'linux', 'GNU/kFreeBSD' → 'gnu-kfreebsd'; empty → None."""
+    """'Linux' → 'linux', 'kFreeBSD' → 'kfreebsd'; empty → None."""
     if not isinstance(os_name, str):
         return None
     slug = _OS_RE.sub("-", os_name.strip().lower()).strip("-")[:40].strip("-")

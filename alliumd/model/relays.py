@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import paths
-from . import format as fmt
+from . import format as fmt, identity
 
 DOWNTIME_LIMIT = timedelta(days=7)      # allium's --filter-downtime
 TOP_RELAYS = 25
@@ -197,7 +197,7 @@ def _weights(obj: dict) -> dict[str, Any]:
 
 def _software(obj: dict) -> dict[str, Any]:
     platform = _str(obj.get("platform"))
-    os_name = platform.split(" on ", 1)[1] if platform and " on " in platform else None
+    os_name = identity.os_family(platform.split(" on ", 1)[1]) if platform and " on " in platform else None
     return {
         "platform": platform,
         "os": os_name,

@@ -1,18 +1,48 @@
-"""The overview, the all-relays table and one page per relay (from Onionoo details)."""
+"""The overview, the all-relays table and one page per relay (HTML and its JSON view model).
+
+Relay pages read details, uptime and bandwidth but need only details: a
+missing uptime or bandwidth source leaves its sections saying so.  Charts
+are computed here per page (pure geometry from alliumd.model.charts) rather
+than held in a model: memoized they would cost ~30 kB per relay, ~300 MB for
+a 10k-relay network, to save ~0.4 ms per page.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
-from ..model import format as fmt
-from ..renderer.registry import Page, PageFamily, RenderInputs
-from .common import DETAILS_ONLY, INDEX_PATH, RELAYS_ALL_PATH, relay_path, relays as _relays
+from ..model import charts, format as fmt, identity
+from ..model.health import overload_view, relay_diagnostics
+from ..model.percentiles import relay_percentiles
+from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
+                     UPTIME, as_path, contact_path, country_path, family_path, first_seen_path, flag_path,
+                     list_path, relay_json_path, relay_path, relays as _relays)
 
+RELAY_INPUTS = frozenset({DETAILS, UPTIME, BANDWIDTH})
+RELAY_JSON_SCHEMA = "alliumd.relay/1"
+LIST_KINDS = (("countries", "Countries"), ("networks", "Networks (AS)"), ("platforms", "Platforms"),
+              ("contacts", "Operators"), ("families", "Families"))
+LIST_VARIANT = "bandwidth"
+FAMILY_SHOWN = 20             # family members listed on a relay page (all of them: the family page)
+
+
+def optional_model(inputs: RenderInputs, name: str, source: str) -> Any:
+    """A model that needs ``source``, or None while that source has no data."""
+    return inputs.model(name) if inputs.has(source) else None
+
+
+# -- overview and the all-relays table --------------------------------------------------------
 
 def expand_index(inputs: RenderInputs) -> Iterator[Page]:
     model = _relays(inputs)
-    yield Page(INDEX_PATH, "index.mako", {"published": model.published, "summary": model.summary})
+    yield Page(INDEX_PATH, "index.mako", {
+        "published": model.published, "summary": model.summary,
+        "links": {"health": HEALTH_PATH, "top": TOP_PATH,
+                  "lists": [{"label": label, "path": list_path(kind, LIST_VARIANT)} for kind, label in LIST_KINDS]},
+    })
 
 
 def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
@@ -24,29 +54,140 @@ def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
     })
 
 
+# -- one page per relay -----------------------------------------------------------------------
+
 def expand_relay(inputs: RenderInputs) -> Iterator[Page]:
     model = _relays(inputs)
+    ranks = inputs.model("relay_percentiles")
+    uptime = optional_model(inputs, "uptime", UPTIME)
+    bandwidth = optional_model(inputs, "bandwidth", BANDWIDTH)
     for relay in model.relays:
-        yield Page(relay_path(relay["fingerprint"]), "relay.mako", {
-            "published": model.published,
-            "relay": relay,
-            "family": family_members(relay, model.by_fingerprint),
-        })
+        fp = relay["fingerprint"]
+        up = uptime.relays.get(fp) if uptime is not None else None
+        bw = bandwidth.relays.get(fp) if bandwidth is not None else None
+        data = relay_data(relay, model.by_fingerprint, ranks.get(fp), up, bw)
+        yield Page(relay_path(fp), "relay.mako", {**data, "charts": charts.relay_history_charts(up, bw)})
+        yield Page(relay_json_path(fp), "relay.json", {"schema": RELAY_JSON_SCHEMA, **data}, content_type="json")
 
 
-def family_members(relay: dict[str, Any], by_fingerprint: dict[str, dict]) -> list[dict[str, Any]]:
-    """Family members with their nickname when they have a page, bare fingerprint otherwise."""
+def relay_data(relay: dict[str, Any], by_fingerprint: dict[str, dict], ranks: dict[str, int | None] | None,
+               uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None) -> dict[str, Any]:
+    """Everything a relay page shows except chart geometry (this is also the relay's JSON)."""
+    contact = relay["contact"]
+    return {
+        "relay": relay,
+        "diagnostics": relay_diagnostics(relay, uptime_entry, bandwidth_entry),
+        "links": relay_links(relay),
+        "aroi_domain": identity.aroi_domain(contact),
+        "family": family_members(relay, by_fingerprint),
+        "percentiles": ranks or {"consensus_weight": None, "guard": None, "middle": None, "exit": None},
+        "uptime": uptime_section(uptime_entry),
+        "traffic": traffic_section(bandwidth_entry),
+        "overload": overload_view(bandwidth_entry),
+    }
+
+
+def relay_links(relay: dict[str, Any]) -> dict[str, Any]:
+    """Site-relative paths of the group pages this relay belongs to (None where it has no such group).
+
+    Every id comes from alliumd.model.identity, which only returns path-safe
+    ids; operator text never reaches a path any other way.
+    """
+    contact_id = identity.contact_id(relay["contact"])
+    family_id = identity.family_id([relay["fingerprint"], *relay["family"]])
+    as_id = identity.as_id(relay["as_number"])
+    country_id = identity.country_id(relay["country"])
+    day = identity.date_id(relay["first_seen"])
+    return {
+        "contact": contact_path(contact_id) if contact_id else None,
+        "family": family_path(family_id) if family_id else None,
+        "as": as_path(as_id) if as_id else None,
+        "country": country_path(country_id) if country_id else None,
+        "first_seen": first_seen_path(day) if day else None,
+        "flags": [{"flag": flag, "path": flag_path(fid) if (fid := identity.flag_id(flag)) else None}
+                  for flag in relay["flags"]],
+    }
+
+
+def family_members(relay: dict[str, Any], by_fingerprint: dict[str, dict],
+                   limit: int = FAMILY_SHOWN) -> list[dict[str, Any]]:
+    """The first ``limit`` family members (by fingerprint) with their nickname when they have a page.
+
+    Capped so that a page of a big family stays small and building all of
+    them stays linear in the network size; the family page lists everyone.
+    """
     members = []
-    for fp in relay["family"]:
+    for fp in relay["family"][:limit]:
         other = by_fingerprint.get(fp)
         members.append({"fingerprint": fp, "present": other is not None,
                         "nickname": other["nickname"] if other else None})
     return members
 
 
+def uptime_section(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Uptime and flag uptime per period, rounded to what the page shows (one decimal)."""
+    if not isinstance(entry, dict):
+        return None
+    uptime, flag_uptime = entry.get("uptime") or {}, entry.get("flag_uptime") or {}
+    periods = []
+    for period in charts.PERIODS:
+        overall, flagged = _round1(uptime.get(period)), _round1(flag_uptime.get(period))
+        periods.append({"period": period, "label": charts.PERIOD_LABELS[period],
+                        "uptime": overall, "uptime_text": _pct_text(overall),
+                        "flag_uptime": flagged,
+                        "flag_uptime_text": "same as overall" if flagged is not None and flagged == overall
+                        else _pct_text(flagged)})
+    flag = entry.get("flag")
+    return {"flag": flag if flag in ("Exit", "Guard", "Fast", "Running") else None,
+            "outlier": entry.get("outlier") if entry.get("outlier") in ("low", "high") else None,
+            "periods": periods}
+
+
+def traffic_section(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Mean read/written bandwidth and total data per period, from the bandwidth history."""
+    if not isinstance(entry, dict):
+        return None
+    read, write, totals = entry.get("read") or {}, entry.get("write") or {}, entry.get("total_bytes") or {}
+    periods = []
+    for period in charts.PERIODS:
+        r, w, t = _int(read.get(period)), _int(write.get(period)), _int(totals.get(period))
+        periods.append({"period": period, "label": charts.PERIOD_LABELS[period],
+                        "read": r, "read_text": fmt.bandwidth(r), "write": w, "write_text": fmt.bandwidth(w),
+                        "total_bytes": t, "total_text": charts.data_size(t)})
+    best = entry.get("total_data_period")
+    best = best if isinstance(best, str) and best in charts.PERIOD_LABELS else None
+    total = _int(entry.get("total_data"))
+    return {"periods": periods, "total_data": total, "total_data_text": charts.data_size(total),
+            "total_data_period": best, "total_data_period_label": charts.PERIOD_LABELS.get(best)}
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _round1(value: Any) -> float | None:
+    number = _number(value)
+    return round(number, 1) if number is not None else None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return round(number) if number is not None else None
+
+
+def _pct_text(value: float | None) -> str:
+    return f"{value:.1f}%" if value is not None else fmt.MISSING
+
+
+MODELS = [
+    ModelSpec("relay_percentiles", DETAILS_ONLY, lambda inputs: relay_percentiles(_relays(inputs).relays)),
+]
+
 FAMILIES = [
     PageFamily("index", DETAILS_ONLY, expand_index, required=DETAILS_ONLY, description="network overview"),
     PageFamily("relays_all", DETAILS_ONLY, expand_relays_all, required=DETAILS_ONLY,
                description="table of all relays"),
-    PageFamily("relay", DETAILS_ONLY, expand_relay, required=DETAILS_ONLY, description="one page per relay"),
+    PageFamily("relay", RELAY_INPUTS, expand_relay, required=DETAILS_ONLY,
+               description="one page per relay, with its view model as JSON"),
 ]

@@ -1,4 +1,4 @@
-"""The stylesheet, copied byte for byte from the templates package."""
+"""Stylesheets, copied byte for byte from the templates package."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from ..renderer.registry import Page, PageFamily, RenderInputs
 from ..renderer.templates import template_dir
 from .common import STYLE_PATH
 
+CHARTS_CSS_PATH = "static/charts.css"     # charts, relay health list, dashboard cards
+STYLESHEETS = ((STYLE_PATH, "style.css"), (CHARTS_CSS_PATH, "charts.css"))
+
 
 def expand_static(inputs: RenderInputs) -> Iterator[Page]:
-    body = (template_dir() / "style.css").read_bytes()
-    yield Page(STYLE_PATH, "style.css", {"body": body}, content_type="raw")
+    for path, name in STYLESHEETS:
+        yield Page(path, name, {"body": (template_dir() / name).read_bytes()}, content_type="raw")
 
 
-FAMILIES = [PageFamily("static", frozenset(), expand_static, description="stylesheet")]
+FAMILIES = [PageFamily("static", frozenset(), expand_static, description="stylesheets")]

@@ -10,6 +10,7 @@ manifest last.  A family that fails keeps its previous pages.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -166,7 +167,20 @@ class SiteBuilder:
 
     def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None,
               defer: frozenset[str] = frozenset()) -> BatchResult:
-        """Render one batch; families named in ``defer`` are only reported in ``result.deferred``."""
+        """Render one batch; families named in ``defer`` are only reported in ``result.deferred``.
+
+        The cyclic garbage collector is paused for the batch: the parsed
+        documents and models are millions of long-lived objects that every
+        collection would traverse again (2–4× slower rendering), and a batch
+        creates little cyclic garbage.
+        """
+        gc.disable()
+        try:
+            return self._build(changed, full=full, now=now, defer=defer)
+        finally:
+            gc.enable()
+
+    def _build(self, changed, *, full, now, defer) -> BatchResult:
         started = time.monotonic()
         now = self.clock() if now is None else now
         result = BatchResult()

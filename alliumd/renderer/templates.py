@@ -29,7 +29,7 @@ def fingerprint_templates(directory: Path | None = None) -> str:
     """A hash over every template file: a change means a full rebuild."""
     h = hashlib.sha256()
     root = directory or template_dir()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".mako", ".css")):
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".mako", ".css", ".js")):
         h.update(str(path.relative_to(root)).encode())
         h.update(b"\0")
         h.update(path.read_bytes())

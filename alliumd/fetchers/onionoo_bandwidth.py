@@ -1,0 +1,21 @@
+"""Onionoo bandwidth: validated while streamed, reduced to the summary the renderer reads.
+
+Per relay the summary keeps, for read and write history and each period, the
+mean bytes/s, the bytes moved, the number of points and a ≤ 90-point series,
+plus the two overload objects (model/history.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..model import history
+from . import DocInfo
+from .onionoo_stream import summarise
+
+SOURCE = "onionoo_bandwidth"
+SUMMARY_FORMAT = history.BANDWIDTH_SUMMARY_FORMAT
+
+
+def validate(path: Path) -> DocInfo:
+    return summarise(path, source=SOURCE, summary_format=SUMMARY_FORMAT, relay_summary=history.bandwidth_relay)

@@ -1,0 +1,21 @@
+"""Onionoo uptime: validated while streamed, reduced to the summary the renderer reads.
+
+The full document is ~240 MB (every relay's uptime and per-flag uptime
+histories); the summary keeps per period the mean, the number of points and
+a ≤ 90-point series, and per flag the mean and points (model/history.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..model import history
+from . import DocInfo
+from .onionoo_stream import summarise
+
+SOURCE = "onionoo_uptime"
+SUMMARY_FORMAT = history.UPTIME_SUMMARY_FORMAT
+
+
+def validate(path: Path) -> DocInfo:
+    return summarise(path, source=SOURCE, summary_format=SUMMARY_FORMAT, relay_summary=history.uptime_relay)

@@ -1,0 +1,163 @@
+"""Group entity pages: one page per family, AS, contact, country, platform, flag and first-seen day.
+
+Each kind is its own family so that it reads only the sources it shows:
+AS, country, platform and first-seen pages read details; flag pages add
+uptime; contact and family pages add uptime and bandwidth.  Contact, family,
+AS and country pages also publish their view model as ``index.json``.
+A view holds only what its page shows, so an unrelated change elsewhere in
+the network leaves it (and its bytes) untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..model import groups as gm
+from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from ..renderer.templates import template_dir
+from . import common
+from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
+
+GROUP_PATHS: dict[str, Callable[[str], str]] = {
+    "family": common.family_path,
+    "as": common.as_path,
+    "contact": common.contact_path,
+    "country": common.country_path,
+    "platform": common.platform_path,
+    "flag": common.flag_path,
+    "first_seen": common.first_seen_path,
+}
+WITH_JSON = frozenset({"contact", "family", "as", "country"})
+GROUP_CSS_PATH = "static/groups.css"
+SEARCH_JS_PATH = "static/search.js"
+
+
+def groups_model(inputs: RenderInputs) -> gm.GroupsModel:
+    return inputs.model("groups")
+
+
+def optional_model(inputs: RenderInputs, name: str) -> Any:
+    """A model that may not be registered (yet) or may have no data: None means "no data"."""
+    try:
+        return inputs.model(name)
+    except KeyError as e:
+        if e.args == (name,):        # the model is not registered; any other KeyError is a bug
+            return None
+        raise
+
+
+def group_href(kind: str, gid: str) -> str:
+    return GROUP_PATHS[kind](gid)
+
+
+def group_view(groups: gm.GroupsModel, group: gm.Group, *, uptime: Any = None, bandwidth: Any = None,
+               history: bool = False) -> dict[str, Any]:
+    """Everything a group page shows; ``history`` adds 6-month uptime (and total data with bandwidth)."""
+    if history:
+        rows = gm.rows_with_history(groups, group.fingerprints, uptime, bandwidth,
+                                    total_data=group.kind in ("contact", "family"))
+        summary_history = gm.history_summary(group, uptime, bandwidth)
+    else:
+        rows = [groups.rows[fp] for fp in group.fingerprints]
+        summary_history = None
+    return {
+        "kind": group.kind,
+        "id": group.id,
+        "label": group.label,
+        "summary": gm.summary(group),
+        "history": summary_history,
+        "contact": contact_details(group) if group.kind == "contact" else None,
+        "related": related_groups(groups, group),
+        "relays": rows,
+    }
+
+
+def contact_details(group: gm.Group) -> dict[str, Any]:
+    """The contact texts (shown as text) and the AROI domain, linked only because it validated."""
+    domain = group.id if "." in group.id else None      # contact hashes are hex, domains have dots
+    return {"aroi_domain": domain, "aroi_url": f"https://{domain}/" if domain else None,
+            "texts": gm.contact_texts(group)}
+
+
+def related_groups(groups: gm.GroupsModel, group: gm.Group) -> list[dict[str, Any]]:
+    """A contact's families and a family's contacts, as links."""
+    if group.kind == "contact":
+        kind, ids = "family", group.families
+    elif group.kind == "family":
+        kind, ids = "contact", group.contacts
+    else:
+        return []
+    out = []
+    for gid in sorted(ids):
+        other = groups.groups[kind][gid]
+        out.append({"kind": kind, "href": group_href(kind, gid), "label": other.label, "relays": other.size})
+    return out
+
+
+def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterator[Page]:
+    groups = groups_model(inputs)
+    uptime = optional_model(inputs, "uptime") if history else None
+    bandwidth = optional_model(inputs, "bandwidth") if history and kind in ("contact", "family") else None
+    for group in groups.groups[kind].values():
+        path = group_href(kind, group.id)
+        view = group_view(groups, group, uptime=uptime, bandwidth=bandwidth, history=history)
+        yield Page(path, "group.mako", view)
+        if kind in WITH_JSON:
+            yield Page(common.entity_json_path(path), "group.mako", view, content_type="json")
+
+
+def expand_family(inputs: RenderInputs) -> Iterator[Page]:
+    return _pages(inputs, "family", history=True)
+
+
+def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
+    return _pages(inputs, "contact", history=True)
+
+
+def expand_flag(inputs: RenderInputs) -> Iterator[Page]:
+    return _pages(inputs, "flag", history=True)
+
+
+def expand_as(inputs: RenderInputs) -> Iterator[Page]:
+    return _pages(inputs, "as")
+
+
+def expand_country(inputs: RenderInputs) -> Iterator[Page]:
+    return _pages(inputs, "country")
+
+
+def expand_platform(inputs: RenderInputs) -> Iterator[Page]:
+    return _pages(inputs, "platform")
+
+
+def expand_first_seen(inputs: RenderInputs) -> Iterator[Page]:
+    return _pages(inputs, "first_seen")
+
+
+def expand_static(inputs: RenderInputs) -> Iterator[Page]:
+    """The group/list stylesheet and the search script, byte for byte from the templates package."""
+    for name, path in (("groups.css", GROUP_CSS_PATH), ("search.js", SEARCH_JS_PATH)):
+        yield Page(path, name, {"body": (template_dir() / name).read_bytes()}, content_type="raw")
+
+
+_HISTORY = frozenset({DETAILS, UPTIME, BANDWIDTH})
+
+MODELS = [ModelSpec("groups", DETAILS_ONLY, lambda inputs: gm.build_groups(common.relays(inputs)))]
+
+FAMILIES = [
+    PageFamily("group_static", frozenset(), expand_static, description="group stylesheet and search script"),
+    PageFamily("group_family", _HISTORY, expand_family, required=DETAILS_ONLY,
+               description="one page per family (relays linked by effective_family)"),
+    PageFamily("group_contact", _HISTORY, expand_contact, required=DETAILS_ONLY,
+               description="one page per operator contact (AROI domain or contact hash)"),
+    PageFamily("group_as", DETAILS_ONLY, expand_as, required=DETAILS_ONLY, description="one page per AS"),
+    PageFamily("group_country", DETAILS_ONLY, expand_country, required=DETAILS_ONLY,
+               description="one page per country"),
+    PageFamily("group_platform", DETAILS_ONLY, expand_platform, required=DETAILS_ONLY,
+               description="one page per operating system"),
+    PageFamily("group_flag", frozenset({DETAILS, UPTIME}), expand_flag, required=DETAILS_ONLY,
+               description="one page per relay flag"),
+    PageFamily("group_first_seen", DETAILS_ONLY, expand_first_seen, required=DETAILS_ONLY,
+               description="one page per first-seen day"),
+]

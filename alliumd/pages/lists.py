@@ -1,0 +1,120 @@
+"""Sorted listings (``lists/<kind>-by-<variant>.html``) and the top relays (``relays/top.html``).
+
+Five kinds × allium's 18 sort variants.  Seventeen variants read details
+only; ``total-data`` is its own family because it also reads bandwidth.
+The top page sorts by consensus weight, says so, and reads uptime for its
+uptime column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..model import format as fmt, groups as gm
+from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from . import common
+from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
+from .groups import group_href, groups_model, optional_model
+
+TOP_COUNT = 500
+
+
+def list_nav() -> dict[str, Any]:
+    """Links between listings: every kind (by bandwidth) and every variant."""
+    return {"kinds": [{"kind": k, "title": gm.LIST_TITLES[k]} for k in gm.LIST_KINDS],
+            "variants": [{"variant": v.name, "title": v.title} for v in gm.VARIANTS]}
+
+
+def list_row(group: gm.Group) -> dict[str, Any]:
+    """A group's row in every listing of its kind (the sorted value is added per listing)."""
+    return {
+        "href": group_href(group.kind, group.id),
+        "label": group.label,
+        "relays": f"{group.running:,} / {group.size:,}",
+        "roles": " / ".join(f"{group.role_count[role]:,}" for role in ("exit", "guard", "middle")),
+        "bandwidth": fmt.bandwidth(group.bandwidth),
+        "consensus_weight_fraction": fmt.percent(group.weight_fraction),
+    }
+
+
+def list_rows(groups: gm.GroupsModel) -> dict[str, dict[str, dict[str, Any]]]:
+    """Kind → group id → row, built once and shared by the 18 listings of a kind."""
+    return {kind: {gid: list_row(g) for gid, g in groups.groups[kind].items()} for kind in gm.LIST_KINDS.values()}
+
+
+def list_view(groups: gm.GroupsModel, rows: dict[str, dict[str, dict[str, Any]]], list_kind: str,
+              variant: gm.Variant, values: dict[str, Any] | None = None, available: bool = True) -> dict[str, Any]:
+    kind = gm.LIST_KINDS[list_kind]
+    base = rows[kind]
+    shown = []
+    if available:
+        shown = [{**base[g.id], "value": variant.text(v) if v is not None else fmt.MISSING}
+                 for g, v in gm.sorted_groups(groups, kind, variant, values)]
+    return {
+        "list_kind": list_kind,
+        "kind_title": gm.LIST_TITLES[list_kind],
+        "variant": variant.name,
+        "variant_title": variant.title,
+        "ascending": variant.ascending,
+        "available": available,
+        "rows": shown,
+        "nav": list_nav(),
+    }
+
+
+def expand_lists(inputs: RenderInputs) -> Iterator[Page]:
+    groups = groups_model(inputs)
+    rows = list_rows(groups)
+    for variant in gm.VARIANTS:
+        if variant.needs_bandwidth:
+            continue
+        for list_kind in gm.LIST_KINDS:
+            yield Page(common.list_path(list_kind, variant.name), "list.mako",
+                       list_view(groups, rows, list_kind, variant))
+
+
+def expand_total_data_lists(inputs: RenderInputs) -> Iterator[Page]:
+    groups = groups_model(inputs)
+    rows = list_rows(groups)
+    totals = inputs.model("group_total_data")
+    for variant in gm.VARIANTS:
+        if not variant.needs_bandwidth:
+            continue
+        for list_kind, kind in gm.LIST_KINDS.items():
+            view = list_view(groups, rows, list_kind, variant, totals.get(kind, {}), available=bool(totals))
+            yield Page(common.list_path(list_kind, variant.name), "list.mako", view)
+
+
+def build_group_total_data(inputs: RenderInputs) -> dict[str, dict[str, int | None]]:
+    """Per kind and group: total data of its relays ({} without bandwidth data)."""
+    return gm.group_total_data(groups_model(inputs), optional_model(inputs, "bandwidth"))
+
+
+def top_view(groups: gm.GroupsModel, relays: list[dict[str, Any]], uptime: Any) -> dict[str, Any]:
+    top = [r for r in relays if r["running"]][:TOP_COUNT]       # the model is sorted by weight
+    rows = []
+    for relay in top:
+        row = dict(groups.rows[relay["fingerprint"]])
+        row["consensus_weight_fraction"] = relay["consensus_weight_fraction_text"]
+        row["uptime"] = gm.uptime_text(gm.relay_uptime(uptime, relay["fingerprint"]))
+        rows.append(row)
+    return {"measure": "consensus weight", "limit": TOP_COUNT, "uptime_available": uptime is not None,
+            "rows": rows}
+
+
+def expand_top(inputs: RenderInputs) -> Iterator[Page]:
+    yield Page(common.TOP_PATH, "top.mako",
+               top_view(groups_model(inputs), common.relays(inputs).relays, optional_model(inputs, "uptime")))
+
+
+MODELS = [ModelSpec("group_total_data", frozenset({DETAILS, BANDWIDTH}), build_group_total_data)]
+
+FAMILIES = [
+    PageFamily("lists", DETAILS_ONLY, expand_lists, required=DETAILS_ONLY,
+               description="groups sorted by 17 measures (5 kinds)"),
+    PageFamily("lists_total_data", frozenset({DETAILS, BANDWIDTH}), expand_total_data_lists,
+               required=DETAILS_ONLY, description="groups sorted by total data (5 kinds)"),
+    PageFamily("top", frozenset({DETAILS, UPTIME}), expand_top, required=DETAILS_ONLY,
+               description="top 500 running relays by consensus weight"),
+]

@@ -1,0 +1,161 @@
+<%inherit file="base.mako"/>\
+## One template for every group kind (family, AS, contact, country, platform,
+## flag, first-seen day).  Kind-specific parts are the defs at the bottom.
+## Operator text is escaped by the default filter and isolated with <bdi> so
+## bidi controls cannot reorder the text around it.  Tables are inlined (no
+## def call per row): the largest flag pages list every relay.
+<%!
+    from alliumd.model.format import count
+
+    HEADINGS = {"family": "Family", "as": "Autonomous system", "contact": "Operator",
+                "country": "Country", "platform": "Platform", "flag": "Flag",
+                "first_seen": "First seen"}
+    OWN_UNIQUE = {"as": "unique_as", "country": "unique_countries", "contact": "unique_contacts",
+                  "family": "unique_families"}
+    UNIQUE = (("unique_as", "Autonomous systems"), ("unique_countries", "Countries"),
+              ("unique_contacts", "Contacts"), ("unique_families", "Families"))
+
+    def tally(items):
+        return ", ".join("%s (%s)" % (i["name"], count(i["count"])) for i in items)
+%>\
+<%block name="title">${HEADINGS[kind]} ${label}</%block>\
+<% s = summary; root = chrome['root'] %>\
+<link rel="stylesheet" href="${root}static/groups.css">
+<h1>${HEADINGS[kind]} <bdi>${label}</bdi></h1>
+<p class="lead">${intro()}</p>
+% if contact is not None:
+${contact_section()}
+% endif
+
+<div class="grid">
+<section>
+<h2>Summary</h2>
+<table class="kv">
+<tr><th scope="row">Relays</th><td>${count(s['running'])} running of ${count(s['relays'])} listed</td></tr>
+<tr><th scope="row">Running by role</th><td>${count(s['exit'])} exit, ${count(s['guard'])} guard, ${count(s['middle'])} middle</td></tr>
+<tr><th scope="row">Observed bandwidth</th><td>${s['observed_bandwidth']}</td></tr>
+<tr><th scope="row">Advertised bandwidth</th><td>${s['advertised_bandwidth']}</td></tr>
+<tr><th scope="row">Consensus weight</th><td>${count(s['consensus_weight'])} (${s['consensus_weight_fraction']} of the network)</td></tr>
+<tr><th scope="row">Guard / middle / exit probability</th><td>${s['guard_probability']} / ${s['middle_probability']} / ${s['exit_probability']}</td></tr>
+% for key, heading in UNIQUE:
+% if OWN_UNIQUE.get(kind) != key:
+<tr><th scope="row">${heading}</th><td>${count(s[key])}</td></tr>
+% endif
+% endfor
+<tr><th scope="row">First seen (oldest relay)</th><td>${s['first_seen']}</td></tr>
+</table>
+<p class="note">Roles, bandwidth, weight and probabilities cover running relays.</p>
+</section>
+
+<section>
+<h2>Software</h2>
+<table class="kv">
+<tr><th scope="row">Platforms</th><td><bdi>${tally(s['platforms'])}</bdi></td></tr>
+<tr><th scope="row">Versions</th><td><bdi>${tally(s['versions'])}</bdi></td></tr>
+</table>
+% if history is not None:
+${history_section()}
+% endif
+</section>
+</div>
+% if related:
+${related_section()}
+% endif
+
+<section>
+<h2>Relays</h2>
+<% show_uptime = history is not None; show_data = history is not None and kind in ('contact', 'family') %>\
+<div class="wide">
+<table class="list">
+<thead><tr><th>Nickname</th><th>Flags</th><th>CC</th><th>AS</th><th class="n">Observed</th><th class="n">Weight</th>\
+% if show_uptime:
+<th class="n">Uptime 6M</th>\
+% endif
+% if show_data:
+<th class="n">Total data</th>\
+% endif
+</tr></thead>
+<tbody>
+% for r in relays:
+% if r['running']:
+<tr>\
+% else:
+<tr class="d">\
+% endif
+<td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n">${r['consensus_weight']}</td>\
+% if show_uptime:
+<td class="n">${r['uptime']}</td>\
+% endif
+% if show_data:
+<td class="n">${r['total_data']}${" (%s)" % r['total_data_period'] if r['total_data_period'] else ""}</td>\
+% endif
+</tr>
+% endfor
+</tbody>
+</table>
+</div>
+<p class="note">Ordered by consensus weight. Relays that are not running are greyed out.</p>
+</section>
+<%def name="intro()">\
+% if kind == 'family':
+${count(summary['relays'])} relays that list each other in their effective family.\
+% elif kind == 'as':
+Relays announced from ${id}.\
+% elif kind == 'contact':
+Relays that share this operator contact\
+% if contact['aroi_domain']:
+ (grouped by their AROI domain)\
+% endif
+.\
+% elif kind == 'country':
+Relays located in this country.\
+% elif kind == 'platform':
+Relays running on this operating system.\
+% elif kind == 'flag':
+Relays that carry the ${label} flag.\
+% else:
+Relays first seen on ${id} (UTC).\
+% endif
+</%def>\
+<%def name="contact_section()">\
+<section>
+<h2>Contact</h2>
+% if contact['aroi_domain']:
+<p>AROI domain: <a href="${contact['aroi_url']}" rel="nofollow noopener noreferrer">${contact['aroi_domain']}</a></p>
+% endif
+% for text in contact['texts']:
+<p class="contact"><bdi>${text}</bdi></p>
+% endfor
+</section>
+</%def>\
+<%def name="history_section()">\
+<h2>Uptime\
+% if kind in ('contact', 'family'):
+ and traffic\
+% endif
+</h2>
+<table class="kv">
+% if history['uptime_available']:
+<tr><th scope="row">Mean uptime (6 months)</th><td>${history['uptime_mean']} over ${count(history['uptime_relays'])} relays with data</td></tr>
+% else:
+<tr><th scope="row">Uptime</th><td>no uptime data available</td></tr>
+% endif
+% if kind in ('contact', 'family'):
+% if history['bandwidth_available']:
+<tr><th scope="row">Total data</th><td>${history['total_data']} read and written by ${count(history['total_data_relays'])} relays with data, each over its longest history (up to 5 years)</td></tr>
+% else:
+<tr><th scope="row">Total data</th><td>no bandwidth history available</td></tr>
+% endif
+% endif
+</table>
+</%def>\
+<%def name="related_section()">\
+<section>
+<h2>${"Families of this operator" if kind == 'contact' else "Contacts in this family"}</h2>
+<ul class="related">
+% for g in related:
+<li><a href="${chrome['root']}${g['href']}"><bdi>${g['label']}</bdi></a> (${count(g['relays'])} relays)</li>
+% endfor
+</ul>
+</section>
+</%def>\

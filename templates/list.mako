@@ -1,0 +1,49 @@
+<%inherit file="base.mako"/>\
+## A sorted listing of groups (families, networks, contacts, countries,
+## platforms).  Thousands of rows at network scale: rows are inlined and the
+## rank is a CSS counter (no per-row expression).
+<%! from alliumd.model.format import count %>\
+<%block name="title">${kind_title} by ${variant_title}</%block>\
+<% root = chrome['root'] %>\
+<link rel="stylesheet" href="${root}static/groups.css">
+<h1>${kind_title} by ${variant_title}</h1>
+<p class="lead">${count(len(rows))} entries, sorted by <strong>${variant_title}</strong>, ${"oldest first" if ascending else "highest first"}. Counts, bandwidth and weight cover running relays.</p>
+<nav class="lists" aria-label="Listings">
+<p>Kind:
+% for k in nav['kinds']:
+% if k['kind'] == list_kind:
+<strong>${k['title']}</strong>
+% else:
+<a href="${root}lists/${k['kind']}-by-${variant}.html">${k['title']}</a>
+% endif
+% endfor
+</p>
+<p>Sorted by:
+% for v in nav['variants']:
+% if v['variant'] == variant:
+<strong>${v['title']}</strong>
+% else:
+<a href="${root}lists/${list_kind}-by-${v['variant']}.html">${v['title']}</a>
+% endif
+% endfor
+</p>
+</nav>
+% if variant == 'total-data':
+<p class="note">Each relay counts with its longest available history: 5 years, else 1 year, 6 months or 1 month.</p>
+% endif
+% if not available:
+<p class="note">No bandwidth history is available yet, so this listing is empty.</p>
+% elif not rows:
+<p>Nothing to list in this document.</p>
+% else:
+<div class="wide">
+<table class="list">
+<thead><tr><th class="n">#</th><th>Name</th><th class="n">Running / listed</th><th class="n">Exit / guard / middle</th><th class="n">Observed</th><th class="n">Weight share</th><th class="n sorted">${variant_title.capitalize()}</th></tr></thead>
+<tbody class="ranked">
+% for r in rows:
+<tr><td class="n rank"></td><td><a href="${root}${r['href']}">${r['label']}</a></td><td class="n">${r['relays']}</td><td class="n">${r['roles']}</td><td class="n">${r['bandwidth']}</td><td class="n">${r['consensus_weight_fraction']}</td><td class="n sorted">${r['value']}</td></tr>
+% endfor
+</tbody>
+</table>
+</div>
+% endif

@@ -1,0 +1,29 @@
+<%inherit file="base.mako"/>\
+## The search form.  static/search.js (no third-party code, no inline
+## handlers) loads search-index.json and builds results with DOM APIs and
+## textContent.  Without JavaScript the browse lists below still lead to
+## every relay.
+<%block name="title">Search</%block>\
+<% root = chrome['root'] %>\
+<link rel="stylesheet" href="${root}static/groups.css">
+<h1>Search relays</h1>
+<form id="search-form" class="search" action="${root}search.html" method="get" role="search" data-index="${root}${index_path}" data-root="${root}">
+<label for="q">Nickname, fingerprint, IP address, AROI domain, contact, AS or country</label>
+<input id="q" name="q" type="search" autocomplete="off" spellcheck="false" maxlength="200">
+<button type="submit">Search</button>
+</form>
+<noscript><p class="note">Searching needs JavaScript. The lists below lead to every relay without it.</p></noscript>
+<p id="search-status" class="note" role="status" aria-live="polite"></p>
+<div id="results"></div>
+
+<section>
+<h2>Browse</h2>
+<ul class="related">
+% for b in browse:
+<li><a href="${root}${b['href']}">${b['title']}</a></li>
+% endfor
+<li><a href="${root}relays/top.html">Top relays by consensus weight</a></li>
+<li><a href="${root}relays/all.html">All relays</a></li>
+</ul>
+</section>
+<script src="${root}static/search.js" defer></script>

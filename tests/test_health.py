@@ -1,0 +1,192 @@
+"""The network health dashboard (alliumd.model.health): metrics on a real fixture and hand-made models."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from alliumd.model import charts, identity
+from alliumd.model.health import (EU, allows, build_health, os_family, policy_ports, relay_diagnostics)
+from alliumd.model.relays import build_relays
+from alliumd.pages import site
+from test_relay_page import (bandwidth_model, check_html, load_doc, make_inputs, render, uptime_model,
+                             with_models)
+
+CARDS = ["roles", "capacity", "uptime", "operators", "geography", "providers", "utilization", "versions",
+         "platforms", "exits", "growth"]
+
+
+def rows(card) -> dict[str, dict]:
+    return {r["label"]: r for r in card["rows"]}
+
+
+def cards(health) -> dict[str, dict]:
+    return {c["id"]: c for c in health["cards"]}
+
+
+def running_relays(doc):
+    return [r for r in doc["relays"] if r.get("running")]
+
+
+def test_eleven_cards_in_order_with_charts():
+    health = build_health(build_relays(load_doc()))
+    assert [c["id"] for c in health["cards"]] == CARDS
+    by_id = cards(health)
+    for card_id in ("roles", "capacity", "geography", "providers", "versions"):
+        assert by_id[card_id]["charts"], card_id
+    assert by_id["uptime"]["available"] is False and by_id["uptime"]["notes"] == ["No uptime data."]
+    assert "No bandwidth history data" in " ".join(by_id["growth"]["notes"])
+
+
+def test_role_and_flag_counts_match_the_document():
+    doc = load_doc()
+    running = running_relays(doc)
+    by = rows(cards(build_health(build_relays(doc)))["roles"])
+    exits = [r for r in running if "Exit" in r["flags"]]
+    guards = [r for r in running if "Guard" in r["flags"] and "Exit" not in r["flags"]]
+    assert by["Running relays"]["value"] == str(len(running))
+    assert by["Listed relays"]["value"] == str(len(doc["relays"]))
+    assert by["Exit relays"]["value"] == str(len(exits))
+    assert by["Guard relays"]["value"] == str(len(guards))
+    assert by["Middle relays"]["value"] == str(len(running) - len(exits) - len(guards))
+    assert by["Stable flag"]["value"] == str(sum(1 for r in running if "Stable" in r["flags"]))
+
+
+def test_operator_geography_and_provider_figures():
+    doc = load_doc()
+    running = running_relays(doc)
+    health = cards(build_health(build_relays(doc)))
+    ops = rows(health["operators"])
+    aroi = [r for r in running if identity.aroi_domain(r.get("contact"))]
+    assert ops["Relays with an AROI url (CIISS proof and url)"]["value"] == str(len(aroi))
+    assert ops["Distinct AROI domains"]["value"] == str(len({identity.aroi_domain(r["contact"]) for r in aroi}))
+    assert ops["AROI validation"]["value"] == "not available yet"
+    ipv6 = sum(1 for r in running if any(a.startswith("[") for a in r.get("or_addresses", [])))
+    assert ops["Relays with an IPv6 OR address"]["value"] == str(ipv6)
+    total = sum(r["consensus_weight"] for r in running)
+    weights = Counter()
+    for r in running:
+        weights[r["country"]] += r["consensus_weight"]
+    top = weights.most_common(1)[0]
+    geo = health["geography"]
+    assert geo["tables"][0]["rows"][0][2] == f"{100 * top[1] / total:.1f}%"
+    eu = sum(w for cc, w in weights.items() if cc in EU)
+    assert rows(geo)["EU"]["value"] == f"{100 * eu / total:.1f}%"
+    as_weights = Counter()
+    for r in running:
+        as_weights[r["as"]] += r["consensus_weight"]
+    top3 = sum(w for _, w in as_weights.most_common(3))
+    assert rows(health["providers"])["Top 3 ASes by weight"]["value"] == f"{100 * top3 / total:.1f}%"
+    assert geo["charts"][0]["rows"][0]["value_text"] == f"{100 * top[1] / total:.1f}%"
+
+
+def test_versions_platforms_and_new_relays():
+    doc = load_doc()
+    running = running_relays(doc)
+    health = cards(build_health(build_relays(doc)))
+    versions = rows(health["versions"])
+    recommended = sum(1 for r in running if r.get("recommended_version"))
+    assert versions["Running a recommended version"]["value"] == str(recommended)
+    assert versions["Version status: recommended"]["value"] == \
+        str(sum(1 for r in running if r.get("version_status") == "recommended"))
+    oses = Counter(r["platform"].split(" on ", 1)[1].split(" ")[0] for r in running if r.get("platform"))
+    table = {row[0]: row[1] for row in health["platforms"]["tables"][0]["rows"]}
+    assert table == {os: str(n) for os, n in oses.items()}
+    published = datetime(2026, 8, 22, 11, tzinfo=timezone.utc)
+    first_seen = [datetime.fromisoformat(r["first_seen"]).replace(tzinfo=timezone.utc) for r in doc["relays"]]
+    growth = rows(health["growth"])
+    assert growth["New relays in the last 30 days"]["value"] == \
+        str(sum(1 for t in first_seen if published - t <= timedelta(days=30)))
+
+
+def test_exit_policy_figures():
+    assert policy_ports("accept 80, 443, 1000-2000") == ("accept", [(80, 80), (443, 443), (1000, 2000)])
+    assert policy_ports("reject 25, x, 135-139") == ("reject", [(25, 25), (135, 139)])
+    assert policy_ports(None) is None and policy_ports("allow 80") is None
+    assert allows(("accept", [(80, 80), (1000, 2000)]), 1500) and not allows(("accept", [(80, 80)]), 443)
+    assert allows(("reject", [(25, 25)]), 443) and not allows(("reject", [(1, 65535)]), 80)
+    doc = load_doc()
+    exits = [r for r in running_relays(doc) if "Exit" in r["flags"]]
+    exit_card = cards(build_health(build_relays(doc)))["exits"]
+
+    def open_port(r, port):
+        summary = r["exit_policy_summary"]
+        action = "accept" if "accept" in summary else "reject"
+        hit = any(int(a) <= port <= int(b or a) for a, _, b in (p.partition("-") for p in summary[action]))
+        return hit if action == "accept" else not hit
+
+    web = sum(1 for r in exits if open_port(r, 80) and open_port(r, 443))
+    assert rows(exit_card)["Allowing web traffic (80 and 443)"]["value"] == str(web)
+    ssh = next(row for row in exit_card["tables"][0]["rows"] if row[0] == "22 (SSH)")
+    assert ssh[1] == str(sum(1 for r in exits if open_port(r, 22)))
+
+
+def test_os_family():
+    from alliumd.model.identity import os_family as canonical
+    assert canonical("Linux") == "Linux" and canonical("Windows 8 [server]") == "Windows"
+    assert canonical("GNU/kFreeBSD") == "kFreeBSD" and canonical(None) is None and canonical("") is None
+    assert canonical("<script>x") == "Other"
+    assert os_family("Linux") == "Linux" and os_family(None) is None
+
+
+def test_uptime_and_total_data_with_hand_made_models():
+    doc = load_doc()
+    model = build_relays(doc)
+    fps = [r["fingerprint"] for r in model.relays]
+    up, bw = uptime_model(fps), bandwidth_model(fps)
+    health = cards(build_health(model, up, bw))
+    uptime = health["uptime"]
+    assert uptime["available"]
+    running = [r for r in model.relays if r["running"]]
+    one_month = [up.relays[r["fingerprint"]]["uptime"]["1M"] for r in running]
+    all_row = uptime["tables"][0]["rows"][0]
+    assert all_row[0] == "All" and all_row[1] == f"{sum(one_month) / len(one_month):.1f}%"
+    assert all_row[3] == str(len(one_month))
+    assert uptime["tables"][1]["rows"][2] == ["50th", "96.0%"]
+    low = sum(1 for r in running if up.relays[r["fingerprint"]]["outlier"] == "low")
+    assert rows(uptime)["Low outliers (2σ below the 6-month mean)"]["value"] == str(low)
+    totals = health["growth"]["tables"][0]["rows"]
+    assert totals == [["past month", charts.data_size(10 ** 15)], ["past 6 months", charts.data_size(6 * 10 ** 15)]]
+
+
+def test_health_is_a_memoized_model_of_three_inputs():
+    [spec] = [m for m in site.MODELS if m.name == "health"]
+    assert spec.inputs == frozenset({"onionoo_details", "onionoo_uptime", "onionoo_bandwidth"})
+    [family] = [f for f in site.FAMILIES if f.name == "health"]
+    assert family.inputs == spec.inputs and family.required == frozenset({"onionoo_details"})
+
+
+def test_dashboard_page_renders_with_and_without_models():
+    bare = render(make_inputs(load_doc()), families=("health",))["network-health.html"].decode()
+    check_html(bare)
+    assert bare.count('class="hcard"') == 11 and "No uptime data." in bare
+    assert 'href="static/charts.css"' in bare and bare.count("<svg ") == 5
+    full = render(with_models(), families=("health",))["network-health.html"].decode()
+    check_html(full)
+    assert "Uptime by role" in full and "Network total data (read and written)" in full
+    assert "AROI validation" in full and "not available yet" in full
+    index = render(make_inputs(load_doc()), families=("index",))["index.html"].decode()
+    for href in ("network-health.html", "relays/top.html", "lists/countries-by-bandwidth.html"):
+        assert f'href="{href}"' in index
+
+
+# -- one relay's health status ---------------------------------------------------------------
+
+def test_relay_diagnostics_order_and_content():
+    relay = dict(build_relays(load_doc()).relays[0])
+    assert relay_diagnostics(relay, None, None) == []
+    relay.update(running=False, hibernating=True, measured=False, recommended_version=False,
+                 version_status="obsolete", version="0.4.5.1", flags=["BadExit", "StaleDesc", "MiddleOnly"],
+                 unreachable_or_addresses=["[::]:9001"], overload_general="2026-08-20 00:00:00 UTC", contact=None)
+    found = relay_diagnostics(relay, {"uptime": {"1M": 50.0, "6M": 60.0}, "outlier": "low"},
+                              {"overload_ratelimits": {"timestamp": 1787356800000},
+                               "overload_fd_exhausted": {"timestamp": 1787281200000}})
+    severities = [d["severity"] for d in found]
+    assert severities == sorted(severities, key=["error", "warning", "info"].index)
+    text = " ".join(d["text"] for d in found)
+    for expected in ("Not running", "BadExit", "Hibernating", "Overloaded", "rate limit", "file descriptors",
+                     "[::]:9001", "0.4.5.1 is obsolete", "Not measured", "stale", "low outlier: 60.0%",
+                     "MiddleOnly", "No contact information"):
+        assert expected in text, expected
+    low = relay_diagnostics(dict(build_relays(load_doc()).relays[0]), {"uptime": {"1M": 80.0}, "outlier": None}, None)
+    assert low == [{"severity": "info", "text": "Low uptime: 80.0% over the past month."}]

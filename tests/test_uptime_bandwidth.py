@@ -1,0 +1,408 @@
+"""Onionoo uptime and bandwidth: streamed validation, the summary document, and the two models.
+
+Real fixtures: the 2014 challenger lookups (old periods, nulls, no version,
+a bridge-only empty response), the 2021 gonion samples (8.0 shape, trimmed
+values) and a 40-relay modern document cut from the bundled sample.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from alliumd.fetchers import InvalidDocument, onionoo_bandwidth, onionoo_stream, onionoo_uptime
+from alliumd.model import history
+from alliumd.model.bandwidth import BandwidthModel, build_bandwidth
+from alliumd.model.uptime import UptimeModel, build_uptime, distribution, percentile
+
+from daemon_harness import onionoo_bytes
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REAL = FIXTURES / "real"
+UPTIME_SMALL = FIXTURES / "onionoo_uptime_small.json"
+BANDWIDTH_SMALL = FIXTURES / "onionoo_bandwidth_small.json"
+MORIA = "9695DFC35FFEB861329B9F1AB04C46397020CE31"
+GABELMOO = "F2044413DAC2E02E3D6BCF4735A19BCA1DE97281"
+
+
+def real(kind: str, name: str) -> Path:
+    return next(REAL.glob(f"{kind}_{name}*.json"))
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def summary_of(module, path: Path) -> dict:
+    return json.loads(module.validate(path).summary)
+
+
+def write(tmp_path: Path, body: bytes | str, name: str = "doc.json") -> Path:
+    path = tmp_path / name
+    path.write_bytes(body.encode() if isinstance(body, str) else body)
+    return path
+
+
+def pct(graph: dict) -> float:
+    present = [v for v in graph["values"] if v is not None]
+    return sum(present) / len(present) * graph["factor"] * 100
+
+
+# -- the streamed reader ---------------------------------------------------------------------
+
+def test_modern_document_is_read_line_by_line(tmp_path):
+    seen = []
+    streamed = onionoo_stream.read(UPTIME_SMALL, lambda obj, i: seen.append(i) or obj["fingerprint"])
+    assert streamed.line_oriented and streamed.seen == 40 and seen == list(range(40))
+    assert streamed.envelope == {"version": "8.0", "build_revision": "89598ea",
+                                 "relays_published": "2026-08-22 11:00:00",
+                                 "bridges_published": "2026-08-22 10:59:01"}
+
+
+@pytest.mark.parametrize("layout", ["pretty", "one_line", "relay_split_over_lines"])
+def test_other_layouts_fall_back_to_a_full_parse_with_the_same_summary(tmp_path, layout):
+    doc = load(UPTIME_SMALL)
+    if layout == "pretty":
+        body = json.dumps(doc, indent=2)
+    elif layout == "one_line":
+        body = json.dumps(doc)
+    else:
+        body = UPTIME_SMALL.read_text().replace('"uptime":{', '\n"uptime":{', 1)
+    path = write(tmp_path, body)
+    streamed = onionoo_stream.read(path, lambda obj, i: obj["fingerprint"])
+    assert not streamed.line_oriented and streamed.seen == 40
+    assert onionoo_uptime.validate(path).summary == onionoo_uptime.validate(UPTIME_SMALL).summary
+
+
+def test_2014_and_2021_real_documents_use_the_fallback():
+    for path in (real("uptime", "lookup-" + MORIA), real("uptime", "limit1")):
+        assert not onionoo_stream.read(path, lambda obj, i: obj).line_oriented
+
+
+@pytest.mark.parametrize("module, path", [(onionoo_bandwidth, BANDWIDTH_SMALL), (onionoo_uptime, UPTIME_SMALL)])
+def test_stdlib_json_gives_the_same_summary(monkeypatch, module, path):
+    expected = module.validate(path).summary
+    monkeypatch.setattr(onionoo_stream, "loads", json.loads)
+    monkeypatch.setattr(onionoo_stream, "dumps", onionoo_stream.json_dumps)
+    got = module.validate(path).summary
+    assert json.loads(got) == json.loads(expected)
+
+
+def test_bridges_are_never_read(tmp_path):
+    doc = load(UPTIME_SMALL)
+    bridge = {**doc["relays"][0], "fingerprint": "AB" * 20}             # hashed fingerprints look alike
+    body = onionoo_bytes(doc).replace(b'"bridges":[]', b'"bridges":[\n' + json.dumps(bridge).encode() + b"\n]")
+    info = onionoo_uptime.validate(write(tmp_path, body))
+    assert "AB" * 20 not in json.loads(info.summary)["relays"] and info.items == 40
+
+
+def test_envelope_members_after_the_relays_and_a_one_line_relays_array(tmp_path):
+    doc = load(UPTIME_SMALL)
+    doc["relays"] = doc["relays"][:2]
+    body = ('{"relays_published":"2026-08-22 11:00:00",\n"relays":' + json.dumps(doc["relays"]) +
+            ',\n"relays_truncated":7,\n"bridges_published":"2026-08-22 10:59:01",\n"bridges":[\n]\n}\n')
+    streamed = onionoo_stream.read(write(tmp_path, body), lambda obj, i: obj["fingerprint"])
+    assert streamed.line_oriented and streamed.seen == 2
+    assert streamed.envelope["relays_truncated"] == 7
+
+
+@pytest.mark.parametrize("body", [
+    '{"version":"8.0",\n"relays_published":"2026-08-22 11:00:00",\n"relays":[\n{"fingerprint":"%s"}\n'
+    '{"fingerprint":"%s"}\n]}\n' % (MORIA, GABELMOO),
+    '{"version":"8.0"\n"relays_published":"2026-08-22 11:00:00",\n"relays":[\n]}\n',
+    '{"version":"8.0",\n"relays_published":"2026-08-22 11:00:00",\n"relays":[\n],\n}\n',
+])
+def test_missing_or_extra_commas_are_not_accepted_line_by_line(tmp_path, body):
+    with pytest.raises(InvalidDocument, match="not valid JSON"):
+        onionoo_uptime.validate(write(tmp_path, body))
+
+
+# -- what is refused -------------------------------------------------------------------------
+
+def test_empty_relay_list_is_invalid_real_bridge_lookup():
+    for module, kind in ((onionoo_uptime, "uptime"), (onionoo_bandwidth, "bandwidth")):
+        with pytest.raises(InvalidDocument, match="'relays' is empty"):
+            module.validate(real(kind, "lookup-DE6397A047ABE5F78B4C87AF725047831B221AAB"))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"version": "9.0"}, "not supported"),
+    ({"version": "7.1"}, "not supported"),
+    ({"relays_published": None}, "relays_published"),
+    ({"relays_published": "2026-08-22T11:00:00Z"}, "relays_published"),
+    ({"relays": None}, "'relays'"),
+])
+def test_broken_envelopes_are_invalid(tmp_path, change, message):
+    doc = {**load(UPTIME_SMALL), **change}
+    doc = {k: v for k, v in doc.items() if v is not None}
+    body = onionoo_bytes(doc) if isinstance(doc.get("relays"), list) else json.dumps(doc).encode()
+    with pytest.raises(InvalidDocument, match=message):
+        onionoo_uptime.validate(write(tmp_path, body))
+
+
+def test_another_major_version_is_refused_before_its_relays_are_read(tmp_path):
+    doc = {**load(UPTIME_SMALL), "version": "9.0"}
+    doc["relays"][0]["uptime"]["1_month"]["values"] = "a new encoding"
+    with pytest.raises(InvalidDocument, match="not supported"):
+        onionoo_uptime.validate(write(tmp_path, onionoo_bytes(doc)))
+
+
+@pytest.mark.parametrize("body", [b"", b"<html>maintenance</html>", b'{"version":"8.0",\n"relays":[\n'])
+def test_not_json_or_truncated_is_invalid(tmp_path, body):
+    with pytest.raises(InvalidDocument, match="not valid JSON"):
+        onionoo_bandwidth.validate(write(tmp_path, body))
+
+
+def test_truncated_modern_document_is_invalid(tmp_path):
+    body = BANDWIDTH_SMALL.read_bytes()
+    with pytest.raises(InvalidDocument):
+        onionoo_bandwidth.validate(write(tmp_path, body[: len(body) // 2]))
+
+
+@pytest.mark.parametrize("fingerprint", [None, "", "abc", "9695dfc35ffeb861329b9f1ab04c46397020ce31",
+                                         "$9695DFC35FFEB861329B9F1AB04C46397020CE31"])
+def test_relay_without_a_valid_fingerprint_is_invalid(tmp_path, fingerprint):
+    doc = load(UPTIME_SMALL)
+    doc["relays"][3]["fingerprint"] = fingerprint
+    with pytest.raises(InvalidDocument, match=r"relays\[3\] has no valid 40-hex fingerprint"):
+        onionoo_uptime.validate(write(tmp_path, onionoo_bytes(doc)))
+
+
+def test_a_bad_graph_makes_the_document_invalid_and_names_the_relay(tmp_path):
+    doc = load(BANDWIDTH_SMALL)
+    relay = doc["relays"][7]
+    relay["read_history"]["1_month"]["values"][2] = 4000
+    with pytest.raises(InvalidDocument, match=rf"relay {relay['fingerprint']}: read_history\.1_month"):
+        onionoo_bandwidth.validate(write(tmp_path, onionoo_bytes(doc)))
+
+
+def test_non_object_relay_is_invalid(tmp_path):
+    doc = load(UPTIME_SMALL)
+    doc["relays"][1] = ["not", "an", "object"]
+    with pytest.raises(InvalidDocument, match=r"relays\[1\] is not an object"):
+        onionoo_uptime.validate(write(tmp_path, onionoo_bytes(doc)))
+
+
+# -- the summary document --------------------------------------------------------------------
+
+def test_summary_document_shape_and_docinfo():
+    info = onionoo_uptime.validate(UPTIME_SMALL)
+    assert info.items == 40 and not info.is_sample and info.data_time == 1787396400.0
+    assert b"\n" not in info.summary and b", " not in info.summary and b": " not in info.summary
+    doc = json.loads(info.summary)
+    assert list(doc)[:3] == ["format", "source", "relays_published"]
+    assert doc["format"] == onionoo_uptime.SUMMARY_FORMAT == history.UPTIME_SUMMARY_FORMAT
+    assert doc["source"] == "onionoo_uptime" and doc["relays_published"] == "2026-08-22 11:00:00"
+    assert list(doc["relays"]) == sorted(doc["relays"])
+    assert onionoo_uptime.validate(UPTIME_SMALL).summary == info.summary           # deterministic
+    assert len(info.summary) < UPTIME_SMALL.stat().st_size / 10
+
+
+def test_sample_marker_is_copied(tmp_path):
+    body = UPTIME_SMALL.read_bytes().replace(b'{"version":"8.0",\n', b'{"version":"8.0",\n"alliumd_sample":"x",\n')
+    info = onionoo_uptime.validate(write(tmp_path, body))
+    assert info.is_sample and json.loads(info.summary)["alliumd_sample"] == "x"
+
+
+def test_bundled_samples_validate(tmp_path):
+    for module, name in ((onionoo_uptime, "onionoo_uptime"), (onionoo_bandwidth, "onionoo_bandwidth")):
+        raw = gzip.decompress((resources.files("alliumd.sample") / f"{name}.json.gz").read_bytes())
+        info = module.validate(write(tmp_path, raw, name))
+        assert info.is_sample and info.items == 1003
+
+
+def test_duplicate_relays_keep_the_first(tmp_path):
+    doc = load(UPTIME_SMALL)
+    twin = json.loads(json.dumps(doc["relays"][0]))
+    twin["uptime"]["1_month"]["values"] = [0] * 40
+    doc["relays"].append(twin)
+    summary = json.loads(onionoo_uptime.validate(write(tmp_path, onionoo_bytes(doc))).summary)
+    assert len(summary["relays"]) == 40
+    assert summary["relays"][twin["fingerprint"]]["uptime"]["1M"]["mean"] > 0
+
+
+# -- the uptime model ------------------------------------------------------------------------
+
+def test_no_summary_means_no_model():
+    assert build_uptime(None) is None and build_bandwidth(None) is None
+    assert build_uptime({"format": 999, "source": "onionoo_uptime", "relays": {}}) is None
+    assert build_uptime(summary_of(onionoo_bandwidth, BANDWIDTH_SMALL)) is None     # wrong source
+    assert build_bandwidth(summary_of(onionoo_uptime, UPTIME_SMALL)) is None
+
+
+def test_uptime_of_a_real_2014_relay():
+    raw = load(real("uptime", "lookup-" + MORIA))["relays"][0]["uptime"]
+    model = build_uptime(summary_of(onionoo_uptime, real("uptime", "lookup-" + MORIA)))
+    assert isinstance(model, UptimeModel) and model.published == "2014-04-04 10:00:00 UTC"
+    relay = model.relays[MORIA]
+    assert relay["uptime"]["1M"] == pytest.approx(pct(raw["1_month"]), abs=1e-3)
+    assert relay["uptime"]["1Y"] == pytest.approx(pct(raw["1_year"]), abs=1e-3)
+    assert relay["uptime"]["6M"] is None                        # 2014 had 3_months, not 6_months
+    assert relay["flag"] is None and relay["flag_uptime"] == {"1M": None, "6M": None, "1Y": None, "5Y": None}
+    series = relay["series"]["1M"]
+    assert len(series["values"]) <= 90 and all(v is None or 0 <= v <= 1 for v in series["values"])
+    assert series["last"] == history.series_last(series["first"], series["interval"], len(series["values"]))
+
+
+def test_fewer_than_30_points_is_no_uptime_and_guard_is_the_flag():
+    model = build_uptime(summary_of(onionoo_uptime, real("uptime", "limit1")))
+    relay = model.relays["000853C5B75A25D6960A0910D40A5F2B210B7D3A"]
+    assert relay["points"]["1M"] == 2 and relay["uptime"]["1M"] is None
+    assert relay["flag"] == "Guard" and relay["flag_uptime"]["6M"] is None
+    assert relay["series"]["1M"]["values"] == [1, 1]
+
+
+def test_modern_relays_match_the_raw_document():
+    raw = {r["fingerprint"]: r for r in load(UPTIME_SMALL)["relays"]}
+    model = build_uptime(summary_of(onionoo_uptime, UPTIME_SMALL))
+    assert set(model.relays) == set(raw)
+    for fp, relay in model.relays.items():
+        for period, key in history.PERIODS.items():
+            graph = raw[fp]["uptime"].get(period)
+            if graph is None or sum(v is not None for v in graph["values"]) < 30:
+                assert relay["uptime"][key] is None
+            else:
+                assert relay["uptime"][key] == pytest.approx(pct(graph), abs=1e-3)
+        flags = raw[fp].get("flags", {})
+        expected_flag = next((f for f in ("Exit", "Guard", "Fast", "Running") if f in flags), None)
+        assert relay["flag"] == expected_flag
+        if expected_flag and "6_months" in flags[expected_flag]:
+            g = flags[expected_flag]["6_months"]
+            if sum(v is not None for v in g["values"]) >= 30:
+                assert relay["flag_uptime"]["6M"] == pytest.approx(pct(g), abs=1e-3)
+
+
+def relay_summary(means: dict[str, float | None], flags: dict | None = None) -> dict:
+    uptime = {p: {"mean": m, "points": 100, "first": "2026-08-01 12:00:00", "interval": 86400, "values": [m]}
+              for p, m in means.items()}
+    return {"uptime": uptime, "flags": flags or {}}
+
+
+def uptime_doc(relays: dict) -> dict:
+    return {"format": history.UPTIME_SUMMARY_FORMAT, "source": "onionoo_uptime",
+            "relays_published": "2026-08-22 11:00:00", "relays": relays}
+
+
+def test_flag_priority_exit_guard_fast_running():
+    pair = [0.5, 100]
+    doc = uptime_doc({
+        "A" * 40: relay_summary({"6M": 1.0}, {"Running": pair, "Fast": pair, "Guard": pair, "Exit": [0.25, 100]}),
+        "B" * 40: relay_summary({"6M": 1.0}, {"Running": pair, "Guard": [0.75, 100], "Stable": pair}),
+        "C" * 40: relay_summary({"6M": 1.0}, {"Running": [0.9, 100], "Fast": [0.8, 29]}),
+        "D" * 40: relay_summary({"6M": 1.0}, {"Running": [0.9, 100]}),
+    })
+    for flags in doc["relays"].values():
+        flags["flags"] = {f: {"6M": v} for f, v in flags["flags"].items()}
+    model = build_uptime(doc)
+    assert [(model.relays[c * 40]["flag"], model.relays[c * 40]["flag_uptime"]["6M"]) for c in "ABCD"] == \
+        [("Exit", 25.0), ("Guard", 75.0), ("Fast", None), ("Running", 90.0)]
+
+
+def test_network_distribution_and_outliers():
+    means = [0.99] * 20 + [0.98] * 20 + [0.5, 0.005]            # 0.5 % is "offline" and left out
+    doc = uptime_doc({f"{i:040X}": relay_summary({"1M": m, "6M": m}) for i, m in enumerate(means)})
+    doc["relays"][f"{99:040X}"] = relay_summary({"1M": None})   # no data: no effect
+    model = build_uptime(doc)
+    six = model.network["6M"]
+    kept = sorted(m * 100 for m in means if m * 100 > 1)
+    mean = sum(kept) / len(kept)
+    std = (sum((v - mean) ** 2 for v in kept) / len(kept)) ** 0.5
+    assert six["count"] == 41 and six["mean"] == pytest.approx(mean, abs=1e-4)
+    assert six["std"] == pytest.approx(std, abs=1e-4)
+    assert set(six["percentiles"]) == {"5", "25", "50", "75", "90", "95", "99"}
+    assert (six["percentiles"]["5"], six["percentiles"]["50"], six["percentiles"]["90"]) == (98.0, 98.0, 99.0)
+    assert set(model.network) >= {"1M", "6M"}
+    outliers = {fp: r["outlier"] for fp, r in model.relays.items() if r["outlier"]}
+    assert outliers == {f"{40:040X}": "low", f"{41:040X}": "low"}
+
+
+def test_high_outlier_and_empty_network():
+    doc = uptime_doc({f"{i:040X}": relay_summary({"6M": 0.5}) for i in range(30)})
+    doc["relays"]["F" * 40] = relay_summary({"6M": 1.0})
+    assert build_uptime(doc).relays["F" * 40]["outlier"] == "high"
+    empty = build_uptime(uptime_doc({}))
+    assert empty.relays == {} and empty.network["6M"]["count"] == 0 and empty.network["6M"]["mean"] is None
+
+
+def test_percentile_interpolates_between_ranks():
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0], 99) == pytest.approx(3.97)
+    assert percentile([7.0], 5) == 7.0
+    assert distribution([None, 0.5, 1.0])["count"] == 0
+
+
+def test_malformed_summary_entries_cost_one_relay():
+    doc = uptime_doc({"A" * 40: relay_summary({"6M": 1.0}), "B" * 40: {"uptime": 5}, "../x": relay_summary({})})
+    assert list(build_uptime(doc).relays) == ["A" * 40]
+
+
+# -- the bandwidth model ---------------------------------------------------------------------
+
+def test_bandwidth_of_a_real_2014_relay():
+    raw = load(real("bandwidth", "lookup-" + GABELMOO))["relays"][0]
+    model = build_bandwidth(summary_of(onionoo_bandwidth, real("bandwidth", "lookup-" + GABELMOO)))
+    assert isinstance(model, BandwidthModel) and model.published == "2014-04-04 10:00:00 UTC"
+    relay = model.relays[GABELMOO]
+
+    def moved(graph):
+        return sum(v * graph["factor"] * graph["interval"] for v in graph["values"] if v is not None)
+
+    for key, period in (("1M", "1_month"), ("1Y", "1_year"), ("5Y", "5_years")):
+        read, write = raw["read_history"][period], raw["write_history"][period]
+        assert relay["read"][key] == pytest.approx(pct(read) / 100, abs=1)
+        assert relay["write"][key] == pytest.approx(pct(write) / 100, abs=1)
+        assert relay["total_bytes"][key] == pytest.approx(moved(read) + moved(write), abs=2)
+    assert relay["read"]["6M"] is None and relay["total_bytes"]["6M"] is None
+    assert relay["total_data_period"] == "5Y" and relay["total_data"] == relay["total_bytes"]["5Y"]
+    series = relay["series"]["write"]["5Y"]
+    k = -(-len(raw["write_history"]["5_years"]["values"]) // 90)
+    assert len(series["values"]) <= 90 and series["interval"] == 864000 * k
+    assert relay["overload_ratelimits"] is None and relay["overload_fd_exhausted"] is None
+
+
+def test_total_data_falls_back_5y_1y_6m_1m():
+    def graphs(*periods):
+        return {p: {"mean": 10, "points": 5, "total": total, "first": "2026-08-01 12:00:00",
+                    "interval": 86400, "scale": 1.0, "values": [10]}
+                for p, total in periods}
+    doc = {"format": history.BANDWIDTH_SUMMARY_FORMAT, "source": "onionoo_bandwidth",
+           "relays_published": "2026-08-22 11:00:00", "relays": {
+               "A" * 40: {"read": graphs(("1M", 100), ("6M", 600), ("1Y", 1200)), "write": graphs(("1Y", 34))},
+               "B" * 40: {"read": graphs(("1M", 7)), "write": {}},
+               "C" * 40: {"read": {}, "write": {},
+                          "overload_ratelimits": {"rate-limit": 5, "timestamp": 1787356800000}},
+           }}
+    model = build_bandwidth(doc)
+    a, b, c = (model.relays[x * 40] for x in "ABC")
+    assert (a["total_data_period"], a["total_data"]) == ("1Y", 1234)
+    assert (b["total_data_period"], b["total_data"]) == ("1M", 7)
+    assert (c["total_data_period"], c["total_data"]) == (None, None)
+    assert c["overload_ratelimits"] == {"rate-limit": 5, "timestamp": 1787356800000}
+    assert model.network["total_bytes"] == {"1M": 107, "6M": 600, "1Y": 1234, "5Y": None}
+    assert model.network["read"]["1M"] == 20 and model.network["write"]["1Y"] == 10
+    assert a["series"]["read"]["6M"] == {"first": "2026-08-01 12:00:00", "last": "2026-08-01 12:00:00",
+                                         "interval": 86400, "values": [10.0]}
+
+
+def test_modern_bandwidth_matches_the_raw_document_and_network_sums():
+    raw = {r["fingerprint"]: r for r in load(BANDWIDTH_SMALL)["relays"]}
+    model = build_bandwidth(summary_of(onionoo_bandwidth, BANDWIDTH_SMALL))
+    assert set(model.relays) == set(raw)
+    for fp, relay in model.relays.items():
+        g = raw[fp]["read_history"].get("6_months")
+        if g:
+            assert relay["read"]["6M"] == pytest.approx(pct(g) / 100, abs=1)
+        assert relay["overload_ratelimits"] == history.overload(raw[fp].get("overload_ratelimits"))
+    assert model.network["relays"] == 40
+    assert model.network["total_bytes"]["1M"] == sum(r["total_bytes"]["1M"] or 0 for r in model.relays.values())
+
+
+def test_models_are_plain_data():
+    for model in (build_uptime(summary_of(onionoo_uptime, UPTIME_SMALL)),
+                  build_bandwidth(summary_of(onionoo_bandwidth, BANDWIDTH_SMALL))):
+        assert json.loads(json.dumps(model.relays)) == model.relays
+        assert json.loads(json.dumps(model.network)) == model.network
