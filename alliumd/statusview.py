@@ -49,7 +49,8 @@ def renderer_entry(info: dict | None, *, running: bool, pid: int | None = None, 
            "last_render": info.get("last_render"), "last_duration": info.get("last_duration"),
            "pages_written": info.get("pages_written", 0), "pages_unchanged": info.get("pages_unchanged", 0),
            "pages_deleted": info.get("pages_deleted", 0), "queue": info.get("queue", 0),
-           "last_error": info.get("last_error"), "restarts": restarts, "rss": rss}
+           "last_error": info.get("last_error"), "restarts": restarts, "rss": rss,
+           "changed": info.get("changed", [])}
     if not running:
         out["state"] = "down"
     return out

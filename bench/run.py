@@ -176,29 +176,40 @@ def cold_run(workdir: Path, config: Path) -> dict:
 
 
 def warm_change(daemon: Daemon, api: LoopbackAPI, kind: str, raw: bytes | None) -> dict:
-    """Serve a new document (or the same one), ask for a refresh, time until the renderer is idle."""
+    """Serve a new document (or the same one), ask for a refresh, time until its render batch is done.
+
+    Only a batch that lists the source among its changed inputs counts (the status-only batches
+    that follow every fetch report do not).  For an unchanged document the scenario ends when
+    the fetch is done, after a grace period in which no render for the source may start.
+    """
     source = SOURCE_OF[kind]
     status = daemon.status()
     render_marker = status["renderer"]["last_render"]
     attempt_marker = status["sources"][source]["last_attempt"]
     if raw is not None:
         serve(api, kind, raw)
+    written = []
+
+    def batch_for_source():
+        r = daemon.status()["renderer"]
+        if r["last_render"] != render_marker and source in (r.get("changed") or []):
+            return r if r["state"] == "idle" else None
+        return None
+
     with TreeSampler(daemon.proc.pid) as sampler:
         started = time.monotonic()
         daemon.ctl("refresh", source)
         src = wait_for(lambda: (s := daemon.source(source))["last_attempt"] != attempt_marker
                        and s["state"] != "fetching" and s, 600, interval=0.02, what=f"{source} fetch")
+        fetched = time.monotonic() - started
         if raw is None:
-            time.sleep(0.5)                                   # give a (wrong) render a chance to show up
-            renderer = daemon.status()["renderer"]
-            if renderer["last_render"] == render_marker:
-                return {"wall_s": time.monotonic() - started - 0.5, "pages_written": 0, "http": src["last_status"],
-                        "peak_rss_mb": sampler.peak / 1e6}
-        renderer = wait_for(lambda: (r := daemon.status()["renderer"])["last_render"] != render_marker
-                            and r["state"] == "idle" and r["queue"] == 0 and r, 600, interval=0.02,
-                            what="render")
+            time.sleep(1.0)
+            late = batch_for_source()
+            return {"wall_s": fetched, "pages_written": late["pages_written"] if late else 0,
+                    "http": src["last_status"], "peak_rss_mb": sampler.peak / 1e6}
+        renderer = wait_for(batch_for_source, 600, interval=0.02, what="render of the change")
         wall = time.monotonic() - started
-    return {"wall_s": wall, "pages_written": renderer["pages_written"],
+    return {"wall_s": wall, "fetch_s": fetched, "pages_written": renderer["pages_written"],
             "pages_unchanged": renderer["pages_unchanged"], "render_s": renderer["last_duration"],
             "http": src["last_status"], "peak_rss_mb": sampler.peak / 1e6}
 
@@ -217,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="a small network and one run (smoke test)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (site, cache, daemon.log)")
     args = ap.parse_args(argv)
     if args.quick:
         args.relays, args.runs = 200, 1
@@ -254,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             daemon.stop()
             daemon.kill_leftovers()
-    shutil.rmtree(workdir, ignore_errors=True)
+    if args.keep:
+        print(f"work directory kept: {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     print_table(results)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -273,4 +288,6 @@ def print_table(r: dict) -> None:
     for name in ("uptime_change", "one_relay_change", "no_change"):
         if name in r:
             s = r[name]
-            print(f"{name:<20}{s['wall_s']:>9.2f}{'':>8}{s['peak_rss_mb']:>13.0f}{s['pages_written']:>15.0f}")
+            extra = f"   (fetch {s['fetch_s']:.2f} s, render {s['render_s']:.2f} s)" if "render_s" in s else ""
+            print(f"{name:<20}{s['wall_s']:>9.2f}{'':>8}{s['peak_rss_mb']:>13.0f}{s['pages_written']:>15.0f}"
+                  f"{'':>19}{extra}")

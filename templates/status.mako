@@ -14,20 +14,20 @@
 % if sources:
 <div class="wide">
 <table class="list">
-<thead><tr><th>Source</th><th>Enabled</th><th>State</th><th>Data published</th><th>Origin</th><th>Last success</th><th class="n">Failures</th><th>Last error</th><th>Next run</th></tr></thead>
+<thead><tr><th>Source</th><th>Enabled</th><th>State</th><th>Data published</th><th>Origin</th><th class="n">Failures</th><th>Last error</th></tr></thead>
 <tbody>
 % for s in sources:
 <tr><td>${s['label']}</td><td>${s['enabled']}</td><td>${s['state']}</td><td>${s['data_time']}\
 % if s['stale']:
  <span class="badge warn">stale</span>\
 % endif
-</td><td>${s['origin']}</td><td>${s['last_success']}</td><td class="n">${s['failures']}</td><td>\
+</td><td>${s['origin']}</td><td class="n">${s['failures']}</td><td>\
 % if s['last_error']:
 ${s['last_error']} <span class="when">(${s['last_error_at']})</span>\
 % else:
 –\
 % endif
-</td><td>${s['next_run']}</td></tr>
+</td></tr>
 % endfor
 </tbody>
 </table>
@@ -35,6 +35,8 @@ ${s['last_error']} <span class="when">(${s['last_error_at']})</span>\
 % else:
 <p>No source status is available.</p>
 % endif
+<p class="note">This page changes only when the data or a source's health changes; poll times, the
+next run and process details are shown by <code>alliumctl status</code>.</p>
 </section>
 
 <section>

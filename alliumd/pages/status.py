@@ -53,11 +53,9 @@ def _source_row(name: str, src: dict[str, Any]) -> dict[str, Any]:
         "data_time": _time(src.get("data_time")),
         "origin": _text(src.get("origin") or src.get("source")),   # statusview names it "source"
         "stale": src.get("stale") is True,
-        "last_success": _time(src.get("last_success")),
         "last_error": error if isinstance(error, str) and error else None,
         "last_error_at": _time(src.get("last_error_at")),
         "failures": fmt.count(src.get("failures")),
-        "next_run": _time(src.get("next_run")),
     }
 
 
