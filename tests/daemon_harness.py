@@ -116,7 +116,7 @@ class Daemon:
 
     # -- waiting -----------------------------------------------------------------------
 
-    def wait_ready(self, timeout: float = 20) -> dict:
+    def wait_ready(self, timeout: float = 45) -> dict:
         def ready():
             try:
                 snap = self.status()
