@@ -47,10 +47,17 @@ SOURCES: dict[str, SourceSpec] = {s.name: s for s in (
     _spec("onionoo_bandwidth", "Onionoo bandwidth", "https://onionoo.torproject.org/bandwidth",
           interval=6 * 3600, timeout=600, retries=2, max_bytes=500 * MB, max_age=36 * 3600,
           fetcher="onionoo_bandwidth", summarised=True),
+    # the index, then only new files (consensus, every authority's vote, the bandwidth files they used);
+    # the cached document is a bundle manifest, the summary a per-authority table + vote matrix
     _spec("collector", "CollecTor votes", "https://collector.torproject.org/index/index.json",
-          interval=1800, timeout=300, max_bytes=200 * MB, max_age=3 * 3600),
+          interval=1800, timeout=300, max_bytes=200 * MB, max_age=3 * 3600,
+          fetcher="collector", summarised=True),
+    # the abbreviated HTML page, scraped into a plain-text summary (fetchers/consensus_health.py)
     _spec("consensus_health", "consensus-health", "https://consensus-health.torproject.org/",
-          interval=1800, timeout=60, max_bytes=20 * MB, max_age=3 * 3600),
+          interval=1800, timeout=60, max_bytes=20 * MB, max_age=3 * 3600,
+          fetcher="consensus_health", summarised=True),
+    # ~3.7 MB for the whole network, reduced to a per-fingerprint verdict table (fetchers/aroi.py)
     _spec("aroi", "AROI validator", "https://aroivalidator.1aeo.com/latest.json",
-          interval=3600, timeout=120, retries=2, max_bytes=100 * MB, max_age=6 * 3600),
+          interval=3600, timeout=120, retries=2, max_bytes=100 * MB, max_age=6 * 3600,
+          fetcher="aroi", summarised=True),
 )}

@@ -118,13 +118,16 @@ class Fetcher:
         if self.session is None:
             self.session = http.new_session(self.cfg.daemon.contact)
         conditional = self.cache_matches_record()
+        # hook: a source needing several documents per poll (collector) brings its own fetch, same contract
+        bundle = getattr(self.module, "fetch_bundle", None)
+        fetch_impl, extra = (bundle, {"cache_path": self.cache_path}) if bundle else (http.fetch, {})
         try:
-            result = http.fetch(self.session, self.src.url, tmp_dir=self.tmp_dir, prefix=self.src.cache_file,
+            result = fetch_impl(self.session, self.src.url, tmp_dir=self.tmp_dir, prefix=self.src.cache_file,
                                 timeout=self.src.timeout, retries=self.src.retries,
                                 max_bytes=self.src.max_bytes,
                                 etag=rec.etag if conditional else None,
                                 last_modified=rec.last_modified if conditional else None,
-                                rand=self.rand)
+                                rand=self.rand, **extra)
         except http.FetchError as e:
             self.session.close()
             self.session = None
