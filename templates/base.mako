@@ -18,6 +18,7 @@ ${nav_link("index.html", "Overview")}
 ${nav_link("relays/top.html", "Top relays")}
 ${nav_link("relays/all.html", "All relays")}
 ${nav_link("network-health.html", "Network health")}
+${nav_link("authorities.html", "Authorities")}
 ${nav_link("lists/families-by-bandwidth.html", "Browse")}
 ${nav_link("search.html", "Search")}
 ${nav_link("status.html", "Status")}

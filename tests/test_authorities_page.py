@@ -1,0 +1,75 @@
+"""authorities.html from real votes (the 2018 set) and the built consensus-health page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alliumd import config as configmod
+from alliumd.model import consensus_health as ch, votes
+from alliumd.model.authorities import build_authorities
+from alliumd.pages.site import FAMILIES, MODELS
+from alliumd.renderer.build import SiteBuilder
+from alliumd.renderer.registry import Registry
+
+FIX = Path(__file__).parent / "fixtures"
+HEALTH_PAGE = FIX / "consensus_health" / "consensus-health_BUILT_2025-04-03-0500.html"
+
+
+def collector_summary() -> dict:
+    files = sorted((FIX / "collector").glob("2018-10-15-00-00-00-*"))
+    [consensus_file] = [f for f in files if "consensus" in f.name]
+    consensus = votes.parse_status(consensus_file.read_bytes(), "consensus")
+    vote_inputs = [votes.VoteInput(f.name, f.name.split("-vote-")[1][:40], votes.parse_status(f.read_bytes(), "vote"))
+                   for f in files if "-vote-" in f.name]
+    return votes.build_summary(consensus_file.name, consensus, vote_inputs, [])
+
+
+def health_summary() -> dict:
+    return ch.parse_page(HEALTH_PAGE.read_bytes())
+
+
+def test_rows_merge_both_sources_by_nickname():
+    model = build_authorities(collector_summary(), health_summary())
+    names = [r["nickname"].lower() for r in model["rows"]]
+    assert names == sorted(names) and len(names) == len(set(names))
+    voted = [r for r in model["rows"] if r.get("relays_voted")]
+    assert len(voted) == 4                                # the 2018 set has four votes
+    assert any(r.get("ch_version") for r in model["rows"])   # consensus-health side merged in
+    bastet = next(r for r in model["rows"] if r["nickname"].lower() == "bastet")
+    assert bastet["notices"]                              # its "Consensus could not be retrieved"
+    assert model["method"] and model["valid_after"]
+
+
+def test_either_source_alone_still_renders():
+    assert build_authorities(None, health_summary())["rows"]
+    assert build_authorities(collector_summary(), None)["rows"]
+    assert build_authorities(None, None)["rows"] == []
+
+
+def _site(tmp_path, collector=None, health=None):
+    cfg = configmod.parse({"daemon": {"cache_dir": "cache", "output_dir": "www", "state_dir": "lib",
+                                      "run_dir": "run"}}, tmp_path / "allium.toml")
+    cfg.daemon.cache_dir.mkdir(parents=True, exist_ok=True)
+    if collector is not None:
+        (cfg.daemon.cache_dir / "collector.summary.json").write_text(json.dumps(collector))
+    if health is not None:
+        (cfg.daemon.cache_dir / "consensus_health.summary.json").write_text(json.dumps(health))
+    shutil_copy = (FIX / "onionoo_details_small.json").read_bytes()
+    (cfg.daemon.cache_dir / "onionoo_details.json").write_bytes(shutil_copy)
+    return cfg, SiteBuilder(cfg, Registry(FAMILIES, MODELS))
+
+
+def test_page_is_escaped_and_a_health_change_rewrites_only_it(tmp_path):
+    health = health_summary()
+    health["notices"].append({"authority": "moria1", "section": "x", "text": "<script>alert(1)</script>"})
+    cfg, builder = _site(tmp_path, collector_summary(), health)
+    assert not builder.build(full=True).errors
+    page = (cfg.daemon.output_dir / "authorities.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "moria1" in page and "Consensus could not be retrieved" in page
+    health["notices"].append({"authority": None, "section": "x", "text": "a new notice"})
+    (cfg.daemon.cache_dir / "consensus_health.summary.json").write_text(json.dumps(health))
+    result = builder.build()
+    assert result.changed == ["consensus_health"]
+    assert set(result.families) == {"authorities"} and result.written == 1
