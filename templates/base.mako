@@ -15,6 +15,7 @@
 <a class="brand" href="${chrome['root']}index.html">${chrome['site_title']}</a>
 <nav>
 ${nav_link("index.html", "Overview")}
+${nav_link("aroi/leaderboards.html", "Leaderboards")}
 ${nav_link("relays/top.html", "Top relays")}
 ${nav_link("relays/all.html", "All relays")}
 ${nav_link("network-health.html", "Network health")}

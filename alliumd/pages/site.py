@@ -10,7 +10,7 @@ from ..model.bandwidth import build_bandwidth
 from ..model.relays import build_relays
 from ..model.uptime import build_uptime
 from ..renderer.registry import ModelSpec, PageFamily
-from . import authorities as authority_pages, relays, static, status
+from . import aroi as aroi_pages, authorities as authority_pages, relays, static, status
 from . import health as health_pages
 from . import groups as group_pages, lists as list_pages, search as search_pages
 from .common import DETAILS, DETAILS_ONLY
@@ -22,8 +22,10 @@ MODELS: list[ModelSpec] = [
               lambda inputs: build_bandwidth(inputs.doc("onionoo_bandwidth"))),
     *relays.MODELS, *health_pages.MODELS,
     *group_pages.MODELS, *list_pages.MODELS, *authority_pages.MODELS,
+    *aroi_pages.MODELS,
 ]
 
 FAMILIES: list[PageFamily] = [*static.FAMILIES, *relays.FAMILIES, *status.FAMILIES,
                              *group_pages.FAMILIES, *list_pages.FAMILIES, *search_pages.FAMILIES,
-                             *health_pages.FAMILIES, *authority_pages.FAMILIES]
+                             *health_pages.FAMILIES, *authority_pages.FAMILIES,
+                             *aroi_pages.FAMILIES]

@@ -1,0 +1,62 @@
+"""``aroi/leaderboards.html``: the 19 AROI operator leaderboards, and the AROI models.
+
+Leaderboards are computed once per input version (details, uptime,
+bandwidth, AROI validator) by ``model/aroi.py``; this module only turns them
+into a view.  Ranks 1–10 are shown, 11–25 sit in native ``<details>``
+disclosures, so "pagination" works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..model import aroi as aroi_model
+from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from .common import BANDWIDTH, DETAILS, UPTIME, contact_path
+
+AROI = "aroi"
+LEADERBOARDS_PATH = "aroi/leaderboards.html"
+SHOWN = 25
+
+
+def _optional(inputs: RenderInputs, name: str, source: str) -> Any:
+    return inputs.model(name) if inputs.has(source) else None
+
+
+def build_aroi_model(inputs: RenderInputs):
+    validator = _optional(inputs, "aroi_validator", AROI)
+    return aroi_model.build_aroi(inputs.model("relays"), inputs.model("groups"), validator)
+
+
+def build_leaderboards(inputs: RenderInputs):
+    return aroi_model.build_leaderboards(inputs.model("relays"), inputs.model("groups"),
+                                         _optional(inputs, "uptime", UPTIME),
+                                         _optional(inputs, "bandwidth", BANDWIDTH), inputs.model("aroi"))
+
+
+def _entry_view(e: dict[str, Any]) -> dict[str, Any]:
+    return {"rank": e["rank"], "href": contact_path(e["id"]), "label": e["label"],
+            "aroi_domain": e["aroi_domain"], "status": e["status"], "relays": e["relays"],
+            "value": e["value_text"], "detail": e["detail"], "badge": e["badge"]}
+
+
+def leaderboards_view(model) -> dict[str, Any]:
+    return {"categories": [{"key": c["key"], "title": c["title"], "description": c["description"],
+                            "entries": [_entry_view(e) for e in c["entries"][:SHOWN]]}
+                           for c in model.categories],
+            "operators": model.operators, "inputs": dict(model.inputs)}
+
+
+def expand_leaderboards(inputs: RenderInputs) -> Iterator[Page]:
+    yield Page(LEADERBOARDS_PATH, "leaderboards.mako", leaderboards_view(inputs.model("leaderboards")))
+
+
+LEADERBOARD_INPUTS = frozenset({DETAILS, UPTIME, BANDWIDTH, AROI})
+MODELS = [
+    ModelSpec("aroi_validator", frozenset({AROI}), lambda inputs: aroi_model.build_validator(inputs.doc(AROI))),
+    ModelSpec("aroi", frozenset({DETAILS, AROI}), build_aroi_model),
+    ModelSpec("leaderboards", LEADERBOARD_INPUTS, build_leaderboards),
+]
+FAMILIES = [PageFamily("leaderboards", LEADERBOARD_INPUTS, expand_leaderboards, required=frozenset({DETAILS}),
+                       description="AROI operator leaderboards")]
