@@ -16,6 +16,8 @@ from the cached documents without refetching.
 from __future__ import annotations
 
 import importlib
+import json
+from typing import Any
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -32,6 +34,15 @@ class DocInfo:
     items: int                  # e.g. number of relays, for logs and progress
     is_sample: bool = False
     summary: bytes | None = None    # the derived render document, for summarised sources
+
+
+def load_json(path) -> Any:
+    """Parse a fetched JSON body; a body that is not JSON is an :class:`InvalidDocument`."""
+    try:
+        with open(path, "rb") as f:
+            return json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidDocument(f"not valid JSON: {str(e)[:120]}") from None
 
 
 def source_module(name: str) -> ModuleType:

@@ -19,19 +19,14 @@ from typing import Any
 
 from ..model import aroi as model
 from ..model import format as fmt
-from . import DocInfo, InvalidDocument
+from . import DocInfo, InvalidDocument, load_json
 
 SUMMARY_FORMAT = model.SUMMARY_FORMAT
 OPTIONAL_TEXT = ("proof_type", "domain", "error")
 
 
 def validate(path: Path) -> DocInfo:
-    try:
-        with open(path, "rb") as f:
-            doc = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidDocument(f"not valid JSON: {str(e)[:120]}") from None
-    return validate_doc(doc)
+    return validate_doc(load_json(path))
 
 
 def validate_doc(doc: Any) -> DocInfo:

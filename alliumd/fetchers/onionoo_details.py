@@ -6,21 +6,15 @@ and accepting one would wipe every relay page.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .. import paths
-from . import DocInfo, InvalidDocument
+from . import DocInfo, InvalidDocument, load_json
 from .onionoo import SAMPLE_KEY, check_envelope
 
 
 def validate(path: Path) -> DocInfo:
-    try:
-        with open(path, "rb") as f:
-            doc = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidDocument(f"not valid JSON: {str(e)[:120]}") from None
-    return validate_doc(doc)
+    return validate_doc(load_json(path))
 
 
 def validate_doc(doc: object) -> DocInfo:
