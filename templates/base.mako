@@ -1,6 +1,18 @@
 ## Layout shared by every page.  Links are relative (chrome['root']) so the
 ## site works from file:// and under any URL prefix.  Nothing volatile here:
-## page bytes must only change when the data does.
+## page bytes must only change when the data does.  The navigation is a
+## loop over NAV, not a def call per link: every one of ~30k pages renders it.
+<%!
+    NAV = (("index.html", "Overview"),
+           ("aroi/leaderboards.html", "Leaderboards"),
+           ("relays/top.html", "Top relays"),
+           ("relays/all.html", "All relays"),
+           ("network-health.html", "Network health"),
+           ("authorities.html", "Authorities"),
+           ("lists/families-by-bandwidth.html", "Browse"),
+           ("search.html", "Search"),
+           ("status.html", "Status"))
+%>\
 <!DOCTYPE html>
 <html lang="en">
 <head>
@@ -14,15 +26,13 @@
 <header class="top">
 <a class="brand" href="${chrome['root']}index.html">${chrome['site_title']}</a>
 <nav>
-${nav_link("index.html", "Overview")}
-${nav_link("aroi/leaderboards.html", "Leaderboards")}
-${nav_link("relays/top.html", "Top relays")}
-${nav_link("relays/all.html", "All relays")}
-${nav_link("network-health.html", "Network health")}
-${nav_link("authorities.html", "Authorities")}
-${nav_link("lists/families-by-bandwidth.html", "Browse")}
-${nav_link("search.html", "Search")}
-${nav_link("status.html", "Status")}
+% for path, label in NAV:
+% if chrome['page_path'] == path:
+<a href="${chrome['root']}${path}" aria-current="page">${label}</a>
+% else:
+<a href="${chrome['root']}${path}">${label}</a>
+% endif
+% endfor
 </nav>
 </header>
 <main>
@@ -34,13 +44,6 @@ ${next.body()}
 </footer>
 </body>
 </html>
-<%def name="nav_link(path, label)">\
-% if chrome['page_path'] == path:
-<a href="${chrome['root']}${path}" aria-current="page">${label}</a>\
-% else:
-<a href="${chrome['root']}${path}">${label}</a>\
-% endif
-</%def>\
 ## Which sources this page was built from, when they were published, and
 ## whether they are sample data or stale.
 <%def name="source_line(sources)">\

@@ -198,7 +198,7 @@ def relay_history():
     n = {"1M": 31, "6M": 90, "1Y": 90, "5Y": 90}
     bandwidth = {"series": {d: {p: series(wave(n[p], base=b), *spans[p]) for p in spans}
                             for d, b in (("read", 2_000_000), ("write", 2_050_000))}}
-    return charts.relay_history_charts(uptime, bandwidth)
+    return charts.relay_history_charts(uptime["series"], bandwidth["series"])
 
 
 def test_svg_is_well_formed_accessible_and_small():

@@ -63,11 +63,11 @@ def render(inputs: RenderInputs, families=MINE) -> dict[str, bytes]:
         if page.content_type == "raw":
             out[path] = page.view["body"]
         elif page.content_type == "json":
-            out[path] = json_bytes(page.view)
+            out[path] = json_bytes(page.view_model())
         else:
             chrome = {"site_title": "Test metrics", "root": "../" * path.count("/"), "page_path": path,
                       "sources": inputs.source_line(sorted(family.inputs))}
-            out[path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view)
+            out[path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 
 

@@ -286,3 +286,61 @@ def test_model_is_deterministic_and_pure():
     assert doc == before
     for kind in gm.KINDS:
         assert [gm.summary(g) for g in a.groups[kind].values()] == [gm.summary(g) for g in b.groups[kind].values()]
+
+
+# -- incremental builds ------------------------------------------------------------------------------
+
+def lines_of(doc: dict) -> tuple[dict, list[bytes]]:
+    """What the renderer reads: the envelope and one JSON line per relay."""
+    envelope = {k: v for k, v in doc.items() if k != "relays"}
+    return envelope, [json.dumps(r).encode() for r in doc["relays"]]
+
+
+def snapshot(model: gm.GroupsModel):
+    return ({kind: {gid: (g.fingerprints, gm.summary(g), g.label, sorted(g.names.items(), key=str))
+                    for gid, g in by_id.items()} for kind, by_id in model.groups.items()},
+            model.rows, model.relay_keys, model.network_role_weight, model.published)
+
+
+def test_groups_of_a_few_changed_relays_are_updated_like_a_full_build():
+    from alliumd.model.relays import build_relays_lines
+    doc = small()
+    before = build_relays_lines(*lines_of(doc))
+    groups = gm.build_groups(before)
+    changed = copy.deepcopy(doc)
+    target = changed["relays"][5]
+    target["observed_bandwidth"] = 123_456_789                  # same groups, new figures and order
+    target["consensus_weight"] = 10 ** 9
+    after = build_relays_lines(*lines_of(changed), before)
+    assert sum(after.by_fingerprint[f] is not before.by_fingerprint[f] for f in after.by_fingerprint) == 1
+    updated = gm.build_groups(after, groups)
+    assert snapshot(updated) == snapshot(gm.build_groups(after))
+    assert updated.groups["country"] is not groups.groups["country"]       # the old model is untouched
+    assert snapshot(groups) == snapshot(gm.build_groups(before))
+
+
+@pytest.mark.parametrize("change", [
+    lambda r: r.update(contact="ciissversion:2 url:https://new.example proof:uri-rsa"),   # another group
+    lambda r: r.update(effective_family=[r["fingerprint"]]),                             # family changed
+])
+def test_relays_that_move_between_groups_rebuild_the_model(change):
+    from alliumd.model.relays import build_relays_lines
+    doc = small()
+    before = build_relays_lines(*lines_of(doc))
+    groups = gm.build_groups(before)
+    changed = copy.deepcopy(doc)
+    change(next(r for r in changed["relays"] if r.get("effective_family") and len(r["effective_family"]) > 1))
+    after = build_relays_lines(*lines_of(changed), before)
+    assert snapshot(gm.build_groups(after, groups)) == snapshot(gm.build_groups(after))
+
+
+def test_history_rows_reuse_rows_of_unchanged_relays():
+    model = build([relay("A"), relay("B")])
+    up = fake_uptime({fp("A"): 99.0, fp("B"): 50.0})
+    rows = gm.history_rows(model, up, None, False)
+    up2 = SimpleNamespace(published=up.published, network={}, relays=dict(up.relays))
+    up2.relays[fp("B")] = {"uptime": {"1M": None, "6M": 60.0, "1Y": None, "5Y": None}}
+    again = gm.history_rows(model, up2, None, False, rows)
+    assert again.rows[fp("A")] is rows.rows[fp("A")]                      # same objects in: reused
+    assert again.rows[fp("B")]["uptime"] == "60.0%" and again.uptime[fp("B")] == 60.0
+    assert again.summary(model.groups["country"]["de"]) == gm.history_summary(model.groups["country"]["de"], up2, None)

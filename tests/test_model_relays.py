@@ -229,3 +229,24 @@ def test_model_is_deterministic_and_does_not_touch_the_input():
     before = copy.deepcopy(doc)
     first, second = build_relays(doc), build_relays(doc)
     assert first == second and doc == before
+
+
+# -- built line by line, reusing unchanged relays -------------------------------------------------------
+
+def test_relays_built_from_lines_equal_a_full_parse_and_reuse_unchanged_lines():
+    from alliumd.model.relays import build_relays_lines
+    doc = json.loads((Path(__file__).parent / "fixtures" / "onionoo_details_small.json").read_text())
+    envelope = {k: v for k, v in doc.items() if k != "relays"}
+    lines = [json.dumps(r).encode() for r in doc["relays"]]
+    first = build_relays_lines(envelope, lines + [b"{not json", b"[1]"])
+    full = build_relays(doc)
+    assert first.relays == full.relays and first.summary == full.summary
+    assert first.skipped == full.skipped + 2                     # a broken line costs that relay only
+    lines[3] = json.dumps({**doc["relays"][3], "nickname": "Renamed"}).encode()
+    second = build_relays_lines(envelope, lines, first)
+    fp3 = doc["relays"][3]["fingerprint"]
+    same = [f for f in second.by_fingerprint if second.by_fingerprint[f] is first.by_fingerprint.get(f)]
+    assert fp3 not in same and len(same) == len(second.relays) - 1
+    assert second.by_fingerprint[fp3]["nickname"] == "Renamed"
+    later = build_relays_lines({**envelope, "relays_published": "2026-08-22 12:00:00"}, lines, second)
+    assert not any(later.by_fingerprint[f] is second.by_fingerprint[f] for f in later.by_fingerprint)

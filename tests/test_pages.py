@@ -66,12 +66,12 @@ def render_site(inputs: RenderInputs) -> dict[str, bytes]:
                 out[page.path] = page.view["body"]
                 continue
             if page.content_type == "json":
-                out[page.path] = json_bytes(page.view)
+                out[page.path] = json_bytes(page.view_model())
                 continue
             chrome = {"site_title": inputs.settings["site_title"], "root": "../" * page.path.count("/"),
                       "page_path": page.path,
                       "sources": inputs.source_line(sorted(family.inputs))}
-            out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view)
+            out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,8 +44,15 @@ def load_doc() -> dict:
 # -- hand-made models (the shared interface) ----------------------------------------------------
 
 def _series(values, period):
-    first, last = SPANS[period]
-    return {"first": first, "last": last, "interval": 86400, "values": values}
+    """A summary graph (model/history.py) spanning SPANS[period] with ``values``."""
+    first, last = (datetime.fromisoformat(t) for t in SPANS[period])
+    interval = round((last - first).total_seconds() / (len(values) - 1))
+    return {"first": SPANS[period][0], "interval": interval, "values": values}
+
+
+def _raw(summary: dict) -> str:
+    """A model entry keeps its relay's summary as JSON text (``raw``); its series are parsed from it."""
+    return json.dumps(summary, separators=(",", ":"))
 
 
 def uptime_model(fingerprints: list[str]) -> SimpleNamespace:
@@ -55,8 +63,9 @@ def uptime_model(fingerprints: list[str]) -> SimpleNamespace:
             "uptime": {"1M": pct, "6M": pct - 1, "1Y": None if i % 5 == 0 else pct - 2, "5Y": None},
             "flag": "Guard" if i % 2 else "Running",
             "flag_uptime": {"1M": pct, "6M": pct - 3, "1Y": None, "5Y": None},
-            "series": {p: _series([pct / 100] * 60 + [None] + [0.5] * 29, p) for p in ("1M", "6M", "1Y")},
             "outlier": "low" if i == 3 else None,
+            "raw": _raw({"uptime": {p: _series([pct / 100] * 60 + [None] + [0.5] * 29, p)
+                                    for p in ("1M", "6M", "1Y")}}),
         }
     network = {"6M": {"count": len(relays), "mean": 95.0, "std": 2.0,
                       "percentiles": {"5": 90.0, "25": 94.0, "50": 96.0, "75": 98.0, "90": 99.0, "95": 99.5,
@@ -73,8 +82,8 @@ def bandwidth_model(fingerprints: list[str]) -> SimpleNamespace:
             "read": {p: float(base) for p in PERIODS}, "write": {p: base * 1.02 for p in PERIODS},
             "total_bytes": {"1M": base * 2 * 86400 * 30, "6M": base * 2 * 86400 * 182, "1Y": None, "5Y": None},
             "total_data": base * 2 * 86400 * 182, "total_data_period": "6M",
-            "series": {"read": {p: _series(wave[p], p) for p in PERIODS},
-                       "write": {p: _series([v * 1.02 for v in wave[p]], p) for p in PERIODS}},
+            "raw": _raw({"read": {p: {**_series(wave[p], p), "scale": 1.0} for p in PERIODS},
+                         "write": {p: {**_series([v * 1.02 for v in wave[p]], p), "scale": 1.0} for p in PERIODS}}),
             "overload_ratelimits": ({"rate-limit": 1073741824, "burst-limit": 1073741824, "write-count": 44696,
                                      "read-count": 14839, "timestamp": 1787356800000} if i == 0 else None),
             "overload_fd_exhausted": {"timestamp": 1787281200000} if i == 0 else None,
@@ -104,13 +113,13 @@ def render(inputs: RenderInputs, families=("relay",)) -> dict[str, bytes]:
             checked(page)
             assert page.path not in out
             if page.content_type == "json":
-                out[page.path] = json_bytes(page.view)
+                out[page.path] = json_bytes(page.view_model())
             elif page.content_type == "raw":
                 out[page.path] = page.view["body"]
             else:
                 chrome = {"site_title": "Test", "root": "../" * page.path.count("/"), "page_path": page.path,
                           "sources": inputs.source_line(sorted(family.inputs))}
-                out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view)
+                out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 
 
@@ -217,7 +226,7 @@ def test_json_is_the_view_without_chart_geometry():
     assert data["traffic"]["total_data_period"] == "6M"
     assert data["traffic"]["total_data_period_label"] == "past 6 months"
     [family_page] = [p for p in site.FAMILIES if p.name == "relay"]
-    view = next(p.view for p in family_page.expand(inputs) if p.path == f"relay/{THYME}/index.html")
+    view = next(p.view_model() for p in family_page.expand(inputs) if p.path == f"relay/{THYME}/index.html")
     assert json.loads(json_bytes({"schema": RELAY_JSON_SCHEMA, **{k: v for k, v in view.items() if k != "charts"}})) == data
 
 

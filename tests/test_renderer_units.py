@@ -15,6 +15,7 @@ import pytest
 
 from alliumd import atomic
 from alliumd.config import parse
+from alliumd.model.relays import build_relays
 from alliumd.pages import site
 from alliumd.paths import UnsafePath
 from alliumd.renderer import build as buildmod
@@ -323,7 +324,7 @@ def test_first_build_writes_everything(tmp_path):
     s = Site(tmp_path / "a")
     s.publish(DOC)
     r = s.build({STATUS_INPUT})
-    relays = site.build_relays(DOC).relays
+    relays = build_relays(DOC).relays
     pages = set(s.tree())
     assert {"index.html", "relays/all.html", "status.html", "static/style.css", "network-health.html",
             "relays/top.html", "search.html", "search-index.json"} <= pages
@@ -503,8 +504,6 @@ def tiny(tmp_path, monkeypatch):
     (tpl / "list.mako").write_text("${title}:${' '.join(names)}\n")
     (tpl / "one.mako").write_text("${name}\n")
     (tpl / "status.mako").write_text("${state}\n")
-    monkeypatch.setattr(buildmod, "make_lookup", lambda: make_lookup(tpl))
-    monkeypatch.setattr(buildmod, "fingerprint_templates", lambda: fingerprint_templates(tpl))
     state = {"fail": False}
 
     def expand_list(inputs):
@@ -527,7 +526,8 @@ def tiny(tmp_path, monkeypatch):
                 PageFamily("status", frozenset({STATUS_INPUT}), expand_status)]
     s = Site(tmp_path / "site", status={"state": "idle"})
     s.publish({"relays_published": DOC["relays_published"], "relays": [{"nickname": "b"}, {"nickname": "a"}]})
-    s._builder = buildmod.SiteBuilder(s.cfg, Registry(families, models), status_provider=lambda: s.status)
+    s._builder = buildmod.SiteBuilder(s.cfg, Registry(families, models), status_provider=lambda: s.status,
+                                      template_dir=tpl)
     s.tpl, s.state, s.registry_parts = tpl, state, (families, models)
     return s
 
@@ -569,7 +569,7 @@ def test_template_change_rebuilds_everything(tiny):
     tiny.build({STATUS_INPUT})
     (tiny.tpl / "one.mako").write_text("<${name}>\n")
     families, models = tiny.registry_parts
-    tiny._builder = buildmod.SiteBuilder(tiny.cfg, Registry(families, models), status_provider=lambda: tiny.status)
+    tiny._builder = buildmod.SiteBuilder(tiny.cfg, Registry(families, models), status_provider=lambda: tiny.status, template_dir=tiny.tpl)
     r = tiny.build()
     assert r.full and set(r.families) == {"list", "one", "status"}
     assert (r.written, r.unchanged) == (2, 2)
@@ -580,7 +580,7 @@ def test_dropped_family_pages_are_deleted(tiny):
     tiny.build({STATUS_INPUT})
     families, models = tiny.registry_parts
     tiny._builder = buildmod.SiteBuilder(tiny.cfg, Registry([f for f in families if f.name != "one"], models),
-                                         status_provider=lambda: tiny.status)
+                                         status_provider=lambda: tiny.status, template_dir=tiny.tpl)
     r = tiny.build()
     assert r.full and r.deleted == 2
     assert set(tiny.tree()) == {"list.html", "status.html"}
@@ -592,7 +592,7 @@ def test_two_families_claiming_one_path_is_an_error(tiny):
     clash = PageFamily("clash", frozenset({DETAILS}),
                        lambda inputs: iter([Page("list.html", "one.mako", {"name": "x"})]))
     tiny._builder = buildmod.SiteBuilder(tiny.cfg, Registry([*families, clash], models),
-                                         status_provider=lambda: tiny.status)
+                                         status_provider=lambda: tiny.status, template_dir=tiny.tpl)
     r = tiny.build({STATUS_INPUT})
     assert any("two pages claim list.html" in e for e in r.errors)
     assert (tiny.out / "list.html").read_bytes() == b"L:a b\n"
@@ -603,7 +603,7 @@ def test_unsafe_page_path_from_expand_is_refused(tiny, tmp_path):
     evil = PageFamily("evil", frozenset({DETAILS}),
                       lambda inputs: iter([Page("../../escaped.html", "one.mako", {"name": "x"})]))
     tiny._builder = buildmod.SiteBuilder(tiny.cfg, Registry([*families, evil], models),
-                                         status_provider=lambda: tiny.status)
+                                         status_provider=lambda: tiny.status, template_dir=tiny.tpl)
     r = tiny.build({STATUS_INPUT})
     assert any(e.startswith("evil: UnsafePath") for e in r.errors)
     assert not list(tmp_path.rglob("escaped.html"))
@@ -627,3 +627,44 @@ def test_data_already_stale_at_first_build_is_marked(tmp_path):
     fresh.publish(DOC)
     fresh.build({STATUS_INPUT})
     assert b'class="badge warn">stale' not in (fresh.out / "index.html").read_bytes()
+
+
+# =========================================================================================
+# Cache documents read line by line
+# =========================================================================================
+
+from alliumd.renderer import inputs as inputsmod  # noqa: E402
+
+ONIONOO = (b'{"version":"8.0",\n"relays_published":"2026-08-22 11:00:00",\n"relays":[\n'
+           b'{"fingerprint":"A","n":1},\n{"fingerprint":"B","n":2}\n],\n'
+           b'"bridges_published":"2026-08-22 10:59:01",\n"bridges":[\n{"x":1}\n]}\n')
+
+
+def test_split_lines_gives_the_envelope_and_raw_items():
+    lines = inputsmod.split_lines(ONIONOO, "relays")
+    assert lines.envelope == {"version": "8.0", "relays_published": "2026-08-22 11:00:00",
+                              "bridges_published": "2026-08-22 10:59:01"}
+    assert [bytes(i) for i in lines.items] == [b'{"fingerprint":"A","n":1}', b'{"fingerprint":"B","n":2}']
+    assert json.loads(bytes(lines.items[1])) == {"fingerprint": "B", "n": 2}
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps(json.loads(ONIONOO), indent=1).encode(),             # pretty-printed
+    json.dumps(json.loads(ONIONOO)).encode(),                       # one line
+    ONIONOO.replace(b'"n":1},\n', b'"n":1}\n'),                     # a missing comma
+    ONIONOO.replace(b'"n":2}\n', b'"n":2},\n'),                     # a trailing comma
+    ONIONOO.replace(b'{"fingerprint":"B"', b'\n{"fingerprint":"B"'),  # a blank line
+])
+def test_any_other_layout_is_left_to_a_full_parse(body):
+    assert inputsmod.split_lines(body, "relays") is None
+
+
+def test_describe_large_documents_from_their_head(tmp_path, monkeypatch):
+    path = tmp_path / "doc.json"
+    path.write_bytes(ONIONOO.replace(b'"version":"8.0",\n', b'"version":"8.0",\n"alliumd_sample":"x",\n'))
+    monkeypatch.setattr(inputsmod, "SMALL_DOCUMENT", 10)            # "large": the envelope lines only
+    monkeypatch.setattr(inputsmod, "load_document", lambda p: pytest.fail("parsed whole"))
+    assert inputsmod.describe(path) == (1787396400.0, True)
+    assert inputsmod.looks_complete(path) and not inputsmod.looks_complete(tmp_path / "missing.json")
+    path.write_bytes(ONIONOO[:-5])
+    assert not inputsmod.looks_complete(path)

@@ -16,6 +16,7 @@ import pytest
 
 from alliumd.fetchers import InvalidDocument, onionoo_bandwidth, onionoo_stream, onionoo_uptime
 from alliumd.model import history
+from alliumd.model import bandwidth as bandwidth_model, uptime as uptime_model
 from alliumd.model.bandwidth import BandwidthModel, build_bandwidth
 from alliumd.model.uptime import UptimeModel, build_uptime, distribution, percentile
 
@@ -192,7 +193,10 @@ def test_non_object_relay_is_invalid(tmp_path):
 def test_summary_document_shape_and_docinfo():
     info = onionoo_uptime.validate(UPTIME_SMALL)
     assert info.items == 40 and not info.is_sample and info.data_time == 1787396400.0
-    assert b"\n" not in info.summary and b", " not in info.summary and b": " not in info.summary
+    assert b", " not in info.summary and b": " not in info.summary          # compact
+    lines = info.summary.split(b"\n")                                       # one relay per line
+    assert lines[1] == b'"relays":{' and lines[-1] == b"}}" and len(lines) == 40 + 3
+    assert all(history.split_item(line.rstrip(b",")) for line in lines[2:-1])
     doc = json.loads(info.summary)
     assert list(doc)[:3] == ["format", "source", "relays_published"]
     assert doc["format"] == onionoo_uptime.SUMMARY_FORMAT == history.UPTIME_SUMMARY_FORMAT
@@ -243,7 +247,7 @@ def test_uptime_of_a_real_2014_relay():
     assert relay["uptime"]["1Y"] == pytest.approx(pct(raw["1_year"]), abs=1e-3)
     assert relay["uptime"]["6M"] is None                        # 2014 had 3_months, not 6_months
     assert relay["flag"] is None and relay["flag_uptime"] == {"1M": None, "6M": None, "1Y": None, "5Y": None}
-    series = relay["series"]["1M"]
+    series = uptime_model.series_of(relay)["1M"]
     assert len(series["values"]) <= 90 and all(v is None or 0 <= v <= 1 for v in series["values"])
     assert series["last"] == history.series_last(series["first"], series["interval"], len(series["values"]))
 
@@ -253,7 +257,7 @@ def test_fewer_than_30_points_is_no_uptime_and_guard_is_the_flag():
     relay = model.relays["000853C5B75A25D6960A0910D40A5F2B210B7D3A"]
     assert relay["points"]["1M"] == 2 and relay["uptime"]["1M"] is None
     assert relay["flag"] == "Guard" and relay["flag_uptime"]["6M"] is None
-    assert relay["series"]["1M"]["values"] == [1, 1]
+    assert uptime_model.series_of(relay)["1M"]["values"] == [1, 1]
 
 
 def test_modern_relays_match_the_raw_document():
@@ -358,7 +362,7 @@ def test_bandwidth_of_a_real_2014_relay():
         assert relay["total_bytes"][key] == pytest.approx(moved(read) + moved(write), abs=2)
     assert relay["read"]["6M"] is None and relay["total_bytes"]["6M"] is None
     assert relay["total_data_period"] == "5Y" and relay["total_data"] == relay["total_bytes"]["5Y"]
-    series = relay["series"]["write"]["5Y"]
+    series = bandwidth_model.series_of(relay)["write"]["5Y"]
     k = -(-len(raw["write_history"]["5_years"]["values"]) // 90)
     assert len(series["values"]) <= 90 and series["interval"] == 864000 * k
     assert relay["overload_ratelimits"] is None and relay["overload_fd_exhausted"] is None
@@ -384,7 +388,7 @@ def test_total_data_falls_back_5y_1y_6m_1m():
     assert c["overload_ratelimits"] == {"rate-limit": 5, "timestamp": 1787356800000}
     assert model.network["total_bytes"] == {"1M": 107, "6M": 600, "1Y": 1234, "5Y": None}
     assert model.network["read"]["1M"] == 20 and model.network["write"]["1Y"] == 10
-    assert a["series"]["read"]["6M"] == {"first": "2026-08-01 12:00:00", "last": "2026-08-01 12:00:00",
+    assert bandwidth_model.series_of(a)["read"]["6M"] == {"first": "2026-08-01 12:00:00", "last": "2026-08-01 12:00:00",
                                          "interval": 86400, "values": [10.0]}
 
 
@@ -406,3 +410,38 @@ def test_models_are_plain_data():
                   build_bandwidth(summary_of(onionoo_bandwidth, BANDWIDTH_SMALL))):
         assert json.loads(json.dumps(model.relays)) == model.relays
         assert json.loads(json.dumps(model.network)) == model.network
+
+
+# -- the parallel summary, and models that reuse unchanged relays ------------------------------------
+
+@pytest.mark.parametrize("module, path", [(onionoo_uptime, UPTIME_SMALL), (onionoo_bandwidth, BANDWIDTH_SMALL)])
+def test_parallel_summary_is_identical(module, path):
+    kw = {"source": module.SOURCE, "summary_format": module.SUMMARY_FORMAT,
+          "relay_summary": history.uptime_relay if module is onionoo_uptime else history.bandwidth_relay}
+    serial = onionoo_stream.summarise(path, workers=1, **kw)
+    parallel = onionoo_stream.summarise(path, workers=2, **kw)
+    assert parallel.summary == serial.summary and parallel.items == serial.items
+
+
+def test_parallel_summary_reports_the_bad_relay_and_falls_back_for_other_layouts(tmp_path):
+    kw = {"source": "onionoo_uptime", "summary_format": history.UPTIME_SUMMARY_FORMAT,
+          "relay_summary": history.uptime_relay, "workers": 2}
+    doc = load(UPTIME_SMALL)
+    doc["relays"][7]["uptime"]["1_month"]["values"][0] = 1000
+    with pytest.raises(InvalidDocument, match=doc["relays"][7]["fingerprint"]):
+        onionoo_stream.summarise(write(tmp_path, onionoo_bytes(doc)), **kw)
+    pretty = write(tmp_path, json.dumps(load(UPTIME_SMALL), indent=1), "pretty.json")
+    assert onionoo_stream.summarise(pretty, **kw).summary == onionoo_uptime.validate(UPTIME_SMALL).summary
+
+
+def test_models_read_line_by_line_keep_unchanged_entries():
+    from alliumd.renderer.inputs import split_lines
+    for module, build_from, path in ((onionoo_uptime, uptime_model.build_uptime_from, UPTIME_SMALL),
+                                     (onionoo_bandwidth, bandwidth_model.build_bandwidth_from, BANDWIDTH_SMALL)):
+        data = module.validate(path).summary
+        lines = split_lines(data, "relays")
+        first = build_from(lines.envelope, map(history.split_item, lines.items))
+        assert first.relays == (build_uptime if module is onionoo_uptime else build_bandwidth)(json.loads(data)).relays
+        again = build_from(lines.envelope, map(history.split_item, lines.items), first)
+        assert all(again.relays[fp] is first.relays[fp] for fp in first.relays)
+        assert again.relays == first.relays and again.network == first.network

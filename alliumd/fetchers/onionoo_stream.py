@@ -16,15 +16,19 @@ the bridges array, which nobody reads, are merely shape-checked (``{…}``).
 
 from __future__ import annotations
 
+import collections
 import json
+import multiprocessing
+import os
 import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import paths
-from ..model.history import BadGraph, gc_paused
+from ..model.history import BadGraph, gc_paused, summary_document
 from . import DocInfo, InvalidDocument
 from .onionoo import SAMPLE_KEY, check_envelope
 
@@ -98,8 +102,14 @@ def _keep(out: Streamed, item: Any) -> None:
         out.relays.append(item)
 
 
-def _read_lines(path: Path, reduce: Callable[[Any, int], Any]) -> Streamed:
-    """The fast path; raises _NotLineOriented as soon as a line breaks Onionoo's layout."""
+def _read_lines(path: Path, reduce: Callable[[Any, int], Any],
+                relay_line: Callable[[bytes], None] | None = None) -> Streamed:
+    """The fast path; raises _NotLineOriented as soon as a line breaks Onionoo's layout.
+
+    Each relay line's JSON goes to ``relay_line`` when given (the parallel
+    path parses it elsewhere; ``out.seen`` is its count), else it is parsed
+    here and reduced.
+    """
     envelope: dict[str, Any] = {}
     out = Streamed(0.0, envelope)
     relays_seen = False
@@ -169,13 +179,10 @@ def _read_lines(path: Path, reduce: Callable[[Any, int], Any]) -> Streamed:
                 more = s.endswith(b",")
                 body = s[:-1] if more else s
                 if array_key == RELAYS:
-                    try:
-                        obj = loads(body)
-                    except ValueError:
-                        raise _NotLineOriented from None
-                    if not isinstance(obj, dict):
-                        raise _NotLineOriented
-                    _keep(out, reduce(obj, out.seen))
+                    if relay_line is not None:
+                        relay_line(body)
+                    else:
+                        _keep(out, reduce(_relay_object(body), out.seen))
                     out.seen += 1
                 elif not (body.startswith(b"{") and body.endswith(b"}")):
                     raise _NotLineOriented
@@ -187,6 +194,17 @@ def _read_lines(path: Path, reduce: Callable[[Any, int], Any]) -> Streamed:
         raise InvalidDocument("'relays' missing or not a list")
     out.published = check_envelope({**envelope, RELAYS: []})
     return out
+
+
+def _relay_object(body: bytes) -> dict:
+    """One relay line's object; a line that is not one JSON object means "not Onionoo's layout"."""
+    try:
+        obj = loads(body)
+    except ValueError:
+        raise _NotLineOriented from None
+    if not isinstance(obj, dict):
+        raise _NotLineOriented
+    return obj
 
 
 def _member_key(token: bytes) -> str:
@@ -217,25 +235,20 @@ def _check_version_early(envelope: dict[str, Any]) -> None:
 # -- the summarised history documents (uptime, bandwidth) ----------------------------------
 
 def summarise(path: Path, *, source: str, summary_format: int,
-              relay_summary: Callable[[dict], dict]) -> DocInfo:
+              relay_summary: Callable[[dict], dict], workers: int | None = None) -> DocInfo:
     """Validate a history document and build its compact summary (the render document).
 
     Every relay needs a 40-hex fingerprint and well-formed graphs; an empty
     relay list is refused like a broken one (it would wipe every chart).
-    Bridges are never read: their ``fingerprint`` is a hashed one.
+    Bridges are never read: their ``fingerprint`` is a hashed one.  A large
+    document is parsed and summarised by ``workers`` processes (default:
+    see :func:`parallelism`), which is where its time goes.
     """
     def reduce(obj: Any, index: int) -> tuple[str, bytes]:
-        if not isinstance(obj, dict):
-            raise InvalidDocument(f"relays[{index}] is not an object")
-        fp = obj.get("fingerprint")
-        if not paths.is_fingerprint(fp):
-            raise InvalidDocument(f"relays[{index}] has no valid 40-hex fingerprint: {str(fp)[:50]!r}")
-        try:
-            return fp, dumps(relay_summary(obj))     # serialised at once: bytes are ~7x smaller than objects
-        except BadGraph as e:
-            raise InvalidDocument(f"relay {fp}: {e}") from None
+        return _summarise_relay(relay_summary, obj, index)
 
-    streamed = read(path, reduce)
+    workers = parallelism(path) if workers is None else workers
+    streamed = read_parallel(path, relay_summary, workers) if workers > 1 else read(path, reduce)
     relays: dict[str, bytes] = {}
     for fp, summary in streamed.relays:
         relays.setdefault(fp, summary)          # a duplicate keeps the first object, like details
@@ -247,6 +260,105 @@ def summarise(path: Path, *, source: str, summary_format: int,
     for key in (SAMPLE_KEY, "version", "build_revision"):
         if isinstance(env.get(key), str):
             head[key] = env[key]
-    body = b",".join(b'"%s":%s' % (fp.encode(), relays[fp]) for fp in sorted(relays))
     return DocInfo(data_time=streamed.published, items=len(relays), is_sample=SAMPLE_KEY in env,
-                   summary=dumps(head)[:-1] + b',"relays":{' + body + b"}}")
+                   summary=summary_document(head, relays))
+
+
+def _summarise_relay(relay_summary: Callable[[dict], dict], obj: Any, index: int) -> tuple[str, bytes]:
+    if not isinstance(obj, dict):
+        raise InvalidDocument(f"relays[{index}] is not an object")
+    fp = obj.get("fingerprint")
+    if not paths.is_fingerprint(fp):
+        raise InvalidDocument(f"relays[{index}] has no valid 40-hex fingerprint: {str(fp)[:50]!r}")
+    try:
+        return fp, dumps(relay_summary(obj))     # serialised at once: bytes are ~7x smaller than objects
+    except BadGraph as e:
+        raise InvalidDocument(f"relay {fp}: {e}") from None
+
+
+# -- the parallel path -----------------------------------------------------------------------
+
+PARALLEL_BYTES = 64_000_000        # documents larger than this are summarised by several processes
+BATCH_LINES = 256                  # relay lines per task (a few MB of uptime JSON)
+
+
+def parallelism(path: Path) -> int:
+    """How many processes summarise ``path``: 1, or one per core for a large document.
+
+    The uptime document (~240 MB) spends ~2 s parsing JSON and summarising
+    graphs in one process; every other document is small enough that
+    starting processes would not pay.
+    """
+    try:
+        large = os.path.getsize(path) > PARALLEL_BYTES
+        cores = len(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return 1
+    return min(cores, 4) if large else 1
+
+
+def _summarise_batch(relay_summary: Callable[[dict], dict], first: int, bodies: list[bytes]) -> list:
+    """Worker side: parse and summarise consecutive relay lines; gc paused as in the fetcher."""
+    with gc_paused():
+        return [_summarise_relay(relay_summary, _relay_object(body), first + i) for i, body in enumerate(bodies)]
+
+
+def read_parallel(path: Path, relay_summary: Callable[[dict], dict], workers: int) -> Streamed:
+    """``read`` with the relay lines parsed and summarised by ``workers`` forked processes.
+
+    Forking is safe here: a fetcher is single-threaded (its HTTP session
+    runs no threads), and the pool forks every worker in its constructor,
+    before it starts its own helper threads.  The parent only checks the
+    line grammar and batches lines; results come back in document order
+    (the first of duplicate relays is kept, as in the serial path), and at
+    most two batches per worker are in flight, so memory stays bounded.
+    Any grammar surprise falls back to the serial full parse.
+    """
+    pending: collections.deque = collections.deque()
+    batch: list[bytes] = []
+    results: list = []
+    queued = 0
+    pool = multiprocessing.get_context("fork").Pool(processes=workers, initializer=_worker_signals)
+    try:
+        def collect(limit: int) -> None:
+            while len(pending) > limit:
+                results.extend(pending.popleft().get())
+
+        def flush() -> None:
+            nonlocal queued
+            if batch:
+                pending.append(pool.apply_async(_summarise_batch, (relay_summary, queued, batch[:])))
+                queued += len(batch)
+                batch.clear()
+                collect(2 * workers)
+
+        def relay_line(body: bytes) -> None:
+            batch.append(body)
+            if len(batch) >= BATCH_LINES:
+                flush()
+
+        with gc_paused():
+            try:
+                out = _read_lines(path, _unused, relay_line=relay_line)
+                flush()
+                collect(0)
+            except _NotLineOriented:
+                return _read_whole(path, lambda obj, i: _summarise_relay(relay_summary, obj, i))
+        pool.close()                       # normal end: workers finish and exit on their own
+        pool.join()
+    finally:
+        pool.terminate()                   # any other end (an invalid relay, SIGTERM): stop them now
+    out.relays = results
+    return out
+
+
+def _worker_signals() -> None:
+    """Pool workers die plainly on SIGTERM: the fetcher's handler raises an exception (to clean up
+    temp files), which inside a pool worker could unwind at a point that leaves the pool's shared
+    queue lock taken; the fetcher itself stops them.  SIGINT is the fetcher's to handle."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _unused(obj: Any, index: int) -> None:        # pragma: no cover - relay lines go to relay_line
+    raise AssertionError("relay lines are summarised by the workers")

@@ -5,16 +5,23 @@ points; the data a relay moved in a period is read + written bytes (each
 point's rate times its interval); ``total_data`` is the total of the best
 available period, 5Y → 1Y → 6M → 1M.  Everything comes from the summary
 document (model/history.py), never from the clock.
+
+Like the uptime model, an entry keeps its relay's summary as JSON text
+(``raw``) and :func:`series_of` parses the chart series from it on demand:
+parsed, the read and written series of a 10k-relay network are ~7 million
+numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .. import paths
 from . import format as fmt
-from .history import BANDWIDTH_SUMMARY_FORMAT, PERIOD_KEYS, decode_scaled, gc_paused, is_summary, series_last
+from .history import (BANDWIDTH_SUMMARY_FORMAT, PERIOD_KEYS, decode_scaled, gc_paused, is_summary, loads,
+                      relay_items, series_last)
 
 SOURCE = "onionoo_bandwidth"
 DIRECTIONS = ("read", "write")
@@ -29,25 +36,42 @@ class BandwidthModel:
 
 
 def build_bandwidth(doc: Any) -> BandwidthModel | None:
-    """Build the model; None when there is no (readable) bandwidth summary."""
+    """Build the model from a parsed summary document; None when there is none (readable)."""
     if not is_summary(doc, SOURCE, BANDWIDTH_SUMMARY_FORMAT):
         return None
+    return build_bandwidth_from(doc, relay_items(doc["relays"]))
+
+
+def build_bandwidth_from(envelope: dict[str, Any], items: Iterable[tuple[str, str]],
+                         previous: BandwidthModel | None = None) -> BandwidthModel | None:
+    """Build the model from the summary's envelope and (fingerprint, relay summary JSON) pairs.
+
+    A relay whose summary text equals its text in ``previous`` keeps its
+    entry object (entries are never modified after the build).
+    """
+    if not is_summary({**envelope, "relays": {}}, SOURCE, BANDWIDTH_SUMMARY_FORMAT):
+        return None
     relays = {}
+    known = previous.relays if previous is not None else {}
     with gc_paused():
-        for fp, summary in doc["relays"].items():
-            view = relay_bandwidth(summary) if paths.is_fingerprint(fp) else None
+        for fp, raw in items:
+            old = known.get(fp)
+            if old is not None and old["raw"] == raw:
+                relays[fp] = old
+                continue
+            view = relay_bandwidth(raw) if paths.is_fingerprint(fp) else None
             if view is not None:
                 relays[fp] = view
-    return BandwidthModel(published=fmt.timestamp(fmt.parse_onionoo_time(doc.get("relays_published"))),
+    return BandwidthModel(published=fmt.timestamp(fmt.parse_onionoo_time(envelope.get("relays_published"))),
                           relays=relays, network=network_totals(relays))
 
 
-def relay_bandwidth(summary: Any) -> dict[str, Any] | None:
-    """One relay's summary → its model entry (None if the entry is malformed)."""
+def relay_bandwidth(raw: str) -> dict[str, Any] | None:
+    """One relay's summary JSON → its model entry (None if the entry is malformed)."""
     try:
+        summary = loads(raw)
         out: dict[str, Any] = {}
         totals: dict[str, int | None] = {p: None for p in PERIOD_KEYS}
-        series_out: dict[str, dict] = {}
         for direction in DIRECTIONS:
             graphs = summary[direction]
             out[direction] = {p: graphs[p]["mean"] if p in graphs else None for p in PERIOD_KEYS}
@@ -55,16 +79,27 @@ def relay_bandwidth(summary: Any) -> dict[str, Any] | None:
                 moved = graphs[p]["total"] if p in graphs else None
                 if moved is not None:
                     totals[p] = (totals[p] or 0) + moved
-            series_out[direction] = {p: series(graphs[p]) for p in PERIOD_KEYS
-                                     if p in graphs and "values" in graphs[p]}
         best = next((p for p in TOTAL_FALLBACK if totals[p] is not None), None)
         out.update({"total_bytes": totals, "total_data": totals[best] if best else None,
-                    "total_data_period": best, "series": series_out,
+                    "total_data_period": best,
                     "overload_ratelimits": summary.get("overload_ratelimits"),
-                    "overload_fd_exhausted": summary.get("overload_fd_exhausted")})
+                    "overload_fd_exhausted": summary.get("overload_fd_exhausted"),
+                    "raw": raw})
         return out
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, ValueError):
         return None
+
+
+def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """A model entry's chart series: ``{"read": {period: series}, "write": {…}}``."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("raw"), str):
+        return {}
+    try:
+        summary = loads(entry["raw"])
+        return {d: {p: series(graphs[p]) for p in PERIOD_KEYS if p in graphs and "values" in graphs[p]}
+                for d in DIRECTIONS if isinstance(graphs := summary[d], dict)}
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return {}
 
 
 def series(graph: dict) -> dict[str, Any]:

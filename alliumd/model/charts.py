@@ -340,12 +340,17 @@ def _line_summary(kind: str, line: _Line) -> str:
     return f"{name} mean {fmt.bandwidth(mean)}, peak {fmt.bandwidth(max(line.present))}"
 
 
-def relay_history_charts(uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None
+def relay_history_charts(uptime_series: dict[str, Any] | None, bandwidth_series: dict[str, Any] | None
                          ) -> list[dict[str, Any]]:
-    """A relay's history: per period with data, one chart of bandwidth (read, written) over uptime."""
-    series = (bandwidth_entry or {}).get("series") or {}
+    """A relay's history: per period with data, one chart of bandwidth (read, written) over uptime.
+
+    ``uptime_series`` is ``{period: series}`` (model.uptime.series_of),
+    ``bandwidth_series`` is ``{"read": {period: series}, "write": {…}}``
+    (model.bandwidth.series_of).
+    """
+    series = bandwidth_series or {}
     read, write = series.get("read") or {}, series.get("write") or {}
-    uptime = (uptime_entry or {}).get("series") or {}
+    uptime = uptime_series or {}
     charts = (time_chart(title="History", period=period,
                          bands=[("bandwidth", [("Read", read.get(period)), ("Written", write.get(period))]),
                                 ("uptime", [("Uptime", uptime.get(period))])])

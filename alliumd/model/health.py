@@ -34,26 +34,39 @@ UNDERWEIGHTED = 0.5           # weight/bandwidth below this fraction of the medi
 
 def build_health(relays: RelayModel, uptime: Any = None, bandwidth: Any = None) -> dict[str, Any]:
     """The dashboard view model: ``{"published", "running", "cards": [card, ...]}``."""
+    return assemble(details_cards(relays), uptime_card_of(relays, uptime), growth_card_of(relays, bandwidth))
+
+
+# The cards by the sources they read, so that each part is recomputed only when its inputs change
+# (an uptime document leaves the nine details-only cards as they are).
+
+def details_cards(relays: RelayModel) -> dict[str, Any]:
+    """The cards computed from the details document alone."""
     running = [r for r in relays.relays if r["running"]]
     net = _Network(running)
-    published = _parse_view_time(relays.published)
     return {
         "published": relays.published,
         "running": fmt.count(len(running)),
-        "cards": [
-            roles_card(relays, running),
-            capacity_card(net, running),
-            uptime_card(running, uptime),
-            operators_card(running),
-            geography_card(net, running),
-            providers_card(net, running),
-            utilization_card(net, running),
-            versions_card(net, running),
-            platforms_card(net, running),
-            exit_policy_card(running),
-            growth_card(relays.relays, running, published, bandwidth),
-        ],
+        "before_uptime": [roles_card(relays, running), capacity_card(net, running)],
+        "after_uptime": [operators_card(running), geography_card(net, running), providers_card(net, running),
+                         utilization_card(net, running), versions_card(net, running),
+                         platforms_card(net, running), exit_policy_card(running)],
     }
+
+
+def uptime_card_of(relays: RelayModel, uptime: Any) -> dict[str, Any]:
+    return uptime_card([r for r in relays.relays if r["running"]], uptime)
+
+
+def growth_card_of(relays: RelayModel, bandwidth: Any) -> dict[str, Any]:
+    running = [r for r in relays.relays if r["running"]]
+    return growth_card(relays.relays, running, _parse_view_time(relays.published), bandwidth)
+
+
+def assemble(details: dict[str, Any], uptime: dict[str, Any], growth: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard in its card order."""
+    return {"published": details["published"], "running": details["running"],
+            "cards": [*details["before_uptime"], uptime, *details["after_uptime"], growth]}
 
 
 class _Network:
@@ -151,10 +164,14 @@ def operators_card(running: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(running)
     contacts = [r["contact"] for r in running]
     with_contact = sum(1 for c in contacts if c and c.strip())
-    domains = [identity.aroi_domain(c) for c in contacts]
+    distinct = set(contacts)                      # thousands of relays share a few thousand contacts
+    domain_of = {c: identity.aroi_domain(c) for c in distinct}
+    domains = [domain_of[c] for c in contacts]
     with_aroi = sum(1 for d in domains if d)
-    operators = {identity.contact_id(c) for c in contacts} - {None}
-    family_ids = [identity.family_id([r["fingerprint"], *r["family"]]) for r in running]
+    operators = {identity.contact_id(c) for c in distinct} - {None}
+    # identity.family_id([fingerprint, *family]) for a relay view, whose family is sorted, valid and
+    # without the relay itself: the smaller of the relay and its first member
+    family_ids = [min(r["fingerprint"], r["family"][0]) if r["family"] else None for r in running]
     in_family = sum(1 for f in family_ids if f)
     ipv6 = sum(1 for r in running if r["ipv6_addresses"])
     exits = [r for r in running if r["is_exit"]]
@@ -280,7 +297,9 @@ def platforms_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, An
 
 def exit_policy_card(running: list[dict[str, Any]]) -> dict[str, Any]:
     exits = [r for r in running if r["is_exit"]]
-    policies = [policy_ports(r["exit_policy_summary"]) for r in exits]
+    parsed: dict[str | None, Any] = {}           # exits share a few hundred distinct summaries
+    policies = [parsed[s] if (s := r["exit_policy_summary"]) in parsed else parsed.setdefault(s, policy_ports(s))
+                for r in exits]
     n = len(exits)
     weight = sum(r["exit_probability"] or 0 for r in exits)
 

@@ -7,14 +7,18 @@ it), ``len(values)`` is.  The fetchers reduce each relay's histories to the
 compact *summary* defined here while they stream the raw document, and the
 models read only that summary, so both import its format from this module.
 
-The summary document (``<source>.summary.json``; compact JSON)::
+The summary document (``<source>.summary.json``; compact JSON, one relay per line so
+that the renderer can read it relay by relay and recognise unchanged relays)::
 
-    {"format": 1, "source": "onionoo_uptime" | "onionoo_bandwidth",
+    {"format": 2, "source": "onionoo_uptime" | "onionoo_bandwidth",
      "relays_published": "YYYY-MM-DD hh:mm:ss", ["alliumd_sample": …, "version": …, "build_revision": …,]
-     "relays": {FINGERPRINT: relay, …}}                       (sorted by fingerprint)
+    "relays":{
+    "FINGERPRINT":relay,                                      (sorted by fingerprint, one per line)
+    …
+    }}
 
     uptime relay:    {"uptime": {"1M": graph, "6M": …, "1Y": …, "5Y": …},    (periods present only)
-                      "flags": {"Running": {"1M": [mean, points], …}, …}}   (SUMMARY_FLAGS present only)
+                      "flags": {"Guard": {"1M": [mean, points], …}}}   (the first FLAG_PRIORITY flag)
     bandwidth relay: {"read": {"1M": graph, …}, "write": {…},
                       ["overload_ratelimits": {…}, "overload_fd_exhausted": {…}]}   (numbers only)
     graph:           {"mean": mean of the non-null points | null, "points": number of non-null points,
@@ -33,6 +37,7 @@ last point's time is ``first + (len(values) - 1) * interval``.
 from __future__ import annotations
 
 import gc
+import json
 import math
 import re
 from contextlib import contextmanager
@@ -40,18 +45,59 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Callable, Iterator
 
-UPTIME_SUMMARY_FORMAT = 1
-BANDWIDTH_SUMMARY_FORMAT = 1
+UPTIME_SUMMARY_FORMAT = 2          # 2: one relay per line (1: everything on one line)
+BANDWIDTH_SUMMARY_FORMAT = 2
 
 PERIODS = {"1_month": "1M", "6_months": "6M", "1_year": "1Y", "5_years": "5Y"}   # others (2014's
 PERIOD_KEYS = tuple(PERIODS.values())                                             # 3_days…) are ignored
 MAX_SERIES_POINTS = 90
 MAX_VALUE = 999
-# flag histories kept: the flag-uptime priority (Exit > Guard > Fast > Running) plus the two flags
-# whose reliability operators ask about; Valid/V2Dir/… would add a third to the summary for nothing
-SUMMARY_FLAGS = ("Exit", "Guard", "Fast", "Running", "Stable", "HSDir")
+# the flag whose uptime pages show is the first of these a relay has a history for (allium's priority);
+# only that flag's histories are summarised: the other five or six flags of a relay are three quarters
+# of the document, shown nowhere, and were most of the time it took to summarise it
+FLAG_PRIORITY = ("Exit", "Guard", "Fast", "Running")
 
 _TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+try:                 # optional speed-up (pyproject.toml); the stdlib reads and writes the same JSON
+    import orjson
+
+    loads: Callable[[str | bytes], Any] = orjson.loads
+    _dumps_bytes: Callable[[Any], bytes] = orjson.dumps
+except ImportError:                    # pragma: no cover - depends on the environment
+    loads = json.loads
+
+    def _dumps_bytes(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON (orjson if installed)."""
+    return _dumps_bytes(obj)
+
+
+def summary_document(head: dict[str, Any], relays: dict[str, bytes]) -> bytes:
+    """The summary document: ``head`` members, then one ``"FP":relay`` line per relay, sorted."""
+    body = b",\n".join(b'"%s":%s' % (fp.encode(), relays[fp]) for fp in sorted(relays))
+    return dumps(head)[:-1] + b',\n"relays":{\n' + body + b"\n}}"
+
+
+def relay_items(relays: Any) -> Iterator[tuple[str, str]]:
+    """A parsed summary's ``relays`` object as (fingerprint, relay JSON) pairs, as the renderer reads lines."""
+    if not isinstance(relays, dict):
+        return
+    for fp, relay in relays.items():
+        yield fp, dumps(relay).decode("utf-8")
+
+
+def split_item(item: bytes | memoryview) -> tuple[str, str] | None:
+    """One summary line ``"FINGERPRINT":{…}`` → (fingerprint, relay JSON); None if it is not one."""
+    if item[:1] != b'"' or item[41:43] != b'":':
+        return None
+    try:
+        return str(item[1:41], "ascii"), str(item[43:], "utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 @contextmanager
@@ -167,11 +213,17 @@ def bucket_means(values: list, k: int, *, has_null: bool = True) -> list:
         if rest:
             means.append(sum(rest) / len(rest))
         return means
-    means = []
-    for i in range(0, len(values), k):
-        chunk = [v for v in values[i:i + k] if v is not None]
-        means.append(sum(chunk) / len(chunk) if chunk else None)
-    return means
+    # per bucket: the sum of its values (nulls as 0) over the number of non-null ones, with the
+    # bucketing done by zip/map in C rather than a Python list per bucket (the summary's hot loop)
+    full = len(values) // k * k
+    zeroed = [0 if v is None else v for v in values]
+    present = [v is not None for v in values]
+    sums = list(map(sum, zip(*[iter(zeroed[:full])] * k)))
+    counts = list(map(sum, zip(*[iter(present[:full])] * k)))
+    if full < len(values):
+        sums.append(sum(zeroed[full:]))
+        counts.append(sum(present[full:]))
+    return [s / c if c else None for s, c in zip(sums, counts)]
 
 
 @lru_cache(maxsize=4096)
@@ -199,7 +251,8 @@ def _fraction(mean: float | None, factor: float) -> int | float | None:
 
 def scaled_series(means: list, factor: float) -> dict[str, Any]:
     """Bandwidth: integers 0–999 times ``scale`` (bytes/s), Onionoo's own encoding at chart resolution."""
-    top = max((m for m in means if m is not None), default=0) * factor
+    present = [m for m in means if m is not None]
+    top = (max(present) if present else 0) * factor
     if top <= 0:
         return {"scale": 0, "values": [None if m is None else 0 for m in means]}
     unit = factor * MAX_VALUE / top          # raw mean → 0..999
@@ -231,18 +284,19 @@ def period_summaries(histories: Any, what: str, **graph_kw) -> dict[str, dict]:
 
 
 def uptime_relay(obj: dict) -> dict[str, Any]:
-    """An uptime document's relay object → its summary: overall uptime and per-flag uptime."""
+    """An uptime document's relay object → its summary: overall uptime and the shown flag's uptime."""
     uptime = period_summaries(obj.get("uptime"), "uptime", series=fraction_series)
     flags_in = obj.get("flags")
     flags: dict[str, dict] = {}
     if flags_in is not None:
         if not isinstance(flags_in, dict):
             raise BadGraph("flags is not an object")
-        for flag in SUMMARY_FLAGS:
+        for flag in FLAG_PRIORITY:
             histories = flags_in.get(flag)
             if histories is not None:
                 periods = period_summaries(histories, f"flags.{flag}")
                 flags[flag] = {p: [s["mean"], s["points"]] for p, s in periods.items()}
+                break
     return {"uptime": uptime, "flags": flags}
 
 

@@ -9,13 +9,17 @@ str/int/float/bool/None/lists so templates stay presentation only.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from .. import paths
 from . import format as fmt, identity
+from .history import gc_paused, loads
 
 DOWNTIME_LIMIT = timedelta(days=7)      # allium's --filter-downtime
 TOP_RELAYS = 25
@@ -36,28 +40,70 @@ class RelayModel:
     summary: dict[str, Any]
     skipped: int = 0                     # objects dropped as invalid or duplicate
     filtered: int = 0                    # relays dropped by the downtime filter
+    source_time: str | None = None       # relays_published as the document wrote it
+    # line digest → (view or None, filtered): what each raw relay line became, for the next build
+    memo: dict[bytes, tuple[dict | None, bool]] = field(default_factory=dict, repr=False)
 
 
 def build_relays(doc: Any) -> RelayModel:
     """Build the model; a missing or malformed document yields an empty model."""
     doc = doc if isinstance(doc, dict) else {}
-    published = fmt.parse_onionoo_time(doc.get("relays_published"))
     raw = doc.get("relays")
+    return build_relays_from(doc, raw if isinstance(raw, list) else ())
+
+
+def build_relays_from(envelope: dict[str, Any], objects: Iterable[Any]) -> RelayModel:
+    """Build the model from the document's envelope (``relays_published``…) and its relay objects."""
+    return _build(envelope, ((obj, None) for obj in objects), {})
+
+
+def build_relays_lines(envelope: dict[str, Any], items: Iterable[bytes | memoryview],
+                       previous: RelayModel | None = None) -> RelayModel:
+    """Build the model from the raw JSON of each relay object (one per line of the document).
+
+    A relay whose line is byte-identical to its line in ``previous`` (from a
+    document with the same publication time, which the view's "ago" texts
+    depend on) keeps its view: a document in which one relay changed costs
+    one parse, not ten thousand.
+    """
+    reuse = previous.memo if previous is not None and previous.source_time == envelope.get("relays_published") \
+        else {}
+    return _build(envelope, ((item, hashlib.blake2b(item, digest_size=16).digest()) for item in items), reuse)
+
+
+def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]],
+           reuse: dict[bytes, tuple[dict | None, bool]]) -> RelayModel:
+    """``entries``: (relay object, or its raw JSON when a line digest is given; line digest or None)."""
+    published = fmt.parse_onionoo_time(envelope.get("relays_published"))
     relays: list[dict[str, Any]] = []
     seen: set[str] = set()
+    memo: dict[bytes, tuple[dict | None, bool]] = {}
     skipped = filtered = 0
-    for obj in raw if isinstance(raw, list) else ():
-        view = relay_view(obj, published)
-        if view is None or view["fingerprint"] in seen:
-            skipped += 1
-            continue
-        seen.add(view["fingerprint"])
-        if is_long_down(obj, published):
-            filtered += 1
-            continue
-        relays.append(view)
+    with gc_paused():
+        for obj, line_digest in entries:
+            known = reuse.get(line_digest) if line_digest is not None else None
+            if known is None:
+                if line_digest is not None:
+                    try:
+                        obj = loads(obj)
+                    except ValueError:
+                        obj = None            # costs that relay (counted as skipped), never the page
+                view = relay_view(obj, published)
+                known = (view, view is not None and is_long_down(obj, published))
+            if line_digest is not None:
+                memo[line_digest] = known
+            view, long_down = known
+            if view is None or view["fingerprint"] in seen:
+                skipped += 1
+                continue
+            seen.add(view["fingerprint"])
+            if long_down:
+                filtered += 1
+                continue
+            relays.append(view)
     relays.sort(key=lambda r: (-r["consensus_weight"], r["fingerprint"]))
-    truncated = _int(doc.get("relays_truncated")) or 0
+    truncated = _int(envelope.get("relays_truncated")) or 0
+    source_time = envelope.get("relays_published")
     return RelayModel(
         published=fmt.timestamp(published),
         relays=relays,
@@ -65,6 +111,8 @@ def build_relays(doc: Any) -> RelayModel:
         summary=network_summary(relays, truncated=truncated),
         skipped=skipped,
         filtered=filtered,
+        source_time=source_time if isinstance(source_time, str) else None,
+        memo=memo,
     )
 
 
@@ -209,9 +257,14 @@ def _software(obj: dict) -> dict[str, Any]:
 
 def _family(fp: str, obj: dict) -> dict[str, Any]:
     """Effective family without the relay itself; Onionoo includes it since 5.1."""
-    members = sorted({m for m in _strs(obj.get("effective_family"))
-                      if paths.is_fingerprint(m) and m != fp})
+    members = sorted({m for m in _strs(obj.get("effective_family")) if m != fp and _is_fingerprint(m)})
     return {"family": members, "family_size": len(members) + 1}
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_fingerprint(value: str) -> bool:
+    """paths.is_fingerprint, memoized: a family's fingerprints recur in every member's list."""
+    return paths.is_fingerprint(value)
 
 
 def _exit_policy(obj: dict) -> dict[str, Any]:
@@ -236,12 +289,20 @@ def _policy_summary(summary: Any) -> str | None:
 def _times(obj: dict, published: datetime | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("first_seen", "last_seen", "last_restarted", "last_changed_address_or_port"):
-        when = fmt.parse_onionoo_time(obj.get(key))
-        out[key] = fmt.timestamp(when)
-        out[key + "_ago"] = fmt.ago(when, published)
+        value = obj.get(key)
+        stamp, ago, day = _time_texts(value if isinstance(value, str) else None, published)
+        out[key] = stamp
+        out[key + "_ago"] = ago
         if key == "first_seen":
-            out["first_seen_date"] = fmt.date(when)
+            out["first_seen_date"] = day
     return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _time_texts(value: str | None, published: datetime | None) -> tuple[str, str, str]:
+    """(timestamp, "… ago", date) of an Onionoo time; thousands of relays share each value."""
+    when = fmt.parse_onionoo_time(value)
+    return fmt.timestamp(when), fmt.ago(when, published), fmt.date(when)
 
 
 def _overload(obj: dict) -> dict[str, Any]:

@@ -7,21 +7,28 @@ Guard > Fast > Running); network statistics leave out relays at or below 1 %
 (essentially offline, as allium does) and a relay whose 6-month uptime lies
 2σ or more from the network mean is an outlier.  Everything comes from the
 summary document (model/history.py), never from the clock.
+
+Compact on purpose: an entry keeps its relay's summary as JSON text
+(``raw``) instead of its parsed chart series (a 10k-relay network would
+otherwise hold ~4 million float objects); :func:`series_of` parses it where a
+chart is drawn, and ``raw`` doubles as the cheap identity of the relay's
+uptime data for incremental rendering.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .. import paths
 from . import format as fmt
-from .history import PERIOD_KEYS, UPTIME_SUMMARY_FORMAT, gc_paused, is_summary, series_last
+from .history import (FLAG_PRIORITY, PERIOD_KEYS, UPTIME_SUMMARY_FORMAT, gc_paused, is_summary, loads, relay_items,
+                      series_last)
 
 SOURCE = "onionoo_uptime"
 MIN_POINTS = 30
-FLAG_PRIORITY = ("Exit", "Guard", "Fast", "Running")
 OFFLINE_PCT = 1.0
 PERCENTILES = (5, 25, 50, 75, 90, 95, 99)
 OUTLIER_PERIOD = "6M"
@@ -36,24 +43,44 @@ class UptimeModel:
 
 
 def build_uptime(doc: Any) -> UptimeModel | None:
-    """Build the model; None when there is no (readable) uptime summary."""
+    """Build the model from a parsed summary document; None when there is none (readable)."""
     if not is_summary(doc, SOURCE, UPTIME_SUMMARY_FORMAT):
         return None
+    return build_uptime_from(doc, relay_items(doc["relays"]))
+
+
+def build_uptime_from(envelope: dict[str, Any], items: Iterable[tuple[str, str]],
+                      previous: UptimeModel | None = None) -> UptimeModel | None:
+    """Build the model from the summary's envelope and (fingerprint, relay summary JSON) pairs.
+
+    A relay whose summary text equals its text in ``previous`` keeps its
+    entry object (only its outlier mark is recomputed): unchanged relays are
+    recognised downstream by identity, and cost no parse here.
+    """
+    if not is_summary({**envelope, "relays": {}}, SOURCE, UPTIME_SUMMARY_FORMAT):
+        return None
     relays = {}
+    known = previous.relays if previous is not None else {}
     with gc_paused():
-        for fp, summary in doc["relays"].items():
-            view = relay_uptime(summary) if paths.is_fingerprint(fp) else None
+        for fp, raw in items:
+            old = known.get(fp)
+            if old is not None and old["raw"] == raw:
+                old["outlier"] = None
+                relays[fp] = old
+                continue
+            view = relay_uptime(raw) if paths.is_fingerprint(fp) else None
             if view is not None:
                 relays[fp] = view
     network = {p: distribution([r["uptime"][p] for r in relays.values()]) for p in PERIOD_KEYS}
     mark_outliers(relays, network[OUTLIER_PERIOD])
-    return UptimeModel(published=fmt.timestamp(fmt.parse_onionoo_time(doc.get("relays_published"))),
+    return UptimeModel(published=fmt.timestamp(fmt.parse_onionoo_time(envelope.get("relays_published"))),
                        relays=relays, network=network)
 
 
-def relay_uptime(summary: Any) -> dict[str, Any] | None:
-    """One relay's summary → its model entry (None if the entry is malformed)."""
+def relay_uptime(raw: str) -> dict[str, Any] | None:
+    """One relay's summary JSON → its model entry (None if the entry is malformed)."""
     try:
+        summary = loads(raw)
         graphs = summary["uptime"]
         flags = summary["flags"]
         flag = next((f for f in FLAG_PRIORITY if f in flags), None)
@@ -63,11 +90,22 @@ def relay_uptime(summary: Any) -> dict[str, Any] | None:
             "flag": flag,
             "flag_uptime": {p: percent_pair(flag_periods.get(p)) for p in PERIOD_KEYS},
             "points": {p: graphs[p]["points"] if p in graphs else 0 for p in PERIOD_KEYS},
-            "series": {p: series(graphs[p]) for p in PERIOD_KEYS if p in graphs and "values" in graphs[p]},
             "outlier": None,
+            "raw": raw,
         }
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, ValueError):
         return None
+
+
+def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """A model entry's chart series per period (``{"first", "last", "interval", "values"}``)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("raw"), str):
+        return {}
+    try:
+        graphs = loads(entry["raw"])["uptime"]
+        return {p: series(graphs[p]) for p in PERIOD_KEYS if p in graphs and "values" in graphs[p]}
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return {}
 
 
 def percent(graph: dict | None) -> float | None:

@@ -52,9 +52,16 @@ def group_href(kind: str, gid: str) -> str:
 
 
 def group_view(groups: gm.GroupsModel, group: gm.Group, *, uptime: Any = None, bandwidth: Any = None,
-               history: bool = False) -> dict[str, Any]:
-    """Everything a group page shows; ``history`` adds 6-month uptime (and total data with bandwidth)."""
-    if history:
+               history: bool = False, history_rows: gm.HistoryRows | None = None) -> dict[str, Any]:
+    """Everything a group page shows; ``history`` adds 6-month uptime (and total data with bandwidth).
+
+    ``history_rows`` (precomputed for every relay) replaces per-page joins
+    with the uptime and bandwidth models.
+    """
+    if history_rows is not None:
+        rows = history_rows.rows_of(group)
+        summary_history = history_rows.summary(group)
+    elif history:
         rows = gm.rows_with_history(groups, group.fingerprints, uptime, bandwidth,
                                     total_data=group.kind in ("contact", "family"))
         summary_history = gm.history_summary(group, uptime, bandwidth)
@@ -97,11 +104,12 @@ def related_groups(groups: gm.GroupsModel, group: gm.Group) -> list[dict[str, An
 
 def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterator[Page]:
     groups = groups_model(inputs)
-    uptime = optional_model(inputs, "uptime") if history else None
-    bandwidth = optional_model(inputs, "bandwidth") if history and kind in ("contact", "family") else None
+    rows = None
+    if history:
+        rows = inputs.model("group_rows_data" if kind in ("contact", "family") else "group_rows_uptime")
     for group in groups.groups[kind].values():
         path = group_href(kind, group.id)
-        view = group_view(groups, group, uptime=uptime, bandwidth=bandwidth, history=history)
+        view = group_view(groups, group, history_rows=rows)
         yield Page(path, "group.mako", view)
         if kind in WITH_JSON:
             yield Page(common.entity_json_path(path), "group.mako", view, content_type="json")
@@ -143,7 +151,21 @@ def expand_static(inputs: RenderInputs) -> Iterator[Page]:
 
 _HISTORY = frozenset({DETAILS, UPTIME, BANDWIDTH})
 
-MODELS = [ModelSpec("groups", DETAILS_ONLY, lambda inputs: gm.build_groups(common.relays(inputs)))]
+def build_rows(inputs: RenderInputs, name: str, *, total_data: bool) -> gm.HistoryRows:
+    return gm.history_rows(groups_model(inputs), optional_model(inputs, "uptime"),
+                           optional_model(inputs, "bandwidth") if total_data else None, total_data,
+                           inputs.previous(name))
+
+
+MODELS = [
+    ModelSpec("groups", DETAILS_ONLY,
+              lambda inputs: gm.build_groups(common.relays(inputs), inputs.previous("groups"))),
+    # rows of the flag pages (6-month uptime) and of the contact and family pages (also total data)
+    ModelSpec("group_rows_uptime", frozenset({DETAILS, UPTIME}),
+              lambda inputs: build_rows(inputs, "group_rows_uptime", total_data=False)),
+    ModelSpec("group_rows_data", frozenset({DETAILS, UPTIME, BANDWIDTH}),
+              lambda inputs: build_rows(inputs, "group_rows_data", total_data=True)),
+]
 
 FAMILIES = [
     PageFamily("group_static", frozenset(), expand_static, description="group stylesheet and search script"),

@@ -1,7 +1,9 @@
 """``network-health.html``: the network health dashboard.
 
-The dashboard is one model (alliumd.model.health), computed once per version
-of its inputs; uptime and bandwidth are optional and their cards say so when
+The dashboard (alliumd.model.health) is three models split by the sources
+they read: the nine details-only cards, the uptime card and the growth card
+(bandwidth totals), so a new uptime or bandwidth document recomputes only
+its own card.  Uptime and bandwidth are optional and their cards say so when
 the data is missing.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..model.health import build_health
+from ..model import health as hm
 from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, UPTIME, relays as _relays
 from .relays import optional_model
@@ -18,15 +20,22 @@ HEALTH_INPUTS = frozenset({DETAILS, UPTIME, BANDWIDTH})
 
 
 def build_health_model(inputs: RenderInputs) -> dict:
-    return build_health(_relays(inputs), optional_model(inputs, "uptime", UPTIME),
-                        optional_model(inputs, "bandwidth", BANDWIDTH))
+    return hm.assemble(inputs.model("health_details"), inputs.model("health_uptime"),
+                       inputs.model("health_growth"))
 
 
 def expand_health(inputs: RenderInputs) -> Iterator[Page]:
     yield Page(HEALTH_PATH, "health.mako", inputs.model("health"))
 
 
-MODELS = [ModelSpec("health", HEALTH_INPUTS, build_health_model)]
+MODELS = [
+    ModelSpec("health_details", DETAILS_ONLY, lambda inputs: hm.details_cards(_relays(inputs))),
+    ModelSpec("health_uptime", frozenset({DETAILS, UPTIME}),
+              lambda inputs: hm.uptime_card_of(_relays(inputs), optional_model(inputs, "uptime", UPTIME))),
+    ModelSpec("health_growth", frozenset({DETAILS, BANDWIDTH}),
+              lambda inputs: hm.growth_card_of(_relays(inputs), optional_model(inputs, "bandwidth", BANDWIDTH))),
+    ModelSpec("health", HEALTH_INPUTS, build_health_model),
+]
 
 FAMILIES = [PageFamily("health", HEALTH_INPUTS, expand_health, required=DETAILS_ONLY,
                        description="network health dashboard")]

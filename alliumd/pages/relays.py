@@ -1,22 +1,29 @@
 """The overview, the all-relays table and one page per relay (HTML and its JSON view model).
 
 Relay pages read details, uptime and bandwidth but need only details: a
-missing uptime or bandwidth source leaves its sections saying so.  Charts
-are computed here per page (pure geometry from alliumd.model.charts) rather
-than held in a model: memoized they would cost ~30 kB per relay, ~300 MB for
-a 10k-relay network, to save ~0.4 ms per page.
+missing uptime or bandwidth source leaves its sections saying so.
+
+The ~10k relay pages are the bulk of the site, so each carries a page key:
+the digest of exactly what its view is derived from (the relay's record,
+its ranks, its uptime and bandwidth records, its family's names).  The view
+itself, chart geometry included, is a Deferred: it is built only for relays
+whose key changed, in a render worker, from that relay's records alone.
+Charts are not memoized in a model: ~30 kB per relay, ~300 MB for a
+10k-relay network.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator
 from typing import Any
 
-from ..model import charts, format as fmt, identity
+from ..model import bandwidth as bandwidth_model, charts, format as fmt, identity, uptime as uptime_model
 from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
-from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from ..renderer.jobs import json_bytes
+from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
                      UPTIME, as_path, contact_path, country_path, family_path, first_seen_path, flag_path,
                      list_path, relay_json_path, relay_path, relays as _relays)
@@ -45,11 +52,15 @@ def expand_index(inputs: RenderInputs) -> Iterator[Page]:
     })
 
 
+ALL_RELAYS_FIELDS = ("running", "fingerprint", "nickname", "fp_short", "flags_text", "country_code", "as_number",
+                     "observed_bandwidth_text", "consensus_weight", "version", "os", "first_seen_date")
+
+
 def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
     model = _relays(inputs)
     yield Page(RELAYS_ALL_PATH, "relays_all.mako", {
         "published": model.published,
-        "relays": model.relays,
+        "relays": [{k: r[k] for k in ALL_RELAYS_FIELDS} for r in model.relays],     # only what the table shows
         "count": fmt.count(len(model.relays)),
     })
 
@@ -57,20 +68,88 @@ def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
 # -- one page per relay -----------------------------------------------------------------------
 
 def expand_relay(inputs: RenderInputs) -> Iterator[Page]:
+    for fp, (args, key, _) in inputs.model("relay_pages").items():
+        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args), key=key)
+        yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args), content_type="json",
+                   key=key)
+
+
+def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]:
+    """Per relay (model order): the arguments of its views, their page key and the outlier mark it saw.
+
+    The models reuse a relay's record objects when its lines did not change,
+    so a relay whose records are the same objects as last time, with the same
+    ranks and family, keeps its arguments and key without hashing them again.
+    """
     model = _relays(inputs)
     ranks = inputs.model("relay_percentiles")
     uptime = optional_model(inputs, "uptime", UPTIME)
     bandwidth = optional_model(inputs, "bandwidth", BANDWIDTH)
+    previous = inputs.previous("relay_pages") or {}
+    out = {}
     for relay in model.relays:
         fp = relay["fingerprint"]
         up = uptime.relays.get(fp) if uptime is not None else None
         bw = bandwidth.relays.get(fp) if bandwidth is not None else None
-        data = relay_data(relay, model.by_fingerprint, ranks.get(fp), up, bw)
-        yield Page(relay_path(fp), "relay.mako", {**data, "charts": charts.relay_history_charts(up, bw)})
-        yield Page(relay_json_path(fp), "relay.json", {"schema": RELAY_JSON_SCHEMA, **data}, content_type="json")
+        args = (relay, ranks.get(fp), up, bw, family_members(relay, model.by_fingerprint))
+        old = previous.get(fp)
+        if old is not None and _same_arguments(old[0], args) and old[2] == _outlier(up):
+            out[fp] = old
+        else:
+            out[fp] = (args, relay_key(*args), _outlier(up))
+    return out
 
 
-def relay_data(relay: dict[str, Any], by_fingerprint: dict[str, dict], ranks: dict[str, int | None] | None,
+def _same_arguments(old: tuple, new: tuple) -> bool:
+    """Same record objects (relay, uptime, bandwidth) and equal ranks and family."""
+    return old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
+
+
+def _outlier(entry: dict | None) -> Any:
+    """The one field of an uptime entry that changes after its build (model.uptime.mark_outliers)."""
+    return entry.get("outlier") if entry is not None else None
+
+
+def relay_key(*args: Any) -> str:
+    """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read."""
+    return hashlib.blake2b(json_bytes(args), digest_size=16).hexdigest()
+
+
+def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
+                    bandwidth_entry: dict | None, family: list[dict[str, Any]]) -> dict[str, Any]:
+    """The relay page's view: its data and the chart geometry of its histories."""
+    charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
+                                              bandwidth_model.series_of(bandwidth_entry))
+    return {**_shared_data(relay, family, ranks, uptime_entry, bandwidth_entry), "charts": charts_view}
+
+
+def relay_json_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
+                    bandwidth_entry: dict | None, family: list[dict[str, Any]]) -> dict[str, Any]:
+    """``relay/<FP>/index.json``: the page's view model without chart geometry."""
+    return {"schema": RELAY_JSON_SCHEMA, **_shared_data(relay, family, ranks, uptime_entry, bandwidth_entry)}
+
+
+_last_data: list = [None, None]          # (arguments, relay_data of them): see _shared_data
+
+
+def _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry) -> dict[str, Any]:
+    """relay_data, computed once for a relay's two pages.
+
+    The HTML and JSON jobs of a relay are queued together with the very same
+    argument objects (pickling keeps that identity within a chunk), so the
+    second view reuses the first one's data when the arguments are the same
+    objects.  Views are read-only, so sharing the dict is safe.
+    """
+    args = (relay, family, ranks, uptime_entry, bandwidth_entry)
+    last_args, last_data = _last_data
+    if last_args is not None and all(a is b for a, b in zip(args, last_args)):
+        return last_data
+    data = relay_data(*args)
+    _last_data[:] = [args, data]
+    return data
+
+
+def relay_data(relay: dict[str, Any], family: list[dict[str, Any]], ranks: dict[str, int | None] | None,
                uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None) -> dict[str, Any]:
     """Everything a relay page shows except chart geometry (this is also the relay's JSON)."""
     contact = relay["contact"]
@@ -79,7 +158,7 @@ def relay_data(relay: dict[str, Any], by_fingerprint: dict[str, dict], ranks: di
         "diagnostics": relay_diagnostics(relay, uptime_entry, bandwidth_entry),
         "links": relay_links(relay),
         "aroi_domain": identity.aroi_domain(contact),
-        "family": family_members(relay, by_fingerprint),
+        "family": family,
         "percentiles": ranks or {"consensus_weight": None, "guard": None, "middle": None, "exit": None},
         "uptime": uptime_section(uptime_entry),
         "traffic": traffic_section(bandwidth_entry),
@@ -182,6 +261,7 @@ def _pct_text(value: float | None) -> str:
 
 MODELS = [
     ModelSpec("relay_percentiles", DETAILS_ONLY, lambda inputs: relay_percentiles(_relays(inputs).relays)),
+    ModelSpec("relay_pages", RELAY_INPUTS, build_relay_pages),
 ]
 
 FAMILIES = [

@@ -6,20 +6,14 @@ module only collects them, so adding a page kind is adding a module.
 
 from __future__ import annotations
 
-from ..model.bandwidth import build_bandwidth
-from ..model.relays import build_relays
-from ..model.uptime import build_uptime
 from ..renderer.registry import ModelSpec, PageFamily
+from . import base_models
 from . import aroi as aroi_pages, authorities as authority_pages, relays, static, status
 from . import health as health_pages
 from . import groups as group_pages, lists as list_pages, search as search_pages
-from .common import DETAILS, DETAILS_ONLY
 
 MODELS: list[ModelSpec] = [
-    ModelSpec("relays", DETAILS_ONLY, lambda inputs: build_relays(inputs.doc(DETAILS))),
-    ModelSpec("uptime", frozenset({"onionoo_uptime"}), lambda inputs: build_uptime(inputs.doc("onionoo_uptime"))),
-    ModelSpec("bandwidth", frozenset({"onionoo_bandwidth"}),
-              lambda inputs: build_bandwidth(inputs.doc("onionoo_bandwidth"))),
+    *base_models.MODELS,
     *relays.MODELS, *health_pages.MODELS,
     *group_pages.MODELS, *list_pages.MODELS, *authority_pages.MODELS,
     *aroi_pages.MODELS,

@@ -4,7 +4,11 @@
 - ``inputs``    cache-file signatures, content hashes, document loading
 - ``manifest``  what was rendered from what (persisted between runs)
 - ``writer``    write-only-if-changed, delete vanished pages
-- ``build``     one batch: changed inputs → affected families → pages
+- ``build``     one batch: changed inputs → affected families → pages that need work
+- ``dispatch``  where those pages render: in-process, or on the render workers
+- ``jobs``      render + write one page (shared by the renderer and its workers)
+- ``pool``, ``worker``, ``frames``  the render worker processes and their pipe protocol
+- ``templates`` the Mako lookup, its escape filter, build fingerprints
 - ``watch``     watchdog handler that only enqueues
 - ``main``      the process loop: debounce, rescan, commands, reports
 """

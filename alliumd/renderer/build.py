@@ -3,33 +3,43 @@
 Algorithm (DAEMON.md §6.2): compare cache signatures with the manifest and
 hash what moved (early cutoff on identical content); add sources whose stale
 marker flipped; select the families that read a changed input (all of them
-when the build info changed); expand each, render each page, write the
-bytes that differ, delete pages a family no longer produces, and commit the
-manifest last.  A family that fails keeps its previous pages.
+when the build info changed); expand each, decide per page whether it needs
+work, render and write the pages that do (in-process or on the render
+workers, see dispatch.py), delete pages a family no longer produces, and
+commit the manifest last.  A family that fails keeps its previous pages.
+
+Per page, cheapest test first: an unchanged page key (the digest of the
+page's inputs, when its family gives one) skips the page without building
+its view; an unchanged view hash skips the template; an unchanged output
+hash skips the write.  Keys and view hashes are salted with the build info,
+which covers the code, the templates and the render settings, and with the
+family's page chrome (source times, stale and sample markers).
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
-
-from mako import exceptions as mako_exceptions
 
 from .. import __version__
 from ..config import Config
 from ..sources import SOURCES
 from . import inputs as inputsmod, manifest as manifestmod
-from .registry import STATUS_INPUT, Page, RenderInputs, Registry, SourceInfo, checked
-from .templates import fingerprint_templates, make_lookup
-from .writer import PageWriter
+from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
+from .jobs import Chunk, ChunkResult, Job, json_bytes, view_digest as _view_digest
+from .registry import STATUS_INPUT, Deferred, Page, RenderInputs, Registry, SourceInfo, checked
+from .templates import fingerprint_code, fingerprint_templates
 
 log = logging.getLogger("alliumd.renderer")
+
+__all__ = ["BatchResult", "SiteBuilder", "json_bytes", "view_digest"]
 
 
 @dataclass
@@ -43,6 +53,7 @@ class BatchResult:
     errors: list[str] = field(default_factory=list)
     full: bool = False
     deferred: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)     # family -> seconds spent expanding it
 
     @property
     def pages(self) -> int:
@@ -50,16 +61,24 @@ class BatchResult:
 
 
 class _Documents(dict):
-    """Parsed cache documents, loaded on first use and at most once per batch."""
+    """Parsed cache documents, loaded on first use; dropped by ``release`` once models are built.
+
+    ``available`` answers ``RenderInputs.has`` without parsing and ``lines``
+    gives a large document split by lines (for models built relay by relay).
+    """
 
     def __init__(self, cache_dir):
         super().__init__()
         self.cache_dir = cache_dir
+        self._raw: dict[tuple[str, str], Any] = {}
+
+    def _path(self, source: str):
+        return self.cache_dir / SOURCES[source].render_file
 
     def __missing__(self, source: str) -> Any:
         doc = None
         if source in SOURCES:
-            path = self.cache_dir / SOURCES[source].render_file
+            path = self._path(source)
             try:
                 doc = inputsmod.load_document(path)
             except FileNotFoundError:
@@ -69,54 +88,107 @@ class _Documents(dict):
         self[source] = doc
         return doc
 
+    def available(self, source: str) -> bool:
+        if source in self:
+            return self[source] is not None
+        return source in SOURCES and inputsmod.looks_complete(self._path(source))
 
-def json_bytes(view: Any) -> bytes:
-    """Deterministic JSON for ``<page>.json`` outputs (views are plain data)."""
-    return json.dumps(view, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    def lines(self, source: str, member: str) -> inputsmod.Lines | None:
+        key = (source, member)
+        if key not in self._raw:
+            split = None
+            if source in SOURCES:
+                try:
+                    split = inputsmod.split_lines(self._path(source).read_bytes(), member)
+                except FileNotFoundError:
+                    split = None
+            self._raw[key] = split
+        return self._raw[key]
+
+    def release(self) -> None:
+        had = bool(self) or bool(self._raw)
+        self.clear()
+        self._raw.clear()
+        if had:
+            _return_free_memory()
+
+
+def _return_free_memory() -> None:
+    """Hand memory freed by dropped documents back to the OS (glibc keeps it otherwise).
+
+    The raw bytes and parsed documents are large, short-lived allocations
+    between long-lived model objects; without a trim the renderer's RSS
+    stays at its high-water mark for the rest of its life.
+    """
+    try:
+        _LIBC.malloc_trim(0)
+    except (AttributeError, OSError):       # not glibc
+        pass
+
+
+try:
+    _LIBC = ctypes.CDLL(None)
+except OSError:                             # pragma: no cover - no C library to load
+    _LIBC = None
 
 
 def view_digest(page: Page, chrome_key: bytes) -> str:
     """Identity of everything a page's bytes depend on (``chrome_key`` covers templates and chrome)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(page.template.encode())
-    h.update(chrome_key)
-    h.update(json.dumps(page.view, separators=(",", ":"), default=str).encode())
-    return h.hexdigest()
+    return _view_digest(page.template, page.view, chrome_key)
 
 
 def _published_text(t: float | None) -> str | None:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if t is not None else None
 
 
+def _salted(key: str, salt: bytes) -> str:
+    h = hashlib.blake2b(salt, digest_size=16)
+    h.update(b"\0")
+    h.update(key.encode())
+    return h.hexdigest()
+
+
 class SiteBuilder:
     def __init__(self, cfg: Config, registry: Registry, *, status_provider: Callable[[], dict] | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, workers: int | None = None,
+                 parallel_min: int | None = None, template_dir: Path | None = None):
         self.cfg = cfg
         self.registry = registry
-        self.lookup = make_lookup()
         self.clock = clock
         self.status_provider = status_provider or (lambda: {})
         self.cache_dir = cfg.daemon.cache_dir
         self.manifest = manifestmod.load(cfg.daemon.state_dir)
-        self.writer = PageWriter(cfg.daemon.output_dir)
+        self.template_dir = template_dir
+        self.dispatcher = Dispatcher(cfg.daemon.output_dir, workers=workers, parallel_min=parallel_min,
+                                     template_dir=template_dir)
+        self.writer = self.dispatcher.local.writer
         self.model_cache: dict = {}
         self.forced: set[str] = set()          # families to render in the next batch regardless
         self.build_info = self._build_info()
         self._verify_outputs_exist()
 
+    @property
+    def lookup(self):
+        return self.dispatcher.local.lookup
+
+    def close(self) -> None:
+        """Stop the render workers (they also stop on their own when this process exits)."""
+        self.dispatcher.close()
+
     def _build_info(self) -> str:
         h = hashlib.sha256()
         h.update(__version__.encode())
-        h.update(fingerprint_templates().encode())
+        h.update(fingerprint_templates(self.template_dir).encode())
+        h.update(fingerprint_code().encode())
         h.update(repr(sorted(vars(self.cfg.render).items())).encode())
         h.update(repr(sorted(self.registry.families)).encode())
         return h.hexdigest()
 
     def _verify_outputs_exist(self) -> None:
         """Pages removed behind our back (e.g. a wiped web root) are rewritten by the next batch."""
-        root = self.writer.root
+        exists = self.writer.exists
         for family, outputs in self.manifest.outputs.items():
-            missing = [r for r in outputs if not (root / r).exists()]
+            missing = [r for r in outputs if not exists(r)]
             for rel in missing:
                 del outputs[rel]
             if missing:
@@ -169,16 +241,19 @@ class SiteBuilder:
               defer: frozenset[str] = frozenset()) -> BatchResult:
         """Render one batch; families named in ``defer`` are only reported in ``result.deferred``.
 
-        The cyclic garbage collector is paused for the batch: the parsed
-        documents and models are millions of long-lived objects that every
-        collection would traverse again (2–4× slower rendering), and a batch
-        creates little cyclic garbage.
+        Garbage collection: everything alive when the batch starts (models,
+        templates, the manifest: millions of long-lived objects) is frozen,
+        so the collections that the batch's allocations trigger only look at
+        what the batch creates: page views and Mako's per-render cycles,
+        which must be collected (with the collector off, a 10k-relay build
+        grew by a gigabyte of uncollected render contexts).  Bulk model
+        building pauses the collector itself (model/history.gc_paused).
         """
-        gc.disable()
+        gc.freeze()
         try:
             return self._build(changed, full=full, now=now, defer=defer)
         finally:
-            gc.enable()
+            gc.unfreeze()
 
     def _build(self, changed, *, full, now, defer) -> BatchResult:
         started = time.monotonic()
@@ -201,14 +276,24 @@ class SiteBuilder:
             manifestmod.save(self.cfg.daemon.state_dir, self.manifest)
             return result
         docs = _Documents(self.cache_dir)
-        sources = self._describe_sources(docs, {s for f in families for s in f.inputs}, now)
+        sources = self._describe_sources({s for f in families for s in f.inputs}, now)
         hashes = {n: e["sha256"] for n, e in self.manifest.inputs.items()}
         status = self.status_provider() if any(STATUS_INPUT in f.inputs for f in families) else {}
         inputs = RenderInputs(docs, hashes, sources, self.registry.models, self.model_cache, status,
                               {"site_title": self.cfg.render.site_title}, now)
+        self.dispatcher.begin_batch()
         seen: set[str] = set()
+        runs: list[FamilyRun] = []
         for family in families:
-            self._render_family(family, inputs, sources, seen, result)
+            t0 = time.monotonic()
+            run = self._render_family(family, inputs, sources, seen, result)
+            if run is not None:
+                runs.append(run)
+                self._finish_ready(runs, result)
+            result.timings[family.name] = round(time.monotonic() - t0, 3)
+        docs.release()
+        self.dispatcher.drain()
+        self._finish_ready(runs, result)
         result.families = [f.name for f in families]
         if not result.errors:
             self.manifest.build_info = self.build_info
@@ -216,16 +301,15 @@ class SiteBuilder:
         result.duration = time.monotonic() - started
         return result
 
-    def _describe_sources(self, docs: _Documents, needed: set[str], now: float) -> dict[str, SourceInfo]:
+    def _describe_sources(self, needed: set[str], now: float) -> dict[str, SourceInfo]:
         infos = {}
         for name, spec in SOURCES.items():
             entry = self.manifest.inputs.get(name)
             if entry is not None and not entry.get("described") and name in needed:
-                doc = docs[name]
-                entry["published"] = inputsmod.document_time(doc)
-                if entry["published"] is None:
-                    entry["published"] = entry["sig"][2] / 1e9      # no data time inside: use the file's
-                entry["sample"] = inputsmod.is_sample(doc)
+                described = inputsmod.describe(self.cache_dir / spec.render_file)
+                published, sample = described if described is not None else (None, False)
+                entry["published"] = published if published is not None else entry["sig"][2] / 1e9
+                entry["sample"] = sample
                 entry["described"] = True
             stale = self._is_stale(name, now)
             if entry is not None and name in needed:
@@ -237,65 +321,101 @@ class SiteBuilder:
         return infos
 
     def _render_family(self, family, inputs: RenderInputs, sources: dict[str, SourceInfo], seen: set[str],
-                       result: BatchResult) -> None:
+                       result: BatchResult) -> FamilyRun | None:
         missing = [s for s in family.required if not inputs.has(s)]
         if missing:
             log.info("family %s skipped: no data for %s yet", family.name, ", ".join(missing))
-            return
+            return None
         chrome_sources = [sources[s] for s in sorted(family.inputs) if s in sources]
-        chrome_key = (self.build_info + repr(chrome_sources)).encode()   # templates + chrome
-        old = self.manifest.outputs.get(family.name, {})
-        new: dict[str, list] = {}
+        salt = (self.build_info + repr(chrome_sources)).encode()           # code, templates and chrome
+        run = FamilyRun(family.name, self.manifest.outputs.get(family.name, {}))
+
+        def new_chunk() -> Chunk:
+            return Chunk(family.name, self.cfg.render.site_title, chrome_sources, salt)
+
+        chunk = new_chunk()
+        exists = self.writer.exists
         try:
             for page in family.expand(inputs):
                 checked(page)
                 if page.path in seen:
                     raise ValueError(f"two pages claim {page.path}")
                 seen.add(page.path)
-                new[page.path] = self._emit(page, old.get(page.path), chrome_sources, chrome_key, result)
+                job = self._job(page, run, salt, exists)
+                if job is None:
+                    continue
+                chunk.jobs.append(job)
+                if len(chunk.jobs) >= CHUNK_SIZE:
+                    self.dispatcher.dispatch(run, chunk, self._chunk_done)
+                    chunk = new_chunk()
         except Exception as e:
-            detail = mako_exceptions.text_error_template().render() if "mako" in type(e).__module__ else ""
-            log.exception("family %s failed; its previous pages stay in place %s", family.name, detail)
-            result.errors.append(f"{family.name}: {type(e).__name__}: {e}")
-            # keep what was written so far plus the old entries, so nothing is deleted
-            self.manifest.outputs[family.name] = {**old, **new}
-            return
-        for rel in old.keys() - new.keys():
-            if self.writer.delete(rel):
-                result.deleted += 1
-        self.manifest.outputs[family.name] = new
+            log.exception("family %s failed; its previous pages stay in place", family.name)
+            run.error = run.error or f"{type(e).__name__}: {e}"
+        self.dispatcher.dispatch(run, chunk, self._chunk_done)     # the pages expanded so far
+        run.expanded = True
+        return run
 
-    def _emit(self, page: Page, known: list | None, chrome_sources: list, chrome_key: bytes,
-              result: BatchResult) -> list:
-        """Render and write one page unless its view model is unchanged; return its manifest entry.
-
-        The view-model hash lets an unchanged entity skip its template render
-        entirely; the output hash lets a changed view that renders to the same
-        bytes skip the write.
-        """
-        known_sha, known_view = (known or [None, None])[:2]
+    def _job(self, page: Page, run: FamilyRun, salt: bytes, exists: Callable[[str], bool]) -> Job | None:
+        """The work ``page`` needs, or None when its manifest entry still holds (recorded in ``run``)."""
+        known = run.old.get(page.path)
+        known_sha, known_view, known_key = (known + [None, None, None])[:3] if known else (None, None, None)
+        key = _salted(page.key, salt) if page.key is not None else None
         if page.content_type == "raw":
-            view_hash, data = None, page.view["body"]
-        else:
-            view_hash = view_digest(page, chrome_key)
-            if view_hash == known_view and self.writer.exists(page.path):
-                result.unchanged += 1
-                return known
-            if page.content_type == "json":
-                data = json_bytes(page.view)
+            return self._queued(run, page, key, Job(page.path, page.template, "raw", page.view, None,
+                                                    known_sha, None))
+        if key is not None and key == known_key and exists(page.path):
+            run.new[page.path] = known
+            run.unchanged += 1
+            return None
+        if isinstance(page.view, Deferred):
+            return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
+                                                    None, known_sha, known_view, keyed=key is not None))
+        view_hash = _view_digest(page.template, page.view, salt)
+        if view_hash == known_view and exists(page.path):
+            run.new[page.path] = [known_sha, view_hash, key]
+            run.unchanged += 1
+            return None
+        return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
+                                                view_hash, known_sha, known_view))
+
+    @staticmethod
+    def _queued(run: FamilyRun, page: Page, key: str | None, job: Job) -> Job:
+        run.keys[page.path] = key
+        return job
+
+    @staticmethod
+    def _chunk_done(run: FamilyRun, done: ChunkResult) -> None:
+        run.pending -= 1
+        for path, sha, view_hash, written in done.done:
+            run.new[path] = [sha, view_hash, run.keys.pop(path, None)]
+            if written:
+                run.written += 1
             else:
-                chrome = {"site_title": self.cfg.render.site_title, "root": "../" * page.path.count("/"),
-                          "page_path": page.path, "sources": chrome_sources}
-                data = self.lookup.get_template(page.template).render(chrome=chrome, **page.view)
-        written, sha = self.writer.write_if_changed(page.path, data, known_sha)
-        if written:
-            result.written += 1
-        else:
-            result.unchanged += 1
-        return [sha, view_hash]
+                run.unchanged += 1
+        if done.error is not None:
+            log.error("family %s failed while rendering %s; its previous pages stay in place\n%s",
+                      run.name, done.error, done.detail)
+            run.error = run.error or done.error
+
+    def _finish_ready(self, runs: list[FamilyRun], result: BatchResult) -> None:
+        """Commit every family whose pages are all done (deletions, manifest entries, counts)."""
+        self.dispatcher.poll()
+        for run in [r for r in runs if r.finished]:
+            runs.remove(run)
+            result.written += run.written
+            result.unchanged += run.unchanged
+            if run.error is not None:
+                result.errors.append(f"{run.name}: {run.error}")
+                # keep what was written so far plus the old entries, so nothing is deleted
+                self.manifest.outputs[run.name] = {**run.old, **run.new}
+                continue
+            for rel in run.old.keys() - run.new.keys():
+                if self.dispatcher.delete(rel):
+                    result.deleted += 1
+            self.manifest.outputs[run.name] = run.new
 
     def _drop_unknown_families(self, result: BatchResult) -> None:
         for name in [n for n in self.manifest.outputs if n not in self.registry.families]:
             for rel in self.manifest.outputs.pop(name):
-                if self.writer.delete(rel):
+                if self.dispatcher.delete(rel):
                     result.deleted += 1

@@ -86,7 +86,7 @@ class RendererProcess:
             result.errors += follow_up.errors
         log.info("batch: changed=%s families=%d written=%d unchanged=%d deleted=%d dur_ms=%d%s",
                  ",".join(result.changed) or "-", len(result.families), result.written, result.unchanged,
-                 result.deleted, result.duration * 1000, " (full rebuild)" if result.full else "")
+                 result.deleted, result.duration * 1000, " (every family)" if result.full else "")
         batch = self._batch_info(result)
         self.info["last_batch"] = batch
         self.info_path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,10 @@ class RendererProcess:
         rd = self.cfg.render
         observer = start_observer(self.cfg.daemon.cache_dir, self.events)
         threading.Thread(target=self._read_commands, name="commands", daemon=True).start()
-        self.render({STATUS_INPUT})                    # startup rescan happens inside build()
+        # The startup batch expands every family (writing only what changed, as after `render --all`):
+        # it catches up with whatever changed while no renderer ran, and it builds every model now, so
+        # the first change after a (re)start costs its delta, not a rebuild of all models.
+        self.render({STATUS_INPUT}, full=True)
         next_rescan = time.monotonic() + rd.rescan_interval
         while True:
             changed: set[str] = set()
@@ -187,11 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", e)
         return exitcodes.CONFIG
     logs.setup("renderer", cfg.daemon.log_level)
+    proc = None
     try:
         proc = RendererProcess(cfg)
         return proc.run_once(full=args.full) if args.once else proc.run_forever()
     except childproc.Terminated:
         return exitcodes.OK
+    finally:
+        if proc is not None:
+            proc.builder.close()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ pages it produced last time but not now are deleted by the renderer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +20,41 @@ STATUS_INPUT = "status"     # pseudo-input: the daemon's status snapshot (status
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """A view model computed only if the page has to be rendered, possibly in a render worker.
+
+    ``fn(*args)`` returns the plain view dict.  ``fn`` must be a module-level
+    function and ``args`` plain data (they are pickled to the worker), so a
+    page whose ``key`` is unchanged costs nothing but that key.
+    """
+
+    fn: Callable[..., dict[str, Any]]
+    args: tuple = ()
+
+    def build(self) -> dict[str, Any]:
+        return self.fn(*self.args)
+
+
+@dataclass(frozen=True)
 class Page:
-    """One output file: its site-relative path, its template and a plain view model."""
+    """One output file: its site-relative path, its template and a plain view model.
+
+    ``key``, when given, is a digest of everything the view is derived from
+    (for a relay page: its details, ranks, uptime and bandwidth records).  A
+    page whose key equals the one recorded last time, and whose file still
+    exists, is skipped without building its view; the view hash stays the
+    safety net for pages without a key and for keys that changed.
+    """
 
     path: str
     template: str
-    view: dict[str, Any]
+    view: dict[str, Any] | Deferred
     content_type: str = "html"       # "html" (template) | "json" (the view itself) | "raw" (view["body"] bytes)
+    key: str | None = None
+
+    def view_model(self) -> dict[str, Any]:
+        """The plain view (building a deferred one)."""
+        return self.view.build() if isinstance(self.view, Deferred) else self.view
 
 
 @dataclass(frozen=True)
@@ -56,7 +85,10 @@ class RenderInputs:
     """What ``expand`` functions receive: parsed documents, memoized models, source info.
 
     Models are computed at most once per input version: the cache key is the
-    content hash of every source the model reads.
+    content hash of every source the model reads.  Parsed documents are only
+    needed while models are built from them, so the documents read during a
+    (top-level) model build are dropped when it completes: the renderer
+    holds models, not documents, while it renders.
     """
 
     def __init__(self, docs: dict[str, Any], hashes: dict[str, str], sources: dict[str, SourceInfo],
@@ -70,6 +102,8 @@ class RenderInputs:
         self.status = status or {}
         self.settings = settings
         self.now = now
+        self._depth = 0
+        self._previous: dict[str, Any] = {}
 
     def doc(self, source: str) -> Any:
         try:
@@ -78,15 +112,37 @@ class RenderInputs:
             return None
 
     def has(self, source: str) -> bool:
-        return self.doc(source) is not None
+        """Whether ``source`` has data, without parsing it when the document mapping can tell."""
+        available = getattr(self._docs, "available", None)
+        return available(source) if available is not None else self.doc(source) is not None
+
+    def lines(self, source: str, member: str) -> Any:
+        """The source's document split by lines (renderer.inputs.Lines), or None: then use ``doc``."""
+        split = getattr(self._docs, "lines", None)
+        return split(source, member) if split is not None else None
+
+    def previous(self, name: str) -> Any:
+        """While model ``name`` is rebuilt: the model it replaces (None if none), for incremental builds."""
+        return self._previous.get(name)
 
     def model(self, name: str) -> Any:
         spec = self._models[name]
         key = (name, tuple(self._hashes.get(s, "") for s in sorted(spec.inputs)))
         if key not in self._model_cache:
-            for stale in [k for k in self._model_cache if k[0] == name]:
-                del self._model_cache[stale]
-            self._model_cache[key] = spec.build(self)
+            stale = [k for k in self._model_cache if k[0] == name]
+            if stale:
+                self._previous[name] = self._model_cache[stale[-1]]
+            for k in stale:
+                del self._model_cache[k]
+            self._depth += 1
+            try:
+                self._model_cache[key] = spec.build(self)
+            finally:
+                self._depth -= 1
+                self._previous.pop(name, None)
+                release = getattr(self._docs, "release", None)
+                if self._depth == 0 and release is not None:
+                    release()
         return self._model_cache[key]
 
     def source_line(self, names: Iterable[str]) -> list[SourceInfo]:
@@ -121,7 +177,14 @@ class Registry:
         return iter(self.families.values())
 
 
+# what paths.relpath accepts, as one expression: canonical relative segments of safe characters that
+# do not start with a dot or end with one (checked for every page, so it must be cheap)
+SAFE_PATH = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,126}[A-Za-z0-9_-])?/)*"
+                       r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,126}[A-Za-z0-9_-])?")
+
+
 def checked(page: Page) -> Page:
     """Validate a page's output path before anything is written."""
-    paths.relpath(page.path)
+    if SAFE_PATH.fullmatch(page.path) is None:
+        paths.relpath(page.path)               # raises UnsafePath with the reason
     return page

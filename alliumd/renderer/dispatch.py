@@ -1,0 +1,117 @@
+"""Where a batch's page jobs run: in the renderer itself, or on the render workers.
+
+The renderer expands families and decides which pages need work; the jobs
+that remain are grouped into chunks (one family per chunk) and handed here.
+Small batches (a status page, one changed relay) render in-process: no
+worker start-up for a handful of pages.  Once a batch has queued
+``PARALLEL_MIN`` jobs the worker pool is started; until a worker reports
+ready, chunks keep rendering in-process, so the start-up overlaps work.
+Each family's manifest entries are collected as its chunks complete (in any
+order) and the family is finished when its expansion is over and no chunk
+is outstanding.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .jobs import Chunk, ChunkResult, PageRenderer
+from .pool import WorkerPool, default_size
+
+log = logging.getLogger("alliumd.renderer")
+
+CHUNK_SIZE = 48               # jobs per chunk: big enough to amortise pickling, small enough to balance
+PARALLEL_MIN = 400            # jobs in a batch before the workers are worth starting
+
+
+def parallel_threshold() -> int:
+    """PARALLEL_MIN, or ``ALLIUMD_PARALLEL_MIN`` (tests set 0 to put every batch on the workers)."""
+    env = os.environ.get("ALLIUMD_PARALLEL_MIN", "").strip()
+    return int(env) if env.isdigit() else PARALLEL_MIN
+
+
+@dataclass
+class FamilyRun:
+    """One family's pages in this batch."""
+
+    name: str
+    old: dict[str, list]                          # path -> [sha, view hash, key] from the manifest
+    new: dict[str, list] = field(default_factory=dict)
+    keys: dict[str, str | None] = field(default_factory=dict)     # keys of the jobs in flight
+    pending: int = 0                              # chunks not finished yet
+    expanded: bool = False
+    error: str | None = None
+    written: int = 0
+    unchanged: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.expanded and self.pending == 0
+
+
+class Dispatcher:
+    """Runs chunks in-process or on the worker pool; the pool outlives batches (it is the builder's)."""
+
+    def __init__(self, output_dir: Path, *, workers: int | None = None, parallel_min: int | None = None,
+                 template_dir: Path | None = None):
+        self.output_dir = Path(output_dir)
+        self.template_dir = template_dir
+        size = default_size() if workers is None else workers
+        self.pool = WorkerPool(self.output_dir, size, template_dir) if size > 1 else None
+        self.parallel_min = parallel_threshold() if parallel_min is None else parallel_min
+        self._local: PageRenderer | None = None
+        self.queued = 0                           # jobs dispatched in this batch
+
+    @property
+    def local(self) -> PageRenderer:
+        if self._local is None:
+            self._local = PageRenderer(self.output_dir, self.template_dir)
+        return self._local
+
+    def begin_batch(self) -> None:
+        self.queued = 0
+
+    def dispatch(self, run: FamilyRun, chunk: Chunk, on_done: Callable[[FamilyRun, ChunkResult], None]) -> None:
+        if not chunk.jobs:
+            return
+        self.queued += len(chunk.jobs)
+        run.pending += 1
+        pool = self.pool
+        if pool is not None and not pool.started and self.queued >= self.parallel_min:
+            pool.start()
+        if pool is not None and pool.started:
+            def callback(result: ChunkResult, run: FamilyRun = run) -> None:
+                on_done(run, result)
+            if pool.submit_waiting(chunk, callback):
+                return
+            # no worker is ready yet (still starting, or being replaced): render this chunk here
+        on_done(run, self.local.run(chunk))
+
+    def poll(self) -> None:
+        """Deliver results that are ready, without waiting."""
+        if self.pool is not None and self.pool.started:
+            self.pool.poll(0)
+
+    def drain(self) -> None:
+        if self.pool is not None and self.pool.started:
+            self.pool.drain()
+
+    def delete(self, rel: str) -> bool:
+        return self.local.writer.delete(rel)
+
+    def exists(self, rel: str) -> bool:
+        return self.local.writer.exists(rel)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+        if self._local is not None:
+            self._local.writer.close()
+
+    def stats(self) -> dict[str, Any]:
+        return {"workers": len(self.pool.workers) if self.pool else 0, "queued": self.queued}

@@ -1,0 +1,143 @@
+"""Rendering and writing pages: the work a render worker (or the renderer itself) does per page.
+
+The renderer process decides *which* pages need work (page keys and view
+hashes against the manifest); what remains is the same pure-ish step for
+every page: build a deferred view, hash it (an unchanged view skips the
+template), render the template or serialise the JSON, and write the bytes
+if they differ.  This module is that step, shared by the in-process path
+and by :mod:`alliumd.renderer.worker`, so both produce identical bytes.
+
+A chunk is a list of jobs of one page family (they share the family's page
+chrome and view-hash salt); a result is one ``(path, sha, view_hash,
+written)`` per finished job, plus an error text if a job failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mako import exceptions as mako_exceptions
+
+from .registry import Deferred, SourceInfo
+from .templates import make_lookup
+from .writer import PageWriter
+
+try:                                   # optional speed-up (pyproject.toml); the stdlib is the fallback
+    import orjson
+
+    _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+except ImportError:                    # pragma: no cover - depends on the environment
+    orjson = None
+
+
+def json_bytes(view: Any) -> bytes:
+    """Deterministic compact JSON for ``<page>.json`` outputs and view hashes (views are plain data)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(view, default=str, option=_OPTIONS)
+        except TypeError:              # e.g. a lone surrogate: the stdlib decides what happens
+            pass
+    return json.dumps(view, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def view_digest(template: str, view: Any, salt: bytes) -> str:
+    """Identity of everything a page's bytes depend on (``salt`` covers the code, templates and chrome)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(template.encode())
+    h.update(b"\0")
+    h.update(salt)
+    h.update(b"\0")
+    h.update(json_bytes(view))
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One page to produce: ``view`` is a plain dict (hash precomputed) or a :class:`Deferred`."""
+
+    path: str
+    template: str
+    content_type: str
+    view: dict[str, Any] | Deferred
+    view_hash: str | None            # of a plain view; None for a deferred or raw one
+    known_sha: str | None            # the manifest's hash of the current file
+    known_view: str | None           # the manifest's view hash
+    keyed: bool = False              # the page has a key: its view is not hashed (see produce)
+
+
+@dataclass
+class Chunk:
+    """Jobs of one family, with what they share."""
+
+    family: str
+    site_title: str
+    sources: list[SourceInfo]
+    salt: bytes
+    jobs: list[Job] = field(default_factory=list)
+
+
+@dataclass
+class ChunkResult:
+    family: str
+    done: list[tuple[str, str, str | None, bool]]      # (path, sha, view hash, written)
+    error: str | None = None                           # "<path>: <Type>: <message>" of a failed job
+    detail: str = ""                                   # its traceback (and Mako's template trace)
+
+
+class PageRenderer:
+    """Renders and writes jobs into one output directory (one per process)."""
+
+    def __init__(self, output_dir: str | Path, template_dir: str | Path | None = None):
+        self.lookup = make_lookup(Path(template_dir) if template_dir else None)
+        self.writer = PageWriter(Path(output_dir))
+
+    def run(self, chunk: Chunk) -> ChunkResult:
+        done = []
+        for job in chunk.jobs:
+            try:
+                done.append(self.produce(job, chunk))
+            except Exception as e:
+                return ChunkResult(chunk.family, done, f"{job.path}: {type(e).__name__}: {e}", _detail(e))
+        return ChunkResult(chunk.family, done)
+
+    def produce(self, job: Job, chunk: Chunk) -> tuple[str, str, str | None, bool]:
+        view = job.view
+        if job.content_type == "raw":
+            view_hash, data = None, view["body"]
+        else:
+            if isinstance(view, Deferred):
+                view = view.build()
+                if job.keyed:
+                    # a keyed page's key changed: its inputs did, so its view almost surely did too, and
+                    # hashing a relay page's view (charts included) would cost a tenth of rendering it
+                    view_hash = None
+                else:
+                    view_hash = view_digest(job.template, view, chunk.salt)
+                    if view_hash == job.known_view and job.known_sha and self.writer.exists(job.path):
+                        return job.path, job.known_sha, view_hash, False      # new inputs, same view
+            else:
+                view_hash = job.view_hash
+            if job.content_type == "json":
+                data = json_bytes(view)
+            else:
+                chrome = {"site_title": chunk.site_title, "root": "../" * job.path.count("/"),
+                          "page_path": job.path, "sources": chunk.sources}
+                data = self.lookup.get_template(job.template).render(chrome=chrome, **view)
+        written, sha = self.writer.write_if_changed(job.path, data, job.known_sha)
+        return job.path, sha, view_hash, written
+
+
+def _detail(error: Exception) -> str:
+    """The traceback, and for a template error Mako's trace through the template source."""
+    detail = "".join(traceback.format_exception(error))
+    if "mako" in type(error).__module__:
+        try:
+            detail += mako_exceptions.text_error_template().render()
+        except Exception:               # the error template itself failed: the plain traceback will do
+            pass
+    return detail

@@ -1,0 +1,60 @@
+"""A render worker: renders and writes chunks of pages for the renderer process.
+
+Run by :mod:`alliumd.renderer.pool` as ``python -m alliumd.renderer.worker
+OUTPUT_DIR PARENT_PID [TEMPLATE_DIR]``.  It reads length-prefixed pickled
+:class:`~alliumd.renderer.jobs.Chunk` frames on stdin and answers each with
+a :class:`~alliumd.renderer.jobs.ChunkResult` frame on stdout; EOF on stdin
+means "stop".  A fresh interpreter (not a fork of the renderer, which has a
+file watcher and a command thread and holds every model) that receives only
+what its pages need: a relay page's job carries that relay's records, not
+the network.  It dies with its parent (``PR_SET_PDEATHSIG``) and never
+writes anything else to stdout, which is its channel to the renderer.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import signal
+import sys
+import traceback
+
+from .frames import read_frame, write_frame
+
+READY = b"ready"
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)          # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        sys.exit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    output_dir, parent, template_dir = args[0], args[1], (args[2] if len(args) > 2 else None)
+    _die_with_parent(int(parent))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # the renderer decides when its workers stop
+    from .jobs import ChunkResult, PageRenderer        # imported after the parent check: it is slow
+    renderer = PageRenderer(output_dir, template_dir)
+    gc.freeze()                                        # modules and templates: never garbage
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    write_frame(stdout, READY)
+    while (frame := read_frame(stdin)) is not None:
+        try:
+            result = renderer.run(pickle.loads(frame))
+        except Exception as e:          # a chunk that cannot even be unpickled fails, not the worker
+            result = ChunkResult("", [], f"render worker: {type(e).__name__}: {e}",
+                                 "".join(traceback.format_exception(e)))
+        write_frame(stdout, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    renderer.writer.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The fast renderer: render workers, page keys, deferred views, the page writer's file system paths.
+
+- pages rendered by worker processes are byte-identical to pages rendered in-process;
+- a page whose key is unchanged is skipped without building its view;
+- a worker that dies fails its family (old pages stay) and is replaced;
+- new pages appear complete (O_TMPFILE + link), replaced pages via a same-directory rename,
+  with the named-temp-file path as the fallback; modes are 0644 whatever the umask.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import markupsafe
+import pytest
+
+from alliumd import atomic
+from alliumd.config import parse
+from alliumd.pages import site
+from alliumd.renderer import build as buildmod
+from alliumd.renderer.registry import STATUS_INPUT, Deferred, Page, PageFamily, Registry
+from alliumd.renderer.templates import html_text
+from alliumd.renderer.writer import PageWriter
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DOC = json.loads((FIXTURES / "onionoo_details_small.json").read_text())
+NOW = 1787396400.0 + 600
+CALLS: list[str] = []
+
+
+def config(base: Path):
+    return parse({"daemon": {"cache_dir": str(base / "cache"), "output_dir": str(base / "www"),
+                             "state_dir": str(base / "lib"), "run_dir": str(base / "run")}}, base / "allium.toml")
+
+
+def site_builder(base: Path, *, workers: int, registry: Registry | None = None, **kw) -> buildmod.SiteBuilder:
+    cfg = config(base)
+    (base / "cache").mkdir(parents=True, exist_ok=True)
+    for name in ("onionoo_details", "onionoo_uptime", "onionoo_bandwidth"):
+        src = FIXTURES / f"{name}_small.json"
+        if name == "onionoo_details":
+            atomic.write_bytes(base / "cache" / "onionoo_details.json", src.read_bytes(), fsync=False)
+        else:                                    # what the fetcher would publish: the summary
+            from alliumd.fetchers import source_module
+            atomic.write_bytes(base / "cache" / f"{name}.summary.json",
+                               source_module(name).validate(src).summary, fsync=False)
+    return buildmod.SiteBuilder(cfg, registry or Registry(site.FAMILIES, site.MODELS),
+                                status_provider=lambda: {"daemon": {"running": True}}, clock=lambda: NOW,
+                                workers=workers, **kw)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
+            if p.is_file() and atomic.TMP_DIRNAME not in p.parts}
+
+
+# -- workers ------------------------------------------------------------------------------------
+
+def test_workers_write_the_same_bytes_as_the_renderer_itself(tmp_path):
+    serial = site_builder(tmp_path / "serial", workers=0)
+    parallel = site_builder(tmp_path / "parallel", workers=2, parallel_min=0)
+    try:
+        a, b = serial.build({STATUS_INPUT}), parallel.build({STATUS_INPUT})
+        assert parallel.dispatcher.pool.started and a.errors == b.errors == []
+        assert (a.written, a.unchanged) == (b.written, b.unchanged)
+        assert tree(tmp_path / "serial" / "www") == tree(tmp_path / "parallel" / "www")
+        assert parallel.manifest.outputs == serial.manifest.outputs
+        again = parallel.build(full=True)                 # every family again: nothing to write
+        assert again.written == 0 and again.errors == []
+    finally:
+        serial.close()
+        parallel.close()
+    assert all(w.proc.poll() is not None for w in parallel.dispatcher.pool.workers) or \
+        not parallel.dispatcher.pool.workers
+
+
+def counted_view(name: str) -> dict:
+    CALLS.append(name)
+    return {"name": name}
+
+
+def die_in_a_worker(name: str) -> dict:
+    """Kills a render worker; in the test process itself (which renders while workers start) a no-op."""
+    if os.environ.get("ALLIUMD_TEST_PARENT") not in (None, str(os.getpid())):
+        os._exit(3)
+    return {"name": name}
+
+
+def tiny_registry(tmp_path: Path, pages) -> tuple[Registry, Path]:
+    tpl = tmp_path / "tpl"
+    tpl.mkdir(exist_ok=True)
+    (tpl / "one.mako").write_text("${name}\n")
+    return Registry([PageFamily("one", frozenset({"onionoo_details"}), pages)]), tpl
+
+
+def test_unchanged_page_keys_skip_building_the_view(tmp_path):
+    keys = {"a": "1", "b": "1"}
+
+    def pages(inputs):
+        for name, key in keys.items():
+            yield Page(f"one/{name}.html", "one.mako", Deferred(counted_view, (name,)), key=key)
+
+    registry, tpl = tiny_registry(tmp_path, pages)
+    builder = site_builder(tmp_path / "s", workers=0, registry=registry, template_dir=tpl)
+    CALLS.clear()
+    assert builder.build().written == 2 and sorted(CALLS) == ["a", "b"]
+    CALLS.clear()
+    r = builder.build({"onionoo_details"})
+    assert (r.written, r.unchanged, CALLS) == (0, 2, [])              # same keys: no view built
+    keys["b"] = "2"
+    r = builder.build({"onionoo_details"})
+    assert CALLS == ["b"] and (r.written, r.unchanged) == (0, 2)      # new key, same bytes: not written
+    (tmp_path / "s" / "www" / "one" / "a.html").unlink()
+    CALLS.clear()
+    r = builder.build({"onionoo_details"})
+    assert CALLS == ["a"] and r.written == 1                          # a missing file is rewritten
+    builder.close()
+
+
+def test_a_dying_worker_fails_its_family_and_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALLIUMD_TEST_PARENT", str(os.getpid()))
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    state = {"fn": counted_view}
+
+    def pages(inputs):
+        for name in ("a", "b", "c"):
+            yield Page(f"one/{name}.html", "one.mako", Deferred(state["fn"], (name,)), key=name)
+
+    registry, tpl = tiny_registry(tmp_path, pages)
+    builder = site_builder(tmp_path / "s", workers=2, parallel_min=0, registry=registry, template_dir=tpl)
+    pool = builder.dispatcher.pool
+    try:
+        assert builder.build().errors == []
+        before = tree(tmp_path / "s" / "www")
+        while not pool.ready():                                       # the next chunk goes to a worker
+            pool.poll(0.05)
+        state["fn"] = die_in_a_worker
+        builder.manifest.outputs["one"] = {}                          # every page renders again
+        r = builder.build({"onionoo_details"})
+        assert len(r.errors) == 1 and "died" in r.errors[0]
+        assert tree(tmp_path / "s" / "www") == before                 # the old pages stay
+        state["fn"] = counted_view
+        assert builder.build({"onionoo_details"}).errors == []        # a new worker takes over
+        assert len(pool.workers) == 2 and all(w.alive for w in pool.workers)
+    finally:
+        builder.close()
+
+
+# -- the page writer ------------------------------------------------------------------------------
+
+def test_new_and_replaced_pages_are_complete_0644_and_leave_no_temp_files(tmp_path):
+    old = os.umask(0o077)
+    try:
+        w = PageWriter(tmp_path / "www")
+        assert w.write_if_changed("relay/A/index.html", b"one", None)[0]
+        assert w.write_if_changed("relay/A/index.html", b"two", "stale-sha")[0]
+        (w.root / "relay" / "A" / ".index.html.part").write_bytes(b"left by a crash")
+        assert w.write_if_changed("relay/A/index.html", b"three", None)[0]   # listed as new, exists
+    finally:
+        os.umask(old)
+    target = w.root / "relay" / "A" / "index.html"
+    assert target.read_bytes() == b"three"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert sorted(os.listdir(target.parent)) == ["index.html"]
+    assert os.listdir(w.root / atomic.TMP_DIRNAME) == []
+
+
+def test_without_o_tmpfile_pages_use_named_temp_files(tmp_path):
+    w = PageWriter(tmp_path / "www")
+    w._anonymous = False
+    assert w.write_if_changed("a/b.html", b"x", None)[0] and w.write_if_changed("a/b.html", b"y", None)[0]
+    assert (w.root / "a" / "b.html").read_bytes() == b"y"
+    assert stat.S_IMODE((w.root / "a" / "b.html").stat().st_mode) == 0o644
+    assert os.listdir(w.root / "a") == ["b.html"] and os.listdir(w.root / atomic.TMP_DIRNAME) == []
+
+
+# -- escaping ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["<a href='x'>&\"", "plain", "", 5, -7, True, None, 3.5, "é<",
+                                   markupsafe.Markup("<b>trusted</b>"), ["<x>"], ("'",)])
+def test_html_text_escapes_exactly_like_markupsafe(value):
+    assert html_text(value) == str(markupsafe.escape(value))
+    assert html_text(value) == str(markupsafe.escape(value))           # and again, from its memo
+
+
+def test_workers_that_cannot_start_leave_rendering_in_process(tmp_path, monkeypatch):
+    from alliumd.renderer import pool as pool_module
+    monkeypatch.setattr(pool_module, "WORKER_COMMAND", [sys.executable, "-c", "raise SystemExit(9)"])
+    builder = site_builder(tmp_path / "s", workers=2, parallel_min=0)
+    try:
+        r = builder.build({STATUS_INPUT})
+        pool = builder.dispatcher.pool
+        while any(w.alive for w in pool.workers):                  # let the failures arrive
+            pool.poll(0.05)
+        assert r.errors == [] and r.written > 100
+        assert pool.broken and not pool.submit(None, None)
+        assert builder.build({STATUS_INPUT}, full=True).errors == []
+    finally:
+        builder.close()
