@@ -100,11 +100,22 @@ def bump_one_relay(obj: dict, rng: random.Random) -> None:
 
 # -- measuring ----------------------------------------------------------------------------------
 
+def _role(cmdline: list[str]) -> str:
+    """A short name for a process of the tree: 'supervisor', 'renderer', 'render workers', a fetcher..."""
+    text = " ".join(cmdline)
+    if "alliumd.renderer.worker" in text:
+        return "render workers"
+    if "-m" in cmdline[:-1]:
+        return cmdline[cmdline.index("-m") + 1].removeprefix("alliumd.")
+    return "supervisor" if "alliumd" in text else (cmdline[-1].rsplit("/", 1)[-1] if cmdline else "?")
+
+
 class TreeSampler:
     """Peak RSS of a process and all its descendants, sampled in a thread."""
 
     def __init__(self, pid: int, interval: float = 0.05):
         self.pid, self.interval, self.peak = pid, interval, 0
+        self.at_peak: dict[str, int] = {}      # role -> RSS when the tree peaked (where the memory is)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -112,16 +123,24 @@ class TreeSampler:
         while not self._stop.is_set():
             try:
                 root = psutil.Process(self.pid)
-                total = 0
+                total, roles = 0, {}
                 for p in [root] + root.children(recursive=True):
                     try:
-                        total += p.memory_info().rss
+                        rss = p.memory_info().rss
+                        role = _role(p.cmdline())
                     except psutil.Error:
-                        pass
-                self.peak = max(self.peak, total)
+                        continue
+                    total += rss
+                    roles[role] = roles.get(role, 0) + rss
+                if total > self.peak:
+                    self.peak, self.at_peak = total, roles
             except psutil.Error:
                 pass
             self._stop.wait(self.interval)
+
+    def figures(self) -> dict:
+        return {"peak_rss_mb": self.peak / 1e6,
+                "rss_at_peak_mb": {role: round(rss / 1e6) for role, rss in sorted(self.at_peak.items())}}
 
     def __enter__(self):
         self._thread.start()
@@ -172,7 +191,7 @@ def cold_run(workdir: Path, config: Path) -> dict:
     files, size = tree_size(workdir / "www")
     return {"wall_s": wall, "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "sys_s": after.ru_stime - before.ru_stime, "render_s": batch["last_duration"],
-            "peak_rss_mb": sampler.peak / 1e6, "pages_written": batch["pages_written"],
+            **sampler.figures(), "pages_written": batch["pages_written"],
             "files": files, "output_mb": size / 1e6, "log": err.strip().splitlines()}
 
 
@@ -224,17 +243,20 @@ def warm_change(daemon: Daemon, api: LoopbackAPI, kind: str, raw: bytes | None) 
             time.sleep(1.0)
             late = batch_for_source()
             return {"wall_s": fetched, "pages_written": late["pages_written"] if late else 0,
-                    "http": src["last_status"], "peak_rss_mb": sampler.peak / 1e6}
+                    "http": src["last_status"], **sampler.figures()}
         renderer = wait_for(batch_for_source, 600, interval=0.01, what="render of the change")
         wall = time.monotonic() - started
     return {"wall_s": wall, "fetch_s": fetched, "pages_written": renderer["pages_written"],
             "pages_unchanged": renderer["pages_unchanged"], "render_s": renderer["last_duration"],
-            "http": src["last_status"], "peak_rss_mb": sampler.peak / 1e6}
+            "http": src["last_status"], **sampler.figures()}
 
 
 def median_of(runs: list[dict]) -> dict:
     keys = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
-    return {k: statistics.median(r[k] for r in runs) for k in keys}
+    medians = {k: statistics.median(r[k] for r in runs) for k in keys}
+    if "rss_at_peak_mb" in runs[0]:        # where the memory was in the run with the highest peak
+        medians["rss_at_peak_mb"] = max(runs, key=lambda r: r["peak_rss_mb"])["rss_at_peak_mb"]
+    return medians
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -322,3 +344,7 @@ def print_table(r: dict) -> None:
             extra = f"   (fetch {s['fetch_s']:.2f} s, render {s['render_s']:.2f} s)" if "render_s" in s else ""
             print(f"{name:<20}{s['wall_s']:>9.2f}{'':>8}{s['peak_rss_mb']:>13.0f}{s['pages_written']:>15.0f}"
                   f"{'':>19}{extra}")
+    print("\nwhole-tree RSS by process at the highest peak (MB):")
+    for name in ("cold", "uptime_change", "one_relay_change", "no_change"):
+        if r.get(name, {}).get("rss_at_peak_mb"):
+            print(f"  {name:<18}" + ", ".join(f"{k} {v}" for k, v in r[name]["rss_at_peak_mb"].items()))

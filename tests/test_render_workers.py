@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import markupsafe
+import psutil
 import pytest
 
 from alliumd import atomic
@@ -146,6 +147,32 @@ def test_a_dying_worker_fails_its_family_and_is_replaced(tmp_path, monkeypatch):
         state["fn"] = counted_view
         assert builder.build({"onionoo_details"}).errors == []        # a new worker takes over
         assert len(pool.workers) == 2 and all(w.alive for w in pool.workers)
+    finally:
+        builder.close()
+
+
+def test_idle_workers_are_stopped_after_lingering_and_start_again_for_a_large_batch(tmp_path):
+    from alliumd.renderer import dispatch
+    builder = site_builder(tmp_path / "s", workers=2, parallel_min=0)
+    pool, dispatcher = builder.dispatcher.pool, builder.dispatcher
+    try:
+        assert dispatcher.release_at() is None                          # nothing started yet
+        builder.build({STATUS_INPUT})
+        while not pool.ready():
+            pool.poll(0.05)
+        builder.build({STATUS_INPUT}, full=True)                         # a batch on the workers
+        pids = [w.proc.pid for w in pool.workers]
+        due = dispatcher.release_at()
+        assert due is not None and len(pids) == 2
+        assert not dispatcher.release_idle(due - 1.0) and pool.started  # still lingering
+        assert dispatcher.release_idle(due + 0.1)
+        assert not pool.started and dispatcher.release_at() is None
+        assert all(not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+                   for pid in pids)
+        before = tree(tmp_path / "s" / "www")
+        r = builder.build({STATUS_INPUT}, full=True)                     # workers start again on demand
+        assert r.errors == [] and pool.started and tree(tmp_path / "s" / "www").keys() == before.keys()
+        assert dispatch.WORKER_LINGER > 0
     finally:
         builder.close()
 

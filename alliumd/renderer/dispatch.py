@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ log = logging.getLogger("alliumd.renderer")
 
 CHUNK_SIZE = 48               # jobs per chunk: big enough to amortise pickling, small enough to balance
 PARALLEL_MIN = 400            # jobs in a batch before the workers are worth starting
+WORKER_LINGER = 60.0          # s an idle pool is kept for a next large batch, then its memory is given back
 
 
 def parallel_threshold() -> int:
@@ -66,6 +68,7 @@ class Dispatcher:
         self.parallel_min = parallel_threshold() if parallel_min is None else parallel_min
         self._local: PageRenderer | None = None
         self.queued = 0                           # jobs dispatched in this batch
+        self.last_used: float | None = None       # monotonic end of the last batch that used the pool
 
     @property
     def local(self) -> PageRenderer:
@@ -100,6 +103,28 @@ class Dispatcher:
     def drain(self) -> None:
         if self.pool is not None and self.pool.started:
             self.pool.drain()
+            self.last_used = time.monotonic()
+
+    def release_at(self) -> float | None:
+        """When (monotonic) the idle workers are due to stop, or None while none runs."""
+        if self.pool is None or not self.pool.started or self.last_used is None:
+            return None
+        return self.last_used + WORKER_LINGER
+
+    def release_idle(self, now: float) -> bool:
+        """Stop the workers once they have idled for WORKER_LINGER s.
+
+        A daemon spends hours between large batches (a new Onionoo hour, a
+        changed uptime document); two idle workers would hold 100+ MB that
+        whole time.  Restarting them costs well under a second of CPU and
+        overlaps the next batch's model building.
+        """
+        due = self.release_at()
+        if due is None or now < due or self.pool.busy:
+            return False
+        self.pool.close()
+        self.last_used = None
+        return True
 
     def delete(self, rel: str) -> bool:
         return self.local.writer.delete(rel)

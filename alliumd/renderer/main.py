@@ -129,9 +129,13 @@ class RendererProcess:
         while True:
             changed: set[str] = set()
             full = False
+            if self.builder.dispatcher.release_idle(time.monotonic()):
+                log.info("render workers stopped after idling; they start again for the next large batch")
             flip = self.builder.next_stale_flip(self.clock())
+            release = self.builder.dispatcher.release_at()
             wake = min(next_rescan - time.monotonic(),
-                       (flip - self.clock() + 0.5) if flip is not None else rd.rescan_interval, PARENT_CHECK)
+                       (flip - self.clock() + 0.5) if flip is not None else rd.rescan_interval, PARENT_CHECK,
+                       (release - time.monotonic()) if release is not None else PARENT_CHECK)
             try:
                 first = self.events.get(timeout=max(wake, 0.05))
             except queue.Empty:
