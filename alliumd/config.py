@@ -61,6 +61,10 @@ class RenderConfig:
     rescan_interval: float = setting(
         300, "seconds between rescans of the cache dir (inotify can drop events)", check="positive")
     site_title: str = setting("Tor relay metrics", "the site's name in every page header")
+    hide_down_after_days: float = setting(
+        7, "leave out relays that are not running and were last seen more than this many days before "
+           "the details document was published (allium's downtime filter); 0 lists every relay",
+        check="nonnegative")
 
 
 @dataclass(frozen=True)

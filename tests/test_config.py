@@ -193,6 +193,7 @@ def test_unknown_key(tmp_path, table, key):
     ("daemon", "log_level = 3", "log_level", "must be a string"),
     ("daemon", "cache_dir = 5", "cache_dir", "must be a string"),
     ("render", "site_title = [\"a\"]", "site_title", "must be a string"),
+    ("render", "hide_down_after_days = -1", "hide_down_after_days", "must be zero or more"),
     ("sources.onionoo_details", "url = 443", "url", "must be a string"),
     # a fraction where a whole number is wanted
     ("sources.onionoo_details", "retries = 1.5", "retries", "must be a whole number"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from alliumd.model import format as fmt
-from alliumd.model.relays import build_relays, network_summary, relay_view
+from alliumd.model.relays import build_relays, build_relays_lines, network_summary, relay_view
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 MIT = "details_search-AS3-MIT_3relays_2021-10-09-1400.json"
@@ -191,6 +191,27 @@ def test_downtime_filter_uses_the_documents_own_time():
     assert model.by_fingerprint[b["fingerprint"]]["running"] is False
     assert model.by_fingerprint[c["fingerprint"]]["running"] is True
     assert model.summary["relays_total"] == 2 and model.summary["relays_running"] == 1
+
+
+def test_downtime_filter_follows_the_setting_and_zero_keeps_every_relay():
+    doc = load(MIT)
+    a, b, _ = doc["relays"]
+    a.update(running=False, last_seen="2021-10-01 13:00:00")    # 8 d 1 h before publication
+    b.update(running=False, last_seen="2021-10-08 14:00:00")    # 1 d before
+    assert build_relays(doc, downtime_days=0.5).filtered == 2
+    assert build_relays(doc, downtime_days=10).filtered == 0
+    everything = build_relays(doc, downtime_days=0)
+    assert everything.filtered == 0 and len(everything.relays) == 3 and everything.downtime_days == 0
+
+
+def test_a_changed_downtime_setting_does_not_reuse_the_previous_models_decisions():
+    doc = load(MIT)
+    doc["relays"][0].update(running=False, last_seen="2021-10-01 13:00:00")
+    envelope = {k: v for k, v in doc.items() if k != "relays"}
+    lines = [json.dumps(r).encode() for r in doc["relays"]]
+    week = build_relays_lines(envelope, lines)
+    assert week.filtered == 1
+    assert build_relays_lines(envelope, lines, week, downtime_days=0).filtered == 0
 
 
 def test_summary_counts_and_bandwidth():

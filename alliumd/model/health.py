@@ -92,7 +92,7 @@ def roles_card(relays: RelayModel, running: list[dict[str, Any]]) -> dict[str, A
     flags = Counter(f for r in running for f in r["flags"])
     n = len(running)
     rows = [_row("Running relays", fmt.count(n)),
-            _row("Listed relays", fmt.count(len(relays.relays)), "including relays seen in the last 7 days"),
+            _row("Listed relays", fmt.count(len(relays.relays)), _listed_note(relays.downtime_days)),
             *(_row(f"{role.capitalize()} relays", fmt.count(by_role[role]), _pct(by_role[role], n))
               for role in ROLES),
             _row("Guard and Exit", fmt.count(sum(1 for r in running if r["is_exit"] and r["is_guard"])),
@@ -536,3 +536,9 @@ def _overload_object(obj: Any) -> dict[str, str] | None:
         if key in obj:
             out[name] = fmt.count(obj[key])
     return out
+
+
+def _listed_note(downtime_days: float) -> str:
+    if downtime_days <= 0:
+        return "every relay the details document lists"
+    return f"including relays seen in the last {downtime_days:g} days"

@@ -21,7 +21,7 @@ from .. import paths
 from . import format as fmt, identity
 from .history import gc_paused, loads
 
-DOWNTIME_LIMIT = timedelta(days=7)      # allium's --filter-downtime
+DOWNTIME_DAYS = 7.0           # allium's --filter-downtime; [render] hide_down_after_days
 TOP_RELAYS = 25
 SUMMARY_FLAGS = ("Exit", "Guard", "Fast", "Stable", "HSDir", "V2Dir", "BadExit")
 ROLES = ("exit", "guard", "middle")
@@ -41,24 +41,26 @@ class RelayModel:
     skipped: int = 0                     # objects dropped as invalid or duplicate
     filtered: int = 0                    # relays dropped by the downtime filter
     source_time: str | None = None       # relays_published as the document wrote it
+    downtime_days: float = DOWNTIME_DAYS  # the downtime filter this model was built with (0: none)
     # line digest → (view or None, filtered): what each raw relay line became, for the next build
     memo: dict[bytes, tuple[dict | None, bool]] = field(default_factory=dict, repr=False)
 
 
-def build_relays(doc: Any) -> RelayModel:
+def build_relays(doc: Any, downtime_days: float = DOWNTIME_DAYS) -> RelayModel:
     """Build the model; a missing or malformed document yields an empty model."""
     doc = doc if isinstance(doc, dict) else {}
     raw = doc.get("relays")
-    return build_relays_from(doc, raw if isinstance(raw, list) else ())
+    return build_relays_from(doc, raw if isinstance(raw, list) else (), downtime_days)
 
 
-def build_relays_from(envelope: dict[str, Any], objects: Iterable[Any]) -> RelayModel:
+def build_relays_from(envelope: dict[str, Any], objects: Iterable[Any],
+                      downtime_days: float = DOWNTIME_DAYS) -> RelayModel:
     """Build the model from the document's envelope (``relays_published``…) and its relay objects."""
-    return _build(envelope, ((obj, None) for obj in objects), {})
+    return _build(envelope, ((obj, None) for obj in objects), {}, downtime_days)
 
 
 def build_relays_lines(envelope: dict[str, Any], items: Iterable[bytes | memoryview],
-                       previous: RelayModel | None = None) -> RelayModel:
+                       previous: RelayModel | None = None, downtime_days: float = DOWNTIME_DAYS) -> RelayModel:
     """Build the model from the raw JSON of each relay object (one per line of the document).
 
     A relay whose line is byte-identical to its line in ``previous`` (from a
@@ -67,14 +69,16 @@ def build_relays_lines(envelope: dict[str, Any], items: Iterable[bytes | memoryv
     one parse, not ten thousand.
     """
     reuse = previous.memo if previous is not None and previous.source_time == envelope.get("relays_published") \
-        else {}
-    return _build(envelope, ((item, hashlib.blake2b(item, digest_size=16).digest()) for item in items), reuse)
+        and previous.downtime_days == downtime_days else {}
+    return _build(envelope, ((item, hashlib.blake2b(item, digest_size=16).digest()) for item in items), reuse,
+                  downtime_days)
 
 
 def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]],
-           reuse: dict[bytes, tuple[dict | None, bool]]) -> RelayModel:
+           reuse: dict[bytes, tuple[dict | None, bool]], downtime_days: float) -> RelayModel:
     """``entries``: (relay object, or its raw JSON when a line digest is given; line digest or None)."""
     published = fmt.parse_onionoo_time(envelope.get("relays_published"))
+    limit = timedelta(days=downtime_days) if downtime_days > 0 else None
     relays: list[dict[str, Any]] = []
     seen: set[str] = set()
     memo: dict[bytes, tuple[dict | None, bool]] = {}
@@ -89,7 +93,7 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
                     except ValueError:
                         obj = None            # costs that relay (counted as skipped), never the page
                 view = relay_view(obj, published)
-                known = (view, view is not None and is_long_down(obj, published))
+                known = (view, view is not None and is_long_down(obj, published, limit))
             if line_digest is not None:
                 memo[line_digest] = known
             view, long_down = known
@@ -112,16 +116,18 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
         skipped=skipped,
         filtered=filtered,
         source_time=source_time if isinstance(source_time, str) else None,
+        downtime_days=downtime_days,
         memo=memo,
     )
 
 
-def is_long_down(obj: dict, published: datetime | None) -> bool:
-    """Not running and last seen more than 7 days before the document's own time."""
-    if obj.get("running") is True or published is None:
+def is_long_down(obj: dict, published: datetime | None,
+                 limit: timedelta | None = timedelta(days=DOWNTIME_DAYS)) -> bool:
+    """Not running and last seen more than ``limit`` before the document's own time (None: never)."""
+    if limit is None or obj.get("running") is True or published is None:
         return False
     last_seen = fmt.parse_onionoo_time(obj.get("last_seen"))
-    return last_seen is not None and published - last_seen > DOWNTIME_LIMIT
+    return last_seen is not None and published - last_seen > limit
 
 
 def relay_view(obj: Any, published: datetime | None) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from ..model import history
 from ..model.bandwidth import build_bandwidth, build_bandwidth_from
-from ..model.relays import RelayModel, build_relays, build_relays_lines
+from ..model.relays import DOWNTIME_DAYS, RelayModel, build_relays, build_relays_lines
 from ..model.uptime import build_uptime, build_uptime_from
 from ..renderer.registry import ModelSpec, RenderInputs
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
@@ -23,10 +23,11 @@ from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 
 def build_relays_model(inputs: RenderInputs) -> RelayModel:
     """Relay by relay; relays whose line did not change since the previous model keep their view."""
+    days = inputs.settings.get("hide_down_after_days", DOWNTIME_DAYS)
     lines = inputs.lines(DETAILS, "relays")
     if lines is None:
-        return build_relays(inputs.doc(DETAILS))
-    return build_relays_lines(lines.envelope, lines.items, inputs.previous("relays"))
+        return build_relays(inputs.doc(DETAILS), days)
+    return build_relays_lines(lines.envelope, lines.items, inputs.previous("relays"), days)
 
 
 def build_uptime_model(inputs: RenderInputs):

@@ -280,7 +280,8 @@ class SiteBuilder:
         hashes = {n: e["sha256"] for n, e in self.manifest.inputs.items()}
         status = self.status_provider() if any(STATUS_INPUT in f.inputs for f in families) else {}
         inputs = RenderInputs(docs, hashes, sources, self.registry.models, self.model_cache, status,
-                              {"site_title": self.cfg.render.site_title}, now)
+                              {"site_title": self.cfg.render.site_title,
+                               "hide_down_after_days": self.cfg.render.hide_down_after_days}, now)
         self.dispatcher.begin_batch()
         seen: set[str] = set()
         runs: list[FamilyRun] = []
