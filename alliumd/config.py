@@ -65,6 +65,9 @@ class RenderConfig:
         7, "leave out relays that are not running and were last seen more than this many days before "
            "the details document was published (allium's downtime filter); 0 lists every relay",
         check="nonnegative")
+    workers: int = setting(
+        0, "render worker processes for large batches (a cold build, a new uptime document); 0 starts "
+           "one per usable core, 1 renders everything in the renderer process", check="nonnegative")
 
 
 @dataclass(frozen=True)

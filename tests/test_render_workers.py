@@ -228,3 +228,18 @@ def test_workers_that_cannot_start_leave_rendering_in_process(tmp_path, monkeypa
         assert builder.build({STATUS_INPUT}, full=True).errors == []
     finally:
         builder.close()
+
+
+def test_render_workers_setting_one_renders_in_the_renderer_and_zero_means_one_per_core(tmp_path, monkeypatch):
+    monkeypatch.delenv("ALLIUMD_RENDER_WORKERS", raising=False)
+    base = tmp_path / "s"
+    (base / "cache").mkdir(parents=True)
+    dirs = {"cache_dir": str(base / "cache"), "output_dir": str(base / "www"), "state_dir": str(base / "lib"),
+            "run_dir": str(base / "run")}
+    registry = Registry(site.FAMILIES, site.MODELS)
+    one = parse({"daemon": dirs, "render": {"workers": 1}}, base / "allium.toml")
+    auto = parse({"daemon": dirs}, base / "allium.toml")
+    assert buildmod.SiteBuilder(one, registry).dispatcher.pool is None
+    pool = buildmod.SiteBuilder(auto, registry).dispatcher.pool
+    cores = len(os.sched_getaffinity(0))
+    assert (pool.size if pool else 1) == cores

@@ -159,7 +159,8 @@ class SiteBuilder:
         self.cache_dir = cfg.daemon.cache_dir
         self.manifest = manifestmod.load(cfg.daemon.state_dir)
         self.template_dir = template_dir
-        self.dispatcher = Dispatcher(cfg.daemon.output_dir, workers=workers, parallel_min=parallel_min,
+        self.dispatcher = Dispatcher(cfg.daemon.output_dir, parallel_min=parallel_min,
+                                     workers=(cfg.render.workers or None) if workers is None else workers,
                                      template_dir=template_dir)
         self.writer = self.dispatcher.local.writer
         self.model_cache: dict = {}
