@@ -287,9 +287,10 @@ def test_production_config_loads_and_uses_the_units_directories():
     assert seconds(svc["TimeoutStopSec"][0]) >= cfg.daemon.graceful_timeout + 10
 
 
-def test_production_config_enables_the_implemented_onionoo_sources():
+def test_production_config_enables_every_source():
     cfg = config.load(PRODUCTION)
-    assert [s.name for s in cfg.enabled_sources] == ["onionoo_details", "onionoo_uptime", "onionoo_bandwidth"]
+    assert [s.name for s in cfg.enabled_sources] == ["onionoo_details", "onionoo_uptime", "onionoo_bandwidth",
+                                                      "collector", "consensus_health", "aroi"]
     for name, src in cfg.sources.items():
         assert src.url.startswith("https://"), name
 
