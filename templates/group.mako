@@ -127,6 +127,32 @@ Relays first seen on ${id} (UTC).\
 <p class="contact"><bdi>${text}</bdi></p>
 % endfor
 </section>
+% if contact['aroi'] is not None:
+${aroi_section(contact['aroi'])}
+% endif
+</%def>\
+<%def name="aroi_section(a)">\
+<section id="aroi">
+<h2>AROI validation</h2>
+<table class="kv">
+<tr><th scope="row">Status</th><td><span class="badge${" ok" if a['status'] == 'validated' else " warn" if a['status'] in ('unauthorized', 'misconfigured') else ""}">${a['label']}</span> ${a['explanation']}</td></tr>
+<tr><th scope="row">Proof type</th><td>${", ".join(a['proof_types']) or "–"}</td></tr>
+<tr><th scope="row">Relays by status</th><td>${", ".join("%s: %s" % (c['label'], count(c['relays'])) for c in a['counts']) or "–"}</td></tr>
+% for r in a['reasons']:
+<tr><th scope="row">${"Failure reasons" if loop.first else ""}</th><td>${r['reason']} (${count(r['relays'])} relays)</td></tr>
+% endfor
+</table>
+% if not a['validator_available']:
+<p class="note">No AROI validator data yet: a complete AROI setup counts as unknown.</p>
+% endif
+% if a['validator_sample']:
+<p class="note"><span class="badge sample">sample data</span> The AROI validator data is the bundled sample.</p>
+% endif
+% if a['validator_stale']:
+<p class="note"><span class="badge warn">stale</span> The AROI validator data is older than its maximum age.</p>
+% endif
+<p class="note">From the AROI validator's latest run (its time is on the <a href="${chrome['root']}status.html">status page</a>); the operator is validated if any of its relays validates, else it gets its relays' worst status.</p>
+</section>
 </%def>\
 <%def name="history_section()">\
 <h2>Uptime\

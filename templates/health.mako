@@ -47,5 +47,7 @@ ${ch.bar_chart(c, "%s%d" % (card['id'], loop.index))}\
 % endfor
 </section>
 % endfor
+<%include file="_aroi_card.mako" args="card=aroi_card"/>
+<%include file="_authorities_card.mako" args="card=authorities_card"/>
 </div>
-<p class="note">AROI validation and the Happy Families key migration need the AROI validator and CollecTor sources: not available yet.</p>
+<p class="note">The Happy Families key migration needs the CollecTor source: not available yet.</p>

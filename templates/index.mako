@@ -1,5 +1,6 @@
 <%inherit file="base.mako"/>\
 <%! from alliumd.model.format import count %>\
+<%namespace name="lb" file="_leaderboards.mako"/>\
 <%block name="title">Network overview</%block>\
 <% s = summary %>\
 <h1>Tor network overview</h1>
@@ -7,7 +8,9 @@
 <a href="${chrome['root']}${links['health']}">Network health</a> ·
 <a href="${chrome['root']}${links['top']}">Top relays</a> ·
 <a href="${chrome['root']}relays/all.html">All relays</a> ·
-<a href="${chrome['root']}status.html">Source status</a></p>
+<a href="${chrome['root']}status.html">Source status</a> ·
+<a href="#aroi">AROI leaderboards</a> ·
+<a href="#roles">Relays by role</a></p>
 <nav class="lists" aria-label="Relay groups">Browse by:
 % for item in links['lists']:
 <a href="${chrome['root']}${item['path']}">${item['label']}</a>${" ·" if not loop.last else ""}
@@ -27,7 +30,19 @@
 </div>
 </section>
 
-<section>
+<section id="aroi">
+<h2>AROI operator leaderboards</h2>
+<% b = leaderboards %>\
+<p class="note">${count(b['operators'])} operators ranked in ${len(b['categories'])} categories, top 25 each; ranks 11–25 open below each board.
+Operators are grouped by their AROI domain (Authenticated Relay Operator ID) when their contact has one.
+<a href="${chrome['root']}${leaderboards_path}">All boards on one page</a></p>
+${lb.note(b['inputs'])}\
+${lb.toc(b['categories'], "lb-")}\
+${lb.champions(b['categories'], "lb-")}\
+${lb.sections(b['categories'], "lb-", "h3")}\
+</section>
+
+<section id="roles">
 <h2>Running relays by role</h2>
 <p class="note">Each relay counts once: exit before guard before middle.</p>
 <table>

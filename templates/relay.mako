@@ -95,7 +95,7 @@ No flags.\
 <tr><th scope="row">Measured</th><td>${yesno(r['measured'])}</td></tr>
 <tr><th scope="row">Hibernating</th><td>${yesno(r['hibernating'])}</td></tr>
 </table>
-<p class="note">Flag eligibility and per-authority votes need the CollecTor source: not available yet.</p>
+<p class="note"><a href="#consensus">Per-authority votes and flag eligibility</a> are in the consensus evaluation below.</p>
 </section>
 </div>
 
@@ -190,6 +190,31 @@ ${ch.time_chart(c, "h" + c['period'])}\
  <a href="${root}${links['contact']}">All relays of this operator</a>\
 % endif
 </p>
+<% av = aroi_validation %>\
+<p class="aroi">AROI validation: <b>${av['text']}</b>\
+% if av['proof_type']:
+ (${av['proof_type']} proof)\
+% endif
+% if av['missing']:
+; missing: ${", ".join(av['missing'])}\
+% endif
+% if av['reason']:
+; ${av['reason']}\
+% endif
+.\
+% if not av['validator_available']:
+ <span class="badge warn">no validator data</span>\
+% endif
+% if av['stale']:
+ <span class="badge warn">stale</span>\
+% endif
+% if av['sample']:
+ <span class="badge sample">sample data</span>\
+% endif
+</p>
+% if av['error']:
+<p class="note">Validator: ${av['error']}</p>
+% endif
 % if family:
 <p>${r['family_size']} relays in the effective family (including this one).\
 % if links['family']:
@@ -247,5 +272,78 @@ ${ch.time_chart(c, "h" + c['period'])}\
 </table>
 % if r['exit_policy']:
 <pre class="policy">${"\n".join(r['exit_policy'])}</pre>
+% endif
+</section>
+
+<% ce = consensus_evaluation %>\
+<section id="consensus">
+<h2>Consensus evaluation</h2>
+% if not ce['available']:
+<p class="note">No CollecTor vote data: the collector source is not enabled or has not fetched anything yet.</p>
+% else:
+<p>Votes for the consensus valid after ${ce['valid_after']} UTC (consensus method ${v(ce['method'])}): \
+${ce['votes']} of ${ce['voters']} voting authorities' votes are available; a majority is ${v(ce['majority'])}.\
+% if ce['stale']:
+ <span class="badge warn">stale</span>\
+% endif
+</p>
+% if ce['consensus']:
+<p>In the consensus with the flags ${" ".join(ce['consensus']['flags']) or "(none)"} and weight ${ce['consensus']['weight_text']}\
+${" (Unmeasured: too few bandwidth measurements)" if ce['consensus']['unmeasured'] else ""}; listed by ${ce['listed_by']} of the votes.</p>
+% else:
+<p><b>Not in the consensus</b>; listed by ${ce['listed_by']} of the votes.</p>
+% endif
+% if ce['flags']:
+<table>
+<caption>Flag votes (a flag needs more than half of the authorities that list the relay and vote on that flag)</caption>
+<thead><tr><th>Flag</th><th class="n">Votes</th><th class="n">Of</th><th class="n">Needed</th><th>In consensus</th></tr></thead>
+<tbody>
+% for f in ce['flags']:
+<tr><td>${f['flag']}</td><td class="n">${f['votes']}</td><td class="n">${f['electorate']}</td><td class="n">${v(f['needed'])}</td><td>${yesno(f['in_consensus'])}</td></tr>
+% endfor
+</tbody>
+</table>
+% endif
+% if ce['authorities']:
+<div class="wide"><table>
+<caption>Per-authority votes</caption>
+<thead><tr><th>Authority</th><th>Flags</th><th class="n">Bandwidth</th><th class="n">Measured</th><th class="n">WFU</th><th class="n">Time known</th><th class="n">MTBF</th><th>IPv6</th><th>Descriptor</th><th>Bandwidth file</th></tr></thead>
+<tbody>
+% for a in ce['authorities']:
+% if a['state'] == 'voted':
+<tr><td>${a['nickname']}</td><td>${" ".join(a['flags'])}</td><td class="n">${a['bandwidth']}</td><td class="n">${a['measured']}</td><td class="n">${a['wfu']}</td><td class="n">${a['tk']}</td><td class="n">${a['mtbf']}</td><td>${a['ipv6']}</td><td>${a['published']}</td><td>${a['bandwidth_file']}</td></tr>
+% else:
+<tr><td>${a['nickname']}</td><td>${a['state']}</td><td class="n">${MISSING}</td><td class="n">${MISSING}</td><td class="n">${MISSING}</td><td class="n">${MISSING}</td><td class="n">${MISSING}</td><td>${MISSING}</td><td>${MISSING}</td><td>${a['bandwidth_file']}</td></tr>
+% endif
+% endfor
+</tbody>
+</table></div>
+<div class="wide"><table>
+<caption>Flag eligibility by authority, against each vote's own flag-thresholds</caption>
+<thead><tr><th>Authority</th><th>Guard</th><th>Stable</th><th>Fast</th><th>HSDir</th></tr></thead>
+<tbody>
+% for a in ce['authorities']:
+% if a['eligibility']:
+<tr><td>${a['nickname']}</td>\
+% for e in a['eligibility']:
+<td>${e['outcome']}${" (assigned)" if e['assigned'] else ""}\
+% if e['notes']:
+: ${"; ".join(e['notes'])}\
+% endif
+</td>\
+% endfor
+</tr>
+% endif
+% endfor
+</tbody>
+</table></div>
+% endif
+% if ce['bandwidth']:
+<p>Measured by ${ce['bandwidth']['measured_by']} of ${ce['bandwidth']['bwauths']} bandwidth authorities; median measurement ${ce['bandwidth']['median_measured']}, median self-reported ${ce['bandwidth']['median_reported']}.</p>
+% endif
+% if ce['authorities'] and not ce['stats_present']:
+<p class="note">These votes carry no WFU, time-known or MTBF figures (no <code>stats</code> lines), so requirements on them show as unknown.</p>
+% endif
+<p class="note">Requirements follow tor's directory authority code: Fast needs the fast-speed bandwidth; Stable an MTBF of stable-mtbf (or 5 days); Guard needs Fast, Stable, V2Dir, 2 MB/s or the guard bandwidth threshold, guard-wfu and guard-tk; HSDir needs Stable, Fast and V2Dir, and its uptime requirement is estimated from WFU (98%) and time known (25 hours). Bandwidth is the authority's measurement when it has one.</p>
 % endif
 </section>

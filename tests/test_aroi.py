@@ -376,7 +376,10 @@ def test_leaderboards_on_the_fixture_with_hand_made_history():
     diverse = by_key["most_diverse"][:4]
     assert len(diverse) == 4
     assert [e["badge"] for e in diverse] == ["Diversity Legend", "Diversity Master", "Diversity Champion", None]
-    assert all(e["badge"] is None for e in by_key["bandwidth"])
+    # the other boards: a champion badge for rank 1 only
+    assert by_key["bandwidth"][0]["badge"] == "Bandwidth Champion"
+    assert all(e["badge"] is None for e in by_key["bandwidth"][1:])
+    assert all(entries[0]["badge"] for entries in by_key.values() if entries)
     # ranks per operator, for contact pages
     assert {r["category"] for r in lb.ranks[big_op]} >= {"reliability_masters", "validated_relays", "bandwidth"}
     assert all(r["rank"] == next(e["rank"] for e in by_key[r["category"]] if e["id"] == big_op)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alliumd import config as configmod
 from alliumd.model import consensus_health as ch, votes
-from alliumd.model.authorities import build_authorities
+from alliumd.model.authorities import build_authorities, health_card
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
 from alliumd.renderer.registry import Registry
@@ -47,6 +47,20 @@ def test_either_source_alone_still_renders():
     assert build_authorities(None, None)["rows"] == []
 
 
+def test_health_card_summarises_both_sources():
+    card = health_card(build_authorities(collector_summary(), health_summary()), "2018-10-15 00:00 UTC",
+                       "2025-04-03 05:00 UTC")
+    rows = {r["label"]: (r["value"], r["detail"]) for r in card["rows"]}
+    assert card["available"] and rows["Consensus method"] == ("28", None)
+    assert rows["Voting authorities"][0] == "9" and rows["Votes available"] == ("4 current", None)
+    assert rows["Bandwidth authorities"] == ("3", "bastet, Faravahar, gabelmoo")
+    assert rows["Relays per vote"][0] == "20" and rows["Vote data (CollecTor)"][0] == "2018-10-15 00:00 UTC"
+    assert {"authority": "bastet", "text": "Consensus could not be retrieved"} in card["notices"]
+    only_health = health_card(build_authorities(None, health_summary()), None, "2025-04-03 05:00 UTC")
+    assert dict((r["label"], r["value"]) for r in only_health["rows"])["Vote data (CollecTor)"] == "not available"
+    assert not health_card(build_authorities(None, None))["available"]
+
+
 def _site(tmp_path, collector=None, health=None):
     cfg = configmod.parse({"daemon": {"cache_dir": "cache", "output_dir": "www", "state_dir": "lib",
                                       "run_dir": "run"}}, tmp_path / "allium.toml")
@@ -72,4 +86,6 @@ def test_page_is_escaped_and_a_health_change_rewrites_only_it(tmp_path):
     (cfg.daemon.cache_dir / "consensus_health.summary.json").write_text(json.dumps(health))
     result = builder.build()
     assert result.changed == ["consensus_health"]
-    assert set(result.families) == {"authorities"} and result.written == 1
+    # the authorities page and the health page (its authorities card lists notices): nothing else
+    assert set(result.families) == {"authorities", "health"} and result.written == 2
+    assert "a new notice" in (cfg.daemon.output_dir / "network-health.html").read_text()

@@ -141,7 +141,7 @@ def test_families_read_exactly_what_they_show():
     fams = {f.name: f for f in MINE}
     d, du, dub = frozenset({DETAILS}), frozenset({DETAILS, UPTIME}), frozenset({DETAILS, UPTIME, BANDWIDTH})
     assert {n: f.inputs for n, f in fams.items()} == {
-        "group_static": frozenset(), "group_family": dub, "group_contact": dub, "group_as": d,
+        "group_static": frozenset(), "group_family": dub, "group_contact": dub | {"aroi"}, "group_as": d,
         "group_country": d, "group_platform": d, "group_flag": du, "group_first_seen": d,
         "lists": d, "lists_total_data": frozenset({DETAILS, BANDWIDTH}), "top": du,
         "search_page": frozenset(), "search_index": d}

@@ -153,18 +153,21 @@ def test_health_is_a_memoized_model_of_three_inputs():
     [spec] = [m for m in site.MODELS if m.name == "health"]
     assert spec.inputs == frozenset({"onionoo_details", "onionoo_uptime", "onionoo_bandwidth"})
     [family] = [f for f in site.FAMILIES if f.name == "health"]
-    assert family.inputs == spec.inputs and family.required == frozenset({"onionoo_details"})
+    # the page adds the AROI card (its own model, pages/aroi.py) and the authorities card (pages/authorities.py)
+    assert family.inputs == spec.inputs | {"aroi", "collector", "consensus_health"}
+    assert family.required == frozenset({"onionoo_details"})
 
 
 def test_dashboard_page_renders_with_and_without_models():
     bare = render(make_inputs(load_doc()), families=("health",))["network-health.html"].decode()
     check_html(bare)
-    assert bare.count('class="hcard"') == 11 and "No uptime data." in bare
+    assert bare.count('class="hcard"') == 13 and "No uptime data." in bare   # 11 cards + AROI + authorities
+    assert "No directory-authority data" in bare
     assert 'href="static/charts.css"' in bare and bare.count("<svg ") == 5
     full = render(with_models(), families=("health",))["network-health.html"].decode()
     check_html(full)
     assert "Uptime by role" in full and "Network total data (read and written)" in full
-    assert "AROI validation" in full and "not available yet" in full
+    assert "AROI operator validation" in full and "No AROI validator data yet" in full
     index = render(make_inputs(load_doc()), families=("index",))["index.html"].decode()
     for href in ("network-health.html", "relays/top.html", "lists/countries-by-bandwidth.html"):
         assert f'href="{href}"' in index

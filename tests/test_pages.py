@@ -138,10 +138,14 @@ def test_declarations():
     families = {f.name: f for f in site.FAMILIES}
     assert {"static", "index", "relays_all", "relay", "status", "health"} <= set(families)
     assert families["static"].inputs == frozenset()
-    for name in ("index", "relays_all"):
-        assert families[name].inputs == families[name].required == frozenset({"onionoo_details"})
+    assert families["relays_all"].inputs == families["relays_all"].required == frozenset({"onionoo_details"})
+    # the home page carries the AROI leaderboards: it reads what they read, and needs only details
+    assert families["index"].inputs == {"onionoo_details", "onionoo_uptime", "onionoo_bandwidth", "aroi"}
+    assert families["index"].required == frozenset({"onionoo_details"})
     assert families["relay"].required == frozenset({"onionoo_details"})
-    assert families["relay"].inputs == {"onionoo_details", "onionoo_uptime", "onionoo_bandwidth"}
+    # relay pages also show their votes and AROI status, but only the Onionoo sources in their chrome
+    assert families["relay"].inputs == {"onionoo_details", "onionoo_uptime", "onionoo_bandwidth", "collector", "aroi"}
+    assert families["relay"].chrome_sources == {"onionoo_details", "onionoo_uptime", "onionoo_bandwidth"}
     assert families["status"].inputs == frozenset({STATUS_INPUT}) and not families["status"].required
     models = {m.name: m for m in site.MODELS}
     assert models["relays"].inputs == frozenset({"onionoo_details"})

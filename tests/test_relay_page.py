@@ -118,7 +118,7 @@ def render(inputs: RenderInputs, families=("relay",)) -> dict[str, bytes]:
                 out[page.path] = page.view["body"]
             else:
                 chrome = {"site_title": "Test", "root": "../" * page.path.count("/"), "page_path": page.path,
-                          "sources": inputs.source_line(sorted(family.inputs))}
+                          "sources": inputs.source_line(sorted(family.chrome_sources))}
                 out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 
@@ -135,7 +135,8 @@ def relay_html(pages, fp=THYME) -> str:
 
 # -- HTML checks ---------------------------------------------------------------------------------
 
-SAFE_HREF = re.compile(r"^(\.\./)*[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.(html|css)$")
+SAFE_HREF = re.compile(r"^(?:(\.\./)*[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.(html|css)"
+                       r"|#[A-Za-z0-9_-]+)$")        # a site-relative page, or an anchor on this page
 ATTRS = {"lang", "charset", "name", "content", "rel", "href", "class", "scope", "aria-current", "aria-label",
          "id", "role", "aria-labelledby", "viewbox", "d", "points", "transform", "x", "y", "width", "height"}
 VOID = {"meta", "link", "br", "hr", "img", "input", "path", "polyline", "rect"}
@@ -217,7 +218,10 @@ def test_json_is_the_view_without_chart_geometry():
     data = json.loads(pages[f"relay/{THYME}/index.json"])
     assert data["schema"] == RELAY_JSON_SCHEMA
     assert set(data) == {"schema", "relay", "diagnostics", "links", "aroi_domain", "family", "percentiles",
-                         "uptime", "traffic", "overload"}
+                         "uptime", "traffic", "overload", "aroi_validation", "consensus_evaluation"}
+    assert data["consensus_evaluation"] == {"available": False}           # no collector source here
+    assert data["aroi_validation"]["status"] in ("unknown", "validated", "unauthorized", "misconfigured")
+    assert data["aroi_validation"]["validator_available"] is False
     assert data["relay"]["fingerprint"] == THYME and data["aroi_domain"] == "tokelrk.xyz"
     assert all(isinstance(v, int) or v is None for v in data["percentiles"].values())
     assert data["uptime"]["periods"][0] == {"period": "1M", "label": "past month", "uptime": 99.5,

@@ -77,9 +77,13 @@ def test_real_site_registry_dependencies():
             "search_index"} <= details
     assert [f.name for f in reg.affected({STATUS_INPUT})] == ["status"]
     uptime = {f.name for f in reg.affected({"onionoo_uptime"})}
-    assert {"relay", "group_contact", "group_family", "group_flag", "top", "health"} <= uptime
+    assert {"relay", "group_contact", "group_family", "group_flag", "top", "health", "index"} <= uptime
     assert not uptime & {"group_as", "group_country", "group_platform", "group_first_seen", "lists",
-                         "search_index", "relays_all", "index"}
+                         "search_index", "relays_all"}
+    # AROI: the boards (also on the home page), contact pages, health card and relay pages; nothing else
+    aroi = {f.name for f in reg.affected({"aroi"})}
+    assert {"leaderboards", "index", "group_contact", "health"} <= aroi
+    assert aroi <= {"leaderboards", "index", "group_contact", "health", "relay"}
     bandwidth = {f.name for f in reg.affected({"onionoo_bandwidth"})}
     assert {"relay", "group_contact", "group_family", "health", "lists_total_data"} <= bandwidth
     assert not bandwidth & {"group_as", "group_country", "group_platform", "group_first_seen", "lists",

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .format import MISSING, count
+
+MAX_NOTICES = 20          # notices listed on the health card (all of them: authorities.html)
+
 
 def _vote_row(authority: dict[str, Any], consensus_method: int | None) -> dict[str, Any]:
     vote = authority.get("vote") or {}
@@ -75,3 +79,67 @@ def build_authorities(collector: dict | None, health: dict | None) -> dict[str, 
         "sections_missing": sorted(k for k, v in (health.get("sections") or {}).items() if v != "ok"),
         "has_votes": bool(collector), "has_health": bool(health),
     }
+
+
+def health_card(model: dict[str, Any], votes_time: str | None = None,
+                health_time: str | None = None) -> dict[str, Any]:
+    """The network health page's authorities card, from :func:`build_authorities`'s model (plain text).
+
+    ``votes_time``/``health_time`` are the two sources' data times as the
+    page states them (None: no data from that source).
+    """
+    if not model.get("has_votes") and not model.get("has_health"):
+        return {"id": "authorities", "title": "Directory authorities", "available": False, "rows": [],
+                "notices": [], "notes": ["No directory-authority data: the collector and consensus_health "
+                                         "sources are not enabled or have not fetched anything yet."]}
+    rows_in = model.get("rows") or []
+    voting = [r for r in rows_in
+              if r.get("in_consensus") or (r.get("in_consensus") is None and r.get("ch_vote_present"))]
+    bwauths = [r["nickname"] for r in rows_in if r.get("bandwidth_authority")]
+    current = [r for r in rows_in if r.get("vote_current")]
+    problems = [r["nickname"] for r in rows_in
+                if r.get("vote_error") or r.get("ch_signature_problem") or r.get("ch_clock_problem")
+                or r.get("signed") is False]
+
+    def text(value: Any) -> str:
+        return MISSING if value is None or value == "" else str(value)
+
+    rows = [
+        {"label": "Consensus valid after", "value": text(model.get("valid_after")), "detail": None},
+        {"label": "Consensus method", "value": text(model.get("method")), "detail": None},
+        {"label": "Voting authorities", "value": text(model.get("voters") or (len(voting) or None)),
+         "detail": (f"{model['signers']} signed the consensus" if model.get("signers") else None)},
+        {"label": "Votes available", "value": f"{len(current)} current" if model.get("has_votes") else MISSING,
+         "detail": None},
+        {"label": "Bandwidth authorities", "value": text(model.get("bandwidth_authorities")),
+         "detail": ", ".join(sorted(bwauths, key=str.lower)) or None},
+        {"label": "Relays in the consensus", "value": count(model["relays"]) if model.get("relays") else MISSING,
+         "detail": None},
+        {"label": "Relays per vote", "value": _spread([r.get("relays_voted") for r in current]),
+         "detail": "fewest–most in the current votes" if current else None},
+        {"label": "Measured per bandwidth authority",
+         "value": _spread([r.get("measured") for r in current if r.get("bandwidth_authority")]), "detail": None},
+        {"label": "Authorities with problems", "value": str(len(problems)),
+         "detail": ", ".join(problems) or None},
+        {"label": "Vote data (CollecTor)", "value": text(votes_time) if model.get("has_votes") else "not available",
+         "detail": None},
+        {"label": "consensus-health page", "value": text(health_time) if model.get("has_health") else "not available",
+         "detail": None},
+    ]
+    notices = [{"authority": None, "text": str(t)[:200]} for t in model.get("general_notices") or []]
+    for r in rows_in:
+        notices.extend({"authority": str(r["nickname"]), "text": str(t)[:200]} for t in r.get("notices") or [])
+    notes = []
+    if model.get("sections_missing"):
+        notes.append("Sections missing from the consensus-health page: " + ", ".join(model["sections_missing"]) + ".")
+    return {"id": "authorities", "title": "Directory authorities", "available": True, "rows": rows,
+            "notices": notices[:MAX_NOTICES], "more_notices": max(0, len(notices) - MAX_NOTICES), "notes": notes}
+
+
+def _spread(values: list) -> str:
+    """'7,903' or '7,100–7,903' (fewest–most) of the numbers among ``values``."""
+    numbers = sorted(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+    if not numbers:
+        return MISSING
+    low, high = count(numbers[0]), count(numbers[-1])
+    return low if low == high else f"{low}–{high}"

@@ -1,9 +1,13 @@
-"""``aroi/leaderboards.html``: the 19 AROI operator leaderboards, and the AROI models.
+"""The home page and ``aroi/leaderboards.html``: the 19 AROI operator leaderboards, and the AROI models.
 
 Leaderboards are computed once per input version (details, uptime,
 bandwidth, AROI validator) by ``model/aroi.py``; this module only turns them
-into a view.  Ranks 1–10 are shown, 11–25 sit in native ``<details>``
-disclosures, so "pagination" works without JavaScript.
+into views.  Ranks 1–10 are shown, 11–20 and 21–25 sit in native
+``<details>`` disclosures, so "pagination" works without JavaScript.
+
+``index.html`` is the network overview (pages/relays.py builds it) followed by
+the same boards, so it reads what the boards read; without validator data
+it still renders and says so.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import Any
 
 from ..model import aroi as aroi_model
 from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
-from .common import BANDWIDTH, DETAILS, UPTIME, contact_path
+from . import relays as relay_pages
+from .common import BANDWIDTH, DETAILS, INDEX_PATH, UPTIME, contact_path
 
 AROI = "aroi"
 LEADERBOARDS_PATH = "aroi/leaderboards.html"
@@ -52,11 +57,25 @@ def expand_leaderboards(inputs: RenderInputs) -> Iterator[Page]:
     yield Page(LEADERBOARDS_PATH, "leaderboards.mako", leaderboards_view(inputs.model("leaderboards")))
 
 
+def expand_index(inputs: RenderInputs) -> Iterator[Page]:
+    """The network overview (pages/relays.py) and the leaderboards: the one family writing index.html."""
+    overview = next(iter(relay_pages.expand_index(inputs))).view
+    yield Page(INDEX_PATH, "index.mako", {**overview, "leaderboards": leaderboards_view(inputs.model("leaderboards")),
+                                          "leaderboards_path": LEADERBOARDS_PATH})
+
+
+def build_health_card(inputs: RenderInputs) -> dict[str, Any]:
+    return aroi_model.health_card(inputs.model("aroi"))
+
+
 LEADERBOARD_INPUTS = frozenset({DETAILS, UPTIME, BANDWIDTH, AROI})
 MODELS = [
     ModelSpec("aroi_validator", frozenset({AROI}), lambda inputs: aroi_model.build_validator(inputs.doc(AROI))),
     ModelSpec("aroi", frozenset({DETAILS, AROI}), build_aroi_model),
     ModelSpec("leaderboards", LEADERBOARD_INPUTS, build_leaderboards),
+    ModelSpec("aroi_health_card", frozenset({DETAILS, AROI}), build_health_card),
 ]
 FAMILIES = [PageFamily("leaderboards", LEADERBOARD_INPUTS, expand_leaderboards, required=frozenset({DETAILS}),
-                       description="AROI operator leaderboards")]
+                       description="AROI operator leaderboards"),
+            PageFamily("index", LEADERBOARD_INPUTS, expand_index, required=frozenset({DETAILS}),
+                       description="network overview and AROI leaderboards")]

@@ -1,8 +1,8 @@
 """``authorities.html``: every directory authority, from votes and consensus-health.
 
 Reads only the ``collector`` and ``consensus_health`` sources, so a
-consensus-health change re-renders this page (and the health card that
-reads it), never a relay page.
+consensus-health change re-renders this page and the network health page
+(its authorities card, :func:`health_card_view`), never a relay page.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import format as fmt
-from ..model.authorities import build_authorities
+from ..model.authorities import build_authorities, health_card
 from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
 
 COLLECTOR, HEALTH = "collector", "consensus_health"
@@ -72,6 +72,14 @@ def expand_authorities(inputs: RenderInputs) -> Iterator[Page]:
         "sections_missing": model["sections_missing"],
         "has_votes": model["has_votes"], "has_health": model["has_health"],
     })
+
+
+def health_card_view(inputs: RenderInputs) -> dict[str, Any]:
+    """The network health page's authorities card (its markup: templates/_authorities_card.mako)."""
+    votes, health = inputs.sources.get(COLLECTOR), inputs.sources.get(HEALTH)
+    model = inputs.model("authorities") if _available(inputs) else {}
+    return health_card(model, votes.published if votes and votes.available else None,
+                       health.published if health and health.available else None)
 
 
 def _available(inputs: RenderInputs) -> bool:

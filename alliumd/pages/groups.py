@@ -6,6 +6,13 @@ uptime; contact and family pages add uptime and bandwidth.  Contact, family,
 AS and country pages also publish their view model as ``index.json``.
 A view holds only what its page shows, so an unrelated change elsewhere in
 the network leaves it (and its bytes) untouched.
+
+Contact pages also show their operator's AROI validation and read the
+``aroi`` source.  Each carries a page key (the digest of its view, which
+includes the operator's validation status), reused while the group, its
+rows, its families and its status are the same: a new validator run
+re-renders only the contacts whose status changed, without building the
+other views.
 """
 
 from __future__ import annotations
@@ -13,8 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..model import groups as gm
-from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+import hashlib
+
+from ..model import aroi as aroi_model, groups as gm
+from ..renderer.jobs import json_bytes
+from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from ..renderer.templates import template_dir
 from . import common
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
@@ -29,6 +39,7 @@ GROUP_PATHS: dict[str, Callable[[str], str]] = {
     "first_seen": common.first_seen_path,
 }
 WITH_JSON = frozenset({"contact", "family", "as", "country"})
+AROI = "aroi"
 GROUP_CSS_PATH = "static/groups.css"
 SEARCH_JS_PATH = "static/search.js"
 
@@ -80,11 +91,16 @@ def group_view(groups: gm.GroupsModel, group: gm.Group, *, uptime: Any = None, b
     }
 
 
-def contact_details(group: gm.Group) -> dict[str, Any]:
-    """The contact texts (shown as text) and the AROI domain, linked only because it validated."""
+def contact_details(group: gm.Group, aroi: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The contact texts (shown as text), the AROI domain and the operator's AROI validation.
+
+    The domain is a strict (punycode) domain, so its https link can only
+    point at that host; ``aroi`` is ``model.aroi.operator_view`` (None
+    without the AROI model).
+    """
     domain = group.id if "." in group.id else None      # contact hashes are hex, domains have dots
     return {"aroi_domain": domain, "aroi_url": f"https://{domain}/" if domain else None,
-            "texts": gm.contact_texts(group)}
+            "texts": gm.contact_texts(group), "aroi": aroi}
 
 
 def related_groups(groups: gm.GroupsModel, group: gm.Group) -> list[dict[str, Any]]:
@@ -102,6 +118,60 @@ def related_groups(groups: gm.GroupsModel, group: gm.Group) -> list[dict[str, An
     return out
 
 
+# -- contact pages: keyed, with the operator's AROI status ----------------------------------------
+
+def contact_view(group: gm.Group, rows: list[dict[str, Any]], history: dict[str, Any],
+                 related: list[dict[str, Any]], aroi: dict[str, Any] | None) -> dict[str, Any]:
+    """A contact page's view from exactly what its key covers (see :func:`build_contact_pages`)."""
+    return {"kind": group.kind, "id": group.id, "label": group.label, "summary": gm.summary(group),
+            "history": history, "contact": contact_details(group, aroi), "related": related, "relays": rows}
+
+
+def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
+    """Per contact: the arguments of its view and its page key.
+
+    The key is the digest of the view.  It is reused without building the
+    view while the group and its rows are the very objects of last time
+    (the groups and rows models share unchanged objects between versions)
+    and its families and AROI status are equal: an AROI-only change then
+    costs a comparison per contact.
+    """
+    groups = groups_model(inputs)
+    rows_model = inputs.model("group_rows_data")
+    aroi = inputs.model(AROI)
+    previous = inputs.previous("contact_pages") or {}
+    out = {}
+    for gid, group in groups.groups["contact"].items():
+        rows = rows_model.rows_of(group)
+        status = aroi_model.operator_view(aroi.operators.get(gid), aroi.validator_available)
+        args = (group, rows, rows_model.summary(group), related_groups(groups, group), status)
+        old = previous.get(gid)
+        if old is not None and _same_contact_arguments(old[0], args):
+            out[gid] = (args, old[1])
+        else:
+            out[gid] = (args, hashlib.blake2b(json_bytes(contact_view(*args)), digest_size=16).hexdigest())
+    return out
+
+
+def _same_contact_arguments(old: tuple, new: tuple) -> bool:
+    return (old[0] is new[0] and len(old[1]) == len(new[1]) and all(a is b for a, b in zip(old[1], new[1]))
+            and old[2] == new[2] and old[3] == new[3] and old[4] == new[4])
+
+
+def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
+    """Contact pages; the AROI source's stale and sample markers (not in the model: a stale flip
+    changes no document) are added to each view and key here."""
+    source = inputs.sources.get(AROI)
+    markers = {"validator_stale": bool(source and source.stale), "validator_sample": bool(source and source.sample)}
+    suffix = f":{int(markers['validator_stale'])}{int(markers['validator_sample'])}"
+    for gid, (args, key) in inputs.model("contact_pages").items():
+        path = group_href("contact", gid)
+        view = Deferred(contact_view, (*args[:4], {**args[4], **markers}))
+        key += suffix
+        yield Page(path, "group.mako", view, key=key)
+        yield Page(common.entity_json_path(path), "group.mako", view, content_type="json", key=key)
+
+
 def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterator[Page]:
     groups = groups_model(inputs)
     rows = None
@@ -117,10 +187,6 @@ def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterato
 
 def expand_family(inputs: RenderInputs) -> Iterator[Page]:
     return _pages(inputs, "family", history=True)
-
-
-def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
-    return _pages(inputs, "contact", history=True)
 
 
 def expand_flag(inputs: RenderInputs) -> Iterator[Page]:
@@ -150,6 +216,7 @@ def expand_static(inputs: RenderInputs) -> Iterator[Page]:
 
 
 _HISTORY = frozenset({DETAILS, UPTIME, BANDWIDTH})
+_CONTACT = _HISTORY | {AROI}
 
 def build_rows(inputs: RenderInputs, name: str, *, total_data: bool) -> gm.HistoryRows:
     return gm.history_rows(groups_model(inputs), optional_model(inputs, "uptime"),
@@ -165,14 +232,17 @@ MODELS = [
               lambda inputs: build_rows(inputs, "group_rows_uptime", total_data=False)),
     ModelSpec("group_rows_data", frozenset({DETAILS, UPTIME, BANDWIDTH}),
               lambda inputs: build_rows(inputs, "group_rows_data", total_data=True)),
+    ModelSpec("contact_pages", _CONTACT, build_contact_pages),
 ]
 
 FAMILIES = [
     PageFamily("group_static", frozenset(), expand_static, description="group stylesheet and search script"),
     PageFamily("group_family", _HISTORY, expand_family, required=DETAILS_ONLY,
                description="one page per family (relays linked by effective_family)"),
-    PageFamily("group_contact", _HISTORY, expand_contact, required=DETAILS_ONLY,
-               description="one page per operator contact (AROI domain or contact hash)"),
+    PageFamily("group_contact", _CONTACT, expand_contact, required=DETAILS_ONLY,
+               description="one page per operator contact (AROI domain or contact hash)",
+               chrome=_HISTORY),      # AROI: stated in the page's AROI section, so a validator run
+                                      # rewrites only the contacts whose status changed
     PageFamily("group_as", DETAILS_ONLY, expand_as, required=DETAILS_ONLY, description="one page per AS"),
     PageFamily("group_country", DETAILS_ONLY, expand_country, required=DETAILS_ONLY,
                description="one page per country"),

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from ..model import health as hm
 from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from . import authorities as authority_pages
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, UPTIME, relays as _relays
 from .relays import optional_model
 
@@ -25,7 +26,8 @@ def build_health_model(inputs: RenderInputs) -> dict:
 
 
 def expand_health(inputs: RenderInputs) -> Iterator[Page]:
-    yield Page(HEALTH_PATH, "health.mako", inputs.model("health"))
+    yield Page(HEALTH_PATH, "health.mako", {**inputs.model("health"), "aroi_card": inputs.model("aroi_health_card"),
+                                            "authorities_card": authority_pages.health_card_view(inputs)})
 
 
 MODELS = [
@@ -37,5 +39,7 @@ MODELS = [
     ModelSpec("health", HEALTH_INPUTS, build_health_model),
 ]
 
-FAMILIES = [PageFamily("health", HEALTH_INPUTS, expand_health, required=DETAILS_ONLY,
+# aroi: the AROI card (its model is in pages/aroi.py); collector, consensus_health: the authorities card
+FAMILIES = [PageFamily("health", HEALTH_INPUTS | {"aroi"} | authority_pages.INPUTS, expand_health,
+                       required=DETAILS_ONLY,
                        description="network health dashboard")]

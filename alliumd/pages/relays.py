@@ -1,7 +1,8 @@
 """The overview, the all-relays table and one page per relay (HTML and its JSON view model).
 
-Relay pages read details, uptime and bandwidth but need only details: a
-missing uptime or bandwidth source leaves its sections saying so.
+Relay pages read details, uptime, bandwidth, CollecTor votes and the AROI
+validator but need only details: a missing source leaves its section saying
+so.
 
 The ~10k relay pages are the bulk of the site, so each carries a page key:
 the digest of exactly what its view is derived from (the relay's record,
@@ -10,6 +11,17 @@ itself, chart geometry included, is a Deferred: it is built only for relays
 whose key changed, in a render worker, from that relay's records alone.
 Charts are not memoized in a model: ~30 kB per relay, ~300 MB for a
 10k-relay network.
+
+Votes and AROI are per-relay inputs too: the key covers the relay's own row
+of the vote matrix (as compact JSON text), the digest of what every relay's
+evaluation shares (authorities, thresholds) and the relay's AROI status, so
+a new CollecTor summary or validator run re-renders only the relays whose
+share changed.  The consensus evaluation itself (model/consensus_eval.py,
+~0.4 ms per relay with nine authorities) is built in the render worker from
+that row.  These two sources are not named in the relay pages' chrome (their
+data time changes with every run, which would change every page): the
+sections state their own freshness, and a stale or missing source changes
+the pages' ``marks`` (and keys) once.
 """
 
 from __future__ import annotations
@@ -19,16 +31,21 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from ..model import bandwidth as bandwidth_model, charts, format as fmt, identity, uptime as uptime_model
+from ..model import bandwidth as bandwidth_model, charts, consensus_eval, format as fmt, identity
+from ..model import uptime as uptime_model
+from ..model.aroi import JUDGED, PROOF_LABELS
 from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
+from ..renderer.inputs import loads
 from ..renderer.jobs import json_bytes
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
                      UPTIME, as_path, contact_path, country_path, family_path, first_seen_path, flag_path,
                      list_path, relay_json_path, relay_path, relays as _relays)
 
-RELAY_INPUTS = frozenset({DETAILS, UPTIME, BANDWIDTH})
+COLLECTOR, AROI = "collector", "aroi"
+RELAY_INPUTS = frozenset({DETAILS, UPTIME, BANDWIDTH, COLLECTOR, AROI})
+RELAY_CHROME = frozenset({DETAILS, UPTIME, BANDWIDTH})       # sources the page chrome names (see above)
 RELAY_JSON_SCHEMA = "alliumd.relay/1"
 LIST_KINDS = (("countries", "Countries"), ("networks", "Networks (AS)"), ("platforms", "Platforms"),
               ("contacts", "Operators"), ("families", "Families"))
@@ -68,10 +85,44 @@ def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
 # -- one page per relay -----------------------------------------------------------------------
 
 def expand_relay(inputs: RenderInputs) -> Iterator[Page]:
+    marks = relay_marks(inputs)
+    suffix = "" if marks == NO_MARKS else "|" + json_bytes(marks).decode()
     for fp, (args, key, _) in inputs.model("relay_pages").items():
-        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args), key=key)
+        args = (*args, marks)
+        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args), key=key + suffix)
         yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args), content_type="json",
-                   key=key)
+                   key=key + suffix)
+
+
+NO_MARKS = {"votes_stale": False, "aroi_available": True, "aroi_stale": False, "aroi_sample": False}
+
+
+def relay_marks(inputs: RenderInputs) -> dict[str, bool]:
+    """Freshness of the per-relay sources whose data time the relay chrome does not name.
+
+    Part of every relay page's view and key: it changes every relay page,
+    but only when a source turns stale, comes or goes.
+    """
+    votes, aroi = inputs.sources.get(COLLECTOR), inputs.sources.get(AROI)
+    return {"votes_stale": bool(votes and votes.available and votes.stale),
+            "aroi_available": inputs.has(AROI),
+            "aroi_stale": bool(aroi and aroi.available and aroi.stale),
+            "aroi_sample": bool(aroi and aroi.available and aroi.sample)}
+
+
+def build_relay_votes(inputs: RenderInputs) -> dict[str, Any]:
+    """What relay pages take from the CollecTor summary: the shared context and one row per relay.
+
+    Rows are kept as compact JSON text: a few hundred bytes per relay,
+    compared and hashed as one string, parsed only by the worker that
+    renders the page.
+    """
+    summary = inputs.doc(COLLECTOR)
+    if not isinstance(summary, dict):
+        return {"context": None, "rows": {}}
+    relays = summary.get("relays") if isinstance(summary.get("relays"), dict) else {}
+    return {"context": consensus_eval.build_context(summary),
+            "rows": {fp: json_bytes(row).decode() for fp, row in relays.items()}}
 
 
 def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]:
@@ -79,30 +130,42 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
 
     The models reuse a relay's record objects when its lines did not change,
     so a relay whose records are the same objects as last time, with the same
-    ranks and family, keeps its arguments and key without hashing them again.
+    ranks, family, vote row and AROI status, keeps its key without hashing
+    its arguments again.
     """
     model = _relays(inputs)
     ranks = inputs.model("relay_percentiles")
     uptime = optional_model(inputs, "uptime", UPTIME)
     bandwidth = optional_model(inputs, "bandwidth", BANDWIDTH)
+    votes = optional_model(inputs, "relay_votes", COLLECTOR)
+    context = votes["context"] if votes is not None else None
+    rows = votes["rows"] if votes is not None else {}
+    aroi = inputs.model("aroi").relays
     previous = inputs.previous("relay_pages") or {}
     out = {}
     for relay in model.relays:
         fp = relay["fingerprint"]
         up = uptime.relays.get(fp) if uptime is not None else None
         bw = bandwidth.relays.get(fp) if bandwidth is not None else None
-        args = (relay, ranks.get(fp), up, bw, family_members(relay, model.by_fingerprint))
+        vote = (context, rows.get(fp)) if context is not None else None
+        args = (relay, ranks.get(fp), up, bw, family_members(relay, model.by_fingerprint), vote, aroi.get(fp))
         old = previous.get(fp)
         if old is not None and _same_arguments(old[0], args) and old[2] == _outlier(up):
-            out[fp] = old
+            out[fp] = (args, old[1], old[2])
         else:
             out[fp] = (args, relay_key(*args), _outlier(up))
     return out
 
 
 def _same_arguments(old: tuple, new: tuple) -> bool:
-    """Same record objects (relay, uptime, bandwidth) and equal ranks and family."""
-    return old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
+    """Same record objects (relay, uptime, bandwidth), equal ranks, family, vote share and AROI status."""
+    return (old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
+            and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6])
+
+
+def _vote_key(vote: tuple | None) -> tuple | None:
+    """A relay's share of the vote data: the shared context's digest and its own row."""
+    return (vote[0]["digest"], vote[1]) if vote is not None else None
 
 
 def _outlier(entry: dict | None) -> Any:
@@ -110,29 +173,34 @@ def _outlier(entry: dict | None) -> Any:
     return entry.get("outlier") if entry is not None else None
 
 
-def relay_key(*args: Any) -> str:
+def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi) -> str:
     """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read."""
-    return hashlib.blake2b(json_bytes(args), digest_size=16).hexdigest()
+    return hashlib.blake2b(json_bytes((relay, ranks, uptime_entry, bandwidth_entry, family, _vote_key(vote), aroi)),
+                           digest_size=16).hexdigest()
 
 
 def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
-                    bandwidth_entry: dict | None, family: list[dict[str, Any]]) -> dict[str, Any]:
+                    bandwidth_entry: dict | None, family: list[dict[str, Any]], vote: tuple | None,
+                    aroi: dict | None, marks: dict[str, bool]) -> dict[str, Any]:
     """The relay page's view: its data and the chart geometry of its histories."""
     charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
                                               bandwidth_model.series_of(bandwidth_entry))
-    return {**_shared_data(relay, family, ranks, uptime_entry, bandwidth_entry), "charts": charts_view}
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, marks)
+    return {**data, "charts": charts_view}
 
 
 def relay_json_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
-                    bandwidth_entry: dict | None, family: list[dict[str, Any]]) -> dict[str, Any]:
+                    bandwidth_entry: dict | None, family: list[dict[str, Any]], vote: tuple | None,
+                    aroi: dict | None, marks: dict[str, bool]) -> dict[str, Any]:
     """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    return {"schema": RELAY_JSON_SCHEMA, **_shared_data(relay, family, ranks, uptime_entry, bandwidth_entry)}
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, marks)
+    return {"schema": RELAY_JSON_SCHEMA, **data}
 
 
 _last_data: list = [None, None]          # (arguments, relay_data of them): see _shared_data
 
 
-def _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry) -> dict[str, Any]:
+def _shared_data(*args) -> dict[str, Any]:
     """relay_data, computed once for a relay's two pages.
 
     The HTML and JSON jobs of a relay are queued together with the very same
@@ -140,7 +208,6 @@ def _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry) -> dict[st
     second view reuses the first one's data when the arguments are the same
     objects.  Views are read-only, so sharing the dict is safe.
     """
-    args = (relay, family, ranks, uptime_entry, bandwidth_entry)
     last_args, last_data = _last_data
     if last_args is not None and all(a is b for a, b in zip(args, last_args)):
         return last_data
@@ -150,19 +217,65 @@ def _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry) -> dict[st
 
 
 def relay_data(relay: dict[str, Any], family: list[dict[str, Any]], ranks: dict[str, int | None] | None,
-               uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None) -> dict[str, Any]:
+               uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None,
+               vote: tuple | None = None, aroi: dict[str, Any] | None = None,
+               marks: dict[str, bool] = NO_MARKS) -> dict[str, Any]:
     """Everything a relay page shows except chart geometry (this is also the relay's JSON)."""
     contact = relay["contact"]
+    evaluation = consensus_section(vote, marks)
+    diagnostics = relay_diagnostics(relay, uptime_entry, bandwidth_entry)
+    if evaluation.get("diagnostics"):
+        order = {"error": 0, "warning": 1, "info": 2}
+        diagnostics = sorted(diagnostics + evaluation["diagnostics"], key=lambda d: order.get(d["severity"], 3))
     return {
         "relay": relay,
-        "diagnostics": relay_diagnostics(relay, uptime_entry, bandwidth_entry),
+        "diagnostics": diagnostics,
         "links": relay_links(relay),
         "aroi_domain": identity.aroi_domain(contact),
+        "aroi_validation": aroi_section(aroi, marks),
         "family": family,
         "percentiles": ranks or {"consensus_weight": None, "guard": None, "middle": None, "exit": None},
         "uptime": uptime_section(uptime_entry),
         "traffic": traffic_section(bandwidth_entry),
         "overload": overload_view(bandwidth_entry),
+        "consensus_evaluation": evaluation,
+    }
+
+
+def consensus_section(vote: tuple | None, marks: dict[str, bool]) -> dict[str, Any]:
+    """The consensus evaluation of one relay (model/consensus_eval.py), or why there is none."""
+    if vote is None:
+        return consensus_eval.unavailable()
+    context, row = vote
+    view = consensus_eval.evaluate(context, loads(row) if row is not None else None)
+    return {**view, "stale": marks["votes_stale"]}
+
+
+AROI_STATUS_TEXT = {
+    "validated": "validated",
+    "unauthorized": "unauthorized: the proof does not list this relay",
+    "misconfigured": "misconfigured: the proof could not be checked",
+    "unknown": "unknown: the AROI fields are complete but the validator has no current answer for this relay",
+    "incomplete": "incomplete: AROI fields missing",
+    "not_configured": "not configured",
+}
+
+
+def aroi_section(status: dict[str, Any] | None, marks: dict[str, bool]) -> dict[str, Any]:
+    """The relay's AROI validation line (model/aroi.py relay_status; plain, fixed vocabulary)."""
+    status = status or {"status": "not_configured", "proof_type": None, "missing": [], "reason": None,
+                        "error": None}
+    code = status["status"]
+    proof = status.get("proof_type")
+    return {
+        "status": code,
+        "text": AROI_STATUS_TEXT.get(code, code),
+        "proof_type": PROOF_LABELS.get(proof, proof) if proof else None,
+        "missing": list(status.get("missing") or []),
+        "reason": status.get("reason"),
+        "error": status.get("error") if code in JUDGED else None,
+        "validator_available": marks["aroi_available"],
+        "stale": marks["aroi_stale"], "sample": marks["aroi_sample"],
     }
 
 
@@ -261,13 +374,14 @@ def _pct_text(value: float | None) -> str:
 
 MODELS = [
     ModelSpec("relay_percentiles", DETAILS_ONLY, lambda inputs: relay_percentiles(_relays(inputs).relays)),
+    ModelSpec("relay_votes", frozenset({COLLECTOR}), build_relay_votes),
     ModelSpec("relay_pages", RELAY_INPUTS, build_relay_pages),
 ]
 
 FAMILIES = [
-    PageFamily("index", DETAILS_ONLY, expand_index, required=DETAILS_ONLY, description="network overview"),
+    # index.html (expand_index's overview plus the AROI leaderboards) is the family "index" of pages/aroi.py
     PageFamily("relays_all", DETAILS_ONLY, expand_relays_all, required=DETAILS_ONLY,
                description="table of all relays"),
-    PageFamily("relay", RELAY_INPUTS, expand_relay, required=DETAILS_ONLY,
+    PageFamily("relay", RELAY_INPUTS, expand_relay, required=DETAILS_ONLY, chrome=RELAY_CHROME,
                description="one page per relay, with its view model as JSON"),
 ]

@@ -328,7 +328,7 @@ class SiteBuilder:
         if missing:
             log.info("family %s skipped: no data for %s yet", family.name, ", ".join(missing))
             return None
-        chrome_sources = [sources[s] for s in sorted(family.inputs) if s in sources]
+        chrome_sources = [sources[s] for s in sorted(family.chrome_sources) if s in sources]
         salt = (self.build_info + repr(chrome_sources)).encode()           # code, templates and chrome
         run = FamilyRun(family.name, self.manifest.outputs.get(family.name, {}))
 

@@ -64,6 +64,14 @@ class PageFamily:
     expand: Callable[["RenderInputs"], Iterable[Page]]
     required: frozenset[str] = field(default_factory=frozenset)   # skip family if one is unavailable
     description: str = ""
+    # the sources the page chrome names (None: all inputs).  A family that shows a source only as
+    # per-entity data (relay pages: votes, AROI) leaves it out, so that source's new data time does
+    # not change every page; its pages then state that source's freshness themselves.
+    chrome: frozenset[str] | None = None
+
+    @property
+    def chrome_sources(self) -> frozenset[str]:
+        return self.inputs if self.chrome is None else self.chrome
 
     def depends_on(self, changed: set[str]) -> bool:
         return bool(self.inputs & changed)

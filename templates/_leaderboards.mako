@@ -1,0 +1,79 @@
+## The AROI leaderboards, shared by index.html and aroi/leaderboards.html.
+## Ranks 1-10 are shown; 11-20 and 21-25 sit in native <details> disclosures,
+## so the "pages" of a board work without JavaScript.  Every value is escaped
+## text; operator labels are isolated with <bdi>; links are site-relative.
+<%def name="note(inputs)">\
+% if not inputs.get('aroi'):
+<p class="note">No AROI validator data yet: validation status is "unknown" and the validated-relays board is empty.</p>
+% endif
+% if not inputs.get('uptime') or not inputs.get('bandwidth'):
+<p class="note">Boards built from uptime or bandwidth history stay empty until that source has data.</p>
+% endif
+</%def>\
+<%def name="champions(categories, prefix)">\
+<div class="wide"><table class="list">
+<caption>Champions: rank 1 of every board</caption>
+<thead><tr><th>Board</th><th>Operator</th><th>Score</th></tr></thead>
+<tbody>
+% for c in categories:
+<tr><td><a href="#${prefix}${c['key']}">${c['title']}</a></td>\
+% if c['entries']:
+<% e = c['entries'][0] %>\
+<td><a href="${chrome['root']}${e['href']}"><bdi>${e['label']}</bdi></a>\
+% if e['badge']:
+ <span class="badge ok">${e['badge']}</span>\
+% endif
+</td><td>${e['value']}</td>\
+% else:
+<td>–</td><td>–</td>\
+% endif
+</tr>
+% endfor
+</tbody>
+</table></div>
+</%def>\
+<%def name="toc(categories, prefix)">\
+<nav class="toc" aria-label="Leaderboards"><ul>
+% for c in categories:
+<li><a href="#${prefix}${c['key']}">${c['title']}</a></li>
+% endfor
+</ul></nav>
+</%def>\
+<%def name="sections(categories, prefix, heading)">\
+% for c in categories:
+<section id="${prefix}${c['key']}">
+<${heading}>${c['title']}</${heading}>
+<p class="note">${c['description']}</p>
+% if not c['entries']:
+<p>No operator qualifies yet.</p>
+% else:
+${board(c['entries'][:10])}
+% if len(c['entries']) > 10:
+<details><summary>Ranks 11–${min(20, len(c['entries']))}</summary>
+${board(c['entries'][10:20])}
+</details>
+% endif
+% if len(c['entries']) > 20:
+<details><summary>Ranks 21–${len(c['entries'])}</summary>
+${board(c['entries'][20:])}
+</details>
+% endif
+% endif
+</section>
+% endfor
+</%def>\
+<%def name="board(entries)">\
+<div class="wide"><table class="list">
+<thead><tr><th class="n">#</th><th>Operator</th><th>AROI</th><th class="n">Relays</th><th>Score</th><th>Detail</th></tr></thead>
+<tbody>
+% for e in entries:
+<tr><td class="n">${e['rank']}\
+% if e['badge']:
+ <span class="badge ok">${e['badge']}</span>\
+% endif
+</td><td><a href="${chrome['root']}${e['href']}"><bdi>${e['label']}</bdi></a></td><td>${e['status'] or "–"}</td>\
+<td class="n">${e['relays']}</td><td>${e['value']}</td><td><bdi>${e['detail']}</bdi></td></tr>
+% endfor
+</tbody>
+</table></div>
+</%def>\
