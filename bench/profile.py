@@ -39,7 +39,7 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
     marker = out / ".done"
     files = {"details": out / "details.json", "details_changed": out / "details_changed.json",
              "uptime": out / "uptime.summary.json", "uptime_changed": out / "uptime_changed.summary.json",
-             "bandwidth": out / "bandwidth.summary.json"}
+             "bandwidth": out / "bandwidth.summary.json", "aroi": out / "aroi.summary.json"}
     if marker.exists():
         return files
     out.mkdir(parents=True, exist_ok=True)
@@ -49,10 +49,14 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
     for kind, raw, target in (("uptime", docs["uptime"][0], files["uptime"]),
                               ("uptime", mutate_lines(docs["uptime"][0], 0.05, bump_uptime, seed=0),
                                files["uptime_changed"]),
-                              ("bandwidth", docs["bandwidth"][0], files["bandwidth"])):
+                              ("bandwidth", docs["bandwidth"][0], files["bandwidth"]),
+                              ("aroi", docs["aroi"][0] if "aroi" in docs else None, files["aroi"])):
+        if raw is None:
+            continue
         raw_path = out / "raw.json"
         raw_path.write_bytes(raw)
-        target.write_bytes(source_module(f"onionoo_{kind}").validate(raw_path).summary)
+        source = "aroi" if kind == "aroi" else f"onionoo_{kind}"
+        target.write_bytes(source_module(source).validate(raw_path).summary)
         raw_path.unlink()
     marker.touch()
     return files
@@ -71,7 +75,7 @@ def builder_for(work: Path):
     from alliumd.renderer.registry import Registry
     data = {"daemon": {"cache_dir": str(work / "cache"), "output_dir": str(work / "www"),
                        "state_dir": str(work / "lib"), "run_dir": str(work / "run")},
-            "sources": {n: {"enabled": True} for n in ("onionoo_uptime", "onionoo_bandwidth")}}
+            "sources": {n: {"enabled": True} for n in ("onionoo_uptime", "onionoo_bandwidth", "aroi")}}
     cfg = parse(data, work / "allium.toml")
     return SiteBuilder(cfg, Registry(FAMILIES, MODELS))
 
@@ -115,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     install(files["details"], cache / "onionoo_details.json")
     install(files["uptime"], cache / "onionoo_uptime.summary.json")
     install(files["bandwidth"], cache / "onionoo_bandwidth.summary.json")
+    if files["aroi"].exists():
+        install(files["aroi"], cache / "aroi.summary.json")
     wanted = SCENARIOS if args.scenario == "all" else ("cold", args.scenario)
     builder = builder_for(args.work)
     run(builder, args.profile and args.scenario in ("cold", "all"), args.top, "cold")

@@ -22,6 +22,7 @@ here reads the clock: ages are measured from the details document's own
 
 from __future__ import annotations
 
+import functools
 import heapq
 import ipaddress
 import math
@@ -612,6 +613,7 @@ def _spread_metrics(m: OperatorMetrics, members: list[dict], keys: dict, rare: f
     m.ipv4_count, m.ipv6_count = len(v4), len(v6)
 
 
+@functools.lru_cache(maxsize=1 << 16)      # addresses repeat from one model rebuild to the next
 def _ipv4(address: str) -> str | None:
     try:
         return str(ipaddress.IPv4Address(address.rsplit(":", 1)[0]))
@@ -619,6 +621,7 @@ def _ipv4(address: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _ipv6(address: str) -> str | None:
     if not address.startswith("[") or "]" not in address:
         return None

@@ -6,6 +6,7 @@ and so that every page shows the same number the same way.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import datetime, timezone
@@ -54,7 +55,13 @@ def count(value: int | None) -> str:
 
 def parse_onionoo_time(text: object) -> datetime | None:
     """Onionoo's "YYYY-MM-DD hh:mm:ss" (UTC, no zone marker) as an aware datetime."""
-    if not isinstance(text, str) or not _ONIONOO_TIME_RE.match(text):
+    return _parse_onionoo_time(text) if isinstance(text, str) else None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_onionoo_time(text: str) -> datetime | None:
+    """Memoised: every model rebuild parses the same first-seen/last-seen times of ~10k relays again."""
+    if not _ONIONOO_TIME_RE.match(text):
         return None
     try:     # fromisoformat is ~10x faster than strptime; the regex pins the exact shape
         return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)

@@ -17,6 +17,7 @@ Schema (``meta.version`` 1)::
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -83,7 +84,9 @@ def relay_ips(relay: dict[str, Any]) -> list[str]:
     return list(seen)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _ip(text: str) -> str | None:
+    """Memoised: a details change re-indexes every relay, and ``ipaddress`` parsing dominated that."""
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
