@@ -1,4 +1,5 @@
 <%inherit file="base.mako"/>\
+<%namespace name="ch" file="charts.mako"/>\
 ## One template for every group kind (family, AS, contact, country, platform,
 ## flag, first-seen day).  Kind-specific parts are the defs at the bottom.
 ## Operator text is escaped by the default filter and isolated with <bdi> so
@@ -19,6 +20,8 @@
         return ", ".join("%s (%s)" % (i["name"], count(i["count"])) for i in items)
 %>\
 <%block name="title">${HEADINGS[kind]} ${label}</%block>\
+## contact and family HTML views carry "uptime_chart" (None without uptime data); other views do not
+<%block name="head">${ch.stylesheet() if context.get('uptime_chart') else ""}</%block>\
 <% s = summary; root = chrome['root'] %>\
 <link rel="stylesheet" href="${root}static/groups.css">
 <h1>${HEADINGS[kind]} <bdi>${label}</bdi></h1>
@@ -174,6 +177,13 @@ ${aroi_section(contact['aroi'])}
 % endif
 % endif
 </table>
+<% chart = context.get('uptime_chart') %>\
+% if chart:
+${ch.bar_chart(chart, "uptime-chart")}\
+% if chart['shown'] < chart['relays']:
+<p class="note">The chart shows the ${count(chart['shown'])} relays with the most consensus weight of ${count(chart['relays'])}; the table below lists them all.</p>
+% endif
+% endif
 </%def>\
 <%def name="related_section()">\
 <section>

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import lxml.html
+import pytest
 
 from alliumd import paths
 from alliumd.model import groups as gm, identity
@@ -85,10 +86,11 @@ def fake_bandwidth(doc, total=3_000_000_000):
 
 ATTRS = {"lang", "charset", "name", "content", "rel", "href", "class", "scope", "aria-current", "aria-label",
          "id", "action", "method", "role", "for", "type", "autocomplete", "spellcheck", "maxlength", "src",
-         "defer", "data-index", "data-root", "aria-live"}
+         "defer", "data-index", "data-root", "aria-live",
+         "viewbox", "aria-labelledby", "x", "y", "width", "height"}      # the inline SVG uptime chart
 VOID = {"meta", "link", "br", "hr", "img", "input"}
 INTERNAL = re.compile(r"^(\.\./)*(index\.html|relays/(all|top)\.html|status\.html|search\.html"
-                      r"|static/(style|groups)\.css|static/search\.js|search-index\.json|relay/[0-9A-F]{40}/index\.html"
+                      r"|static/(style|groups|charts)\.css|static/search\.js|search-index\.json|relay/[0-9A-F]{40}/index\.html"
                       r"|family/[0-9A-F]{40}/index\.html|as/AS[0-9]+/index\.html|country/[a-z]{2}/index\.html"
                       r"|contact/([0-9a-f]{32}|[a-z0-9.-]+)/index\.html|platform/[a-z0-9-]+/index\.html"
                       r"|flag/[a-z0-9]+/index\.html|first-seen/\d{4}-\d\d-\d\d/index\.html"
@@ -363,3 +365,129 @@ def test_large_hostile_strings_are_bounded_in_lists():
     pages = render(make_inputs(doc), [f for f in MINE if f.name == "lists"])
     for path, body in pages.items():
         assert len(body) < 200_000, path                 # 10 kB names are cut to labels
+
+
+# -- the uptime chart of contact and family pages ---------------------------------------------
+
+def chart_row(nickname, pct):
+    return {"nickname": nickname, "uptime": gm.uptime_text(pct), "uptime_pct": gm.uptime_value(pct)}
+
+
+def test_uptime_value_is_rounded_like_the_text_and_bounded():
+    assert gm.uptime_value(99.94) == 99.9 and gm.uptime_text(99.94) == "99.9%"
+    assert gm.uptime_value(100.04) == 100.0 and gm.uptime_value(-3) == 0.0 and gm.uptime_value(50) == 50.0
+    for bad in (None, True, "99", float("nan"), float("inf")):
+        assert gm.uptime_value(bad) is None
+
+
+def test_uptime_chart_is_one_bar_per_relay_capped_and_plain_numbers():
+    rows = [chart_row(f"relay{i}", 100 - i) for i in range(60)]
+    chart = gm.uptime_chart(rows)
+    assert chart == gm.uptime_chart(copy.deepcopy(rows))                     # pure, deterministic
+    assert (chart["shown"], chart["relays"]) == (50, 60) and len(chart["rows"]) == 50
+    assert [r["label"] for r in chart["rows"]] == [f"relay{i}" for i in range(50)]  # view order: weight desc
+    assert chart["rows"][0]["value_text"] == "100.0%" and chart["rows"][49]["value_text"] == "51.0%"
+    span = gm.charts.BAR_WIDTH - gm.charts.BAR_LABEL_W - gm.charts.BAR_VALUE_W
+    assert float(chart["rows"][0]["w"]) == span and float(chart["rows"][49]["w"]) == pytest.approx(span * 0.51, abs=0.1)
+    assert chart["height"] == 50 * gm.charts.BAR_ROW + 4
+    for r in chart["rows"]:
+        assert all(re.fullmatch(r"\d+(\.\d)?", r[k]) for k in ("y", "text_y", "w", "value_x"))
+    json.dumps(chart)                                                          # plain data only
+    assert gm.uptime_chart(rows, limit=3)["shown"] == 3
+
+
+def test_uptime_chart_without_data_and_with_gaps():
+    assert gm.uptime_chart([]) is None
+    assert gm.uptime_chart([chart_row("a", None), chart_row("b", None)]) is None
+    assert gm.uptime_chart([{"nickname": "a", "uptime": "–"}]) is None        # rows without history
+    chart = gm.uptime_chart([chart_row("a", 80), chart_row("b", None)])
+    assert [(r["label"], r["w"], r["value_text"]) for r in chart["rows"]][1] == ("b", "0", "no data")
+    assert "a 80.0%, b no data" in chart["summary"]
+
+
+def _contact_path(doc, index):
+    keys = gm.build_groups(build_relays(doc)).relay_keys[doc["relays"][index]["fingerprint"]]
+    return common.contact_path(keys["contact"]), common.family_path(keys["family"]) if keys["family"] else None
+
+
+def test_contact_and_family_pages_draw_the_uptime_chart_json_stays_plain():
+    doc = small()
+    pages = render(make_inputs(doc, uptime=fake_uptime(doc, 97.25), bandwidth=fake_bandwidth(doc)))
+    html = pages["contact/tokelrk.xyz/index.html"].decode()
+    assert 'href="../../static/charts.css"' in html
+    tree = lxml.html.fromstring(pages["contact/tokelrk.xyz/index.html"])
+    svg, = tree.xpath("//svg")
+    assert svg.get("aria-labelledby") == "uptime-chart" and svg.get("role") == "img"
+    assert svg.xpath("./title")[0].text == "Uptime per relay, past 6 months: Thyme01 97.2%, Thyme02 97.2%."
+    assert [t.text for t in svg.xpath("./text[@class='bl']")] == ["Thyme01", "Thyme02"]
+    assert len(svg.xpath("./rect")) == 2
+    view = json.loads(pages["contact/tokelrk.xyz/index.json"])
+    assert "uptime_chart" not in view and view["relays"][0]["uptime_pct"] == 97.2
+    families = [p for p in pages if p.startswith("family/") and p.endswith(".html")]
+    assert families and all(b"<svg" in pages[p] for p in families)
+    assert not any(b"uptime_chart" in pages[p] for p in pages if p.endswith(".json"))
+    # kinds without the chart, and every page without uptime data: no SVG, no chart stylesheet
+    for path, body in pages.items():
+        if path.endswith(".html") and not path.startswith(("contact/", "family/")):
+            assert b"<svg" not in body and b"charts.css" not in body, path
+    for path, body in render(make_inputs(doc)).items():
+        assert b"<svg" not in body and b"charts.css" not in body, path
+
+
+def test_uptime_chart_caps_large_operators_and_says_so():
+    doc = small()
+    contact = "ciissversion:2 url:bigop.example proof:uri-rsa"
+    clones = [{**r, "fingerprint": f"{i + 1:040X}", "effective_family": []} for i, r in enumerate(doc["relays"])]
+    doc["relays"] += clones
+    for r in doc["relays"]:
+        r["contact"] = contact
+    pages = render(make_inputs(doc, uptime=fake_uptime(doc), bandwidth=fake_bandwidth(doc)),
+                   [f for f in MINE if f.name == "group_contact"])
+    html = next(body for p, body in pages.items() if p.endswith(".html")).decode()
+    n = len(doc["relays"])
+    assert n > gm.UPTIME_CHART_LIMIT
+    assert html.count("<rect ") == gm.UPTIME_CHART_LIMIT
+    assert f"shows the 50 relays with the most consensus weight of {n}" in html
+
+
+def test_contact_keys_cover_the_chart_and_unchanged_contacts_are_skipped():
+    doc = small()
+    index = next(i for i, r in enumerate(doc["relays"]) if r.get("contact"))
+    path, _ = _contact_path(doc, index)
+    fp = doc["relays"][index]["fingerprint"]
+
+    def keyed(uptime):
+        pages = expand(make_inputs(doc, uptime=uptime, bandwidth=fake_bandwidth(doc)),
+                       [f for f in MINE if f.name == "group_contact"])
+        return {p: page.key for p, (page, _) in pages.items()}, pages
+
+    base, pages = keyed(fake_uptime(doc))
+    again, _ = keyed(fake_uptime(doc))
+    assert base == again and all(base.values())
+    # the HTML page's key is the digest of the JSON view, and its chart is a function of that view
+    page, _ = pages[path]
+    assert page.view_model()["uptime_chart"] == gm.uptime_chart(pages[common.entity_json_path(path)][0]
+                                                                  .view_model()["relays"])
+    # an uptime change too small to show changes no key; a visible one changes only that contact's keys
+    tiny = fake_uptime(doc)
+    tiny.relays[fp] = {"uptime": {"6M": 99.51}}
+    assert keyed(tiny)[0] == base
+    shown = fake_uptime(doc)
+    shown.relays[fp] = {"uptime": {"6M": 42.0}}
+    after, pages_after = keyed(shown)
+    changed = {p for p in base if base[p] != after[p]}
+    assert changed == {path, common.entity_json_path(path)}
+    values = [r["value_text"] for r in pages_after[path][0].view_model()["uptime_chart"]["rows"]]
+    assert "42.0%" in values
+
+
+def test_hostile_nicknames_in_the_chart_are_escaped_text():
+    doc = hostile_document()
+    pages = render(make_inputs(doc, uptime=fake_uptime(doc), bandwidth=fake_bandwidth(doc)))
+    titles = []
+    for path, body in pages.items():
+        if path.startswith(("contact/", "family/")) and path.endswith(".html"):
+            for svg in lxml.html.fromstring(body).xpath("//svg"):
+                titles.append(svg.xpath("./title")[0].text)
+                assert not svg.xpath(".//*[not(self::title or self::text or self::rect)]")
+    assert titles and any("<script>" in t or "<img" in t for t in titles)    # shown as text, not markup

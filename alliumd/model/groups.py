@@ -23,6 +23,7 @@ so pages and JSON stay valid whatever the document holds.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import paths
-from . import format as fmt, identity
+from . import charts, format as fmt, identity
 from .history import gc_paused
 from .relays import RelayModel
 
@@ -444,6 +445,17 @@ def data_size(value: Any) -> str:
     return f"{size:.0f} B" if unit == 0 else f"{size:.3g} {_DATA_UNITS[unit]}"
 
 
+def uptime_value(pct: Any) -> float | None:
+    """A 0–100 uptime percentage as a number rounded like :func:`uptime_text` (None if unknown).
+
+    Rounded so that a row (and the page key of a view holding it) changes
+    only when its shown uptime does.
+    """
+    if not isinstance(pct, (int, float)) or isinstance(pct, bool) or not math.isfinite(pct):
+        return None
+    return round(min(100.0, max(0.0, float(pct))), 1)
+
+
 def relay_uptime(uptime_model: Any, fingerprint: str, period: str = "6M") -> float | None:
     entry = uptime_model.relays.get(fingerprint) if uptime_model is not None else None
     value = entry.get("uptime", {}).get(period) if isinstance(entry, dict) else None
@@ -470,7 +482,9 @@ def history_row(row: dict[str, Any], fp: str, uptime_model: Any, bandwidth_model
                 total_data: bool) -> dict[str, Any]:
     """A copy of a relay's table row with its 6-month uptime (and its total data)."""
     row = dict(row)
-    row["uptime"] = uptime_text(relay_uptime(uptime_model, fp))
+    uptime = relay_uptime(uptime_model, fp)
+    row["uptime"] = uptime_text(uptime)
+    row["uptime_pct"] = uptime_value(uptime)
     if total_data:
         total, period = relay_total_data(bandwidth_model, fp)
         row["total_data"] = data_size(total)
@@ -525,6 +539,28 @@ class HistoryRows:
         uptimes = [u for u in map(uptime.__getitem__, group.fingerprints) if u is not None]
         totals = [t for t in map(total.__getitem__, group.fingerprints) if t is not None]
         return _history_summary(uptimes, totals, self.uptime_available, self.bandwidth_available)
+
+
+UPTIME_CHART_LIMIT = 50       # relays drawn in a group page's uptime chart (the heaviest by weight)
+UPTIME_CHART_TITLE = "Uptime per relay, past 6 months"
+
+
+def uptime_chart(rows: list[dict[str, Any]], limit: int = UPTIME_CHART_LIMIT) -> dict[str, Any] | None:
+    """One bar per relay (0–100 %) from history rows, the first ``limit`` of them; None without data.
+
+    ``rows`` are a group view's rows (relay model order: consensus weight,
+    highest first), so the chart is a pure function of the view and adds
+    nothing to its page key.  The view model is :func:`charts.bar_chart`'s
+    plus ``shown`` and ``relays`` (how many were drawn of how many).
+    """
+    shown = rows[:limit]
+    if not any(r.get("uptime_pct") is not None for r in shown):
+        return None
+    bars = [(r["nickname"], pct or 0.0, r["uptime"] if pct is not None else "no data")
+            for r, pct in ((r, r.get("uptime_pct")) for r in shown)]
+    chart = charts.bar_chart(UPTIME_CHART_TITLE, bars, max_value=100.0)
+    chart.update(shown=len(shown), relays=len(rows))
+    return chart
 
 
 def history_rows(groups: GroupsModel, uptime_model: Any, bandwidth_model: Any, total_data: bool,

@@ -91,6 +91,18 @@ def group_view(groups: gm.GroupsModel, group: gm.Group, *, uptime: Any = None, b
     }
 
 
+CHART_KINDS = frozenset({"contact", "family"})
+
+
+def with_uptime_chart(view: dict[str, Any]) -> dict[str, Any]:
+    """An HTML page's view: ``view`` plus its relays' uptime chart (None without uptime data).
+
+    Derived from the view's own rows only, so whatever keys or hashes the
+    view also covers the chart; the JSON page keeps the plain view.
+    """
+    return {**view, "uptime_chart": gm.uptime_chart(view["relays"])}
+
+
 def contact_details(group: gm.Group, aroi: dict[str, Any] | None = None) -> dict[str, Any]:
     """The contact texts (shown as text), the AROI domain and the operator's AROI validation.
 
@@ -125,6 +137,11 @@ def contact_view(group: gm.Group, rows: list[dict[str, Any]], history: dict[str,
     """A contact page's view from exactly what its key covers (see :func:`build_contact_pages`)."""
     return {"kind": group.kind, "id": group.id, "label": group.label, "summary": gm.summary(group),
             "history": history, "contact": contact_details(group, aroi), "related": related, "relays": rows}
+
+
+def contact_page_view(*args: Any) -> dict[str, Any]:
+    """A contact's HTML view: :func:`contact_view` with the uptime chart."""
+    return with_uptime_chart(contact_view(*args))
 
 
 def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
@@ -166,10 +183,11 @@ def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
     suffix = f":{int(markers['validator_stale'])}{int(markers['validator_sample'])}"
     for gid, (args, key) in inputs.model("contact_pages").items():
         path = group_href("contact", gid)
-        view = Deferred(contact_view, (*args[:4], {**args[4], **markers}))
+        view_args = (*args[:4], {**args[4], **markers})
         key += suffix
-        yield Page(path, "group.mako", view, key=key)
-        yield Page(common.entity_json_path(path), "group.mako", view, content_type="json", key=key)
+        yield Page(path, "group.mako", Deferred(contact_page_view, view_args), key=key)
+        yield Page(common.entity_json_path(path), "group.mako", Deferred(contact_view, view_args),
+                   content_type="json", key=key)
 
 
 def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterator[Page]:
@@ -180,7 +198,7 @@ def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterato
     for group in groups.groups[kind].values():
         path = group_href(kind, group.id)
         view = group_view(groups, group, history_rows=rows)
-        yield Page(path, "group.mako", view)
+        yield Page(path, "group.mako", with_uptime_chart(view) if history and kind in CHART_KINDS else view)
         if kind in WITH_JSON:
             yield Page(common.entity_json_path(path), "group.mako", view, content_type="json")
 
