@@ -18,7 +18,7 @@ from alliumd.fetchers import InvalidDocument, onionoo_bandwidth, onionoo_stream,
 from alliumd.model import history
 from alliumd.model import bandwidth as bandwidth_model, uptime as uptime_model
 from alliumd.model.bandwidth import BandwidthModel, build_bandwidth
-from alliumd.model.uptime import UptimeModel, build_uptime, distribution, percentile
+from alliumd.model.uptime import UptimeModel, build_uptime, build_uptime_from, distribution, percentile
 
 from daemon_harness import onionoo_bytes
 
@@ -330,6 +330,18 @@ def test_high_outlier_and_empty_network():
     assert build_uptime(doc).relays["F" * 40]["outlier"] == "high"
     empty = build_uptime(uptime_doc({}))
     assert empty.relays == {} and empty.network["6M"]["count"] == 0 and empty.network["6M"]["mean"] is None
+
+
+def test_a_reused_entry_is_marked_again_against_the_new_network():
+    doc = uptime_doc({f"{i:040X}": relay_summary({"6M": 0.5}) for i in range(30)})
+    doc["relays"]["F" * 40] = relay_summary({"6M": 1.0})
+    first = build_uptime(doc)
+    assert first.relays["F" * 40]["outlier"] == "high"
+    for i in range(30):                                   # everyone else catches up: F is no outlier now
+        doc["relays"][f"{i:040X}"] = relay_summary({"6M": 1.0})
+    second = build_uptime_from(doc, history.relay_items(doc["relays"]), first)
+    assert second.relays["F" * 40] is first.relays["F" * 40]          # reused, not parsed again
+    assert second.relays["F" * 40]["outlier"] is None
 
 
 def test_percentile_interpolates_between_ranks():

@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import paths
 from . import format as fmt
-from .history import (BANDWIDTH_SUMMARY_FORMAT, PERIOD_KEYS, decode_scaled, gc_paused, is_summary, loads,
+from .history import (BANDWIDTH_SUMMARY_FORMAT, PERIOD_KEYS, build_entries, decode_scaled, is_summary, loads,
                       relay_items, series_last)
 
 SOURCE = "onionoo_bandwidth"
@@ -51,17 +50,7 @@ def build_bandwidth_from(envelope: dict[str, Any], items: Iterable[tuple[str, st
     """
     if not is_summary({**envelope, "relays": {}}, SOURCE, BANDWIDTH_SUMMARY_FORMAT):
         return None
-    relays = {}
-    known = previous.relays if previous is not None else {}
-    with gc_paused():
-        for fp, raw in items:
-            old = known.get(fp)
-            if old is not None and old["raw"] == raw:
-                relays[fp] = old
-                continue
-            view = relay_bandwidth(raw) if paths.is_fingerprint(fp) else None
-            if view is not None:
-                relays[fp] = view
+    relays = build_entries(items, previous.relays if previous is not None else {}, relay_bandwidth)
     return BandwidthModel(published=fmt.timestamp(fmt.parse_onionoo_time(envelope.get("relays_published"))),
                           relays=relays, network=network_totals(relays))
 

@@ -43,7 +43,9 @@ import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
+
+from .. import paths
 
 UPTIME_SUMMARY_FORMAT = 2          # 2: one relay per line (1: everything on one line)
 BANDWIDTH_SUMMARY_FORMAT = 2
@@ -98,6 +100,28 @@ def split_item(item: bytes | memoryview) -> tuple[str, str] | None:
         return str(item[1:41], "ascii"), str(item[43:], "utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def build_entries(items: Iterable[tuple[str, str]], previous: dict[str, dict[str, Any]],
+                  build: Callable[[str], dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
+    """Fingerprint → model entry, built from (fingerprint, relay summary JSON) pairs.
+
+    A relay whose summary text equals its text in ``previous`` keeps its
+    entry object: unchanged relays are recognised downstream by identity and
+    cost no parse here.  Entries without a valid fingerprint, or that
+    ``build`` rejects (None), are left out.
+    """
+    relays = {}
+    with gc_paused():
+        for fp, raw in items:
+            old = previous.get(fp)
+            if old is not None and old["raw"] == raw:
+                relays[fp] = old
+                continue
+            entry = build(raw) if paths.is_fingerprint(fp) else None
+            if entry is not None:
+                relays[fp] = entry
+    return relays
 
 
 @contextmanager

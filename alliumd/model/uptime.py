@@ -22,10 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import paths
 from . import format as fmt
-from .history import (FLAG_PRIORITY, PERIOD_KEYS, UPTIME_SUMMARY_FORMAT, gc_paused, is_summary, loads, relay_items,
-                      series_last)
+from .history import (FLAG_PRIORITY, PERIOD_KEYS, UPTIME_SUMMARY_FORMAT, build_entries, is_summary, loads,
+                      relay_items, series_last)
 
 SOURCE = "onionoo_uptime"
 MIN_POINTS = 30
@@ -59,18 +58,7 @@ def build_uptime_from(envelope: dict[str, Any], items: Iterable[tuple[str, str]]
     """
     if not is_summary({**envelope, "relays": {}}, SOURCE, UPTIME_SUMMARY_FORMAT):
         return None
-    relays = {}
-    known = previous.relays if previous is not None else {}
-    with gc_paused():
-        for fp, raw in items:
-            old = known.get(fp)
-            if old is not None and old["raw"] == raw:
-                old["outlier"] = None
-                relays[fp] = old
-                continue
-            view = relay_uptime(raw) if paths.is_fingerprint(fp) else None
-            if view is not None:
-                relays[fp] = view
+    relays = build_entries(items, previous.relays if previous is not None else {}, relay_uptime)
     network = {p: distribution([r["uptime"][p] for r in relays.values()]) for p in PERIOD_KEYS}
     mark_outliers(relays, network[OUTLIER_PERIOD])
     return UptimeModel(published=fmt.timestamp(fmt.parse_onionoo_time(envelope.get("relays_published"))),
@@ -148,12 +136,17 @@ def percentile(ordered: list[float], p: float) -> float:
 
 
 def mark_outliers(relays: dict[str, dict], stats: dict[str, Any]) -> None:
-    """"low"/"high" for relays whose OUTLIER_PERIOD uptime is ≥ 2σ from the network mean."""
+    """"low"/"high" for relays whose OUTLIER_PERIOD uptime is ≥ 2σ from the network mean, else None.
+
+    Every entry is (re)marked: entries reused from the previous model carry
+    the previous network's marks.
+    """
     mean, std = stats["mean"], stats["std"]
     if mean is None or not std:
-        return
-    low, high = mean - OUTLIER_SIGMA * std, mean + OUTLIER_SIGMA * std
+        low = high = None
+    else:
+        low, high = mean - OUTLIER_SIGMA * std, mean + OUTLIER_SIGMA * std
     for relay in relays.values():
         value = relay["uptime"][OUTLIER_PERIOD]
-        if value is not None:
-            relay["outlier"] = "low" if value <= low else "high" if value >= high else None
+        relay["outlier"] = None if value is None or low is None else \
+            "low" if value <= low else "high" if value >= high else None
