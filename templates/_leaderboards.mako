@@ -71,7 +71,7 @@ ${board(c['entries'][20:])}
 % if e['badge']:
  <span class="badge ok">${e['badge']}</span>\
 % endif
-</td><td><a href="${chrome['root']}${e['href']}"><bdi>${e['label']}</bdi></a></td><td>${e['status'] or "–"}</td>\
+</td><td><a href="${chrome['root']}${e['href']}"><bdi>${e['label']}</bdi></a></td><td>${e['status_text'] or "–"}</td>\
 <td class="n">${e['relays']}</td><td>${e['value']}</td><td><bdi>${e['detail']}</bdi></td></tr>
 % endfor
 </tbody>

@@ -34,6 +34,8 @@ def test_leaderboards_render_all_categories_escaped(tmp_path):
     assert page.count("<section id=") == 19
     assert "<script>alert" not in page
     assert 'href="../contact/' in page
+    # operators' validation status reads as words, never as the model's codes
+    assert "<td>Not configured</td>" in page and "not_configured" not in page
     # a consensus-health change does not touch it; an AROI change does
     families = {f.name: f for f in FAMILIES}
     assert "aroi" in families["leaderboards"].inputs and "consensus_health" not in families["leaderboards"].inputs

@@ -42,7 +42,9 @@ def build_leaderboards(inputs: RenderInputs):
 
 def _entry_view(e: dict[str, Any]) -> dict[str, Any]:
     return {"rank": e["rank"], "href": contact_path(e["id"]), "label": e["label"],
-            "aroi_domain": e["aroi_domain"], "status": e["status"], "relays": e["relays"],
+            "aroi_domain": e["aroi_domain"], "status": e["status"],
+            "status_text": aroi_model.STATUS_LABELS[e["status"]][0] if e["status"] in aroi_model.STATUS_LABELS
+            else None, "relays": e["relays"],
             "value": e["value_text"], "detail": e["detail"], "badge": e["badge"]}
 
 
