@@ -1,7 +1,7 @@
 """Profile the renderer in-process on the benchmark's scenarios (cProfile or plain timings).
 
     python -m bench.profile --data ../shared/bench/network-10k [--scenario cold|uptime|relay|none|all]
-                            [--profile] [--top 30] [--work DIR]
+                            [--votes] [--profile] [--top 30] [--work DIR]
 
 Prepares the cache files the fetchers would publish (details, uptime and
 bandwidth summaries, plus an uptime variant with 5% of relays changed and a
@@ -11,6 +11,14 @@ output and manifest), then in the same builder ``uptime``, ``relay`` and
 ``none`` (nothing changed).  With ``--profile`` each scenario runs under
 cProfile and prints its top entries by cumulative and by own time.  This is
 a measuring tool for development; ``python -m bench`` is the benchmark.
+
+``--votes`` adds the ``collector`` source with a SYNTHETIC vote set for the
+network's relays (bench/synth_votes.py: 9 authorities, 6 measuring), installed
+before ``cold``, and two scenarios after the others: ``vote-hour`` (a new
+consensus hour: every relay's vote row changes) and ``vote-1pct`` (the same
+hour with 1 % of the relays' rows re-drawn).  Choosing one of them implies
+``--votes``.  Every scenario also prints the pages written per family and the
+render workers' CPU it took.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from alliumd.fetchers import source_module
 from .run import bump_one_relay, bump_uptime, load_data, mutate_lines
 
 SCENARIOS = ("cold", "uptime", "relay", "none")
+VOTE_SCENARIOS = ("vote-hour", "vote-1pct")
+VOTE_TOUCH = 0.01            # vote-1pct: the fraction of relays whose rows change
 
 
 def prepare(data: Path, work: Path) -> dict[str, Path]:
@@ -62,6 +72,28 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
     return files
 
 
+def prepare_votes(files: dict[str, Path]) -> dict[str, Path]:
+    """The synthetic collector summaries (bench/synth_votes.py) next to the other variants, made from
+    the prepared details once per generator version: base (hour 0), the next hour, and that hour with
+    ``VOTE_TOUCH`` of the relays re-drawn."""
+    from . import synth_votes
+    out = files["details"].parent
+    votes = {"votes": out / "collector.summary.json", "votes_hour": out / "collector_hour.summary.json",
+             "votes_1pct": out / "collector_1pct.summary.json"}
+    marker = out / f".votes-done-{synth_votes.GENERATOR}"
+    if marker.exists() and all(p.exists() for p in votes.values()):
+        return votes
+    started = time.monotonic()
+    relays = synth_votes.load_relays(files["details"])
+    for key, kw in (("votes", {}), ("votes_hour", {"hour": 1}), ("votes_1pct", {"hour": 1, "touch": VOTE_TOUCH})):
+        tmp = votes[key].with_suffix(".tmp")
+        tmp.write_bytes(synth_votes.summary_bytes(relays, **kw))
+        os.replace(tmp, votes[key])
+    marker.touch()
+    print(f"synthetic vote summaries made in {time.monotonic() - started:.1f} s", flush=True)
+    return votes
+
+
 def install(src: Path, dst: Path) -> None:
     """Publish a cache file the way the fetchers do (a new inode, so the renderer sees a change)."""
     tmp = dst.with_suffix(".tmp")
@@ -69,19 +101,45 @@ def install(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def builder_for(work: Path):
+def builder_for(work: Path, votes: bool = False):
     from alliumd.pages.site import FAMILIES, MODELS
     from alliumd.renderer.build import SiteBuilder
     from alliumd.renderer.registry import Registry
     data = {"daemon": {"cache_dir": str(work / "cache"), "output_dir": str(work / "www"),
                        "state_dir": str(work / "lib"), "run_dir": str(work / "run")},
-            "sources": {n: {"enabled": True} for n in ("onionoo_uptime", "onionoo_bandwidth", "aroi")}}
+            "sources": {n: {"enabled": True} for n in ("onionoo_uptime", "onionoo_bandwidth", "aroi",
+                                                        *(("collector",) if votes else ()))}}
     cfg = parse(data, work / "allium.toml")
     return SiteBuilder(cfg, Registry(FAMILIES, MODELS))
 
 
+def worker_cpu() -> float:
+    """CPU seconds of this process's children: reaped ones (rusage) plus live ones (/proc)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = ru.ru_utime + ru.ru_stime
+    me, tick = os.getpid(), os.sysconf("SC_CLK_TCK")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == me:                   # ppid; utime, stime are fields 14, 15 of stat
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def page_shas(builder) -> dict[str, dict[str, object]]:
+    """{family: {path: sha}} from the manifest (a page is written only when its bytes change)."""
+    return {fam: {path: (entry[0] if entry else None) for path, entry in pages.items()}
+            for fam, pages in builder.manifest.outputs.items()}
+
+
 def run(builder, profile: bool, top: int, label: str):
     prof = cProfile.Profile() if profile else None
+    before, workers = page_shas(builder), worker_cpu()
     started, cpu = time.monotonic(), time.process_time()
     if prof:
         prof.enable()
@@ -89,12 +147,20 @@ def run(builder, profile: bool, top: int, label: str):
     if prof:
         prof.disable()
     wall, cpu = time.monotonic() - started, time.process_time() - cpu
+    workers = worker_cpu() - workers
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{label:<8} wall {wall:6.2f} s  cpu {cpu:6.2f} s  written {result.written:6d}  "
-          f"unchanged {result.unchanged:6d}  deleted {result.deleted}  peak RSS {rss:.0f} MB  "
-          f"errors {result.errors or '-'}", flush=True)
+    print(f"{label:<9} wall {wall:6.2f} s  cpu {cpu:6.2f} s  workers cpu {workers:6.2f} s  "
+          f"written {result.written:6d}  unchanged {result.unchanged:6d}  deleted {result.deleted}  "
+          f"peak RSS {rss:.0f} MB  errors {result.errors or '-'}", flush=True)
     slow = sorted(result.timings.items(), key=lambda kv: -kv[1])[:8]
-    print("         families (s in this process): " + ", ".join(f"{k} {v:.2f}" for k, v in slow), flush=True)
+    print("          families (s in this process): " + ", ".join(f"{k} {v:.2f}" for k, v in slow), flush=True)
+    after = page_shas(builder)
+    written = {fam: sum(1 for path, sha in pages.items() if before.get(fam, {}).get(path, "-") != sha)
+               for fam, pages in after.items()}
+    print(f"          families rendered ({len(result.families)}): {', '.join(result.families) or '-'}", flush=True)
+    print("          pages written per family: "
+          + (", ".join(f"{k} {v}" for k, v in sorted(written.items(), key=lambda kv: -kv[1]) if v) or "-"),
+          flush=True)
     if prof:
         for order in ("cumulative", "tottime"):
             s = io.StringIO()
@@ -107,11 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--work", type=Path, default=Path("/tmp/alliumd-profile"))
-    ap.add_argument("--scenario", choices=(*SCENARIOS, "all"), default="all")
+    ap.add_argument("--scenario", choices=(*SCENARIOS, *VOTE_SCENARIOS, "all"), default="all")
+    ap.add_argument("--votes", action="store_true", help="add the collector source with synthetic votes")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=30)
     args = ap.parse_args(argv)
     files = prepare(args.data, args.work)
+    with_votes = args.votes or args.scenario in VOTE_SCENARIOS
+    if with_votes:
+        files.update(prepare_votes(files))
     for sub in ("cache", "www", "lib", "run"):
         shutil.rmtree(args.work / sub, ignore_errors=True)
         (args.work / sub).mkdir(parents=True)
@@ -121,8 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     install(files["bandwidth"], cache / "onionoo_bandwidth.summary.json")
     if files["aroi"].exists():
         install(files["aroi"], cache / "aroi.summary.json")
-    wanted = SCENARIOS if args.scenario == "all" else ("cold", args.scenario)
-    builder = builder_for(args.work)
+    if with_votes:
+        install(files["votes"], cache / "collector.summary.json")
+    wanted = ((*SCENARIOS, *(VOTE_SCENARIOS if with_votes else ())) if args.scenario == "all"
+              else ("cold", "vote-hour", args.scenario) if args.scenario == "vote-1pct" else ("cold", args.scenario))
+    builder = builder_for(args.work, with_votes)
     run(builder, args.profile and args.scenario in ("cold", "all"), args.top, "cold")
     if "uptime" in wanted:
         install(files["uptime_changed"], cache / "onionoo_uptime.summary.json")
@@ -132,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         run(builder, args.profile, args.top, "relay")
     if "none" in wanted:
         run(builder, args.profile, args.top, "none")
+    if "vote-hour" in wanted:
+        install(files["votes_hour"], cache / "collector.summary.json")
+        run(builder, args.profile, args.top, "vote-hour")
+    if "vote-1pct" in wanted:
+        install(files["votes_1pct"], cache / "collector.summary.json")
+        run(builder, args.profile, args.top, "vote-1pct")
     builder.close()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"render workers: cpu {workers.ru_utime + workers.ru_stime:.2f} s (user {workers.ru_utime:.2f}, "
