@@ -128,7 +128,16 @@ class Daemon:
             if snap["renderer"]["state"] != "idle" or not self.page("index.html").exists():
                 return None
             return snap
-        return wait_for(ready, timeout, what="daemon ready with a rendered site")
+        try:
+            return wait_for(ready, timeout, what="daemon ready with a rendered site")
+        except AssertionError as e:            # say why: the daemon's own account of the wait
+            try:
+                snap = self.status()
+                last = {"renderer": snap["renderer"], "onionoo_details": snap["sources"]["onionoo_details"]}
+            except (ConnectionError, OSError) as err:
+                last = f"status unavailable: {err!r}"
+            raise AssertionError(f"{e}\n--- status ---\n{last}\n--- daemon.log (last 40 lines) ---\n"
+                                 + "\n".join(self.log_text().splitlines()[-40:])) from None
 
     def wait_render_after(self, marker: str | None, timeout: float = 15) -> dict:
         """Wait until the renderer reports a batch newer than ``marker`` and is idle with an empty queue."""

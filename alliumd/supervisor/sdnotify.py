@@ -24,15 +24,22 @@ class Notifier:
             (not pid or pid == str(os.getpid())) else None
 
     def notify(self, *lines: str) -> bool:
+        """Send one message without ever blocking; False if it could not be delivered.
+
+        The socket is non-blocking: a datagram socket whose reader has fallen
+        behind (its queue holds ``net.unix.max_dgram_qlen`` messages, 10 by
+        default) would otherwise stop the supervisor's whole loop in
+        ``send`` — a stuck reader must cost a dropped message, not the daemon.
+        """
         if not self.address:
             return False
         payload = "\n".join(lines).encode()
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK) as s:
                 s.connect(self.address)
-                s.sendall(payload)
+                s.send(payload)
             return True
-        except OSError:
+        except OSError:                 # incl. BlockingIOError: the reader's queue is full
             return False
 
     def ready(self, status: str = "") -> None:
