@@ -43,6 +43,14 @@ VOTE_SCENARIOS = ("vote-hour", "vote-1pct")
 VOTE_TOUCH = 0.01            # vote-1pct: the fraction of relays whose rows change
 
 
+# scenario, the prepared variant it installs (None: nothing changes), the cache file it replaces
+STEPS = (("uptime", "uptime_changed", "onionoo_uptime.summary.json"),
+         ("relay", "details_changed", "onionoo_details.json"),
+         ("none", None, None),
+         ("vote-hour", "votes_hour", "collector.summary.json"),
+         ("vote-1pct", "votes_1pct", "collector.summary.json"))
+
+
 def prepare(data: Path, work: Path) -> dict[str, Path]:
     """Cache variants under ``work/variants``: validated like a fetcher publishes them (cached on disk)."""
     out = work / "variants"
@@ -197,20 +205,11 @@ def main(argv: list[str] | None = None) -> int:
               else ("cold", "vote-hour", args.scenario) if args.scenario == "vote-1pct" else ("cold", args.scenario))
     builder = builder_for(args.work, with_votes)
     run(builder, args.profile and args.scenario in ("cold", "all"), args.top, "cold")
-    if "uptime" in wanted:
-        install(files["uptime_changed"], cache / "onionoo_uptime.summary.json")
-        run(builder, args.profile, args.top, "uptime")
-    if "relay" in wanted:
-        install(files["details_changed"], cache / "onionoo_details.json")
-        run(builder, args.profile, args.top, "relay")
-    if "none" in wanted:
-        run(builder, args.profile, args.top, "none")
-    if "vote-hour" in wanted:
-        install(files["votes_hour"], cache / "collector.summary.json")
-        run(builder, args.profile, args.top, "vote-hour")
-    if "vote-1pct" in wanted:
-        install(files["votes_1pct"], cache / "collector.summary.json")
-        run(builder, args.profile, args.top, "vote-1pct")
+    for scenario, variant, target in STEPS:        # in this order, each on the state the previous left
+        if scenario in wanted:
+            if variant is not None:
+                install(files[variant], cache / target)
+            run(builder, args.profile, args.top, scenario)
     builder.close()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"render workers: cpu {workers.ru_utime + workers.ru_stime:.2f} s (user {workers.ru_utime:.2f}, "
