@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .jobs import Chunk, ChunkResult, PageRenderer
 from .pool import WorkerPool, default_size
@@ -137,6 +136,3 @@ class Dispatcher:
             self.pool.close()
         if self._local is not None:
             self._local.writer.close()
-
-    def stats(self) -> dict[str, Any]:
-        return {"workers": len(self.pool.workers) if self.pool else 0, "queued": self.queued}
