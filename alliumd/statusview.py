@@ -50,7 +50,7 @@ def renderer_entry(info: dict | None, *, running: bool, pid: int | None = None, 
            "pages_written": info.get("pages_written", 0), "pages_unchanged": info.get("pages_unchanged", 0),
            "pages_deleted": info.get("pages_deleted", 0), "queue": info.get("queue", 0),
            "last_error": info.get("last_error"), "restarts": restarts, "rss": rss,
-           "changed": info.get("changed", [])}
+           "changed": info.get("changed", []), "batch": info.get("batch", 0), "full": info.get("full", False)}
     if not running:
         out["state"] = "down"
     return out

@@ -36,7 +36,8 @@ from pathlib import Path
 from alliumd.config import parse
 from alliumd.fetchers import source_module
 
-from .run import bump_one_relay, bump_uptime, load_data, mutate_lines
+from .run import load_data
+from .scenarios import bump_uptime, change_one_relay, mutate_lines
 
 SCENARIOS = ("cold", "uptime", "relay", "none")
 VOTE_SCENARIOS = ("vote-hour", "vote-1pct")
@@ -54,7 +55,7 @@ STEPS = (("uptime", "uptime_changed", "onionoo_uptime.summary.json"),
 def prepare(data: Path, work: Path) -> dict[str, Path]:
     """Cache variants under ``work/variants``: validated like a fetcher publishes them (cached on disk)."""
     out = work / "variants"
-    marker = out / ".done"
+    marker = out / ".done-2"         # bumped when the variants change
     files = {"details": out / "details.json", "details_changed": out / "details_changed.json",
              "uptime": out / "uptime.summary.json", "uptime_changed": out / "uptime_changed.summary.json",
              "bandwidth": out / "bandwidth.summary.json", "aroi": out / "aroi.summary.json"}
@@ -63,9 +64,9 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     docs = load_data(data)
     files["details"].write_bytes(docs["details"][0])
-    files["details_changed"].write_bytes(mutate_lines(docs["details"][0], 0, bump_one_relay, seed=0))
+    files["details_changed"].write_bytes(change_one_relay(docs["details"][0], seed=0)[0])
     for kind, raw, target in (("uptime", docs["uptime"][0], files["uptime"]),
-                              ("uptime", mutate_lines(docs["uptime"][0], 0.05, bump_uptime, seed=0),
+                              ("uptime", mutate_lines(docs["uptime"][0], 0.05, bump_uptime, seed=0)[0],
                                files["uptime_changed"]),
                               ("bandwidth", docs["bandwidth"][0], files["bandwidth"]),
                               ("aroi", docs["aroi"][0] if "aroi" in docs else None, files["aroi"])):
@@ -109,7 +110,7 @@ def install(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def builder_for(work: Path, votes: bool = False):
+def builder_for(work: Path, votes: bool = False, workers: int | None = None):
     from alliumd.pages.site import FAMILIES, MODELS
     from alliumd.renderer.build import SiteBuilder
     from alliumd.renderer.registry import Registry
@@ -118,7 +119,7 @@ def builder_for(work: Path, votes: bool = False):
             "sources": {n: {"enabled": True} for n in ("onionoo_uptime", "onionoo_bandwidth", "aroi",
                                                         *(("collector",) if votes else ()))}}
     cfg = parse(data, work / "allium.toml")
-    return SiteBuilder(cfg, Registry(FAMILIES, MODELS))
+    return SiteBuilder(cfg, Registry(FAMILIES, MODELS), workers=workers)
 
 
 def worker_cpu() -> float:
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--votes", action="store_true", help="add the collector source with synthetic votes")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--workers", type=int, help="render workers (1: every page in this process, profiled)")
     args = ap.parse_args(argv)
     files = prepare(args.data, args.work)
     with_votes = args.votes or args.scenario in VOTE_SCENARIOS
@@ -203,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         install(files["votes"], cache / "collector.summary.json")
     wanted = ((*SCENARIOS, *(VOTE_SCENARIOS if with_votes else ())) if args.scenario == "all"
               else ("cold", "vote-hour", args.scenario) if args.scenario == "vote-1pct" else ("cold", args.scenario))
-    builder = builder_for(args.work, with_votes)
+    builder = builder_for(args.work, with_votes, args.workers)
     run(builder, args.profile and args.scenario in ("cold", "all"), args.top, "cold")
     for scenario, variant, target in STEPS:        # in this order, each on the state the previous left
         if scenario in wanted:

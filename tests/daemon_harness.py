@@ -139,11 +139,17 @@ class Daemon:
             raise AssertionError(f"{e}\n--- status ---\n{last}\n--- daemon.log (last 40 lines) ---\n"
                                  + "\n".join(self.log_text().splitlines()[-40:])) from None
 
-    def wait_render_after(self, marker: str | None, timeout: float = 15) -> dict:
-        """Wait until the renderer reports a batch newer than ``marker`` and is idle with an empty queue."""
+    def render_marker(self) -> int:
+        """The renderer's batch number now (``wait_render_after`` waits for a later one)."""
+        return self.status()["renderer"]["batch"]
+
+    def wait_render_after(self, marker: int, timeout: float = 15, *, full: bool = False) -> dict:
+        """Wait until the renderer reports a batch after ``marker`` (``full``: one that rendered every
+        family, not a status-only batch that came in between) and is idle with an empty queue."""
         def done():
             r = self.status()["renderer"]
-            return r if (r["last_render"] != marker and r["state"] == "idle" and r["queue"] == 0) else None
+            return r if (r["batch"] > marker and (r["full"] or not full) and r["state"] == "idle"
+                         and r["queue"] == 0) else None
         return wait_for(done, timeout, what="a new render batch")
 
     def wait_attempt_after(self, marker: str | None, timeout: float = 15) -> dict:

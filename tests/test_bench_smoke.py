@@ -1,4 +1,4 @@
-"""The benchmark's --quick mode runs end to end (a smoke test: no timing assertions)."""
+"""The benchmark's --quick --check mode: every scenario writes what it should (no timing assertions)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_bench_quick_runs_every_scenario(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=240)
+def test_bench_quick_check_runs_every_scenario_on_both_datasets(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--check", "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     [path] = tmp_path.glob("bench-*.json")
     data = json.loads(path.read_text())
-    assert data["cold"]["pages_written"] > 100 and data["cold"]["files"] == data["cold"]["pages_written"]
-    assert data["uptime_change"]["pages_written"] > 0
-    assert data["one_relay_change"]["pages_written"] > 0
-    assert data["no_change"]["pages_written"] == 0          # a 304 renders nothing
-    assert "cold --once" in result.stdout
+    assert set(data["datasets"]) == {"given", "now"}
+    for dataset in data["datasets"].values():
+        assert dataset["cold"]["pages_written"] > 100 and dataset["cold"]["files"] == dataset["cold"]["pages_written"]
+        assert dataset["uptime_change"]["pages_written"] > 0
+        assert set(dataset["uptime_change"]["written_by_kind"]) <= {
+            "relay", "contact", "family", "flag", "relays", "index.html", "network-health.html", "status.html", "aroi"}
+        assert dataset["one_relay_change"]["written_by_kind"]["relay"] >= 2      # its page and JSON
+        assert dataset["no_change"]["pages_written"] == 0                        # a 304 renders nothing
+        assert all(not s["violations"] for s in dataset.values() if isinstance(s, dict) and "violations" in s)
+    assert "check: every scenario wrote what it should" in result.stdout

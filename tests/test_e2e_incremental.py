@@ -67,7 +67,7 @@ retries = 0
 
 
 def _refresh_and_wait(d, source: str) -> dict:
-    marker = d.status()["renderer"]["last_render"]
+    marker = d.render_marker()
     attempt = d.source(source)["last_attempt"]
     assert d.ctl("refresh", source).returncode == 0
     wait_for(lambda: (s := d.source(source))["last_attempt"] != attempt and s["state"] == "idle", 20,

@@ -41,6 +41,9 @@ class RendererProcess:
         self.clock = clock
         self.info_path = cfg.daemon.state_dir / "renderer.json"
         self.info = self._load_info()
+        last = self.info.get("last_batch")
+        seq = last.get("batch") if isinstance(last, dict) else None
+        self.batch_seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else 0
         self.builder = SiteBuilder(cfg, registry or default_registry(), status_provider=self.status_snapshot,
                                    clock=clock)
         self.events: queue.Queue = queue.Queue()
@@ -64,15 +67,17 @@ class RendererProcess:
                             for n, r in records.items()}}
 
     def _batch_info(self, result: BatchResult) -> dict:
-        return {"state": "idle", "last_render": statusview.iso(self.clock()),
+        # "batch" numbers the batches (ISO times have whole seconds): what a waiting client compares
+        return {"state": "idle", "batch": self.batch_seq, "last_render": statusview.iso(self.clock()),
                 "last_duration": round(result.duration, 3), "pages_written": result.written,
                 "pages_unchanged": result.unchanged, "pages_deleted": result.deleted,
-                "families": result.families, "changed": result.changed,
+                "families": result.families, "changed": result.changed, "full": result.full,
                 "site_pages": sum(len(v) for v in self.builder.manifest.outputs.values()),
                 "last_error": "; ".join(result.errors) or None}
 
     def render(self, changed: set[str], *, full: bool = False) -> BatchResult:
         childproc.report({"event": "renderer", "state": "rendering", "queue": self.events.qsize()})
+        self.batch_seq += 1
         # status.html shows this batch's numbers, so it is rendered last, after the data pages
         result = self.builder.build(changed, full=full, defer=frozenset({"status"}))
         if result.families:
@@ -158,7 +163,10 @@ class RendererProcess:
                     log.info("supervisor gone; exiting")
                     return exitcodes.PARENT_GONE
                 if kind == "input":
-                    changed.add(value)
+                    # only a wake-up: scan() inside build() decides by content whether the source
+                    # changed, so an event that arrives after a batch already took the change (a
+                    # status batch's scan can see a file before its inotify event) renders nothing
+                    continue
                 elif value == "render_all":
                     full = True
                 elif value == "status":

@@ -1,0 +1,190 @@
+"""The warm scenarios: what each one changes in the documents, and which pages it may rewrite.
+
+A scenario that changes nothing a page shows measures nothing, so each
+mutation changes something visible, and after each scenario the benchmark
+compares the site before and after (inode, mtime, size of every file) and
+checks the written pages against the scenario's expectation:
+
+* ``one_relay``: one running relay gets a new nickname and a consensus weight
+  one unit higher, into a gap no other relay's weight falls in (so no other
+  relay's percentile rank can move).  Its page and JSON must be written;
+  other pages may be written only if they show that relay (its family
+  members' pages, its groups) or are network-wide aggregates (lists,
+  overview, health, search index, leaderboards).
+* ``uptime``: 5 % of the relays get a different latest uptime value.  Only
+  pages that show uptime may be written: the changed relays' pages, contact,
+  family and flag pages that list one of them, and the aggregates that show
+  uptime (top relays, overview, health, leaderboards) - never AS, country,
+  platform or first-seen pages, the sorted lists, the full relay list or the
+  search index.
+* ``no_change``: the same document again (a 304): nothing is written.
+
+Every scenario must write at least one page, except ``no_change``, which must
+write none; nothing may be deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# pages that aggregate the whole network
+OVERVIEW = frozenset({"index.html", "network-health.html", "status.html", "relays/top.html",
+                      "aroi/leaderboards.html"})
+DETAILS_AGGREGATES = OVERVIEW | {"relays/all.html", "search-index.json"}
+GROUP_KINDS = ("contact", "family", "as", "country", "platform", "flag", "first-seen")
+UPTIME_GROUP_KINDS = ("contact", "family", "flag")
+
+
+# -- the documents -------------------------------------------------------------------------------
+
+def relay_lines(raw: bytes) -> tuple[list[bytes], int, int]:
+    """The lines of a one-relay-per-line Onionoo document and the [start, end) range of the relays."""
+    lines = raw.split(b"\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(b'"relays":[')) + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith(b"]"))
+    return lines, start, end
+
+
+def _load(line: bytes) -> tuple[dict, bool]:
+    comma = line.endswith(b",")
+    return json.loads(line[:-1] if comma else line), comma
+
+
+def _dump(obj: dict, comma: bool) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + (b"," if comma else b"")
+
+
+def mutate_lines(raw: bytes, fraction: float, change: Callable[[dict, random.Random], None],
+                 seed: int) -> tuple[bytes, set[str]]:
+    """Change ``fraction`` of the relay lines (at least one) with ``change(obj, rng)``; the fingerprints."""
+    rng = random.Random(seed)
+    lines, start, end = relay_lines(raw)
+    touched = set()
+    for i in rng.sample(range(start, end), max(1, int((end - start) * fraction))):
+        obj, comma = _load(lines[i])
+        change(obj, rng)
+        lines[i] = _dump(obj, comma)
+        touched.add(obj["fingerprint"])
+    return b"\n".join(lines), touched
+
+
+def bump_uptime(obj: dict, rng: random.Random) -> None:
+    """A new latest value in every uptime graph of the relay (shown as its uptime percentages)."""
+    for graph in obj.get("uptime", {}).values():
+        values = graph.get("values") or []
+        if values and values[-1] is not None:
+            values[-1] = (values[-1] + rng.randrange(200, 800)) % 1000
+
+
+def change_one_relay(details: bytes, seed: int) -> tuple[bytes, str]:
+    """One running relay with a new nickname and consensus weight + 1 (see the module docstring)."""
+    rng = random.Random(seed)
+    lines, start, end = relay_lines(details)
+    running: dict[int, tuple[dict, bool]] = {}
+    weights: dict[int, int] = {}
+    for i in range(start, end):
+        obj, comma = _load(lines[i])
+        weight = obj.get("consensus_weight")
+        if isinstance(weight, int):
+            weights[weight] = weights.get(weight, 0) + 1
+            if obj.get("running") is True:
+                running[i] = (obj, comma)
+    candidates = sorted(i for i, (obj, _) in running.items()
+                        if weights[obj["consensus_weight"]] == 1 and obj["consensus_weight"] + 1 not in weights)
+    if not candidates:
+        raise SystemExit("no running relay with a free consensus weight to change")
+    i = rng.choice(candidates)
+    obj, comma = running[i]
+    obj["consensus_weight"] += 1
+    obj["nickname"] = f"BenchChanged{seed % 10_000_000}"[:19]
+    lines[i] = _dump(obj, comma)
+    return b"\n".join(lines), obj["fingerprint"]
+
+
+# -- the site before and after ---------------------------------------------------------------------
+
+def snapshot(root: Path) -> dict[str, tuple[int, int, int]]:
+    """{site-relative path: (inode, mtime_ns, size)} of every file under ``root``."""
+    out: dict[str, tuple[int, int, int]] = {}
+    stack = [(str(root), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel + "/"))
+                else:
+                    st = entry.stat(follow_symlinks=False)
+                    out[rel] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return out
+
+
+@dataclass
+class Outcome:
+    written: list[str]
+    deleted: list[str]
+    violations: list[str] = field(default_factory=list)
+
+    def by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for path in self.written:
+            kind = path.split("/", 1)[0] if "/" in path else path
+            counts[kind] = counts.get(kind, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def compare(before: dict, after: dict) -> Outcome:
+    written = sorted(p for p, sig in after.items() if before.get(p) != sig)
+    deleted = sorted(p for p in before if p not in after)
+    return Outcome(written, deleted)
+
+
+def _mentions(root: Path, path: str, fingerprints: set[str]) -> bool:
+    try:
+        text = (root / path).read_text(errors="replace")
+    except OSError:
+        return False
+    return any(fp in text for fp in fingerprints)
+
+
+def check(scenario: str, outcome: Outcome, root: Path, subjects: set[str]) -> Outcome:
+    """Fill ``outcome.violations`` with every page the scenario should (not) have written."""
+    v = outcome.violations
+    if outcome.deleted:
+        v.append(f"{len(outcome.deleted)} pages deleted, e.g. {outcome.deleted[:3]}")
+    if scenario == "no_change":
+        if outcome.written:
+            v.append(f"{len(outcome.written)} pages written by an unchanged document, e.g. {outcome.written[:5]}")
+        return outcome
+    if not outcome.written:
+        v.append("no page written: the scenario measured nothing")
+        return outcome
+    if scenario == "one_relay":
+        [fp] = subjects
+        missing = [p for p in (f"relay/{fp}/index.html", f"relay/{fp}/index.json") if p not in outcome.written]
+        if missing:
+            v.append(f"the changed relay's pages were not written: {missing}")
+        aggregates, groups = DETAILS_AGGREGATES, GROUP_KINDS
+    else:
+        aggregates, groups = OVERVIEW, UPTIME_GROUP_KINDS
+    wrong = []
+    for path in outcome.written:
+        kind, _, rest = path.partition("/")
+        if path in aggregates or (scenario == "one_relay" and kind == "lists"):
+            continue
+        if kind == "relay":
+            owner = rest.split("/", 1)[0]
+            if owner in subjects or (scenario == "one_relay" and _mentions(root, path, subjects)):
+                continue
+        elif kind in groups and _mentions(root, path, subjects):
+            continue
+        wrong.append(path)
+    if wrong:
+        v.append(f"{len(wrong)} pages written that do not show the change, e.g. {wrong[:5]}")
+    return outcome
