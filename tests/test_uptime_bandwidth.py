@@ -426,13 +426,49 @@ def test_models_are_plain_data():
 
 # -- the parallel summary, and models that reuse unchanged relays ------------------------------------
 
+@pytest.fixture(autouse=True)
+def no_line_memo():
+    """Each test starts without the fetcher's memo of the previous document's lines."""
+    onionoo_stream.LineMemo.forget_all()
+    yield
+    onionoo_stream.LineMemo.forget_all()
+
+
 @pytest.mark.parametrize("module, path", [(onionoo_uptime, UPTIME_SMALL), (onionoo_bandwidth, BANDWIDTH_SMALL)])
 def test_parallel_summary_is_identical(module, path):
     kw = {"source": module.SOURCE, "summary_format": module.SUMMARY_FORMAT,
           "relay_summary": history.uptime_relay if module is onionoo_uptime else history.bandwidth_relay}
     serial = onionoo_stream.summarise(path, workers=1, **kw)
+    onionoo_stream.LineMemo.forget_all()
     parallel = onionoo_stream.summarise(path, workers=2, **kw)
     assert parallel.summary == serial.summary and parallel.items == serial.items
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unchanged_lines_keep_their_summary_and_changed_ones_are_summarised_again(tmp_path, monkeypatch, workers):
+    kw = {"source": "onionoo_uptime", "summary_format": history.UPTIME_SUMMARY_FORMAT,
+          "relay_summary": history.uptime_relay, "workers": workers}
+    doc = load(UPTIME_SMALL)
+
+    def onionoo_layout(doc) -> bytes:        # Onionoo's own layout: the bridges array over two lines
+        return onionoo_bytes(doc).replace(b'"bridges":[]}', b'"bridges":[\n]\n}')
+
+    onionoo_stream.summarise(write(tmp_path, onionoo_layout(doc), "v1.json"), **kw)
+    memo = onionoo_stream.LineMemo.of("onionoo_uptime", history.UPTIME_SUMMARY_FORMAT)
+    assert len(memo.previous) == len(doc["relays"])
+    doc["relays"][3]["uptime"]["1_month"]["values"][-1] = 17
+    doc["relays"].pop(5)
+    calls = []
+    real = history.uptime_relay
+    monkeypatch.setattr(onionoo_stream, "SERIAL_CHANGED_LINES", 0)       # changed lines go to the pool
+    v2 = write(tmp_path, onionoo_layout(doc), "v2.json")
+    counting = (lambda obj: calls.append(1) or real(obj)) if workers == 1 else real    # a pool pickles it
+    reused = onionoo_stream.summarise(v2, **{**kw, "relay_summary": counting})
+    if workers == 1:
+        assert len(calls) == 1                           # only the changed relay was summarised again
+    assert len(memo.previous) == len(doc["relays"])      # the memo now holds this document's lines
+    onionoo_stream.LineMemo.forget_all()
+    assert reused.summary == onionoo_stream.summarise(v2, **kw).summary
 
 
 def test_parallel_summary_reports_the_bad_relay_and_falls_back_for_other_layouts(tmp_path):
