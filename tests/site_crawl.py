@@ -31,7 +31,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-ATTRIBUTE = re.compile(rb"""\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+# a start tag (text is escaped, so a raw "<" opens a tag) and its attributes, one after another, so that
+# " src=x" inside another attribute's quoted value is not taken for an attribute
+TAG = re.compile(rb"<[A-Za-z][^\s/>]*((?:[^<>\"']+|\"[^\"]*\"|'[^']*')*)>")
+ATTRIBUTE = re.compile(rb"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+LINK_ATTRIBUTES = frozenset({b"href", b"src"})
 LABELS = frozenset({"flag", "label", "title", "kind"})     # text next to a path under ``links``
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # search.js: kind of page → the index entries whose ids it links (see templates/search.js href())
@@ -94,9 +98,13 @@ class Site:
 
 
 def html_links(body: bytes) -> Iterator[str]:
-    for match in ATTRIBUTE.finditer(body):
-        raw = next(g for g in match.groups() if g is not None)
-        yield html.unescape(raw.decode("utf-8", "replace")).strip()
+    """The ``href`` and ``src`` values of every start tag, unescaped."""
+    for tag in TAG.finditer(body):
+        for match in ATTRIBUTE.finditer(tag.group(1)):
+            name, *values = match.groups()
+            raw = next((v for v in values if v is not None), None)
+            if raw is not None and name.lower() in LINK_ATTRIBUTES:
+                yield html.unescape(raw.decode("utf-8", "replace")).strip()
 
 
 def json_links(doc: Any, inside_links: bool = False) -> Iterator[str]:
