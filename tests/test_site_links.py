@@ -186,3 +186,31 @@ def test_a_family_that_does_not_write_a_declared_page_fails(tmp_path):
                       paths=("a.html", "b.html"), nav=(1, "B", "b.html"))
     result = SiteBuilder(cfg, Registry([liar]), workers=0).build(full=True)
     assert result.errors == ["liar: ValueError: declared pages not written: b.html"]
+
+
+# -- the crawler itself ------------------------------------------------------------------------
+
+def test_the_crawler_finds_what_is_broken_and_follows_nothing_external(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "index.html").write_text("<p>ok</p>")
+    (tmp_path / "style.css").write_text("")
+    (tmp_path / "index.html").write_text(
+        '<link rel="stylesheet" href="style.css"><link rel="alternate" type="application/atom+xml" href="feed.xml">'
+        '<a href="a/b/">dir</a> <a href="a/b/index.html?x=1#top">query</a> <a href="#here">fragment</a>'
+        '<a href="https://example.org/x">web</a> <a href="mailto:x@example.org">mail</a>'
+        '<p>&lt;img src=text&gt;</p> <a title="x src=nope" href="a/missing.html">m</a>'
+        '<script src="../outside.js"></script> <img src=\'pic.png\' alt="a > b">')
+    (tmp_path / "a" / "index.json").write_text(json.dumps(
+        {"links": {"family": "a/b/index.html", "flags": [{"flag": "Exit", "path": "flag/exit/index.html"}]},
+         "related": [{"kind": "contact", "href": "contact/x/index.html", "label": "x"}]}))
+    (tmp_path / "search-index.json").write_text(json.dumps(
+        {"relays": [{"f": "AB" * 20, "fam": "CD" * 20}], "families": [], "as_names": {"AS1": "x"}}))
+    report = crawl(tmp_path)
+    broken = {(b.page, b.target) for b in report.broken}
+    assert broken == {
+        ("index.html", "feed.xml"), ("index.html", "a/missing.html"), ("index.html", "outside the site"),
+        ("index.html", "pic.png"), ("a/index.json", "flag/exit/index.html"),
+        ("a/index.json", "contact/x/index.html"), ("search-index.json", f"relay/{'AB' * 20}/index.html"),
+        ("search-index.json", f"family/{'CD' * 20}/index.html"), ("search-index.json", "as/AS1/index.html")}
+    # followed: 7 in the page (not the fragment, web and mail links), 3 in the JSON, 3 from the search index
+    assert report.skipped == 3 and report.links == 7 + 3 + 3 and report.pages == 2 and report.json_files == 2
