@@ -121,7 +121,7 @@ def test_partial_document_links_only_existing_pages_and_says_why(tmp_path):
     one_sided = (www / "relay" / part["one_sided"] / "index.html").read_text()
     assert "Family page</a>" not in one_sided
     assert "No family page: none of the listed members on this site lists this relay back" in one_sided
-    assert "the two relays do not both list each other" in one_sided
+    assert "not in this relay&#39;s family on this site: it does not list this relay back" in one_sided
     data = json.loads((www / "relay" / part["one_sided"] / "index.json").read_text())
     assert data["links"]["family"] is None and {m["status"] for m in data["family"]} >= {"not_mutual", "hidden"}
 

@@ -312,7 +312,8 @@ def relay_links(relay: dict[str, Any], keys: dict[str, Any]) -> dict[str, Any]:
 
 MEMBER_STATUS = {
     "family": None,
-    "not_mutual": "not in this relay's family on this site: the two relays do not both list each other",
+    # this relay lists it; had it listed this relay back, the two would be in one family
+    "not_mutual": "not in this relay's family on this site: it does not list this relay back",
     "hidden": "no page: down for more than {days:g} days (hidden by the downtime filter)",
     "absent": "no page: not in the current Onionoo details document",
 }
