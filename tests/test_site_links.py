@@ -14,7 +14,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,14 @@ from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
 from alliumd.renderer.registry import Page, PageFamily, Registry
 
+from daemon_harness import onionoo_bytes, write_config
+from loopback import LoopbackAPI
 from site_crawl import crawl
 from test_authorities_page import HEALTH_PAGE, collector_summary
+from test_collector import serve, set_2018
+from test_e2e_aroi_source import aroi_source
+from test_e2e_authorities_sources import sources_toml
+from test_e2e_incremental import _sources_extra
 
 FIX = Path(__file__).parent / "fixtures"
 DETAILS = json.loads((FIX / "onionoo_details_small.json").read_text())
@@ -214,3 +221,30 @@ def test_the_crawler_finds_what_is_broken_and_follows_nothing_external(tmp_path)
         ("search-index.json", f"family/{'CD' * 20}/index.html"), ("search-index.json", "as/AS1/index.html")}
     # followed: 7 in the page (not the fragment, web and mail links), 3 in the JSON, 3 from the search index
     assert report.skipped == 3 and report.links == 7 + 3 + 3 and report.pages == 2 and report.json_files == 2
+
+
+# -- the real path: alliumd --once with all six sources served on loopback ---------------------
+
+@pytest.fixture
+def health():
+    with LoopbackAPI() as server:
+        server.set("/", HEALTH_PAGE.read_bytes(), content_type="text/html; charset=ISO-8859-1")
+        yield server
+
+
+def test_once_with_all_six_sources_has_no_dead_links(tmp_path, api, health):
+    """Every fetcher against loopback servers (Onionoo, the validator, CollecTor's 2018 set, consensus-health),
+    then one render: the site a production config produces."""
+    api.set("/uptime", onionoo_bytes(json.loads(RAW["onionoo_uptime"].read_text())))
+    api.set("/bandwidth", onionoo_bytes(json.loads(RAW["onionoo_bandwidth"].read_text())))
+    serve(api, set_2018())
+    extra = _sources_extra(api) + aroi_source(api) + sources_toml(api, health)
+    config = write_config(tmp_path, api.url("/details"), extra=extra)
+    result = subprocess.run([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    for name in ALL_SIX:
+        assert (tmp_path / "cache" / f"{name}.summary.json").exists(), (name, result.stderr)
+    www = tmp_path / "www"
+    assert_no_dead_links(www, min_pages=200)     # published now: the downtime filter hides a few relays
+    assert "gabelmoo" in (www / "authorities.html").read_text()
