@@ -149,8 +149,7 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
         up = uptime.relays.get(fp) if uptime is not None else None
         bw = bandwidth.relays.get(fp) if bandwidth is not None else None
         vote = (context, rows.get(fp)) if context is not None else None
-        args = (relay, ranks.get(fp), up, bw, family_section(relay, model, keys), vote, aroi.get(fp),
-                relay_links(relay, keys[fp]))
+        args = (relay, ranks.get(fp), up, bw, family_section(relay, model, keys), vote, aroi.get(fp), keys[fp])
         old = previous.get(fp)
         if old is not None and _same_arguments(old[0], args) and old[2] == _outlier(up):
             out[fp] = (args, old[1], old[2])
@@ -160,7 +159,7 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
 
 
 def _same_arguments(old: tuple, new: tuple) -> bool:
-    """Same record objects (relay, uptime, bandwidth), equal ranks, family, vote share, AROI status, links."""
+    """Same record objects (relay, uptime, bandwidth), equal ranks, family, vote share, AROI status, group ids."""
     return (old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
             and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6] and old[7] == new[7])
 
@@ -175,32 +174,32 @@ def _outlier(entry: dict | None) -> Any:
     return entry.get("outlier") if entry is not None else None
 
 
-def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, links) -> str:
+def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups) -> str:
     """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read.
 
-    ``family`` and ``links`` say which family and group pages exist, so a
-    family page that appears or disappears re-renders the relay pages that
-    link it.
+    ``family`` (members and their status) and ``groups`` (the ids of the
+    group pages it links) say which pages exist, so a family page that
+    appears or disappears re-renders the relay pages that link it.
     """
     return hashlib.blake2b(json_bytes((relay, ranks, uptime_entry, bandwidth_entry, family, _vote_key(vote), aroi,
-                                       links)), digest_size=16).hexdigest()
+                                       groups)), digest_size=16).hexdigest()
 
 
 def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
                     bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, links: dict[str, Any], marks: dict[str, bool]) -> dict[str, Any]:
+                    aroi: dict | None, groups: dict[str, Any], marks: dict[str, bool]) -> dict[str, Any]:
     """The relay page's view: its data and the chart geometry of its histories."""
     charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
                                               bandwidth_model.series_of(bandwidth_entry))
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, links, marks)
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks)
     return {**data, "charts": charts_view}
 
 
 def relay_json_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
                     bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, links: dict[str, Any], marks: dict[str, bool]) -> dict[str, Any]:
+                    aroi: dict | None, groups: dict[str, Any], marks: dict[str, bool]) -> dict[str, Any]:
     """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, links, marks)
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks)
     return {"schema": RELAY_JSON_SCHEMA, **data}
 
 
@@ -225,9 +224,12 @@ def _shared_data(*args) -> dict[str, Any]:
 
 def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, int | None] | None,
                uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None,
-               vote: tuple | None = None, aroi: dict[str, Any] | None = None, links: dict[str, Any] | None = None,
+               vote: tuple | None = None, aroi: dict[str, Any] | None = None, groups: dict[str, Any] | None = None,
                marks: dict[str, bool] = NO_MARKS) -> dict[str, Any]:
-    """Everything a relay page shows except chart geometry (this is also the relay's JSON)."""
+    """Everything a relay page shows except chart geometry (this is also the relay's JSON).
+
+    ``groups`` is the relay's entry of the groups model (``relay_keys``); None: no group links.
+    """
     contact = relay["contact"]
     evaluation = consensus_section(vote, marks)
     diagnostics = relay_diagnostics(relay, uptime_entry, bandwidth_entry)
@@ -237,7 +239,7 @@ def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, i
     return {
         "relay": relay,
         "diagnostics": diagnostics,
-        "links": links or NO_LINKS,
+        "links": relay_links(relay, groups) if groups is not None else NO_LINKS,
         "aroi_domain": identity.aroi_domain(contact),
         "aroi_validation": aroi_section(aroi, marks),
         "family": family["members"],
