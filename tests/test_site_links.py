@@ -168,6 +168,15 @@ def test_without_details_the_navigation_links_only_what_is_written(tmp_path):
     assert "authorities.html" in nav and "index.html" not in nav and "search.html" not in nav
 
 
+def test_enabling_a_source_changes_the_build_info(tmp_path):
+    """Pages say whether a source without data is disabled, so the enabled set is part of the build info
+    (the supervisor restarts the renderer when it changes: supervisor/reconcile.py)."""
+    off = site(tmp_path / "off", DETAILS)
+    on = site(tmp_path / "on", DETAILS, ("aroi",))
+    assert off._base_info != on._base_info
+    assert site(tmp_path / "again", DETAILS)._base_info == off._base_info
+
+
 def test_navigation_is_made_of_declared_pages():
     registry = Registry(FAMILIES, MODELS)
     nav = registry.nav(lambda source: True)
