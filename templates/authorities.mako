@@ -1,6 +1,14 @@
 <%inherit file="base.mako"/>\
 <%block name="title">Directory authorities</%block>\
 <h1>Directory authorities</h1>
+% if not has_votes and not has_health:
+<p class="lead">No directory authority data in this build. This page is built from
+% for f in feeds:
+${f['label']} (${f['state']})${" and" if not loop.last else "."}
+% endfor
+A disabled source is turned on in the <code>[sources]</code> table of the configuration; the
+<a href="${chrome['root']}status.html">status page</a> shows each source's state.</p>
+% else:
 <p class="lead">Consensus valid after ${valid_after}; consensus method ${method};
 ${voters} voting authorities, ${signers} signatures, ${relays} relays, ${bandwidth_authorities} bandwidth authorities.</p>
 % if not has_votes:
@@ -34,3 +42,4 @@ ${voters} voting authorities, ${signers} signatures, ${relays} relays, ${bandwid
 </tbody>
 </table>
 </div>
+% endif

@@ -1,18 +1,8 @@
 ## Layout shared by every page.  Links are relative (chrome['root']) so the
 ## site works from file:// and under any URL prefix.  Nothing volatile here:
-## page bytes must only change when the data does.  The navigation is a
-## loop over NAV, not a def call per link: every one of ~30k pages renders it.
-<%!
-    NAV = (("index.html", "Overview"),
-           ("aroi/leaderboards.html", "Leaderboards"),
-           ("relays/top.html", "Top relays"),
-           ("relays/all.html", "All relays"),
-           ("network-health.html", "Network health"),
-           ("authorities.html", "Authorities"),
-           ("lists/families-by-bandwidth.html", "Browse"),
-           ("search.html", "Search"),
-           ("status.html", "Status"))
-%>\
+## page bytes must only change when the data does.  The navigation is
+## chrome['nav'] (Registry.nav: only pages this build writes), a loop, not a
+## def call per link: every one of ~30k pages renders it.
 <!DOCTYPE html>
 <html lang="en">
 <head>
@@ -24,9 +14,13 @@
 </head>
 <body>
 <header class="top">
+% if chrome['nav'] and chrome['nav'][0][0] == "index.html":
 <a class="brand" href="${chrome['root']}index.html">${chrome['site_title']}</a>
+% else:
+<span class="brand">${chrome['site_title']}</span>
+% endif
 <nav>
-% for path, label in NAV:
+% for path, label in chrome['nav']:
 % if chrome['page_path'] == path:
 <a href="${chrome['root']}${path}" aria-current="page">${label}</a>
 % else:
@@ -52,7 +46,7 @@ ${next.body()}
 % for s in sources:
 <span class="srci">${s.label}\
 % if not s.available:
- <span class="badge warn">unavailable</span>\
+ <span class="badge warn">${"no data yet" if s.enabled else "disabled"}</span>\
 % else:
 , published ${s.published or "at an unknown time"}\
 % endif

@@ -221,17 +221,25 @@ ${ch.time_chart(c, "h" + c['period'])}\
  <a href="${root}${links['family']}">Family page</a>\
 % endif
 </p>
+% if family_note:
+<p class="note">${family_note}</p>
+% endif
 <ul class="family">
 % for m in family:
 % if m['present']:
-<li><a href="${root}relay/${m['fingerprint']}/index.html">${m['nickname']}</a> <span class="fp">${m['fingerprint']}</span></li>
+<li><a href="${root}relay/${m['fingerprint']}/index.html">${m['nickname']}</a> <span class="fp">${m['fingerprint']}</span>\
 % else:
-<li><span class="fp">${m['fingerprint']}</span></li>
+<li><span class="fp">${m['fingerprint']}</span>\
 % endif
+% if m['note']:
+ <span class="note">(${m['note']})</span>\
+% endif
+</li>
 % endfor
 </ul>
 % if len(r['family']) > len(family):
-<p class="note">${count(len(r['family']) - len(family))} more members are listed on the family page.</p>
+<p class="note">${count(len(r['family']) - len(family))} more members are \
+${"listed on the family page" if links['family'] else "not shown"}.</p>
 % endif
 % else:
 <p>No effective family.</p>

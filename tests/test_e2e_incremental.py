@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from daemon_harness import FIXTURES, details_doc, onionoo_bytes, wait_for
+from site_crawl import crawl
 
 UPTIME = json.loads((FIXTURES / "onionoo_uptime_small.json").read_text())
 BANDWIDTH = json.loads((FIXTURES / "onionoo_bandwidth_small.json").read_text())
@@ -153,3 +154,5 @@ def test_incremental_updates_touch_only_dependents_and_equal_a_cold_build(api, s
     assert incremental.keys() == cold.keys(), sorted(incremental.keys() ^ cold.keys())
     different = sorted(p for p in cold if cold[p] != incremental[p])
     assert not different, different[:20]
+    report = crawl(www)                     # and it has no dead link
+    assert report.pages > 200 and not report.broken, report.first()

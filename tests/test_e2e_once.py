@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon_harness import ROOT, write_config
+from site_crawl import crawl
 
 UNSHARE = shutil.which("unshare")
 
@@ -39,6 +40,8 @@ def test_main_job_offline_renders_the_bundled_sample(tmp_path):
     relay_pages = list((www / "relay").glob("*/index.html"))
     assert len(relay_pages) > 900
     assert "using the bundled sample data" in result.stderr
+    report = crawl(www)             # every Onionoo source and AROI from the sample, votes disabled
+    assert report.pages > 1000 and not report.broken, report.first()
     assert "renderer:" in result.stderr and "pages" in result.stderr
     state = json.loads((tmp_path / "var" / "lib" / "sources" / "onionoo_details.json").read_text())
     assert state["origin"] == "sample"
@@ -58,6 +61,8 @@ def test_once_against_the_api_then_304(tmp_path, api):
     assert first.returncode == 0, first.stderr
     assert "done: HTTP 200" in first.stderr
     assert (tmp_path / "www" / "index.html").exists()
+    report = crawl(tmp_path / "www")
+    assert report.pages > 200 and not report.broken, report.first()
     second = subprocess.run([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
                             capture_output=True, text=True, timeout=60)
     assert second.returncode == 0

@@ -14,7 +14,7 @@ import pytest
 from alliumd import paths
 from alliumd.pages import site
 from alliumd.renderer.build import json_bytes
-from alliumd.renderer.registry import STATUS_INPUT, RenderInputs, SourceInfo, checked
+from alliumd.renderer.registry import STATUS_INPUT, Registry, RenderInputs, SourceInfo, checked
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -42,6 +42,7 @@ _ensure_templates_package()
 from alliumd.renderer.templates import make_lookup, template_dir  # noqa: E402
 
 LOOKUP = make_lookup()
+NAV = Registry(site.FAMILIES, site.MODELS).nav(lambda source: True)
 
 
 def details_source(*, sample=False, stale=False, available=True) -> SourceInfo:
@@ -70,7 +71,7 @@ def render_site(inputs: RenderInputs) -> dict[str, bytes]:
                 continue
             chrome = {"site_title": inputs.settings["site_title"], "root": "../" * page.path.count("/"),
                       "page_path": page.path,
-                      "sources": inputs.source_line(sorted(family.inputs))}
+                      "sources": inputs.source_line(sorted(family.inputs)), "nav": NAV}
             out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 
@@ -224,7 +225,11 @@ def test_chrome_states_source_time_and_markers(sample, stale):
 
 def test_chrome_marks_unavailable_source():
     html = render_site(make_inputs(load(MIT), source=details_source(available=False)))["index.html"].decode()
-    assert "unavailable" in html
+    assert '<span class="badge warn">no data yet</span>' in html
+    off = details_source(available=False)
+    off = SourceInfo(off.name, off.label, False, None, False, False, enabled=False)
+    html = render_site(make_inputs(load(MIT), source=off))["index.html"].decode()
+    assert '<span class="badge warn">disabled</span>' in html
 
 
 def test_current_page_is_marked_in_nav():

@@ -54,9 +54,10 @@ def test_changed_source_setting_restarts_only_that_source(change):
     assert p.restart_renderer is False
 
 
-def test_disabled_source_is_stopped():
+def test_disabled_source_is_stopped_and_the_renderer_restarted():
     p = plan(cfg(), cfg({"enabled": False}), {DETAILS})
-    assert p.stop == [DETAILS] and p.start == [] and p.restart == [] and not p.restart_renderer
+    # the renderer's pages say which sources are disabled (SiteBuilder's build info covers them)
+    assert p.stop == [DETAILS] and p.start == [] and p.restart == [] and p.restart_renderer
 
 
 def test_enabled_source_not_running_is_started_not_restarted():

@@ -118,7 +118,7 @@ def render(inputs: RenderInputs, families=("relay",)) -> dict[str, bytes]:
                 out[page.path] = page.view["body"]
             else:
                 chrome = {"site_title": "Test", "root": "../" * page.path.count("/"), "page_path": page.path,
-                          "sources": inputs.source_line(sorted(family.chrome_sources))}
+                          "sources": inputs.source_line(sorted(family.chrome_sources)), "nav": ()}
                 out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 
@@ -217,7 +217,7 @@ def test_json_is_the_view_without_chart_geometry():
     pages = render(inputs)
     data = json.loads(pages[f"relay/{THYME}/index.json"])
     assert data["schema"] == RELAY_JSON_SCHEMA
-    assert set(data) == {"schema", "relay", "diagnostics", "links", "aroi_domain", "family", "percentiles",
+    assert set(data) == {"schema", "relay", "diagnostics", "links", "aroi_domain", "family", "family_note", "percentiles",
                          "uptime", "traffic", "overload", "aroi_validation", "consensus_evaluation"}
     assert data["consensus_evaluation"] == {"available": False}           # no collector source here
     assert data["aroi_validation"]["status"] in ("unknown", "validated", "unauthorized", "misconfigured")

@@ -40,6 +40,7 @@ class RelayModel:
     summary: dict[str, Any]
     skipped: int = 0                     # objects dropped as invalid or duplicate
     filtered: int = 0                    # relays dropped by the downtime filter
+    hidden: frozenset[str] = frozenset()  # their fingerprints (a relay page says why a family member has no page)
     source_time: str | None = None       # relays_published as the document wrote it
     downtime_days: float = DOWNTIME_DAYS  # the downtime filter this model was built with (0: none)
     # line digest → (view or None, filtered): what each raw relay line became, for the next build
@@ -83,6 +84,7 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
     seen: set[str] = set()
     memo: dict[bytes, tuple[dict | None, bool]] = {}
     skipped = filtered = 0
+    hidden: set[str] = set()
     with gc_paused():
         for obj, line_digest in entries:
             known = reuse.get(line_digest) if line_digest is not None else None
@@ -103,6 +105,7 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
             seen.add(view["fingerprint"])
             if long_down:
                 filtered += 1
+                hidden.add(view["fingerprint"])
                 continue
             relays.append(view)
     relays.sort(key=lambda r: (-r["consensus_weight"], r["fingerprint"]))
@@ -115,6 +118,7 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
         summary=network_summary(relays, truncated=truncated),
         skipped=skipped,
         filtered=filtered,
+        hidden=frozenset(hidden),
         source_time=source_time if isinstance(source_time, str) else None,
         downtime_days=downtime_days,
         memo=memo,

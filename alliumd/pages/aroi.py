@@ -78,6 +78,8 @@ MODELS = [
     ModelSpec("aroi_health_card", frozenset({DETAILS, AROI}), build_health_card),
 ]
 FAMILIES = [PageFamily("leaderboards", LEADERBOARD_INPUTS, expand_leaderboards, required=frozenset({DETAILS}),
-                       description="AROI operator leaderboards"),
+                       description="AROI operator leaderboards", paths=(LEADERBOARDS_PATH,),
+                       nav=(20, "Leaderboards", LEADERBOARDS_PATH)),
             PageFamily("index", LEADERBOARD_INPUTS, expand_index, required=frozenset({DETAILS}),
-                       description="network overview and AROI leaderboards")]
+                       description="network overview and AROI leaderboards", paths=(INDEX_PATH,),
+                       nav=(10, "Overview", INDEX_PATH))]

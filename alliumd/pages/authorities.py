@@ -58,9 +58,22 @@ def _row_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def feeds(inputs: RenderInputs) -> list[dict[str, Any]]:
+    """The sources this page is built from and whether each has data, or is disabled, or has none yet."""
+    out = []
+    for name in (COLLECTOR, HEALTH):
+        info = inputs.sources.get(name)
+        has = inputs.has(name)
+        state = "data" if has else ("no data yet" if info is not None and info.enabled else "disabled")
+        out.append({"label": info.label if info is not None else name, "state": state})
+    return out
+
+
 def expand_authorities(inputs: RenderInputs) -> Iterator[Page]:
+    """Always written (it is in the navigation): without data from either source it says why."""
     model = inputs.model("authorities")
     yield Page(AUTHORITIES_PATH, "authorities.mako", {
+        "feeds": feeds(inputs),
         "rows": [_row_view(r) for r in model["rows"]],
         "method": model["method"] if model["method"] is not None else fmt.MISSING,
         "valid_after": model["valid_after"] or fmt.MISSING,
@@ -86,11 +99,7 @@ def _available(inputs: RenderInputs) -> bool:
     return inputs.has(COLLECTOR) or inputs.has(HEALTH)
 
 
-def _expand_if_any(inputs: RenderInputs) -> Iterator[Page]:
-    if _available(inputs):
-        yield from expand_authorities(inputs)
-
-
 MODELS = [ModelSpec("authorities", INPUTS, lambda inputs: build_authorities(inputs.doc(COLLECTOR),
                                                                             inputs.doc(HEALTH)))]
-FAMILIES = [PageFamily("authorities", INPUTS, _expand_if_any, description="directory authorities")]
+FAMILIES = [PageFamily("authorities", INPUTS, expand_authorities, description="directory authorities",
+                       paths=(AUTHORITIES_PATH,), nav=(60, "Authorities", AUTHORITIES_PATH))]

@@ -254,7 +254,8 @@ MODELS = [
 ]
 
 FAMILIES = [
-    PageFamily("group_static", frozenset(), expand_static, description="group stylesheet and search script"),
+    PageFamily("group_static", frozenset(), expand_static, description="group stylesheet and search script",
+               paths=(GROUP_CSS_PATH, SEARCH_JS_PATH)),
     PageFamily("group_family", _HISTORY, expand_family, required=DETAILS_ONLY,
                description="one page per family (relays linked by effective_family)"),
     PageFamily("group_contact", _CONTACT, expand_contact, required=DETAILS_ONLY,

@@ -41,5 +41,5 @@ MODELS = [
 
 # aroi: the AROI card (its model is in pages/aroi.py); collector, consensus_health: the authorities card
 FAMILIES = [PageFamily("health", HEALTH_INPUTS | {"aroi"} | authority_pages.INPUTS, expand_health,
-                       required=DETAILS_ONLY,
-                       description="network health dashboard")]
+                       required=DETAILS_ONLY, description="network health dashboard",
+                       paths=(HEALTH_PATH,), nav=(50, "Network health", HEALTH_PATH))]

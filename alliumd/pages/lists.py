@@ -108,13 +108,22 @@ def expand_top(inputs: RenderInputs) -> Iterator[Page]:
                top_view(groups_model(inputs), common.relays(inputs).relays, optional_model(inputs, "uptime")))
 
 
+def list_paths(*, total_data: bool) -> tuple[str, ...]:
+    """Every listing of the variants that do (or do not) need bandwidth: each is written, even when empty."""
+    return tuple(common.list_path(k, v.name) for v in gm.VARIANTS if v.needs_bandwidth == total_data
+                 for k in gm.LIST_KINDS)
+
+
 MODELS = [ModelSpec("group_total_data", frozenset({DETAILS, BANDWIDTH}), build_group_total_data)]
 
 FAMILIES = [
     PageFamily("lists", DETAILS_ONLY, expand_lists, required=DETAILS_ONLY,
-               description="groups sorted by 17 measures (5 kinds)"),
+               description="groups sorted by 17 measures (5 kinds)", paths=list_paths(total_data=False),
+               nav=(70, "Browse", common.list_path("families", "bandwidth"))),
     PageFamily("lists_total_data", frozenset({DETAILS, BANDWIDTH}), expand_total_data_lists,
-               required=DETAILS_ONLY, description="groups sorted by total data (5 kinds)"),
+               required=DETAILS_ONLY, description="groups sorted by total data (5 kinds)",
+               paths=list_paths(total_data=True)),
     PageFamily("top", frozenset({DETAILS, UPTIME}), expand_top, required=DETAILS_ONLY,
-               description="top 500 running relays by consensus weight"),
+               description="top 500 running relays by consensus weight", paths=(common.TOP_PATH,),
+               nav=(30, "Top relays", common.TOP_PATH)),
 ]

@@ -134,6 +134,7 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
     its arguments again.
     """
     model = _relays(inputs)
+    keys = inputs.model("groups").relay_keys
     ranks = inputs.model("relay_percentiles")
     uptime = optional_model(inputs, "uptime", UPTIME)
     bandwidth = optional_model(inputs, "bandwidth", BANDWIDTH)
@@ -148,7 +149,7 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
         up = uptime.relays.get(fp) if uptime is not None else None
         bw = bandwidth.relays.get(fp) if bandwidth is not None else None
         vote = (context, rows.get(fp)) if context is not None else None
-        args = (relay, ranks.get(fp), up, bw, family_members(relay, model.by_fingerprint), vote, aroi.get(fp))
+        args = (relay, ranks.get(fp), up, bw, family_section(relay, model, keys), vote, aroi.get(fp), keys[fp])
         old = previous.get(fp)
         if old is not None and _same_arguments(old[0], args) and old[2] == _outlier(up):
             out[fp] = (args, old[1], old[2])
@@ -158,9 +159,9 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
 
 
 def _same_arguments(old: tuple, new: tuple) -> bool:
-    """Same record objects (relay, uptime, bandwidth), equal ranks, family, vote share and AROI status."""
+    """Same record objects (relay, uptime, bandwidth), equal ranks, family, vote share, AROI status, group ids."""
     return (old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
-            and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6])
+            and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6] and old[7] == new[7])
 
 
 def _vote_key(vote: tuple | None) -> tuple | None:
@@ -173,27 +174,32 @@ def _outlier(entry: dict | None) -> Any:
     return entry.get("outlier") if entry is not None else None
 
 
-def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi) -> str:
-    """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read."""
-    return hashlib.blake2b(json_bytes((relay, ranks, uptime_entry, bandwidth_entry, family, _vote_key(vote), aroi)),
-                           digest_size=16).hexdigest()
+def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups) -> str:
+    """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read.
+
+    ``family`` (members and their status) and ``groups`` (the ids of the
+    group pages it links) say which pages exist, so a family page that
+    appears or disappears re-renders the relay pages that link it.
+    """
+    return hashlib.blake2b(json_bytes((relay, ranks, uptime_entry, bandwidth_entry, family, _vote_key(vote), aroi,
+                                       groups)), digest_size=16).hexdigest()
 
 
 def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
-                    bandwidth_entry: dict | None, family: list[dict[str, Any]], vote: tuple | None,
-                    aroi: dict | None, marks: dict[str, bool]) -> dict[str, Any]:
+                    bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
+                    aroi: dict | None, groups: dict[str, Any], marks: dict[str, bool]) -> dict[str, Any]:
     """The relay page's view: its data and the chart geometry of its histories."""
     charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
                                               bandwidth_model.series_of(bandwidth_entry))
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, marks)
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks)
     return {**data, "charts": charts_view}
 
 
 def relay_json_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
-                    bandwidth_entry: dict | None, family: list[dict[str, Any]], vote: tuple | None,
-                    aroi: dict | None, marks: dict[str, bool]) -> dict[str, Any]:
+                    bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
+                    aroi: dict | None, groups: dict[str, Any], marks: dict[str, bool]) -> dict[str, Any]:
     """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, marks)
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks)
     return {"schema": RELAY_JSON_SCHEMA, **data}
 
 
@@ -216,11 +222,14 @@ def _shared_data(*args) -> dict[str, Any]:
     return data
 
 
-def relay_data(relay: dict[str, Any], family: list[dict[str, Any]], ranks: dict[str, int | None] | None,
+def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, int | None] | None,
                uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None,
-               vote: tuple | None = None, aroi: dict[str, Any] | None = None,
+               vote: tuple | None = None, aroi: dict[str, Any] | None = None, groups: dict[str, Any] | None = None,
                marks: dict[str, bool] = NO_MARKS) -> dict[str, Any]:
-    """Everything a relay page shows except chart geometry (this is also the relay's JSON)."""
+    """Everything a relay page shows except chart geometry (this is also the relay's JSON).
+
+    ``groups`` is the relay's entry of the groups model (``relay_keys``); None: no group links.
+    """
     contact = relay["contact"]
     evaluation = consensus_section(vote, marks)
     diagnostics = relay_diagnostics(relay, uptime_entry, bandwidth_entry)
@@ -230,10 +239,11 @@ def relay_data(relay: dict[str, Any], family: list[dict[str, Any]], ranks: dict[
     return {
         "relay": relay,
         "diagnostics": diagnostics,
-        "links": relay_links(relay),
+        "links": relay_links(relay, groups) if groups is not None else NO_LINKS,
         "aroi_domain": identity.aroi_domain(contact),
         "aroi_validation": aroi_section(aroi, marks),
-        "family": family,
+        "family": family["members"],
+        "family_note": family["note"],
         "percentiles": ranks or {"consensus_weight": None, "guard": None, "middle": None, "exit": None},
         "uptime": uptime_section(uptime_entry),
         "traffic": traffic_section(bandwidth_entry),
@@ -279,41 +289,79 @@ def aroi_section(status: dict[str, Any] | None, marks: dict[str, bool]) -> dict[
     }
 
 
-def relay_links(relay: dict[str, Any]) -> dict[str, Any]:
+NO_LINKS = {"contact": None, "family": None, "as": None, "country": None, "first_seen": None, "flags": []}
+
+
+def relay_links(relay: dict[str, Any], keys: dict[str, Any]) -> dict[str, Any]:
     """Site-relative paths of the group pages this relay belongs to (None where it has no such group).
 
-    Every id comes from alliumd.model.identity, which only returns path-safe
-    ids; operator text never reaches a path any other way.
+    ``keys`` is the relay's entry of the groups model (``relay_keys``): the
+    very ids the group pages are expanded from, so every link made here
+    names a page that this build writes.  They come from
+    alliumd.model.identity, which only returns path-safe ids.
     """
-    contact_id = identity.contact_id(relay["contact"])
-    family_id = identity.family_id([relay["fingerprint"], *relay["family"]])
-    as_id = identity.as_id(relay["as_number"])
-    country_id = identity.country_id(relay["country"])
-    day = identity.date_id(relay["first_seen"])
+    flag_ids = {flag: fid for fid, flag in keys["flags"]}
     return {
-        "contact": contact_path(contact_id) if contact_id else None,
-        "family": family_path(family_id) if family_id else None,
-        "as": as_path(as_id) if as_id else None,
-        "country": country_path(country_id) if country_id else None,
-        "first_seen": first_seen_path(day) if day else None,
-        "flags": [{"flag": flag, "path": flag_path(fid) if (fid := identity.flag_id(flag)) else None}
+        "contact": contact_path(keys["contact"]) if keys["contact"] else None,
+        "family": family_path(keys["family"]) if keys["family"] else None,
+        "as": as_path(keys["as"]) if keys["as"] else None,
+        "country": country_path(keys["country"]) if keys["country"] else None,
+        "first_seen": first_seen_path(keys["first_seen"]) if keys["first_seen"] else None,
+        "flags": [{"flag": flag, "path": flag_path(flag_ids[flag]) if flag in flag_ids else None}
                   for flag in relay["flags"]],
     }
 
 
-def family_members(relay: dict[str, Any], by_fingerprint: dict[str, dict],
-                   limit: int = FAMILY_SHOWN) -> list[dict[str, Any]]:
-    """The first ``limit`` family members (by fingerprint) with their nickname when they have a page.
+MEMBER_STATUS = {
+    "family": None,
+    # this relay lists it; had it listed this relay back, the two would be in one family
+    "not_mutual": "not in this relay's family on this site: it does not list this relay back",
+    "hidden": "no page: down for more than {days:g} days (hidden by the downtime filter)",
+    "absent": "no page: not in the current Onionoo details document",
+}
 
-    Capped so that a page of a big family stays small and building all of
-    them stays linear in the network size; the family page lists everyone.
+
+def family_section(relay: dict[str, Any], model: Any, keys: dict[str, dict[str, Any]],
+                   limit: int = FAMILY_SHOWN) -> dict[str, Any]:
+    """The first ``limit`` family members (by fingerprint), what links each of them, and the family page note.
+
+    A member is linked when it has a relay page; one without says why
+    (absent from the document, hidden by the downtime filter), and one that
+    has a page but is not in this relay's family says that the listing is
+    not mutual.  Capped so that a page of a big family stays small and
+    building all of them stays linear in the network size; the family page
+    lists everyone.
     """
+    own = keys[relay["fingerprint"]]["family"]
     members = []
     for fp in relay["family"][:limit]:
-        other = by_fingerprint.get(fp)
+        other = model.by_fingerprint.get(fp)
+        if other is not None:
+            status = "family" if own is not None and keys[fp]["family"] == own else "not_mutual"
+        else:
+            status = "hidden" if fp in model.hidden else "absent"
+        text = MEMBER_STATUS[status]
         members.append({"fingerprint": fp, "present": other is not None,
-                        "nickname": other["nickname"] if other else None})
-    return members
+                        "nickname": other["nickname"] if other else None, "status": status,
+                        "note": text.format(days=model.downtime_days) if text else None})
+    return {"members": members, "note": family_note(relay, model, own)}
+
+
+def family_note(relay: dict[str, Any], model: Any, family_id: str | None) -> str | None:
+    """Why a relay that lists a family has no family page (None when it has one or lists nobody)."""
+    if family_id is not None or not relay["family"]:
+        return None
+    listed = relay["family"]
+    present = sum(1 for fp in listed if fp in model.by_fingerprint)
+    if present:
+        return ("No family page: none of the listed members on this site lists this relay back "
+                "(a family is the relays that list each other).")
+    hidden = sum(1 for fp in listed if fp in model.hidden)
+    parts = [f"{fmt.count(len(listed) - hidden)} not in the current Onionoo details document"] if len(listed) > hidden \
+        else []
+    if hidden:
+        parts.append(f"{fmt.count(hidden)} hidden by the downtime filter")
+    return "No family page: no listed member is on this site (" + ", ".join(parts) + ")."
 
 
 def uptime_section(entry: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -381,7 +429,7 @@ MODELS = [
 FAMILIES = [
     # index.html (expand_index's overview plus the AROI leaderboards) is the family "index" of pages/aroi.py
     PageFamily("relays_all", DETAILS_ONLY, expand_relays_all, required=DETAILS_ONLY,
-               description="table of all relays"),
+               description="table of all relays", paths=(RELAYS_ALL_PATH,), nav=(40, "All relays", RELAYS_ALL_PATH)),
     PageFamily("relay", RELAY_INPUTS, expand_relay, required=DETAILS_ONLY, chrome=RELAY_CHROME,
                description="one page per relay, with its view model as JSON"),
 ]

@@ -28,7 +28,9 @@ def expand_search_index(inputs: RenderInputs) -> Iterator[Page]:
 
 
 FAMILIES = [
-    PageFamily("search_page", frozenset(), expand_search_page, description="search form"),
+    # the page reads no source, but it links the listings and the index, which need details
+    PageFamily("search_page", frozenset(), expand_search_page, required=DETAILS_ONLY, description="search form",
+               paths=(common.SEARCH_PATH,), nav=(80, "Search", common.SEARCH_PATH)),
     PageFamily("search_index", DETAILS_ONLY, expand_search_index, required=DETAILS_ONLY,
-               description="search index for search.js"),
+               description="search index for search.js", paths=(common.SEARCH_INDEX_PATH,)),
 ]

@@ -17,4 +17,5 @@ def expand_static(inputs: RenderInputs) -> Iterator[Page]:
         yield Page(path, name, {"body": (template_dir() / name).read_bytes()}, content_type="raw")
 
 
-FAMILIES = [PageFamily("static", frozenset(), expand_static, description="stylesheets")]
+FAMILIES = [PageFamily("static", frozenset(), expand_static, description="stylesheets",
+                       paths=tuple(path for path, _ in STYLESHEETS))]

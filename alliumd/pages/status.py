@@ -72,4 +72,5 @@ def _time(value: Any) -> str:
 
 
 FAMILIES = [PageFamily("status", frozenset({STATUS_INPUT}), expand_status,
-                       description="sources and renderer status")]
+                       description="sources and renderer status", paths=(STATUS_PATH,),
+                       nav=(90, "Status", STATUS_PATH))]

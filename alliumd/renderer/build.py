@@ -165,7 +165,9 @@ class SiteBuilder:
         self.writer = self.dispatcher.local.writer
         self.model_cache: dict = {}
         self.forced: set[str] = set()          # families to render in the next batch regardless
-        self.build_info = self._build_info()
+        self._base_info = self._build_info()
+        self.nav: tuple[tuple[str, str], ...] = ()
+        self.build_info = self._base_info
         self._verify_outputs_exist()
 
     @property
@@ -183,7 +185,14 @@ class SiteBuilder:
         h.update(fingerprint_code().encode())
         h.update(repr(sorted(vars(self.cfg.render).items())).encode())
         h.update(repr(sorted(self.registry.families)).encode())
+        # page chrome says whether a source without data is disabled or not fetched yet
+        h.update(repr(sorted(n for n, s in self.cfg.sources.items() if s.enabled)).encode())
         return h.hexdigest()
+
+    def _with_nav(self, nav: tuple[tuple[str, str], ...]) -> str:
+        """The build info of a batch: the navigation is on every page, so a change of it rebuilds everything
+        (it changes only when a required source, in practice details, gains or loses data)."""
+        return hashlib.sha256((self._base_info + repr(nav)).encode()).hexdigest()
 
     def _verify_outputs_exist(self) -> None:
         """Pages removed behind our back (e.g. a wiped web root) are rewritten by the next batch."""
@@ -260,6 +269,9 @@ class SiteBuilder:
         started = time.monotonic()
         now = self.clock() if now is None else now
         result = BatchResult()
+        docs = _Documents(self.cache_dir)
+        self.nav = self.registry.nav(docs.available)
+        self.build_info = self._with_nav(self.nav)
         if self.manifest.build_info != self.build_info:
             full = True
         changed = set(changed) | self.scan() | self.stale_flips(now)
@@ -276,7 +288,6 @@ class SiteBuilder:
             result.duration = time.monotonic() - started
             manifestmod.save(self.cfg.daemon.state_dir, self.manifest)
             return result
-        docs = _Documents(self.cache_dir)
         sources = self._describe_sources({s for f in families for s in f.inputs}, now)
         hashes = {n: e["sha256"] for n, e in self.manifest.inputs.items()}
         status = self.status_provider() if any(STATUS_INPUT in f.inputs for f in families) else {}
@@ -316,10 +327,12 @@ class SiteBuilder:
             stale = self._is_stale(name, now)
             if entry is not None and name in needed:
                 entry["stale"] = stale
+            config = self.cfg.sources.get(name)
             infos[name] = SourceInfo(
                 name=name, label=spec.label, available=entry is not None,
                 published=_published_text(entry.get("published")) if entry else None,
-                sample=bool(entry and entry.get("sample")), stale=stale)
+                sample=bool(entry and entry.get("sample")), stale=stale,
+                enabled=bool(config.enabled) if config is not None else False)
         return infos
 
     def _render_family(self, family, inputs: RenderInputs, sources: dict[str, SourceInfo], seen: set[str],
@@ -333,16 +346,18 @@ class SiteBuilder:
         run = FamilyRun(family.name, self.manifest.outputs.get(family.name, {}))
 
         def new_chunk() -> Chunk:
-            return Chunk(family.name, self.cfg.render.site_title, chrome_sources, salt)
+            return Chunk(family.name, self.cfg.render.site_title, chrome_sources, salt, self.nav)
 
         chunk = new_chunk()
         exists = self.writer.exists
+        fixed = set(family.paths)
         try:
             for page in family.expand(inputs):
                 checked(page)
                 if page.path in seen:
                     raise ValueError(f"two pages claim {page.path}")
                 seen.add(page.path)
+                fixed.discard(page.path)
                 job = self._job(page, run, salt, exists)
                 if job is None:
                     continue
@@ -350,6 +365,8 @@ class SiteBuilder:
                 if len(chunk.jobs) >= CHUNK_SIZE:
                     self.dispatcher.dispatch(run, chunk, self._chunk_done)
                     chunk = new_chunk()
+            if fixed:           # pages are linked because the family declares them (navigation)
+                raise ValueError(f"declared pages not written: {', '.join(sorted(fixed))}")
         except Exception as e:
             log.exception("family %s failed; its previous pages stay in place", family.name)
             run.error = run.error or f"{type(e).__name__}: {e}"

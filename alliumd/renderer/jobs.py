@@ -78,6 +78,7 @@ class Chunk:
     site_title: str
     sources: list[SourceInfo]
     salt: bytes
+    nav: tuple[tuple[str, str], ...] = ()       # the navigation (Registry.nav): (path, label)
     jobs: list[Job] = field(default_factory=list)
 
 
@@ -126,7 +127,7 @@ class PageRenderer:
                 data = json_bytes(view)
             else:
                 chrome = {"site_title": chunk.site_title, "root": "../" * job.path.count("/"),
-                          "page_path": job.path, "sources": chunk.sources}
+                          "page_path": job.path, "sources": chunk.sources, "nav": chunk.nav}
                 data = self.lookup.get_template(job.template).render(chrome=chrome, **view)
         written, sha = self.writer.write_if_changed(job.path, data, job.known_sha)
         return job.path, sha, view_hash, written

@@ -5,6 +5,13 @@ the sources it reads, so a change of source S re-renders exactly the
 families whose ``inputs`` contain S.  A family's ``expand`` is a pure
 function of the render inputs returning the pages it produces right now;
 pages it produced last time but not now are deleted by the renderer.
+
+Links follow the same declarations, so that a link is only made to a page
+that exists: a family names the fixed ``paths`` it always writes (checked
+when it renders) and may put one of them in the site navigation (``nav``);
+the navigation of a build lists only the pages whose families can render
+with the data at hand (:meth:`Registry.nav`).  Links to entity pages come
+from the models those pages are expanded from (see pages/relays.py).
 """
 
 from __future__ import annotations
@@ -68,6 +75,10 @@ class PageFamily:
     # per-entity data (relay pages: votes, AROI) leaves it out, so that source's new data time does
     # not change every page; its pages then state that source's freshness themselves.
     chrome: frozenset[str] | None = None
+    # the fixed pages this family always writes once its ``required`` sources have data (a family that
+    # does not write one of them fails), and its entry in the navigation: (order, label, path in paths)
+    paths: tuple[str, ...] = ()
+    nav: tuple[int, str, str] | None = None
 
     @property
     def chrome_sources(self) -> frozenset[str]:
@@ -87,6 +98,7 @@ class SourceInfo:
     published: str | None        # "YYYY-MM-DD HH:MM UTC" of the data, or None
     sample: bool
     stale: bool
+    enabled: bool = True         # enabled in the configuration (says why an unavailable source has no data)
 
 
 class RenderInputs:
@@ -173,6 +185,23 @@ class Registry:
         self.models = {m.name: m for m in models}
         if len(self.families) != len(families):
             raise ValueError("duplicate page family names")
+        owners: dict[str, str] = {}
+        for f in families:
+            for path in f.paths:
+                if owners.setdefault(path, f.name) != f.name:
+                    raise ValueError(f"{path} is declared by both {owners[path]} and {f.name}")
+            if f.nav is not None and f.nav[2] not in f.paths:
+                raise ValueError(f"family {f.name}: its navigation entry {f.nav[2]} is not one of its paths")
+
+    def nav(self, available: Callable[[str], bool]) -> tuple[tuple[str, str], ...]:
+        """The navigation, ``(path, label)`` in order: entries of families whose required sources have data.
+
+        Such a family writes its fixed paths (the renderer fails it otherwise),
+        so every entry links a page that exists in this build.
+        """
+        entries = sorted(f.nav for f in self.families.values()
+                         if f.nav is not None and all(available(s) for s in f.required))
+        return tuple((path, label) for _, label, path in entries)
 
     def affected(self, changed: set[str]) -> list[PageFamily]:
         """Families that read any of ``changed`` (in declaration order)."""

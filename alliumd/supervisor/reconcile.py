@@ -3,7 +3,8 @@
 Used at start-up (old = None), on SIGHUP and nowhere else.  A source whose
 settings are unchanged keeps running untouched (its schedule and backoff
 counters survive a reload); a changed one is restarted; the renderer is
-restarted only if its own inputs (render settings or paths) changed.
+restarted only if its own inputs changed: render settings, paths, or which
+sources are enabled (pages say whether a source without data is disabled).
 """
 
 from __future__ import annotations
@@ -37,5 +38,6 @@ def plan(old: Config | None, new: Config, running: set[str]) -> Plan:
     for name in sorted(desired & running):
         if daemon_changed or old is None or old.sources.get(name) != new.sources[name]:
             p.restart.append(name)
-    p.restart_renderer = old is not None and (daemon_changed or old.render != new.render)
+    p.restart_renderer = old is not None and (daemon_changed or old.render != new.render
+                                              or {s.name for s in old.enabled_sources} != desired)
     return p
