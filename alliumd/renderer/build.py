@@ -248,8 +248,11 @@ class SiteBuilder:
     # -- the batch -------------------------------------------------------------------
 
     def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None,
-              defer: frozenset[str] = frozenset()) -> BatchResult:
+              defer: frozenset[str] = frozenset(), rescan: bool = True) -> BatchResult:
         """Render one batch; families named in ``defer`` are only reported in ``result.deferred``.
+
+        ``rescan=False`` renders only what ``changed`` names (the status page after a data batch):
+        a cache file published meanwhile is left to the next batch, which then reports it.
 
         Garbage collection: everything alive when the batch starts (models,
         templates, the manifest: millions of long-lived objects) is frozen,
@@ -261,11 +264,11 @@ class SiteBuilder:
         """
         gc.freeze()
         try:
-            return self._build(changed, full=full, now=now, defer=defer)
+            return self._build(changed, full=full, now=now, defer=defer, rescan=rescan)
         finally:
             gc.unfreeze()
 
-    def _build(self, changed, *, full, now, defer) -> BatchResult:
+    def _build(self, changed, *, full, now, defer, rescan) -> BatchResult:
         started = time.monotonic()
         now = self.clock() if now is None else now
         result = BatchResult()
@@ -274,7 +277,7 @@ class SiteBuilder:
         self.build_info = self._with_nav(self.nav)
         if self.manifest.build_info != self.build_info:
             full = True
-        changed = set(changed) | self.scan() | self.stale_flips(now)
+        changed = set(changed) | (self.scan() | self.stale_flips(now) if rescan else set())
         result.full = full
         result.changed = sorted(changed)
         families = list(self.registry) if full else [

@@ -83,7 +83,7 @@ class RendererProcess:
         if result.families:
             self.info["last_data_batch"] = self._batch_info(result)
         if result.families or result.deferred:
-            follow_up = self.builder.build({STATUS_INPUT})
+            follow_up = self.builder.build({STATUS_INPUT}, rescan=False)     # this batch's status only
             result.families += follow_up.families
             result.written += follow_up.written
             result.unchanged += follow_up.unchanged
