@@ -49,6 +49,11 @@ class Fetcher:
         self.rand = rand
         self.session = None
         self.record = sourcestate.load(cfg.daemon.state_dir, name)
+        # history sources: the summaries of the previous document's relay lines, kept across restarts
+        # in a small index (onionoo_stream.LineMemo), read at the first fetch that needs it
+        memo = getattr(self.module, "line_memo", None)
+        self.line_memo = memo() if memo is not None else None
+        self.memo_path = cfg.daemon.state_dir / "sources" / f"{name}.lines"
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -99,13 +104,35 @@ class Fetcher:
             return
         atomic.write_bytes(self.render_path, info.summary)
         self.record.summary_format = self.summary_format
+        self.save_line_memo(info.summary)
         log.info("source=%s summary re-derived from the cached document", self.name)
+
+    def load_line_memo(self) -> None:
+        """Before summarising a new document: the previous one's lines, if this process has none yet."""
+        if self.line_memo is None or self.line_memo.previous:
+            return
+        try:
+            restored = self.line_memo.restore(self.memo_path.read_bytes(), self.render_path.read_bytes())
+        except OSError:
+            return
+        if restored:
+            log.info("source=%s %d relay line summaries known from the previous document", self.name, restored)
+
+    def save_line_memo(self, summary: bytes) -> None:
+        """The line index of ``summary`` (just published); a failure only costs the next fetch time."""
+        if self.line_memo is None:
+            return
+        try:
+            atomic.write_bytes(self.memo_path, self.line_memo.export(summary), fsync=False)
+        except OSError as e:
+            log.warning("source=%s cannot keep the line index %s: %s", self.name, self.memo_path, e)
 
     def publish(self, tmp_path: Path, info) -> None:
         """Publish a validated document (summary first: the renderer reads only the summary)."""
         if info.summary is not None:
             atomic.write_bytes(self.render_path, info.summary)
             self.record.summary_format = self.summary_format
+            self.save_line_memo(info.summary)
         atomic.publish_file(tmp_path, self.cache_path)
 
     # -- one fetch -----------------------------------------------------------------
@@ -138,6 +165,7 @@ class Fetcher:
             log.info("source=%s status=304 unchanged dur_ms=%d", self.name, (self.clock() - started) * 1000)
             self.succeeded(304, started)
             return True
+        self.load_line_memo()
         try:
             info = self.module.validate(result.tmp_path)
         except InvalidDocument as e:
