@@ -13,7 +13,6 @@ Exit codes: 0 stopped on request (or ``--once`` left a usable cache),
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gzip
 import logging
 import os
@@ -27,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from .. import atomic, childproc, config as configmod, exitcodes, http, logs, sourcestate
+from ..memory import release_free_memory
 from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
 from . import InvalidDocument, source_module
@@ -49,8 +49,9 @@ class Fetcher:
         self.rand = rand
         self.session = None
         self.record = sourcestate.load(cfg.daemon.state_dir, name)
-        # history sources: the summaries of the previous document's relay lines, kept across restarts
-        # in a small index (onionoo_stream.LineMemo), read at the first fetch that needs it
+        # history sources: the summaries of the previous document's relay lines, kept between fetches and
+        # across restarts as a small index into the published summary (onionoo_stream.LineMemo), read by
+        # the fetch that needs it and dropped after it
         memo = getattr(self.module, "line_memo", None)
         self.line_memo = memo() if memo is not None else None
         self.memo_path = cfg.daemon.state_dir / "sources" / f"{name}.lines"
@@ -108,7 +109,7 @@ class Fetcher:
         log.info("source=%s summary re-derived from the cached document", self.name)
 
     def load_line_memo(self) -> None:
-        """Before summarising a new document: the previous one's lines, if this process has none yet."""
+        """Before summarising a new document: the previous one's lines (unless still in memory)."""
         if self.line_memo is None or self.line_memo.previous:
             return
         try:
@@ -116,7 +117,7 @@ class Fetcher:
         except OSError:
             return
         if restored:
-            log.info("source=%s %d relay line summaries known from the previous document", self.name, restored)
+            log.debug("source=%s %d relay line summaries known from the previous document", self.name, restored)
 
     def save_line_memo(self, summary: bytes) -> None:
         """The line index of ``summary`` (just published); a failure only costs the next fetch time."""
@@ -262,7 +263,9 @@ class Fetcher:
                 log.info("supervisor gone; exiting")
                 return exitcodes.PARENT_GONE
             self.fetch_now()
-            _return_free_memory()
+            if self.line_memo is not None:
+                self.line_memo.previous = {}   # on disk (memo_path) until the next fetch: no RSS between polls
+            release_free_memory()      # a parsed document's objects are garbage now
 
     def wait_for(self, due: float) -> str:
         """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""
@@ -286,19 +289,6 @@ class Fetcher:
                 if msg and msg.get("cmd") == "refresh":
                     log.info("source=%s refresh requested", self.name)
                     return "refresh"
-
-
-def _return_free_memory() -> None:
-    """Give the memory a fetch used back to the OS before sleeping until the next poll.
-
-    Validating a document builds and drops tens of MB of short-lived
-    objects; glibc keeps freed memory by default, so an idle fetcher would
-    sit at its high-water mark for hours.
-    """
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):            # not glibc
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:

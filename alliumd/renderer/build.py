@@ -18,7 +18,6 @@ family's page chrome (source times, stale and sample markers).
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import hashlib
 import logging
@@ -30,6 +29,7 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..config import Config
+from ..memory import release_free_memory
 from ..sources import SOURCES
 from . import inputs as inputsmod, manifest as manifestmod
 from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
@@ -110,26 +110,7 @@ class _Documents(dict):
         self.clear()
         self._raw.clear()
         if had:
-            _return_free_memory()
-
-
-def _return_free_memory() -> None:
-    """Hand memory freed by dropped documents back to the OS (glibc keeps it otherwise).
-
-    The raw bytes and parsed documents are large, short-lived allocations
-    between long-lived model objects; without a trim the renderer's RSS
-    stays at its high-water mark for the rest of its life.
-    """
-    try:
-        _LIBC.malloc_trim(0)
-    except (AttributeError, OSError):       # not glibc
-        pass
-
-
-try:
-    _LIBC = ctypes.CDLL(None)
-except OSError:                             # pragma: no cover - no C library to load
-    _LIBC = None
+            release_free_memory()          # the raw documents: large, short-lived, between model objects
 
 
 def view_digest(page: Page, chrome_key: bytes) -> str:

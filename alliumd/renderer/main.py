@@ -22,6 +22,7 @@ import threading
 import time
 
 from .. import atomic, childproc, config as configmod, exitcodes, logs, sourcestate, statusview
+from ..memory import release_free_memory
 from ..pages.site import FAMILIES, MODELS
 from .build import BatchResult, SiteBuilder
 from .registry import STATUS_INPUT, Registry
@@ -97,6 +98,7 @@ class RendererProcess:
         self.info_path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
         childproc.report({"event": "renderer", **batch, "queue": self.events.qsize()})
+        release_free_memory()          # a large batch's views and chunks are garbage now
         return result
 
     # -- modes ---------------------------------------------------------------------
