@@ -366,7 +366,11 @@ def warm_scenarios(daemon: Daemon, api: LoopbackAPI, docs: dict, runs: int) -> d
         print(f"  warm run {run + 1}: " + ", ".join(f"{name} {m[-1]['wall_s']:.2f} s "
                                                      f"({m[-1]['pages_written']} pages)"
                                                      for name, m in measured.items() if m), flush=True)
-    return {name: median_of(m) for name, m in measured.items() if m}
+    out = {name: median_of(m) for name, m in measured.items() if m}
+    for name, m in measured.items():          # every run's figures next to the medians
+        if m:
+            out[name]["runs_wall_s"] = [round(r["wall_s"], 2) for r in m]
+    return out
 
 
 # -- main ----------------------------------------------------------------------------------------
