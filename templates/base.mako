@@ -8,6 +8,7 @@
            ("relays/top.html", "Top relays"),
            ("relays/all.html", "All relays"),
            ("network-health.html", "Network health"),
+           ("events.html", "Events"),
            ("authorities.html", "Authorities"),
            ("lists/families-by-bandwidth.html", "Browse"),
            ("search.html", "Search"),

@@ -103,15 +103,20 @@ def test_corrupt_file_is_moved_aside_and_rebuilt(tmp_path, caplog):
 def test_a_database_error_while_running_is_recovered_once(tmp_path, caplog):
     path = tmp_path / "history.sqlite3"
     s = HistoryStore(path)
-    recordmod.record(s, pub(T0, relay(FP_A)), T0)
+    recordmod.record(s, pub(T0, relay(FP_A), relay(FP_B)), T0)
     # the open connection now reads a file that is not a database (as if it had been overwritten)
     _garbage(tmp_path / "other")
     s.db.close()
     s.db = sqlite3.connect(tmp_path / "other", isolation_level=None)
     caplog.set_level(logging.ERROR, "alliumd.history")
-    assert recordmod.record(s, pub(T0 + HOUR, relay(FP_A, version="x")), T0 + HOUR).added == 0   # new baseline
+    out = recordmod.record(s, pub(T0 + HOUR, relay(FP_A, version="x"), relay(FP_B)), T0 + HOUR)
     assert s.recoveries == 1 and "moved aside" in caplog.text
-    assert set(s.states()) == {FP_A}
+    # the new file starts from this publication (a baseline) with every relay's state
+    assert out.added == 0 and set(s.states()) == {FP_A, FP_B}
+    s.close()
+    s = HistoryStore(path)
+    assert set(s.states()) == {FP_A, FP_B}
+    assert recordmod.record(s, pub(T0 + 2 * HOUR, relay(FP_A, version="y"), relay(FP_B)), T0 + 2 * HOUR).added == 1
     s.close()
 
 
@@ -163,3 +168,15 @@ def test_store_for_uses_the_history_config(tmp_path):
     from alliumd.config import HistoryConfig
     s = storemod.store_for(tmp_path, HistoryConfig(retention_days=3, max_events_per_relay=7))
     assert (s.path, s.retention, s.max_per_relay) == (tmp_path / "history.sqlite3", 3 * DAY, 7)
+
+
+def test_a_new_snapshot_format_is_a_new_baseline(store, monkeypatch):
+    recordmod.record(store, pub(T0, relay(FP_A), relay(FP_B)), T0)
+    recordmod.record(store, pub(T0 + HOUR, relay(FP_A, version="9"), relay(FP_B)), T0 + HOUR)
+    monkeypatch.setattr(ev, "SNAPSHOT_FORMAT", ev.SNAPSHOT_FORMAT + 1)
+    # whatever the stored states say, the first publication under the new format records no change …
+    out = recordmod.record(store, pub(T0 + 2 * HOUR, relay(FP_A, version="10")), T0 + 2 * HOUR)
+    assert out.added == 0 and set(store.states()) == {FP_A}           # B's old-format state is gone
+    assert store.network_state("started") == T0 and len(store.events()) == 1       # the old events stay
+    # … and the next one diffs normally
+    assert recordmod.record(store, pub(T0 + 3 * HOUR, relay(FP_A, version="11")), T0 + 3 * HOUR).added == 1

@@ -72,6 +72,9 @@ def record(store: HistoryStore, pub: Publication, now: float) -> Recorded:
     if pub.details_time is None:
         return out
     previous = store.states()
+    fresh_format = store.network_state("snapshot_format") != ev.SNAPSHOT_FORMAT
+    if fresh_format:            # states written by another version of snapshot(): diffing them would invent
+        previous = {}           # changes, so this publication is a new baseline (the events stay)
     current = {}
     for relay in pub.relays:
         fp = relay["fingerprint"]
@@ -87,7 +90,11 @@ def record(store: HistoryStore, pub: Publication, now: float) -> Recorded:
                   if e["kind"] == ev.AROI else e for e in events]
     network = ev.network_changes(previous, states, events, pub.details_time, family_labels=pub.family_labels,
                                  as_labels=pub.as_labels)
-    saved: dict[str, Any] = {} if previous else {"started": pub.details_time}
+    saved: dict[str, Any] = {}
+    if not previous:
+        saved["started"] = store.network_state("started") or pub.details_time
+    if fresh_format:
+        saved["snapshot_format"] = ev.SNAPSHOT_FORMAT
     if pub.thresholds is not None and pub.votes_time is not None:
         network += ev.threshold_changes(store.network_state("thresholds"), pub.thresholds, pub.votes_time)
         saved["thresholds"] = pub.thresholds
@@ -97,8 +104,16 @@ def record(store: HistoryStore, pub: Publication, now: float) -> Recorded:
     everything = events + network
     if not everything and not states and not saved and previous:
         return out                                    # the same publication again: nothing to write
+    recoveries = store.recoveries
     out.added = store.record(source="onionoo_details", published=pub.details_time, events=everything,
-                             states=states, network=saved, present=current.keys(), now=now)
+                             states=states, network=saved, present=current.keys(), now=now,
+                             replace_states=fresh_format)
+    if store.recoveries != recoveries:
+        # the file was replaced while recording: the new one starts from this publication, every relay
+        _, baseline = ev.diff_relays({}, current, pub.details_time, aroi_known=pub.aroi is not None)
+        store.record(source="onionoo_details", published=pub.details_time, events=(), states=baseline,
+                     network={**saved, "started": pub.details_time, "snapshot_format": ev.SNAPSHOT_FORMAT},
+                     now=now, replace_states=True)
     if out.added:
         out.touched_relays = {e["fp"] for e in everything if e["fp"]}
         out.touched_contacts = {e["contact"] for e in everything if e["contact"]}

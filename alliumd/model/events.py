@@ -29,6 +29,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 WEIGHT_SAMPLES = 24          # consensus weights kept per relay for its median (one per publication)
@@ -40,6 +41,11 @@ GROUP_DOWN_MIN = 5           # a family or AS of at least this many running rela
 GROUP_DOWN_SHARE = 0.5       # … of which at least half stopped running in one publication
 THRESHOLD_CHANGE = 0.25      # an authority's flag threshold moving by ≥ 25 % is a network event
 TEXT_LIMIT = 120             # longest operator text quoted in a sentence
+SNAPSHOT_FORMAT = 1          # bump when snapshot() changes: the stored states are then a new baseline
+FAMILY_PREFIX = 12           # family members are remembered by fingerprint prefix (a big family: 4x smaller)
+TRACKED = ("n", "run", "flags", "ver", "plat", "rst", "addr", "ovl", "fam", "contact", "aroi", "cid", "fid", "as")
+_tracked = itemgetter(*TRACKED)
+_stored = itemgetter(*TRACKED, "cw", "cwh", "cwb")
 CAUSE_FLAGS = frozenset({"Guard", "Stable", "Fast", "HSDir", "Running"})
 
 # kinds (stable identifiers: they are in the store, the feeds and `alliumctl events --json`)
@@ -101,12 +107,14 @@ def snapshot(relay: dict[str, Any], *, contact_id: str | None = None, family_id:
              aroi: str | None = None) -> dict[str, Any]:
     """What the history remembers of a relay view (alliumd.model.relays.relay_view) between publications."""
     restarted = relay.get("last_restarted")
-    return {"n": clean_text(relay.get("nickname"), 40), "run": bool(relay.get("running")),
-            "flags": sorted(relay.get("flags") or []), "ver": relay.get("version"), "plat": relay.get("platform"),
+    return {"n": relay.get("nickname"), "run": bool(relay.get("running")),
+            # the relay model keeps flags and family sorted, addresses in the descriptor's order
+            "flags": list(relay.get("flags") or ()), "ver": relay.get("version"), "plat": relay.get("platform"),
             "rst": None if restarted in MISSING_TIMES else restarted,
-            "addr": sorted(relay.get("or_addresses") or []), "cw": int(relay.get("consensus_weight") or 0),
+            "addr": list(relay.get("or_addresses") or ()), "cw": int(relay.get("consensus_weight") or 0),
             "ovl": relay.get("overload_general_timestamp") is not None,
-            "fam": sorted(relay.get("family") or []), "contact": relay.get("contact"), "aroi": aroi,
+            "fam": [fp[:FAMILY_PREFIX] for fp in relay.get("family") or ()], "contact": relay.get("contact"),
+            "aroi": aroi,
             "cid": contact_id, "fid": family_id, "as": relay.get("as_number")}
 
 
@@ -158,9 +166,9 @@ def diff_relays(previous: dict[str, dict[str, Any]], current: dict[str, dict[str
             if not baseline:
                 events.append(_tagged(published, fp, snap, FIRST_SEEN, None, snap["run"],
                                       "first seen" + ("" if snap["run"] else " (not running)")))
-        else:
+        elif _differ(_tracked, old, state):                      # most relays: nothing to look at
             events.extend(relay_changes(old, state, fp, published, cause))
-        if old is None or _persisted(old) != _persisted(state):
+        if old is None or _differ(_stored, old, state):
             states[fp] = state
     for fp, old in previous.items():
         if fp in current or not old.get("run"):
@@ -173,8 +181,12 @@ def diff_relays(previous: dict[str, dict[str, Any]], current: dict[str, dict[str
     return events, states
 
 
-def _persisted(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in state.items() if k != "t"}
+def _differ(getter: itemgetter, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether the fields ``getter`` picks differ (a state missing one, e.g. from an older alliumd, does)."""
+    try:
+        return getter(old) != getter(new)
+    except KeyError:
+        return True
 
 
 def _tagged(time: float, fp: str, snap: dict[str, Any], kind: str, before: Any, after: Any, text: str):
