@@ -130,3 +130,27 @@ def test_events_on_pages_feeds_and_metrics_and_only_dependents_written(tmp_path)
     store = HistoryStore(tmp_path / "s" / "lib" / "history.sqlite3")
     assert sorted(e["kind"] for e in store.events()) == ["down", "flag_lost", "version"]
     store.close()
+
+
+def test_events_past_retention_leave_the_pages(tmp_path):
+    from alliumd.config import parse
+    from test_renderer_units import NOW
+    site = Site(tmp_path / "r")
+    site.cfg = parse({"daemon": {k: str(tmp_path / "r" / v) for k, v in (("cache_dir", "cache"), ("output_dir", "www"),
+                                                                          ("state_dir", "lib"), ("run_dir", "run"))},
+                      "history": {"retention_days": 1}}, tmp_path / "r" / "allium.toml")
+    site.publish(DOC)
+    site.build({"status"})
+    site.publish(changed_doc(b_down=False))
+    site.build()
+    assert "lost Guard" in (site.out / f"relay/{A}/index.html").read_text()
+    # two days later a new publication (C changes again): A's event is past retention and leaves its pages
+    later = changed_doc(b_down=False)
+    assert DOC["relays_published"] == "2026-08-22 11:00:00"
+    later["relays_published"] = "2026-08-24 11:00:00"
+    next(r for r in later["relays"] if r["fingerprint"] == C)["version"] = "0.4.9.10"
+    site.publish(later)
+    assert not site.builder.build(set(), now=NOW + 2 * 86400).errors
+    assert "No change recorded for this relay yet." in (site.out / f"relay/{A}/index.html").read_text()
+    assert etree.fromstring((site.out / f"relay/{A}/events.atom").read_bytes()).find(ATOM + "entry") is None
+    assert "0.4.9.10" in (site.out / f"relay/{C}/index.html").read_text()

@@ -70,6 +70,7 @@ class HistoryModel:
     network: tuple = ()
     kinds_24h: tuple = ()                 # ((kind, count), …) of relay events in the day before the newest
     started: float | None = None          # the store's first publication (empty feeds' `updated`)
+    recoveries: int = 0                   # the store's recoveries when loaded (a new file: load everything)
 
 
 def event_view(e: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def build_history(inputs: RenderInputs) -> HistoryModel:
     previous = inputs.previous("history")
     if store.open() is None:
         return HistoryModel()
-    if previous is None or not previous.available or store.recoveries != getattr(previous, "_recoveries", 0):
+    if previous is None or not previous.available or store.recoveries != previous.recoveries:
         model = HistoryModel(available=True)
         model.relays = {fp: _views(es) for fp, es in store.recent_by("fp", RECENT).items()}
         model.contacts = {c: _views(es) for c, es in store.recent_by("contact", GROUP_RECENT).items()}
@@ -136,13 +137,19 @@ def build_history(inputs: RenderInputs) -> HistoryModel:
     else:
         model = HistoryModel(available=True, relays=dict(previous.relays), contacts=dict(previous.contacts),
                              families=dict(previous.families))
-        for fp in recorded.touched_relays:
-            model.relays[fp] = _views(store.events(fp=fp, limit=RECENT))
-        for cid in recorded.touched_contacts:
-            model.contacts[cid] = _views(store.events(contact=cid, limit=GROUP_RECENT))
-        for fid in recorded.touched_families:
-            model.families[fid] = _views(store.events(family=fid, limit=GROUP_RECENT))
-    model._recoveries = store.recoveries           # type: ignore[attr-defined]
+        # reload what this publication touched, and lists whose oldest event retention just removed
+        cutoff = inputs.now - store.retention
+        for lists, touched, column, limit in ((model.relays, recorded.touched_relays, "fp", RECENT),
+                                              (model.contacts, recorded.touched_contacts, "contact", GROUP_RECENT),
+                                              (model.families, recorded.touched_families, "family", GROUP_RECENT)):
+            aged = {key for key, events in lists.items() if events and events[-1]["epoch"] < cutoff}
+            for key in touched | aged:
+                events = _views(store.events(limit=limit, **{column: key}))
+                if events:
+                    lists[key] = events
+                else:
+                    lists.pop(key, None)
+    model.recoveries = store.recoveries
     model.network = _views(store.events(network=True, limit=NETWORK_RECENT))
     model.kinds_24h = _kinds_24h(store)
     model.started = store.network_state("started")
@@ -309,17 +316,39 @@ CONTACT_METRIC_FIELDS = ("fingerprint", "running", "flags", "consensus_weight", 
                          "advertised_bandwidth")
 
 
-def expand_contact_metrics(inputs: RenderInputs) -> Iterator[Page]:
+def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
+    """Per contact: the arguments of its metrics.txt view and their digest (the page key).
+
+    The groups model keeps a group's object while none of its relays
+    changed, so an unchanged group with the same validated count reuses its
+    arguments and key without collecting its members again.
+    """
     relays = inputs.model("relays").by_fingerprint
     aroi = inputs.model("aroi") if inputs.has(AROI) else None
+    previous = inputs.previous("contact_metrics") or {}
+    out = {}
     for gid, group in inputs.model("groups").groups["contact"].items():
-        members = [{k: relays[fp].get(k) for k in CONTACT_METRIC_FIELDS} for fp in group.fingerprints
-                   if fp in relays]
         validated = None
         if aroi is not None and aroi.validator_available:
             validated = sum(1 for fp in group.fingerprints
                             if (aroi.relays.get(fp) or {}).get("status") == "validated")
-        yield Page(contact_metrics_path(gid), "metrics.mako", contact_metrics_view(members, validated))
+        old = previous.get(gid)
+        if old is not None and old[2] is group and old[0][1] == validated:
+            out[gid] = old
+            continue
+        members = [{k: relays[fp].get(k) for k in CONTACT_METRIC_FIELDS} for fp in group.fingerprints
+                   if fp in relays]
+        args = (members, validated)
+        out[gid] = (args, _feed_key("metrics", args), group)
+    return out
+
+
+def expand_contact_metrics(inputs: RenderInputs) -> Iterator[Page]:
+    for gid, (args, key, _) in inputs.model("contact_metrics").items():
+        yield Page(contact_metrics_path(gid), "metrics.mako", Deferred(contact_metrics_view, args), key=key)
+
+
+MODELS.append(ModelSpec("contact_metrics", frozenset({DETAILS, AROI}), build_contact_metrics))
 
 
 FAMILIES += [
