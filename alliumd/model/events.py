@@ -106,16 +106,17 @@ def event(time: float, fp: str | None, kind: str, before: Any, after: Any, text:
 def snapshot(relay: dict[str, Any], *, contact_id: str | None = None, family_id: str | None = None,
              aroi: str | None = None) -> dict[str, Any]:
     """What the history remembers of a relay view (alliumd.model.relays.relay_view) between publications."""
-    restarted = relay.get("last_restarted")
-    return {"n": relay.get("nickname"), "run": bool(relay.get("running")),
-            # the relay model keeps flags and family sorted, addresses in the descriptor's order
-            "flags": list(relay.get("flags") or ()), "ver": relay.get("version"), "plat": relay.get("platform"),
-            "rst": None if restarted in MISSING_TIMES else restarted,
-            "addr": list(relay.get("or_addresses") or ()), "cw": int(relay.get("consensus_weight") or 0),
-            "ovl": relay.get("overload_general_timestamp") is not None,
-            "fam": [fp[:FAMILY_PREFIX] for fp in relay.get("family") or ()], "contact": relay.get("contact"),
-            "aroi": aroi,
-            "cid": contact_id, "fid": family_id, "as": relay.get("as_number")}
+    get = relay.get
+    restarted = get("last_restarted")
+    family = get("family")
+    # the relay model keeps flags and family sorted and addresses in the descriptor's order; its lists are
+    # never modified, so a state may share them
+    return {"n": get("nickname"), "run": get("running") is True, "flags": get("flags") or [],
+            "ver": get("version"), "plat": get("platform"), "rst": None if restarted in MISSING_TIMES else restarted,
+            "addr": get("or_addresses") or [], "cw": get("consensus_weight") or 0,
+            "ovl": get("overload_general_timestamp") is not None,
+            "fam": [fp[:FAMILY_PREFIX] for fp in family] if family else [], "contact": get("contact"),
+            "aroi": aroi, "cid": contact_id, "fid": family_id, "as": get("as_number")}
 
 
 def _median(values: list[int]) -> float | None:
