@@ -154,3 +154,44 @@ def test_events_past_retention_leave_the_pages(tmp_path):
     assert "No change recorded for this relay yet." in (site.out / f"relay/{A}/index.html").read_text()
     assert etree.fromstring((site.out / f"relay/{A}/events.atom").read_bytes()).find(ATOM + "entry") is None
     assert "0.4.9.10" in (site.out / f"relay/{C}/index.html").read_text()
+
+
+def test_a_new_store_is_seeded_from_the_uptime_history(tmp_path):
+    from alliumd import atomic
+    from alliumd.fetchers import source_module
+    from daemon_harness import FIXTURES
+    uptime = json.loads((FIXTURES / "onionoo_uptime_small.json").read_text())
+    graph = next(r for r in uptime["relays"] if r["fingerprint"] == A)["uptime"]["1_month"]
+    assert len(graph["values"]) == 186                  # 3 raw points per series point
+    graph["values"] = [999] * 93 + [0] * 45 + [999] * 48
+    raw = tmp_path / "uptime.json"
+    raw.write_text(json.dumps(uptime))
+    site = Site(tmp_path / "u")
+    atomic.write_bytes(site.cache / "onionoo_uptime.summary.json", source_module("onionoo_uptime").validate(raw).summary,
+                       fsync=False)
+    site.publish(DOC)
+    assert not site.build({"status"}).errors
+    store = HistoryStore(tmp_path / "u" / "lib" / "history.sqlite3")
+    events = store.events(fp=A)
+    store.close()
+    assert [(e["kind"], e["text"]) for e in events] == [("up", "came back (from Onionoo's uptime history)"),
+                                                         ("down", "went down (from Onionoo's uptime history)")]
+    # bucket 31 (the first all-down one) starts 31 series intervals after the first series point's bucket
+    assert events[1]["time"] < events[0]["time"] and events[0]["time"] - events[1]["time"] == 15 * 3 * 14400
+    page = (site.out / f"relay/{A}/index.html").read_text()
+    assert "went down (from Onionoo&#39;s uptime history)" in page
+    # a relay without a clean transition gets nothing, and a second build adds nothing
+    assert site.build().written == 0
+
+
+def test_backfill_is_only_unambiguous_transitions():
+    from alliumd.model import events as evm
+    graph = {"first": "2026-08-01 00:00:00", "interval": 3600, "values": [1.0, 0.5, 0.0, 1.0, None, 0.0, 1.0, 0.0]}
+    before = evm._epoch("2026-08-01 06:30:00")          # the last transition (down at 06:30) is not before it
+    out = evm.backfill_uptime("A" * 40, graph, before)
+    assert [(e["kind"], evm.time_text(e["time"])) for e in out] == [("up", "2026-08-01 02:30 UTC"),
+                                                                   ("up", "2026-08-01 05:30 UTC")]
+    later = evm.backfill_uptime("A" * 40, graph, before + 3600)
+    assert [e["kind"] for e in later] == ["up", "up", "down"]
+    assert evm.backfill_uptime("A" * 40, {"first": "x", "interval": 1, "values": [1, 0]}, before) == []
+    assert evm.backfill_uptime("A" * 40, None, before) == []

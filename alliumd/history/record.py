@@ -50,6 +50,7 @@ class Recorded:
     touched_contacts: set[str] = field(default_factory=set)
     touched_families: set[str] = field(default_factory=set)
     network: bool = False
+    baseline: bool = False                          # the store started from this publication
 
 
 def cause_from_votes(context: dict[str, Any] | None, rows: dict[str, Any]) -> Callable[[str, str, bool], str | None]:
@@ -93,6 +94,7 @@ def record(store: HistoryStore, pub: Publication, now: float) -> Recorded:
     saved: dict[str, Any] = {}
     if not previous:
         saved["started"] = store.network_state("started") or pub.details_time
+        out.baseline = True
     if fresh_format:
         saved["snapshot_format"] = ev.SNAPSHOT_FORMAT
     if pub.thresholds is not None and pub.votes_time is not None:
@@ -114,6 +116,7 @@ def record(store: HistoryStore, pub: Publication, now: float) -> Recorded:
         store.record(source="onionoo_details", published=pub.details_time, events=(), states=baseline,
                      network={**saved, "started": pub.details_time, "snapshot_format": ev.SNAPSHOT_FORMAT},
                      now=now, replace_states=True)
+        out.baseline = True
     if out.added:
         out.touched_relays = {e["fp"] for e in everything if e["fp"]}
         out.touched_contacts = {e["contact"] for e in everything if e["contact"]}
@@ -122,3 +125,21 @@ def record(store: HistoryStore, pub: Publication, now: float) -> Recorded:
         log.info("history: %d new events (%d relays, %d network) for the publication of %s", out.added,
                  len(out.touched_relays), len(network), ev.time_text(pub.details_time))
     return out
+
+
+def backfill(store: HistoryStore, pub: Publication, uptime_series: dict[str, dict[str, Any]], now: float) -> int:
+    """Seed a new store with the unambiguous "down"/"up" events of Onionoo's uptime history (see
+    model/events.backfill_uptime); ``uptime_series``: fingerprint → its 1-month series."""
+    if pub.details_time is None:
+        return 0
+    events = []
+    for relay in pub.relays:
+        fp = relay["fingerprint"]
+        keys = pub.keys.get(fp) or {}
+        events += ev.backfill_uptime(fp, uptime_series.get(fp), pub.details_time, nickname=relay.get("nickname"),
+                                     contact=keys.get("contact"), family=keys.get("family"))
+    if not events:
+        return 0
+    added = store.record(source="onionoo_uptime", published=pub.details_time, events=events, now=now)
+    log.info("history: %d events from Onionoo's uptime history (backfill)", added)
+    return added

@@ -388,3 +388,52 @@ ROLLUP_WORDS = {FIRST_SEEN: "were first seen", DOWN: "stopped running", UP: "cam
                 WEIGHT: "had a consensus weight change", OVERLOAD_START: "reported overload",
                 OVERLOAD_END: "ended overload", FAMILY: "changed family", CONTACT: "changed contact",
                 AROI: "changed AROI validation"}
+
+
+# -- backfill ---------------------------------------------------------------------------------
+
+BACKFILL_UP = 0.999          # a series point this high: running the whole bucket
+BACKFILL_PERIOD = "1M"       # the finest series the uptime summary keeps (~8-hour points)
+
+
+def backfill_uptime(fp: str, graph: dict[str, Any] | None, before: float, *, nickname: str | None = None,
+                    contact: str | None = None, family: str | None = None) -> list[dict[str, Any]]:
+    """"down"/"up" events from a relay's uptime series, where it is unambiguous (pure).
+
+    Only a point of a whole bucket running (≥ 99.9 %) followed by one of a
+    whole bucket down (0), or the reverse, is a transition; partial points
+    say neither when nor whether.  The event time is the start of the first
+    point in the new state (a bucket's series time is its midpoint).  Events
+    at or after ``before`` (the first publication the store diffed) are left
+    out: from there on the store records them itself.
+    """
+    if not isinstance(graph, dict):
+        return []
+    values, interval = graph.get("values"), graph.get("interval")
+    first = _epoch(graph.get("first"))
+    if not isinstance(values, list) or not isinstance(interval, (int, float)) or interval <= 0 or first is None:
+        return []
+    out = []
+    for i in range(1, len(values)):
+        a, b = values[i - 1], values[i]
+        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+            continue
+        when = first + i * interval - interval / 2
+        if when >= before:
+            break
+        if a >= BACKFILL_UP and b == 0:
+            out.append(event(when, fp, DOWN, True, False, "went down (from Onionoo's uptime history)",
+                             nickname=nickname, contact=contact, family=family))
+        elif a == 0 and b >= BACKFILL_UP:
+            out.append(event(when, fp, UP, False, True, "came back (from Onionoo's uptime history)",
+                             nickname=nickname, contact=contact, family=family))
+    return out
+
+
+def _epoch(text: Any) -> float | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..history import record as recordmod
 from ..model import consensus_eval, events as ev, format as fmt, openmetrics
+from ..model import uptime as uptime_model
 from ..renderer.inputs import loads
 from ..renderer.jobs import json_bytes
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
@@ -33,7 +34,7 @@ from .common import DETAILS, contact_path, family_path, relay_path
 
 log = logging.getLogger("alliumd.history")
 
-COLLECTOR, AROI, HEALTH = "collector", "aroi", "consensus_health"
+COLLECTOR, AROI, HEALTH, UPTIME = "collector", "aroi", "consensus_health", "onionoo_uptime"
 HISTORY_INPUTS = frozenset({DETAILS, COLLECTOR, AROI, HEALTH})
 RELAY_EVENT_INPUTS = frozenset({DETAILS, COLLECTOR, AROI})
 EVENTS_PATH = "events.html"
@@ -125,8 +126,16 @@ def build_history(inputs: RenderInputs) -> HistoryModel:
     store = inputs.settings.get("history")
     if store is None or not inputs.has(DETAILS):
         return HistoryModel()
-    recorded = recordmod.record(store, publication(inputs), inputs.now)
+    pub = publication(inputs)
+    recorded = recordmod.record(store, pub, inputs.now)
     previous = inputs.previous("history")
+    if recorded.baseline and inputs.has(UPTIME):
+        # a new store: seed it from the uptime history.  Uptime is read here without being an input of
+        # this model on purpose: it matters once, at the baseline, never for later rebuilds.
+        uptime = inputs.model("uptime")
+        series = {fp: uptime_model.series_of(entry).get(ev.BACKFILL_PERIOD) for fp, entry in uptime.relays.items()}
+        if recordmod.backfill(store, pub, series, inputs.now):
+            previous = None                                   # load everything
     if store.open() is None:
         return HistoryModel()
     if previous is None or not previous.available or store.recoveries != previous.recoveries:
