@@ -11,9 +11,10 @@ an event touches get new keys.
 
 Pages: ``events.html`` + ``events.atom`` (network), ``relay/<FP>/events.atom``,
 ``contact/<id>/events.atom``, ``family/<id>/events.atom`` (every relay,
-contact and family page has one, so the pages can always link it); the
-"Recent events" sections and roll-ups are in the relay, contact and family
-pages (pages/relays.py, pages/groups.py).
+contact and family page has one, so the pages can always link it), and
+``relay/<FP>/metrics.txt`` and ``contact/<id>/metrics.txt`` (OpenMetrics,
+model/openmetrics.py); the "Recent events" sections and roll-ups are in the
+relay, contact and family pages (pages/relays.py, pages/groups.py).
 """
 
 from __future__ import annotations
