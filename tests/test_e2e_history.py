@@ -63,12 +63,14 @@ max_bytes = 5_000_000
 """
 
 
-def refresh_details(d: Daemon) -> None:
-    marker = d.status()["renderer"]["last_render"]
+def refresh_details(d: Daemon, until, what: str) -> None:
+    """Fetch details now and wait until ``until()`` holds (the first batch after the fetch may be a status-only
+    one, so waiting for "a new batch" is not enough) and the renderer is idle."""
     attempt = d.source()["last_attempt"]
     assert d.ctl("refresh", "onionoo_details").returncode == 0
     wait_for(lambda: (s := d.source())["last_attempt"] != attempt and s["state"] == "idle", 20, what="details fetched")
-    d.wait_render_after(marker, timeout=60)
+    wait_for(until, 60, what=what)
+    wait_for(lambda: (r := d.status()["renderer"])["state"] == "idle" and r["queue"] == 0, 60, what="renderer idle")
 
 
 def ctl_events(d: Daemon, *args: str) -> list[dict]:
@@ -117,7 +119,10 @@ def test_events_feeds_metrics_restart_and_recovery(api, start_daemon, tmp_path):
         c["version"], c["platform"] = "0.4.9.9", "Tor 0.4.9.9 on Linux"
         details["relays_published"] = hour(0)
         api.set("/details", onionoo_bytes(details))
-        refresh_details(d)
+        refresh_details(d, lambda: CAUSE_HTML in d.page(f"relay/{A}/index.html").read_text()
+                        and "version changed" in d.page(f"relay/{C}/index.html").read_text()
+                        and "no longer running" in d.page(f"relay/{B}/index.html").read_text(),
+                        "v2's events on the relay pages")
 
         page = d.page(f"relay/{A}/index.html").read_text()
         assert "<h2>Recent events</h2>" in page and CAUSE_HTML in page
@@ -174,7 +179,9 @@ def test_events_feeds_metrics_restart_and_recovery(api, start_daemon, tmp_path):
             # a new baseline, then events again
             c["version"], c["platform"] = "0.4.9.10", "Tor 0.4.9.10 on Linux"
             api.set("/details", onionoo_bytes(details))
-            refresh_details(d3)
+            refresh_details(d3, lambda: "0.4.9.10" in d3.page(f"relay/{C}/index.html").read_text()
+                            and "version changed" in d3.page(f"relay/{C}/index.html").read_text(),
+                            "the new store's first event on C's page")
             assert [e["kind"] for e in ctl_events(d3, "--relay", C)] == ["version"]
         finally:
             assert d3.stop() == 0
