@@ -44,7 +44,7 @@ def setting(default: Any, doc: str, *, check: str | None = None, choices: tuple 
 class DaemonConfig:
     cache_dir: Path = setting("../var/cache", "published source documents (safe to delete)", check="path")
     output_dir: Path = setting("../var/www", "the generated site (the web server's root)", check="path")
-    state_dir: Path = setting("../var/lib", "durable state: per-source HTTP meta, render manifest", check="path")
+    state_dir: Path = setting("../var/lib", "durable state: per-source HTTP meta, render manifest, history store", check="path")
     run_dir: Path = setting("../var/run", "control socket, lock and status file", check="path")
     log_level: str = setting("info", "one of debug, info, warning, error", choices=LOG_LEVELS)
     sample_fallback: bool = setting(
@@ -68,6 +68,15 @@ class RenderConfig:
     workers: int = setting(
         0, "render worker processes for large batches (a cold build, a new uptime document); 0 starts "
            "one per usable core, 1 renders everything in the renderer process", check="nonnegative")
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    retention_days: float = setting(
+        180, "events older than this many days are deleted from the history store "
+             "(state_dir/history.sqlite3)", check="positive")
+    max_events_per_relay: int = setting(
+        1000, "keep at most this many events per relay (the oldest go first)", check="positive")
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,7 @@ class Config:
     daemon: DaemonConfig
     render: RenderConfig
     sources: dict[str, SourceConfig]
+    history: HistoryConfig = field(default_factory=HistoryConfig)
 
     @property
     def enabled_sources(self) -> list[SourceConfig]:
@@ -174,10 +184,11 @@ def parse(data: dict, path: Path) -> Config:
     """Validate a parsed TOML document; relative paths resolve against ``path``'s directory."""
     problems: list[str] = []
     for key in data:
-        if key not in ("daemon", "render", "sources"):
-            problems.append(f"[{key}]: unknown table (known: daemon, render, sources)")
+        if key not in ("daemon", "render", "history", "sources"):
+            problems.append(f"[{key}]: unknown table (known: daemon, render, history, sources)")
     daemon_values = _parse_table(DaemonConfig, data.get("daemon", {}), "daemon", problems)
     render_values = _parse_table(RenderConfig, data.get("render", {}), "render", problems)
+    history_values = _parse_table(HistoryConfig, data.get("history", {}), "history", problems)
     raw_sources = data.get("sources", {})
     if not isinstance(raw_sources, dict):
         problems.append("[sources]: must be a table of source tables")
@@ -199,7 +210,7 @@ def parse(data: dict, path: Path) -> Config:
     for key in ("cache_dir", "output_dir", "state_dir", "run_dir"):
         daemon_values[key] = (base / os.path.expanduser(daemon_values[key])).resolve()
     return Config(path=path, daemon=DaemonConfig(**daemon_values), render=RenderConfig(**render_values),
-                  sources={n: SourceConfig(name=n, **v) for n, v in sources.items()})
+                  history=HistoryConfig(**history_values), sources={n: SourceConfig(name=n, **v) for n, v in sources.items()})
 
 
 def load(path: str | os.PathLike) -> Config:
@@ -256,6 +267,7 @@ def render_documented(overrides: dict[str, dict[str, Any]] | None = None) -> str
 
     table("daemon", DaemonConfig, {})
     table("render", RenderConfig, {})
+    table("history", HistoryConfig, {})
     for name, spec in SOURCES.items():
         if spec.fetcher is None:
             lines.append(f"# {spec.label}: fetcher not implemented yet; must stay disabled")

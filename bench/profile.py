@@ -7,8 +7,10 @@ Prepares the cache files the fetchers would publish (details, uptime and
 bandwidth summaries, plus an uptime variant with 5% of relays changed and a
 details variant with one relay changed, both as ``python -m bench`` makes
 them), then runs ``SiteBuilder.build`` in this process: ``cold`` (empty
-output and manifest), then in the same builder ``uptime``, ``relay`` and
-``none`` (nothing changed).  With ``--profile`` each scenario runs under
+output and manifest), then in the same builder ``uptime``, ``relay``,
+``none`` (nothing changed) and ``churn`` (1 % of the relays change a flag,
+their version, restart or go down, in the same hour: the history store
+records their events and only their dependents are rewritten).  With ``--profile`` each scenario runs under
 cProfile and prints its top entries by cumulative and by own time.  This is
 a measuring tool for development; ``python -m bench`` is the benchmark.
 
@@ -39,7 +41,8 @@ from alliumd.fetchers import source_module
 from .run import load_data
 from .scenarios import bump_uptime, change_one_relay, mutate_lines
 
-SCENARIOS = ("cold", "uptime", "relay", "none")
+SCENARIOS = ("cold", "uptime", "relay", "none", "churn")
+CHURN = 0.01                 # churn: the fraction of relays with a change the history store records
 VOTE_SCENARIOS = ("vote-hour", "vote-1pct")
 VOTE_TOUCH = 0.01            # vote-1pct: the fraction of relays whose rows change
 
@@ -48,6 +51,7 @@ VOTE_TOUCH = 0.01            # vote-1pct: the fraction of relays whose rows chan
 STEPS = (("uptime", "uptime_changed", "onionoo_uptime.summary.json"),
          ("relay", "details_changed", "onionoo_details.json"),
          ("none", None, None),
+         ("churn", "details_churn", "onionoo_details.json"),
          ("vote-hour", "votes_hour", "collector.summary.json"),
          ("vote-1pct", "votes_1pct", "collector.summary.json"))
 
@@ -59,12 +63,17 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
     files = {"details": out / "details.json", "details_changed": out / "details_changed.json",
              "uptime": out / "uptime.summary.json", "uptime_changed": out / "uptime_changed.summary.json",
              "bandwidth": out / "bandwidth.summary.json", "aroi": out / "aroi.summary.json"}
+    files["details_churn"] = out / "details_churn.json"
     if marker.exists():
+        if not files["details_churn"].exists():
+            files["details_churn"].write_bytes(
+                mutate_lines(files["details"].read_bytes(), CHURN, churn_relay, seed=1)[0])
         return files
     out.mkdir(parents=True, exist_ok=True)
     docs = load_data(data)
     files["details"].write_bytes(docs["details"][0])
     files["details_changed"].write_bytes(change_one_relay(docs["details"][0], seed=0)[0])
+    files["details_churn"].write_bytes(mutate_lines(docs["details"][0], CHURN, churn_relay, seed=1)[0])
     for kind, raw, target in (("uptime", docs["uptime"][0], files["uptime"]),
                               ("uptime", mutate_lines(docs["uptime"][0], 0.05, bump_uptime, seed=0)[0],
                                files["uptime_changed"]),
@@ -79,6 +88,20 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
         raw_path.unlink()
     marker.touch()
     return files
+
+
+def churn_relay(obj: dict, rng) -> None:
+    """One change the history store records as an event: a flag, the version, a restart or going down."""
+    kind = rng.choice(("flag", "version", "restart", "down"))
+    if kind == "flag":
+        flags = set(obj.get("flags") or [])
+        obj["flags"] = sorted(flags ^ {rng.choice(("Guard", "Stable", "HSDir", "Fast"))})
+    elif kind == "version":
+        obj["version"], obj["platform"] = "0.4.9.99", "Tor 0.4.9.99 on Linux"
+    elif kind == "restart":
+        obj["last_restarted"] = "2099-01-01 00:00:00"
+    else:
+        obj["running"] = False
 
 
 def prepare_votes(files: dict[str, Path]) -> dict[str, Path]:

@@ -21,7 +21,11 @@
 %>\
 <%block name="title">${HEADINGS[kind]} ${label}</%block>\
 ## contact and family HTML views carry "uptime_chart" (None without uptime data); other views do not
-<%block name="head">${ch.stylesheet() if context.get('uptime_chart') else ""}</%block>\
+<%block name="head">${ch.stylesheet() if context.get('uptime_chart') else ""}\
+% if context.get('events'):
+<link rel="alternate" type="application/atom+xml" title="Events of these relays" href="${context['events']['feed']}">
+% endif
+</%block>\
 <% s = summary; root = chrome['root'] %>\
 <link rel="stylesheet" href="${root}static/groups.css">
 <h1>${HEADINGS[kind]} <bdi>${label}</bdi></h1>
@@ -63,6 +67,9 @@ ${history_section()}
 </div>
 % if related:
 ${related_section()}
+% endif
+% if context.get('events'):
+${events_section(context['events'])}
 % endif
 
 <section>
@@ -193,5 +200,36 @@ ${ch.bar_chart(chart, "uptime-chart")}\
 <li><a href="${chrome['root']}${g['href']}"><bdi>${g['label']}</bdi></a> (${count(g['relays'])} relays)</li>
 % endfor
 </ul>
+</section>
+</%def>\
+<%def name="events_section(ev)">\
+<section id="events">
+<h2>Recent changes</h2>
+% if ev['rollups']:
+<ul class="events">
+% for r in ev['rollups']:
+<li>${r['text']}</li>
+% endfor
+</ul>
+<h3>Latest events</h3>
+<ul class="events">
+% for e in ev['items']:
+<li><time datetime="${e['time']}">${e['when']}</time> \
+% if e['linked']:
+<a href="${chrome['root']}relay/${e['fp']}/index.html">${e['nickname'] or e['fp']}</a>\
+% else:
+${e['nickname'] or e['fp']}\
+% endif
+: ${e['text']}</li>
+% endfor
+</ul>
+% else:
+<p>No change recorded for these relays yet.</p>
+% endif
+<p class="note">Changes grouped by hour, newest first; every event of these relays: <a href="${ev['feed']}">Atom feed</a>.\
+% if ev['metrics']:
+ The operator's relays as the network sees them: <a href="${ev['metrics']}">metrics.txt</a> (OpenMetrics).\
+% endif
+</p>
 </section>
 </%def>\

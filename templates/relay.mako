@@ -23,9 +23,11 @@
     def with_rank(text, rank):
         return text if rank is None else "%s (%s percentile)" % (text, ordinal(rank))
 %>\
-<% r = relay %><% root = chrome['root'] %>\
+<% r = relay %><% root = chrome['root'] %><% relay_events = events %>\
 <%block name="title">Relay ${relay['nickname']}</%block>\
-<%block name="head">${ch.stylesheet()}</%block>\
+<%block name="head">${ch.stylesheet()}
+<link rel="alternate" type="application/atom+xml" title="Events of this relay" href="${events['feed']}">
+</%block>\
 <h1>${r['nickname']} <span class="fp">${r['fingerprint']}</span></h1>
 <p class="lead">
 % if r['running']:
@@ -49,6 +51,21 @@ Role: ${", ".join(r['roles'])}.</p>
 </section>
 
 <div class="grid">
+<section id="events">
+<h2>Recent events</h2>
+% if relay_events['items']:
+<ul class="events">
+% for e in relay_events['items']:
+<li><time datetime="${e['time']}">${e['when']}</time> ${e['text']}</li>
+% endfor
+</ul>
+% else:
+<p>No change recorded for this relay yet.</p>
+% endif
+<p class="note">What changed and when, newest first (at most 50), with the authorities' reasons for flag changes where their votes show them: <a href="${relay_events['feed']}">Atom feed</a>.
+The relay as the network sees it, for a Prometheus scraper next to its MetricsPort: <a href="${relay_events['metrics']}">metrics.txt</a> (OpenMetrics).</p>
+</section>
+
 <section>
 <h2>Connectivity and location</h2>
 <table class="kv">

@@ -113,7 +113,11 @@ def test_an_aroi_only_change_builds_and_writes_only_its_dependents(tmp_path, mon
     assert {"aroi/leaderboards.html", "index.html", "network-health.html", f"contact/{DOMAIN}/index.html",
             f"contact/{DOMAIN}/index.json"} <= changed
     assert changed <= {"aroi/leaderboards.html", "index.html", "network-health.html", f"contact/{DOMAIN}/index.html",
-                       f"contact/{DOMAIN}/index.json", f"relay/{FLIPPED}/index.html", f"relay/{FLIPPED}/index.json"}
+                       f"contact/{DOMAIN}/index.json", f"relay/{FLIPPED}/index.html", f"relay/{FLIPPED}/index.json",
+                       # the status change is an event: the relay's and the operator's feeds, the events page
+                       f"relay/{FLIPPED}/events.atom", f"contact/{DOMAIN}/events.atom", "events.html",
+                       # and the validation gauges of the relay's and the operator's metrics.txt
+                       f"relay/{FLIPPED}/metrics.txt", f"contact/{DOMAIN}/metrics.txt"}
     assert result.written == len(changed)
     assert "Unauthorized" in lxml.html.parse(str(www / f"contact/{DOMAIN}/index.html")).xpath(
         "string(//section[@id='aroi'])")

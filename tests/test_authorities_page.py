@@ -62,8 +62,10 @@ def test_health_card_summarises_both_sources():
 
 
 def _site(tmp_path, collector=None, health=None):
+    # the fixtures are years old: a long history retention keeps their events (retention counts from the clock)
     cfg = configmod.parse({"daemon": {"cache_dir": "cache", "output_dir": "www", "state_dir": "lib",
-                                      "run_dir": "run"}}, tmp_path / "allium.toml")
+                                      "run_dir": "run"}, "history": {"retention_days": 36500}},
+                          tmp_path / "allium.toml")
     cfg.daemon.cache_dir.mkdir(parents=True, exist_ok=True)
     if collector is not None:
         (cfg.daemon.cache_dir / "collector.summary.json").write_text(json.dumps(collector))
@@ -86,6 +88,9 @@ def test_page_is_escaped_and_a_health_change_rewrites_only_it(tmp_path):
     (cfg.daemon.cache_dir / "consensus_health.summary.json").write_text(json.dumps(health))
     result = builder.build()
     assert result.changed == ["consensus_health"]
-    # the authorities page and the health page (its authorities card lists notices): nothing else
-    assert set(result.families) == {"authorities", "health"} and result.written == 2
+    # the authorities page and the health page (its authorities card lists notices), and the network
+    # events page and feed (a new notice is a network event): nothing else
+    assert set(result.families) == {"authorities", "health", "events"} and result.written == 4
     assert "a new notice" in (cfg.daemon.output_dir / "network-health.html").read_text()
+    assert "consensus-health: a new notice" in (cfg.daemon.output_dir / "events.html").read_text()
+    assert "consensus-health: a new notice" in (cfg.daemon.output_dir / "events.atom").read_text()

@@ -160,7 +160,7 @@ def test_config_is_frozen(tmp_path):
 
 def test_unknown_table(tmp_path):
     path = write(tmp_path, "[deamon]\nlog_level = \"info\"\n")
-    assert_names(load_error(path), path, "deamon", None, "unknown table", "daemon, render, sources")
+    assert_names(load_error(path), path, "deamon", None, "unknown table", "daemon, render, history, sources")
 
 
 def test_top_level_key_is_an_unknown_table(tmp_path):
@@ -391,14 +391,15 @@ def test_render_documented_is_toml_that_loads_to_the_defaults(tmp_path):
     data = tomllib.loads(text)
 
     # Every table and every key of the schema is present (so it documents everything) ...
-    assert set(data) == {"daemon", "render", "sources"}
+    assert set(data) == {"daemon", "render", "history", "sources"}
     assert set(data["daemon"]) == _schema_keys(config.DaemonConfig)
     assert set(data["render"]) == _schema_keys(config.RenderConfig)
+    assert set(data["history"]) == _schema_keys(config.HistoryConfig)
     assert list(data["sources"]) == list(SOURCES)
     for name, table in data["sources"].items():
         assert set(table) == _schema_keys(config.SourceConfig), name
     # ... each with its documentation ...
-    for cls in (config.DaemonConfig, config.RenderConfig, config.SourceConfig):
+    for cls in (config.DaemonConfig, config.RenderConfig, config.HistoryConfig, config.SourceConfig):
         for f in dataclasses.fields(cls):
             if "doc" in f.metadata:
                 assert f"# {f.metadata['doc']}" in text
@@ -433,3 +434,12 @@ def test_resolve_path_order(monkeypatch):
     assert config.resolve_path(None) == "/from/env.toml"
     monkeypatch.delenv("ALLIUM_CONFIG")
     assert config.resolve_path(None) == config.DEFAULT_CONFIG_PATHS[0]
+
+
+def test_history_table_is_validated(tmp_path):
+    cfg = config.load(write(tmp_path, "[history]\nretention_days = 30\nmax_events_per_relay = 50\n"))
+    assert cfg.history.retention_days == 30 and cfg.history.max_events_per_relay == 50
+    assert config.load(write(tmp_path, "", "empty.toml")).history.retention_days == 180
+    err = load_error(write(tmp_path, "[history]\nretention_days = 0\nkeep = 1\n", "bad.toml"))
+    assert "[history] retention_days: must be a positive number" in str(err)
+    assert "[history] keep: unknown key" in str(err)

@@ -252,7 +252,9 @@ def test_relay_pages_show_votes_and_aroi_and_rerender_only_what_changed(tmp_path
     result = builder.build()
     assert not result.errors and result.changed == ["collector"]
     assert {"relay", "authorities", "health"} <= set(result.families)
-    assert changed_files(before, snapshot(www)) == {f"relay/{calyx}/index.html", f"relay/{calyx}/index.json"}
+    # (and its metrics.txt: the authorities' votes per flag are among its gauges)
+    assert changed_files(before, snapshot(www)) == {f"relay/{calyx}/index.html", f"relay/{calyx}/index.json",
+                                                    f"relay/{calyx}/metrics.txt"}
     assert "does not list this relay" in (www / f"relay/{calyx}/index.html").read_text()
 
     # one relay's AROI result changes: only that relay's pages among the relay pages
@@ -261,7 +263,9 @@ def test_relay_pages_show_votes_and_aroi_and_rerender_only_what_changed(tmp_path
     result = builder.build()
     assert not result.errors and result.changed == ["aroi"]
     relay_pages = {p for p in changed_files(before, snapshot(www)) if p.startswith("relay/")}
-    assert relay_pages == {f"relay/{THYME}/index.html", f"relay/{THYME}/index.json"}
+    # (its metrics.txt has the validation gauge; the status change is an event in its feed)
+    assert relay_pages == {f"relay/{THYME}/index.html", f"relay/{THYME}/index.json", f"relay/{THYME}/metrics.txt",
+                           f"relay/{THYME}/events.atom"}
     thyme = (www / f"relay/{THYME}/index.html").read_text()
     assert "AROI validation: <b>unauthorized: the proof does not list this relay</b> (URI-RSA proof)" in thyme
 
@@ -275,7 +279,8 @@ def test_relay_pages_show_votes_and_aroi_and_rerender_only_what_changed(tmp_path
     assert not result.errors
     relay_pages = {p for p in changed_files(before, snapshot(www)) if p.startswith("relay/")}
     listed = {fp for fp, row in edited["relays"].items() if row["v"][column] is not None}
-    assert relay_pages and relay_pages <= {f"relay/{fp}/index.{ext}" for fp in listed for ext in ("html", "json")}
+    assert relay_pages and relay_pages <= {f"relay/{fp}/{name}" for fp in listed
+                                           for name in ("index.html", "index.json", "metrics.txt")}
     jactr = fp_of(s2018, JACTR)                                   # too slow for 53 kB/s, fast enough for 1 B/s
     assert {f"relay/{jactr}/index.html", f"relay/{jactr}/index.json"} <= relay_pages
     builder.close()

@@ -98,7 +98,10 @@ def test_a_new_validator_run_rewrites_only_aroi_dependents(api, start_daemon):
     rewritten_bytes = {p for p in after if after[p][2] != before[p][2]}
     dependents = {"aroi/leaderboards.html", "index.html", "network-health.html", "status.html",
                   contact, f"contact/{DOMAIN}/index.json",
-                  f"relay/{FLIPPED}/index.html", f"relay/{FLIPPED}/index.json"}
+                  f"relay/{FLIPPED}/index.html", f"relay/{FLIPPED}/index.json",
+                  # the status change is an event (feeds, the events page) and a metrics.txt gauge
+                  f"relay/{FLIPPED}/events.atom", f"relay/{FLIPPED}/metrics.txt", f"contact/{DOMAIN}/events.atom",
+                  f"contact/{DOMAIN}/metrics.txt", "events.html"}
     assert changed <= dependents, sorted(changed - dependents)
     # the validated-relays board, the health card's counts and the operator's status all changed
     assert {"aroi/leaderboards.html", "index.html", "network-health.html", contact,

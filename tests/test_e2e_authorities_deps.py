@@ -145,7 +145,8 @@ def test_health_change_and_vote_change_rerender_only_their_dependents(api, healt
                  and '"listed_by":3' in (www / f"relay/{calyx}/index.json").read_text())
     after = snapshot(www)
     diff = changed(before, after)
-    assert {p for p in diff if p.startswith("relay/")} == {f"relay/{calyx}/index.html", f"relay/{calyx}/index.json"}
+    assert {p for p in diff if p.startswith("relay/")} == {f"relay/{calyx}/index.html", f"relay/{calyx}/index.json",
+                                                           f"relay/{calyx}/metrics.txt"}     # its votes per flag
     assert {"authorities.html", "network-health.html"} <= diff
     assert diff - relays <= {"authorities.html", "network-health.html", *ALLOWED_EXTRA}
     health_page = (www / "network-health.html").read_text()

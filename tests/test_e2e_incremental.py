@@ -15,6 +15,7 @@ import copy
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,14 @@ def _cold_build(d, tmp_path: Path) -> Path:
     """Render the same cached inputs from scratch with a fresh renderer into another directory."""
     cold = tmp_path / "cold"
     shutil.copytree(d.dir / "cache", cold / "cache", ignore=shutil.ignore_patterns(".tmp"))
+    # the history store is an input of the pages too (their recent events): the cold build starts from a
+    # consistent copy of it (SQLite's backup API: the daemon has it open in WAL mode)
+    (cold / "lib").mkdir(parents=True)
+    source = sqlite3.connect(d.dir / "lib" / "history.sqlite3")
+    target = sqlite3.connect(cold / "lib" / "history.sqlite3")
+    source.backup(target)
+    source.close()
+    target.close()
     config = cold / "allium.toml"
     config.write_text(d.config.read_text())
     result = subprocess.run([sys.executable, "-m", "alliumd.renderer.main", "--config", str(config), "--once"],

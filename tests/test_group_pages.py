@@ -86,7 +86,7 @@ def fake_bandwidth(doc, total=3_000_000_000):
 
 ATTRS = {"lang", "charset", "name", "content", "rel", "href", "class", "scope", "aria-current", "aria-label",
          "id", "action", "method", "role", "for", "type", "autocomplete", "spellcheck", "maxlength", "src",
-         "defer", "data-index", "data-root", "aria-live",
+         "defer", "data-index", "data-root", "aria-live", "title", "datetime",
          "viewbox", "aria-labelledby", "x", "y", "width", "height"}      # the inline SVG uptime chart
 VOID = {"meta", "link", "br", "hr", "img", "input"}
 INTERNAL = re.compile(r"^(\.\./)*(index\.html|relays/(all|top)\.html|status\.html|search\.html"
@@ -94,7 +94,8 @@ INTERNAL = re.compile(r"^(\.\./)*(index\.html|relays/(all|top)\.html|status\.htm
                       r"|family/[0-9A-F]{40}/index\.html|as/AS[0-9]+/index\.html|country/[a-z]{2}/index\.html"
                       r"|contact/([0-9a-f]{32}|[a-z0-9.-]+)/index\.html|platform/[a-z0-9-]+/index\.html"
                       r"|flag/[a-z0-9]+/index\.html|first-seen/\d{4}-\d\d-\d\d/index\.html"
-                      r"|lists/[a-z]+-by-[a-z-]+\.html|network-health\.html|[a-z/-]+\.html)$")
+                      r"|lists/[a-z]+-by-[a-z-]+\.html|network-health\.html|[a-z/-]+\.html"
+                      r"|events\.atom|metrics\.txt)$")                                  # the page's own feed, next to it
 EXTERNAL = re.compile(r"^https://" + identity.DOMAIN_RE.pattern + "/$")
 
 
@@ -143,7 +144,7 @@ def test_families_read_exactly_what_they_show():
     fams = {f.name: f for f in MINE}
     d, du, dub = frozenset({DETAILS}), frozenset({DETAILS, UPTIME}), frozenset({DETAILS, UPTIME, BANDWIDTH})
     assert {n: f.inputs for n, f in fams.items()} == {
-        "group_static": frozenset(), "group_family": dub, "group_contact": dub | {"aroi"}, "group_as": d,
+        "group_static": frozenset(), "group_family": dub | {"aroi"}, "group_contact": dub | {"aroi"}, "group_as": d,
         "group_country": d, "group_platform": d, "group_flag": du, "group_first_seen": d,
         "lists": d, "lists_total_data": frozenset({DETAILS, BANDWIDTH}), "top": du,
         "search_page": frozenset(), "search_index": d}

@@ -36,7 +36,7 @@ CONTACTS = [
     "' onmouseover='alert(1) ciissversion:2 url:https://quote.example proof:dns-rsa",
     "<a href=javascript:alert(1)>click</a> email:x[]y.org",
 ]
-LINK = re.compile(r"^(?:(\.\./)*[A-Za-z0-9_][A-Za-z0-9_./-]*\.(html|css|json)|#[A-Za-z0-9_-]+"
+LINK = re.compile(r"^(?:(\.\./)*[A-Za-z0-9_][A-Za-z0-9_./-]*\.(html|css|json|atom|txt)|#[A-Za-z0-9_-]+"
                   r"|https://[a-z0-9.-]+/)$")
 MARKERS = ("<script>alert", "<marquee", "<img src=x", "<b>evil", "<a href=javascript")
 

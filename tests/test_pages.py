@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+
+from lxml import etree
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 import re
 import sys
 from html.parser import HTMLParser
@@ -94,7 +97,7 @@ ALLOWED_ATTRS = {"lang", "charset", "name", "content", "rel", "href", "class", "
                  "vector-effect", "stroke-linejoin", "stroke-linecap", "clip-path", "aria-live", "data-root",
                  "role", "tabindex", "aria-describedby"}
 # every link is a site-relative page, stylesheet or script, an in-page anchor, or an https AROI link
-HREF_RE = re.compile(r"^((\.\./)*[A-Za-z0-9_-][A-Za-z0-9_./-]*\.(html|css|js|json)(#[A-Za-z0-9_-]+)?"
+HREF_RE = re.compile(r"^((\.\./)*[A-Za-z0-9_-][A-Za-z0-9_./-]*\.(html|css|js|json|atom|txt)(#[A-Za-z0-9_-]+)?"
                      r"|#[A-Za-z0-9_-]+|https://[a-z0-9.-]+/)$")
 
 
@@ -288,9 +291,18 @@ HOSTILE_STATUS = {
 def test_hostile_document_is_escaped_everywhere():
     pages = render_site(make_inputs(hostile_document(), status=HOSTILE_STATUS))
     assert set(p for p in pages if p.startswith("relay/")) == {f"relay/{A}/index.html", f"relay/{B}/index.html",
-                                                               f"relay/{A}/index.json", f"relay/{B}/index.json"}
+                                                               f"relay/{A}/index.json", f"relay/{B}/index.json",
+                                                               f"relay/{A}/events.atom", f"relay/{B}/events.atom",
+                                                               f"relay/{A}/metrics.txt", f"relay/{B}/metrics.txt"}
     for path, body in pages.items():
         assert paths.relpath(path) == path
+        if path.endswith(".atom"):                  # well-formed XML whatever the nicknames hold
+            feed = etree.fromstring(body if isinstance(body, bytes) else body.encode())
+            assert feed.tag == "{http://www.w3.org/2005/Atom}feed"
+            assert b"<script" not in (body if isinstance(body, bytes) else body.encode())
+        if path.endswith("metrics.txt"):            # valid OpenMetrics whatever the relay's strings hold
+            text = body if isinstance(body, str) else body.decode()
+            assert list(text_string_to_metric_families(text)) and text.endswith("# EOF\n")
         if not path.endswith(".html"):
             continue
         html = body.decode("utf-8").replace('<script src="static/search.js" defer></script>', "")

@@ -135,9 +135,10 @@ def relay_html(pages, fp=THYME) -> str:
 
 # -- HTML checks ---------------------------------------------------------------------------------
 
-SAFE_HREF = re.compile(r"^(?:(\.\./)*[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.(html|css)"
+SAFE_HREF = re.compile(r"^(?:(\.\./)*[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.(html|css|atom|txt)"
                        r"|#[A-Za-z0-9_-]+)$")        # a site-relative page, or an anchor on this page
 ATTRS = {"lang", "charset", "name", "content", "rel", "href", "class", "scope", "aria-current", "aria-label",
+         "type", "title", "datetime",
          "id", "role", "aria-labelledby", "viewbox", "d", "points", "transform", "x", "y", "width", "height"}
 VOID = {"meta", "link", "br", "hr", "img", "input", "path", "polyline", "rect"}
 
@@ -218,7 +219,7 @@ def test_json_is_the_view_without_chart_geometry():
     data = json.loads(pages[f"relay/{THYME}/index.json"])
     assert data["schema"] == RELAY_JSON_SCHEMA
     assert set(data) == {"schema", "relay", "diagnostics", "links", "aroi_domain", "family", "family_note", "percentiles",
-                         "uptime", "traffic", "overload", "aroi_validation", "consensus_evaluation"}
+                         "uptime", "traffic", "overload", "aroi_validation", "consensus_evaluation", "events"}
     assert data["consensus_evaluation"] == {"available": False}           # no collector source here
     assert data["aroi_validation"]["status"] in ("unknown", "validated", "unauthorized", "misconfigured")
     assert data["aroi_validation"]["validator_available"] is False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 import os
 import subprocess
 import sys
@@ -43,12 +44,18 @@ ONIONOO_AROI = ("onionoo_uptime", "onionoo_bandwidth", "aroi")
 ALL_SIX = (*ONIONOO_AROI, "collector", "consensus_health")
 
 
-def site(tmp_path: Path, details: dict | None, sources: tuple[str, ...] = ()) -> SiteBuilder:
-    """A builder of the real registry over a cache holding what the fetchers would publish."""
+def site(tmp_path: Path, details: dict | None, sources: tuple[str, ...] = (),
+         history: Path | None = None) -> SiteBuilder:
+    """A builder of the real registry over a cache holding what the fetchers would publish (and a copy of
+    the ``history`` store: the pages' recent events are an input too)."""
     enabled = {n: {"enabled": True} for n in sources}
     cfg = configmod.parse({"daemon": {"cache_dir": "cache", "output_dir": "www", "state_dir": "lib",
                                       "run_dir": "run"}, "sources": enabled}, tmp_path / "allium.toml")
     cfg.daemon.cache_dir.mkdir(parents=True, exist_ok=True)
+    if history is not None:
+        cfg.daemon.state_dir.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(history) as source, sqlite3.connect(cfg.daemon.state_dir / history.name) as target:
+            source.backup(target)
     if details is not None:
         publish_details(cfg.daemon.cache_dir, details)
     for name in sources:
@@ -75,8 +82,8 @@ def assert_no_dead_links(www: Path, *, min_pages: int):
     return report
 
 
-def built(tmp_path: Path, details: dict | None, sources: tuple[str, ...] = ()) -> Path:
-    builder = site(tmp_path, details, sources)
+def built(tmp_path: Path, details: dict | None, sources: tuple[str, ...] = (), history: Path | None = None) -> Path:
+    builder = site(tmp_path, details, sources, history)
     result = builder.build(full=True)
     assert not result.errors, result.errors
     return builder.cfg.daemon.output_dir
@@ -144,7 +151,7 @@ def test_family_pages_appearing_and_disappearing_rerender_their_links(tmp_path):
         assert not result.errors and result.written > 0
         www = builder.cfg.daemon.output_dir
         assert_no_dead_links(www, min_pages=200)
-        cold = built(tmp_path / f"cold{step}", details)
+        cold = built(tmp_path / f"cold{step}", details, history=builder.cfg.daemon.state_dir / "history.sqlite3")
         incremental, fresh = tree(www), tree(cold)
         incremental.pop("status.html"), fresh.pop("status.html")
         assert incremental.keys() == fresh.keys(), sorted(incremental.keys() ^ fresh.keys())
@@ -181,7 +188,8 @@ def test_navigation_is_made_of_declared_pages():
     registry = Registry(FAMILIES, MODELS)
     nav = registry.nav(lambda source: True)
     assert [p for p, _ in nav] == ["index.html", "aroi/leaderboards.html", "relays/top.html", "relays/all.html",
-                                   "network-health.html", "authorities.html", "lists/families-by-bandwidth.html",
+                                   "network-health.html", "events.html", "authorities.html",
+                                   "lists/families-by-bandwidth.html",
                                    "search.html", "status.html"]
     assert [p for p, _ in registry.nav(lambda source: False)] == ["authorities.html", "status.html"]
     writers = {path: f for f in FAMILIES for path in f.paths}

@@ -6,6 +6,8 @@
     alliumctl [--config PATH] refresh SOURCE    fetch SOURCE now (even during backoff)
     alliumctl [--config PATH] render [--all]    re-render what changed (--all: every page)
     alliumctl [--config PATH] stop              graceful stop
+    alliumctl [--config PATH] events [--relay FP | --contact ID | --network] [--since T] [--json]
+                                                recent events from the history store (daemon running or not)
 
 The config file only tells alliumctl where ``run_dir`` and ``state_dir`` are.
 Other commands exit with LSB init codes: 0 ok, 1 error, 2 bad arguments, 7 not running.
@@ -19,7 +21,7 @@ import sys
 
 from .. import config as configmod, exitcodes
 from ..supervisor import control
-from . import check as checkmod, status as statusmod
+from . import check as checkmod, events as eventsmod, status as statusmod
 
 
 def cmd_status(cfg, args) -> int:
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="re-render every page")
     p.set_defaults(func=cmd_render)
     sub.add_parser("stop", help="stop the daemon gracefully").set_defaults(func=cmd_stop)
+    eventsmod.add_parser(sub)
     return ap
 
 

@@ -26,7 +26,7 @@ from ..model import aroi as aroi_model, groups as gm
 from ..renderer.jobs import json_bytes
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from ..renderer.templates import template_dir
-from . import common
+from . import common, events as event_pages
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 
 GROUP_PATHS: dict[str, Callable[[str], str]] = {
@@ -133,10 +133,11 @@ def related_groups(groups: gm.GroupsModel, group: gm.Group) -> list[dict[str, An
 # -- contact pages: keyed, with the operator's AROI status ----------------------------------------
 
 def contact_view(group: gm.Group, rows: list[dict[str, Any]], history: dict[str, Any],
-                 related: list[dict[str, Any]], aroi: dict[str, Any] | None) -> dict[str, Any]:
+                 related: list[dict[str, Any]], aroi: dict[str, Any] | None, events: tuple = ()) -> dict[str, Any]:
     """A contact page's view from exactly what its key covers (see :func:`build_contact_pages`)."""
     return {"kind": group.kind, "id": group.id, "label": group.label, "summary": gm.summary(group),
-            "history": history, "contact": contact_details(group, aroi), "related": related, "relays": rows}
+            "history": history, "contact": contact_details(group, aroi), "related": related, "relays": rows,
+            "events": event_pages.group_events_section(events, group.size, group.fingerprints, metrics=True)}
 
 
 def contact_page_view(*args: Any) -> dict[str, Any]:
@@ -156,12 +157,13 @@ def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
     groups = groups_model(inputs)
     rows_model = inputs.model("group_rows_data")
     aroi = inputs.model(AROI)
+    recent = inputs.model("history").contacts
     previous = inputs.previous("contact_pages") or {}
     out = {}
     for gid, group in groups.groups["contact"].items():
         rows = rows_model.rows_of(group)
         status = aroi_model.operator_view(aroi.operators.get(gid), aroi.validator_available)
-        args = (group, rows, rows_model.summary(group), related_groups(groups, group), status)
+        args = (group, rows, rows_model.summary(group), related_groups(groups, group), status, recent.get(gid, ()))
         old = previous.get(gid)
         if old is not None and _same_contact_arguments(old[0], args):
             out[gid] = (args, old[1])
@@ -172,7 +174,7 @@ def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
 
 def _same_contact_arguments(old: tuple, new: tuple) -> bool:
     return (old[0] is new[0] and len(old[1]) == len(new[1]) and all(a is b for a, b in zip(old[1], new[1]))
-            and old[2] == new[2] and old[3] == new[3] and old[4] == new[4])
+            and old[2] == new[2] and old[3] == new[3] and old[4] == new[4] and old[5] is new[5])
 
 
 def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
@@ -183,7 +185,7 @@ def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
     suffix = f":{int(markers['validator_stale'])}{int(markers['validator_sample'])}"
     for gid, (args, key) in inputs.model("contact_pages").items():
         path = group_href("contact", gid)
-        view_args = (*args[:4], {**args[4], **markers})
+        view_args = (*args[:4], {**args[4], **markers}, *args[5:])
         key += suffix
         yield Page(path, "group.mako", Deferred(contact_page_view, view_args), key=key)
         yield Page(common.entity_json_path(path), "group.mako", Deferred(contact_view, view_args),
@@ -195,9 +197,13 @@ def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterato
     rows = None
     if history:
         rows = inputs.model("group_rows_data" if kind in ("contact", "family") else "group_rows_uptime")
+    recent = inputs.model("history").families if kind == "family" else None
     for group in groups.groups[kind].values():
         path = group_href(kind, group.id)
         view = group_view(groups, group, history_rows=rows)
+        if recent is not None:
+            view["events"] = event_pages.group_events_section(recent.get(group.id, ()), group.size,
+                                                              group.fingerprints)
         yield Page(path, "group.mako", with_uptime_chart(view) if history and kind in CHART_KINDS else view)
         if kind in WITH_JSON:
             yield Page(common.entity_json_path(path), "group.mako", view, content_type="json")
@@ -256,8 +262,8 @@ MODELS = [
 FAMILIES = [
     PageFamily("group_static", frozenset(), expand_static, description="group stylesheet and search script",
                paths=(GROUP_CSS_PATH, SEARCH_JS_PATH)),
-    PageFamily("group_family", _HISTORY, expand_family, required=DETAILS_ONLY,
-               description="one page per family (relays linked by effective_family)"),
+    PageFamily("group_family", _HISTORY | {AROI}, expand_family, required=DETAILS_ONLY, chrome=_HISTORY,
+               description="one page per family (relays linked by effective_family), with its members' events"),
     PageFamily("group_contact", _CONTACT, expand_contact, required=DETAILS_ONLY,
                description="one page per operator contact (AROI domain or contact hash)",
                chrome=_HISTORY),      # AROI: stated in the page's AROI section, so a validator run

@@ -39,6 +39,7 @@ from ..model.percentiles import relay_percentiles
 from ..renderer.inputs import loads
 from ..renderer.jobs import json_bytes
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
+from . import events as event_pages
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
                      UPTIME, as_path, contact_path, country_path, family_path, first_seen_path, flag_path,
                      list_path, relay_json_path, relay_path, relays as _relays)
@@ -142,6 +143,7 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
     context = votes["context"] if votes is not None else None
     rows = votes["rows"] if votes is not None else {}
     aroi = inputs.model("aroi").relays
+    recent = inputs.model("history").relays
     previous = inputs.previous("relay_pages") or {}
     out = {}
     members: dict = {}
@@ -151,7 +153,7 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
         bw = bandwidth.relays.get(fp) if bandwidth is not None else None
         vote = (context, rows.get(fp)) if context is not None else None
         args = (relay, ranks.get(fp), up, bw, family_section(relay, model, keys, shared=members), vote,
-                aroi.get(fp), keys[fp])
+                aroi.get(fp), keys[fp], recent.get(fp, ()))
         old = previous.get(fp)
         if old is not None and _same_arguments(old[0], args) and old[2] == _outlier(up):
             out[fp] = old                  # equal arguments: keep the old ones, the new copies are garbage
@@ -161,9 +163,11 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
 
 
 def _same_arguments(old: tuple, new: tuple) -> bool:
-    """Same record objects (relay, uptime, bandwidth), equal ranks, family, vote share, AROI status, group ids."""
+    """Same record objects (relay, uptime, bandwidth, event list), equal ranks, family, vote share, AROI status,
+    group ids."""
     return (old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
-            and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6] and old[7] == new[7])
+            and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6] and old[7] == new[7]
+            and old[8] is new[8])
 
 
 def _vote_key(vote: tuple | None) -> tuple | None:
@@ -176,7 +180,7 @@ def _outlier(entry: dict | None) -> Any:
     return entry.get("outlier") if entry is not None else None
 
 
-def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups) -> str:
+def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups, events=()) -> str:
     """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read.
 
     ``family`` (members and their status) and ``groups`` (the ids of the
@@ -184,24 +188,26 @@ def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, g
     appears or disappears re-renders the relay pages that link it.
     """
     return hashlib.blake2b(json_bytes((relay, ranks, uptime_entry, bandwidth_entry, family, _vote_key(vote), aroi,
-                                       groups)), digest_size=16).hexdigest()
+                                       groups, [e["uid"] for e in events])), digest_size=16).hexdigest()
 
 
 def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
                     bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, groups: dict[str, Any], marks: dict[str, bool]) -> dict[str, Any]:
+                    aroi: dict | None, groups: dict[str, Any], events: tuple,
+                    marks: dict[str, bool]) -> dict[str, Any]:
     """The relay page's view: its data and the chart geometry of its histories."""
     charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
                                               bandwidth_model.series_of(bandwidth_entry))
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks)
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events)
     return {**data, "charts": charts_view}
 
 
 def relay_json_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
                     bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, groups: dict[str, Any], marks: dict[str, bool]) -> dict[str, Any]:
+                    aroi: dict | None, groups: dict[str, Any], events: tuple,
+                    marks: dict[str, bool]) -> dict[str, Any]:
     """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks)
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events)
     return {"schema": RELAY_JSON_SCHEMA, **data}
 
 
@@ -227,7 +233,7 @@ def _shared_data(*args) -> dict[str, Any]:
 def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, int | None] | None,
                uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None,
                vote: tuple | None = None, aroi: dict[str, Any] | None = None, groups: dict[str, Any] | None = None,
-               marks: dict[str, bool] = NO_MARKS) -> dict[str, Any]:
+               marks: dict[str, bool] = NO_MARKS, events: tuple = ()) -> dict[str, Any]:
     """Everything a relay page shows except chart geometry (this is also the relay's JSON).
 
     ``groups`` is the relay's entry of the groups model (``relay_keys``); None: no group links.
@@ -251,6 +257,7 @@ def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, i
         "traffic": traffic_section(bandwidth_entry),
         "overload": overload_view(bandwidth_entry),
         "consensus_evaluation": evaluation,
+        "events": event_pages.relay_events_section(events),
     }
 
 

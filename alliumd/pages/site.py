@@ -11,15 +11,16 @@ from . import base_models
 from . import aroi as aroi_pages, authorities as authority_pages, relays, static, status
 from . import health as health_pages
 from . import groups as group_pages, lists as list_pages, search as search_pages
+from . import events as event_pages
 
 MODELS: list[ModelSpec] = [
     *base_models.MODELS,
     *relays.MODELS, *health_pages.MODELS,
     *group_pages.MODELS, *list_pages.MODELS, *authority_pages.MODELS,
-    *aroi_pages.MODELS,
+    *aroi_pages.MODELS, *event_pages.MODELS,
 ]
 
 FAMILIES: list[PageFamily] = [*static.FAMILIES, *relays.FAMILIES, *status.FAMILIES,
                              *group_pages.FAMILIES, *list_pages.FAMILIES, *search_pages.FAMILIES,
                              *health_pages.FAMILIES, *authority_pages.FAMILIES,
-                             *aroi_pages.FAMILIES]
+                             *aroi_pages.FAMILIES, *event_pages.FAMILIES]

@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..config import Config
+from ..history import store as history_store
 from ..memory import release_free_memory
 from ..sources import SOURCES
 from . import inputs as inputsmod, manifest as manifestmod
@@ -149,6 +150,7 @@ class SiteBuilder:
         self._base_info = self._build_info()
         self.nav: tuple[tuple[str, str], ...] = ()
         self.build_info = self._base_info
+        self.history = history_store.store_for(cfg.daemon.state_dir, cfg.history)    # this process writes it
         self._verify_outputs_exist()
 
     @property
@@ -158,6 +160,7 @@ class SiteBuilder:
     def close(self) -> None:
         """Stop the render workers (they also stop on their own when this process exits)."""
         self.dispatcher.close()
+        self.history.close()
 
     def _build_info(self) -> str:
         h = hashlib.sha256()
@@ -277,7 +280,8 @@ class SiteBuilder:
         status = self.status_provider() if any(STATUS_INPUT in f.inputs for f in families) else {}
         inputs = RenderInputs(docs, hashes, sources, self.registry.models, self.model_cache, status,
                               {"site_title": self.cfg.render.site_title,
-                               "hide_down_after_days": self.cfg.render.hide_down_after_days}, now)
+                               "hide_down_after_days": self.cfg.render.hide_down_after_days,
+                               "history": self.history}, now)
         self.dispatcher.begin_batch()
         seen: set[str] = set()
         runs: list[FamilyRun] = []

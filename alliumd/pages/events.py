@@ -1,0 +1,381 @@
+"""Network memory on the site: the ``history`` model and the event pages and feeds.
+
+The ``history`` model is where the renderer records: it is rebuilt when
+details, CollecTor votes, AROI or consensus-health data change, diffs them
+against the store (alliumd/history/record.py) and then holds, as plain
+data, the recent events of every relay, contact and family and of the
+network.  Pages never touch the database (render workers get events as
+view arguments); a relay's event list is the same tuple object until one
+of its events changes, so only the pages of relays, contacts and families
+an event touches get new keys.
+
+Pages: ``events.html`` + ``events.atom`` (network), ``relay/<FP>/events.atom``,
+``contact/<id>/events.atom``, ``family/<id>/events.atom`` (every relay,
+contact and family page has one, so the pages can always link it), and
+``relay/<FP>/metrics.txt`` and ``contact/<id>/metrics.txt`` (OpenMetrics,
+model/openmetrics.py); the "Recent events" sections and roll-ups are in the
+relay, contact and family pages (pages/relays.py, pages/groups.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..history import record as recordmod
+from ..model import consensus_eval, events as ev, format as fmt, openmetrics
+from ..model import uptime as uptime_model
+from ..renderer.inputs import loads
+from ..renderer.jobs import json_bytes
+from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
+from .common import DETAILS, contact_path, family_path, relay_path, relays as relays_model
+
+log = logging.getLogger("alliumd.history")
+
+COLLECTOR, AROI, HEALTH, UPTIME = "collector", "aroi", "consensus_health", "onionoo_uptime"
+HISTORY_INPUTS = frozenset({DETAILS, COLLECTOR, AROI, HEALTH})
+RELAY_EVENT_INPUTS = frozenset({DETAILS, COLLECTOR, AROI})
+EVENTS_PATH = "events.html"
+EVENTS_FEED_PATH = "events.atom"
+FEED_NAME = "events.atom"
+METRICS_NAME = "metrics.txt"
+RELAY_METRIC_INPUTS = frozenset({DETAILS, "onionoo_uptime", "onionoo_bandwidth", COLLECTOR, AROI})
+RECENT = 50                     # events a relay page and a feed show
+GROUP_RECENT = 100              # events kept per contact and family (roll-ups, feeds)
+NETWORK_RECENT = 100
+FEED_AUTHORITY = "tag:alliumd,2026:"      # Atom ids: tag URIs (RFC 4151), stable per relay, group and event
+
+
+def relay_feed_path(fp: str) -> str:
+    return f"relay/{fp}/{FEED_NAME}"
+
+
+def contact_feed_path(cid: str) -> str:
+    return f"contact/{cid}/{FEED_NAME}"
+
+
+def family_feed_path(fid: str) -> str:
+    return f"family/{fid}/{FEED_NAME}"
+
+
+@dataclass
+class HistoryModel:
+    """Recent events as plain data (newest first); unchanged lists are the same tuple objects."""
+
+    available: bool = False
+    relays: dict[str, tuple] = field(default_factory=dict)
+    contacts: dict[str, tuple] = field(default_factory=dict)
+    families: dict[str, tuple] = field(default_factory=dict)
+    network: tuple = ()
+    kinds_24h: tuple = ()                 # ((kind, count), …) of relay events in the day before the newest
+    started: float | None = None          # the store's first publication (empty feeds' `updated`)
+    recoveries: int = 0                   # the store's recoveries when loaded (a new file: load everything)
+
+
+def event_view(e: dict[str, Any]) -> dict[str, Any]:
+    """An event as pages show it (text cleaned again: the store may predate a cleaning rule)."""
+    flag = e["after"] if e["kind"] in (ev.FLAG_GAINED, ev.FLAG_LOST) and isinstance(e["after"], str) else None
+    return {"uid": e["uid"], "epoch": e["time"], "time": ev.iso(e["time"]), "when": ev.time_text(e["time"]),
+            "kind": e["kind"], "flag": flag, "text": ev.clean_text(e["text"], 400), "fp": e["fp"],
+            "nickname": ev.clean_text(e.get("nickname"), 40) if e.get("nickname") else None}
+
+
+def _views(events: list[dict[str, Any]]) -> tuple:
+    return tuple(event_view(e) for e in events)
+
+
+def _time(text: Any) -> float | None:
+    when = fmt.parse_onionoo_time(text[:19] if isinstance(text, str) else None)
+    return when.timestamp() if when is not None else None
+
+
+def publication(inputs: RenderInputs) -> recordmod.Publication:
+    """What this batch's models say, for the diff (nothing from sample data: it is not the network)."""
+    details = inputs.sources.get(DETAILS)
+    model = inputs.model("relays")
+    if details is not None and details.sample:
+        return recordmod.Publication(details_time=None, relays=[])
+    groups = inputs.model("groups")
+    pub = recordmod.Publication(details_time=_time(model.source_time), relays=model.relays, keys=groups.relay_keys,
+                                family_labels={k: g.label for k, g in groups.groups["family"].items()},
+                                as_labels={k: g.label for k, g in groups.groups["as"].items()})
+    if inputs.has(AROI) and not (inputs.sources.get(AROI) and inputs.sources[AROI].sample):
+        aroi = inputs.model("aroi")
+        pub.aroi = {fp: s.get("status") for fp, s in aroi.relays.items()}
+        pub.aroi_time = _time(aroi.validator_published)
+    if inputs.has(COLLECTOR):
+        votes = inputs.model("relay_votes")
+        context = votes.get("context")
+        if context is not None:
+            pub.vote_context, pub.vote_rows = context, votes["rows"]
+            pub.thresholds = {a["nickname"]: a["thresholds"] for a in context["authorities"] if a["current"]}
+            pub.votes_time = consensus_eval._valid_after_epoch(context)
+    if inputs.has(HEALTH):
+        doc = inputs.doc(HEALTH)
+        if isinstance(doc, dict):
+            pub.notices = [(f"{n.get('authority')}: " if n.get("authority") else "") + str(n.get("text"))
+                           for n in doc.get("notices") or [] if isinstance(n, dict)]
+            pub.notices_time = _time(doc.get("relays_published"))
+    return pub
+
+
+def build_history(inputs: RenderInputs) -> HistoryModel:
+    """Record this publication, then load what the pages show (all of it after a (re)start or a prune)."""
+    store = inputs.settings.get("history")
+    if store is None or not inputs.has(DETAILS):
+        return HistoryModel()
+    pub = publication(inputs)
+    recorded = recordmod.record(store, pub, inputs.now)
+    previous = inputs.previous("history")
+    if recorded.baseline and inputs.has(UPTIME):
+        # a new store: seed it from the uptime history.  Uptime is read here without being an input of
+        # this model on purpose: it matters once, at the baseline, never for later rebuilds.
+        uptime = inputs.model("uptime")
+        series = {fp: uptime_model.series_of(entry).get(ev.BACKFILL_PERIOD) for fp, entry in uptime.relays.items()}
+        if recordmod.backfill(store, pub, series, inputs.now):
+            previous = None                                   # load everything
+    if store.open() is None:
+        return HistoryModel()
+    if previous is None or not previous.available or store.recoveries != previous.recoveries:
+        model = HistoryModel(available=True)
+        model.relays = {fp: _views(es) for fp, es in store.recent_by("fp", RECENT).items()}
+        model.contacts = {c: _views(es) for c, es in store.recent_by("contact", GROUP_RECENT).items()}
+        model.families = {f: _views(es) for f, es in store.recent_by("family", GROUP_RECENT).items()}
+    else:
+        model = HistoryModel(available=True, relays=dict(previous.relays), contacts=dict(previous.contacts),
+                             families=dict(previous.families))
+        # reload what this publication touched, and lists whose oldest event retention just removed
+        cutoff = inputs.now - store.retention
+        for lists, touched, column, limit in ((model.relays, recorded.touched_relays, "fp", RECENT),
+                                              (model.contacts, recorded.touched_contacts, "contact", GROUP_RECENT),
+                                              (model.families, recorded.touched_families, "family", GROUP_RECENT)):
+            aged = {key for key, events in lists.items() if events and events[-1]["epoch"] < cutoff}
+            for key in touched | aged:
+                events = _views(store.events(limit=limit, **{column: key}))
+                if events:
+                    lists[key] = events
+                else:
+                    lists.pop(key, None)
+    model.recoveries = store.recoveries
+    model.network = _views(store.events(network=True, limit=NETWORK_RECENT))
+    model.kinds_24h = _kinds_24h(store)
+    model.started = store.network_state("started")
+    return model
+
+
+def _kinds_24h(store) -> tuple:
+    newest = store.events(limit=1)
+    if not newest:
+        return ()
+    counts: dict[str, int] = {}
+    for e in store.events(since=newest[0]["time"] - 86400):
+        if e["fp"] is not None:
+            counts[e["kind"]] = counts.get(e["kind"], 0) + 1
+    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def history(inputs: RenderInputs) -> HistoryModel:
+    return inputs.model("history")
+
+
+# -- Atom feeds ---------------------------------------------------------------------------------
+
+def feed_view(*, feed_id: str, title: str, self_href: str, page_href: str, author: str,
+              events: tuple, updated_fallback: float | None, relay_links: Iterable[str] = ()) -> dict[str, Any]:
+    """One Atom feed (RFC 4287) as plain data; hrefs are relative to the feed's own location.
+
+    An entry links its relay's page when the relay is one of ``relay_links`` (relays with a page),
+    else the feed's own page."""
+    entries = []
+    linked = set(relay_links)
+    for e in events[:RECENT]:
+        who = f"{e['nickname'] or 'relay'} ({e['fp'][:8]})" if e["fp"] else "network"
+        link = f"../../relay/{e['fp']}/index.html" if e["fp"] in linked else page_href
+        entries.append({"id": f"{FEED_AUTHORITY}event/{e['uid']}", "title": f"{who}: {e['text']}",
+                        "updated": e["time"], "summary": f"{e['when']}: {e['text']}", "link": link})
+    updated = events[0]["time"] if events else ev.iso(updated_fallback or 0)
+    return {"feed_id": feed_id, "title": ev.clean_text(title, 200), "self_href": self_href, "page_href": page_href,
+            "author": ev.clean_text(author, 100), "updated": updated, "entries": entries}
+
+
+def _feed_key(*parts: Any) -> str:
+    return hashlib.blake2b(json_bytes(parts), digest_size=16).hexdigest()
+
+
+def expand_relay_feeds(inputs: RenderInputs) -> Iterator[Page]:
+    model = history(inputs)
+    title = inputs.settings.get("site_title", "")
+    for relay in inputs.model("relays").relays:
+        fp = relay["fingerprint"]
+        events = model.relays.get(fp, ())
+        name = ev.clean_text(relay["nickname"], 40)
+        args = dict(feed_id=f"{FEED_AUTHORITY}relay/{fp}", title=f"{name} ({fp}): events",
+                    self_href=FEED_NAME, page_href="index.html", author=title, events=events,
+                    updated_fallback=model.started)
+        key = _feed_key(fp, name, title, model.started, [e["uid"] for e in events])
+        yield Page(relay_feed_path(fp), "events_feed.mako", Deferred(feed_from, (args,)), key=key)
+
+
+def feed_from(args: dict[str, Any]) -> dict[str, Any]:
+    """:func:`feed_view` of a Deferred page (built only when its key changed, maybe in a worker)."""
+    return feed_view(**args)
+
+
+def _group_feeds(inputs: RenderInputs, kind: str) -> Iterator[Page]:
+    model = history(inputs)
+    groups = inputs.model("groups").groups[kind]
+    store = model.contacts if kind == "contact" else model.families
+    site = inputs.settings.get("site_title", "")
+    path_of = contact_feed_path if kind == "contact" else family_feed_path
+    word = "operator" if kind == "contact" else "family"
+    for gid, group in groups.items():
+        events = store.get(gid, ())
+        label = ev.clean_text(group.label, 80)
+        shown = events[:RECENT]
+        linked = sorted({e["fp"] for e in shown if e["fp"]} & set(group.fingerprints))   # relays with a page
+        key = _feed_key(kind, gid, label, site, model.started, [e["uid"] for e in shown], linked)
+        args = dict(feed_id=f"{FEED_AUTHORITY}{kind}/{gid}", title=f"{word} {label}: events of its relays",
+                    self_href=FEED_NAME, page_href="index.html", author=site, events=events,
+                    updated_fallback=model.started, relay_links=linked)
+        yield Page(path_of(gid), "events_feed.mako", Deferred(feed_from, (args,)), key=key)
+
+
+def expand_contact_feeds(inputs: RenderInputs) -> Iterator[Page]:
+    return _group_feeds(inputs, "contact")
+
+
+def expand_family_feeds(inputs: RenderInputs) -> Iterator[Page]:
+    return _group_feeds(inputs, "family")
+
+
+# -- the network events page -----------------------------------------------------------------
+
+def expand_events(inputs: RenderInputs) -> Iterator[Page]:
+    model = history(inputs)
+    site = inputs.settings.get("site_title", "")
+    pages = relays_model(inputs).by_fingerprint               # relays with a page (a link must resolve)
+    events = [{**e, "relay_path": relay_path(e["fp"]) if e["fp"] in pages else None} for e in model.network]
+    yield Page(EVENTS_PATH, "events.mako", {
+        "available": model.available, "events": events, "feed": EVENTS_FEED_PATH,
+        "kinds": [{"kind": k, "label": ev.ROLLUP_WORDS.get(k, k).format(flag="a flag"), "count": n}
+                  for k, n in model.kinds_24h],
+        "started": ev.time_text(model.started) if model.started else None})
+    yield Page(EVENTS_FEED_PATH, "events_feed.mako", feed_view(
+        feed_id=f"{FEED_AUTHORITY}network", title=f"{site}: network events", self_href=EVENTS_FEED_PATH,
+        page_href=EVENTS_PATH, author=site, events=model.network, updated_fallback=model.started))
+
+
+# -- what the relay, contact and family pages show ---------------------------------------------
+
+def relay_events_section(events: tuple) -> dict[str, Any]:
+    """The relay page's events, its feed and its metrics.txt (both written for every relay page)."""
+    return {"items": list(events), "feed": FEED_NAME, "metrics": METRICS_NAME}
+
+
+def group_events_section(events: tuple, members: int, listed: Iterable[str] = (), *,
+                         metrics: bool = False) -> dict[str, Any]:
+    """A contact's or family's roll-ups and latest events, its feed (always written: see above) and, for a
+    contact, its metrics.txt.  An event links its relay's page only when the relay is ``listed`` on the
+    group page (so it has a page): a relay gone from the network keeps its events, not a dead link."""
+    raw = [{"fp": e["fp"], "kind": e["kind"], "time": e["epoch"], "after": e["flag"]} for e in events]
+    listed = set(listed)
+    return {"rollups": ev.rollups(raw, members), "items": [{**e, "linked": e["fp"] in listed} for e in events[:10]],
+            "feed": FEED_NAME, "metrics": METRICS_NAME if metrics else None}
+
+
+MODELS = [ModelSpec("history", HISTORY_INPUTS, build_history)]
+
+FAMILIES = [
+    PageFamily("events", HISTORY_INPUTS, expand_events, required=frozenset({DETAILS}),
+               description="the network's notable changes and their Atom feed",
+               paths=(EVENTS_PATH, EVENTS_FEED_PATH), nav=(55, "Events", EVENTS_PATH)),
+    PageFamily("relay_feeds", RELAY_EVENT_INPUTS, expand_relay_feeds, required=frozenset({DETAILS}),
+               chrome=frozenset(), description="one Atom feed of events per relay"),
+    PageFamily("contact_feeds", RELAY_EVENT_INPUTS, expand_contact_feeds, required=frozenset({DETAILS}),
+               chrome=frozenset(), description="one Atom feed per operator: its relays' events"),
+    PageFamily("family_feeds", RELAY_EVENT_INPUTS, expand_family_feeds, required=frozenset({DETAILS}),
+               chrome=frozenset(), description="one Atom feed per family: its members' events"),
+]
+
+
+# -- metrics.txt --------------------------------------------------------------------------------
+
+def relay_metrics_view(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups,
+                       events) -> dict[str, Any]:
+    """``relay/<FP>/metrics.txt`` from the relay page's own arguments (pages/relays.py)."""
+    flag_votes = None
+    if vote is not None:
+        context, row = vote
+        evaluation = consensus_eval.evaluate(context, loads(row) if row is not None else None)
+        flag_votes = evaluation.get("flags") or []
+    return {"families": openmetrics.relay_families(relay, uptime_entry, flag_votes,
+                                                   (aroi or {}).get("status") if aroi else None)}
+
+
+def expand_relay_metrics(inputs: RenderInputs) -> Iterator[Page]:
+    for fp, (args, key, _) in inputs.model("relay_pages").items():
+        yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, args), key=key)
+
+
+def relay_metrics_path(fp: str) -> str:
+    return f"relay/{fp}/{METRICS_NAME}"
+
+
+def contact_metrics_path(cid: str) -> str:
+    return f"contact/{cid}/{METRICS_NAME}"
+
+
+def contact_metrics_view(members: list[dict[str, Any]], validated: int | None) -> dict[str, Any]:
+    return {"families": openmetrics.operator_families(members, validated)}
+
+
+CONTACT_METRIC_FIELDS = ("fingerprint", "running", "flags", "consensus_weight", "consensus_weight_fraction",
+                         "guard_probability", "middle_probability", "exit_probability", "observed_bandwidth",
+                         "advertised_bandwidth")
+
+
+def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
+    """Per contact: the arguments of its metrics.txt view and their digest (the page key).
+
+    The groups model keeps a group's object while none of its relays
+    changed, so an unchanged group with the same validated count reuses its
+    arguments and key without collecting its members again.
+    """
+    relays = inputs.model("relays").by_fingerprint
+    aroi = inputs.model("aroi") if inputs.has(AROI) else None
+    previous = inputs.previous("contact_metrics") or {}
+    out = {}
+    for gid, group in inputs.model("groups").groups["contact"].items():
+        validated = None
+        if aroi is not None and aroi.validator_available:
+            validated = sum(1 for fp in group.fingerprints
+                            if (aroi.relays.get(fp) or {}).get("status") == "validated")
+        old = previous.get(gid)
+        if old is not None and old[2] is group and old[0][1] == validated:
+            out[gid] = old
+            continue
+        members = [{k: relays[fp].get(k) for k in CONTACT_METRIC_FIELDS} for fp in group.fingerprints
+                   if fp in relays]
+        args = (members, validated)
+        out[gid] = (args, _feed_key("metrics", args), group)
+    return out
+
+
+def expand_contact_metrics(inputs: RenderInputs) -> Iterator[Page]:
+    for gid, (args, key, _) in inputs.model("contact_metrics").items():
+        yield Page(contact_metrics_path(gid), "metrics.mako", Deferred(contact_metrics_view, args), key=key)
+
+
+MODELS.append(ModelSpec("contact_metrics", frozenset({DETAILS, AROI}), build_contact_metrics))
+
+
+FAMILIES += [
+    PageFamily("relay_metrics", RELAY_METRIC_INPUTS, expand_relay_metrics, required=frozenset({DETAILS}),
+               chrome=frozenset(), description="relay/<FP>/metrics.txt: the relay's external view, OpenMetrics"),
+    PageFamily("contact_metrics", frozenset({DETAILS, AROI}), expand_contact_metrics,
+               required=frozenset({DETAILS}), chrome=frozenset(),
+               description="contact/<id>/metrics.txt: the operator's external view, OpenMetrics"),
+]

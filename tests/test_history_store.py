@@ -1,0 +1,182 @@
+"""The history store (alliumd/history/store.py) and one publication into it (history/record.py)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import pytest
+
+from alliumd.history import record as recordmod, store as storemod
+from alliumd.history.store import HistoryStore
+from alliumd.model import events as ev
+
+T0 = 1_780_000_000.0
+HOUR = 3600.0
+DAY = 86400.0
+FP_A, FP_B = "A" * 40, "B" * 40
+
+
+def relay(fp, **over):
+    base = {"fingerprint": fp, "nickname": "N" + fp[0], "running": True, "flags": ["Fast", "Guard", "Running"],
+            "version": "0.4.8.19", "platform": "Tor 0.4.8.19 on Linux", "last_restarted": None,
+            "or_addresses": ["192.0.2.1:443"], "consensus_weight": 10, "overload_general_timestamp": None,
+            "family": [], "contact": "x", "as_number": "AS1"}
+    base.update(over)
+    return base
+
+
+def pub(t, *relays, **extra):
+    keys = {r["fingerprint"]: {"contact": "c-" + r["fingerprint"][0], "family": None} for r in relays}
+    return recordmod.Publication(details_time=t, relays=list(relays), keys=keys, **extra)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = HistoryStore(tmp_path / "history.sqlite3")
+    yield s
+    s.close()
+
+
+def test_new_store_is_versioned_and_in_wal_mode(store):
+    db = store.open()
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == storemod.SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_record_diff_and_idempotence(store):
+    assert recordmod.record(store, pub(T0, relay(FP_A), relay(FP_B)), T0).added == 0     # baseline
+    assert store.network_state("started") == T0
+    changed = pub(T0 + HOUR, relay(FP_A, flags=["Fast", "Running"]), relay(FP_B, version="0.4.9.1"))
+    out = recordmod.record(store, changed, T0 + HOUR)
+    assert out.added == 2 and out.touched_relays == {FP_A, FP_B} and out.touched_contacts == {"c-A", "c-B"}
+    # the same publication again (a restarted renderer): nothing new
+    assert recordmod.record(store, changed, T0 + 2 * HOUR).added == 0
+    events = store.events()
+    assert [(e["fp"], e["kind"], e["text"]) for e in events] == [
+        (FP_B, "version", "version changed from “0.4.8.19” to “0.4.9.1”"), (FP_A, "flag_lost", "lost Guard")]
+    assert [e["kind"] for e in store.events(fp=FP_A)] == ["flag_lost"]
+    assert [e["kind"] for e in store.events(contact="c-B")] == ["version"]
+    assert store.events(since=T0 + 2 * HOUR) == []
+    assert set(store.recent_by("fp", 50)) == {FP_A, FP_B}
+    # a reopened store (a new process) has the same states and events
+    store.close()
+    again = HistoryStore(store.path)
+    assert len(again.events()) == 2 and set(again.states()) == {FP_A, FP_B}
+    assert recordmod.record(again, changed, T0 + 3 * HOUR).added == 0
+    again.close()
+
+
+def test_retention_and_cap_per_relay(tmp_path):
+    s = HistoryStore(tmp_path / "h.sqlite3", retention_days=2, max_per_relay=3)
+    events = [ev.event(T0 + i * HOUR, FP_A, "restart", i, i + 1, f"restart {i}") for i in range(6)]
+    s.record(source="onionoo_details", published=T0 + 5 * HOUR, events=events, now=T0 + 5 * HOUR)
+    assert [e["before"] for e in s.events(fp=FP_A)] == [5, 4, 3]
+    old = ev.event(T0 - 3 * DAY, FP_B, "restart", 0, 1, "old")
+    s.record(source="onionoo_details", published=T0 + 6 * HOUR, events=[old], now=T0 + 6 * HOUR)
+    assert s.events(fp=FP_B) == []                      # older than retention_days: pruned at once
+    s.close()
+
+
+def _garbage(path, data=b"this is not a database, it is a file someone overwrote" * 100):
+    path.write_bytes(data)
+
+
+def test_corrupt_file_is_moved_aside_and_rebuilt(tmp_path, caplog):
+    path = tmp_path / "history.sqlite3"
+    s = HistoryStore(path)
+    recordmod.record(s, pub(T0, relay(FP_A)), T0)
+    recordmod.record(s, pub(T0 + HOUR, relay(FP_A, version="9")), T0 + HOUR)
+    s.close()
+    _garbage(path)
+    caplog.set_level(logging.ERROR, "alliumd.history")
+    s = HistoryStore(path)
+    assert s.events() == [] and s.states() == {}
+    assert "moved aside" in caplog.text and "past events are lost" in caplog.text
+    assert list(tmp_path.glob("history.sqlite3.corrupt-*"))
+    # and it works again: a new baseline, then events
+    recordmod.record(s, pub(T0 + 2 * HOUR, relay(FP_A)), T0 + 2 * HOUR)
+    assert recordmod.record(s, pub(T0 + 3 * HOUR, relay(FP_A, version="10")), T0 + 3 * HOUR).added == 1
+    s.close()
+
+
+def test_a_database_error_while_running_is_recovered_once(tmp_path, caplog):
+    path = tmp_path / "history.sqlite3"
+    s = HistoryStore(path)
+    recordmod.record(s, pub(T0, relay(FP_A), relay(FP_B)), T0)
+    # the open connection now reads a file that is not a database (as if it had been overwritten)
+    _garbage(tmp_path / "other")
+    s.db.close()
+    s.db = sqlite3.connect(tmp_path / "other", isolation_level=None)
+    caplog.set_level(logging.ERROR, "alliumd.history")
+    out = recordmod.record(s, pub(T0 + HOUR, relay(FP_A, version="x"), relay(FP_B)), T0 + HOUR)
+    assert s.recoveries == 1 and "moved aside" in caplog.text
+    # the new file starts from this publication (a baseline) with every relay's state
+    assert out.added == 0 and set(s.states()) == {FP_A, FP_B}
+    s.close()
+    s = HistoryStore(path)
+    assert set(s.states()) == {FP_A, FP_B}
+    assert recordmod.record(s, pub(T0 + 2 * HOUR, relay(FP_A, version="y"), relay(FP_B)), T0 + 2 * HOUR).added == 1
+    s.close()
+
+
+def test_a_newer_schema_is_moved_aside(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_version (version INTEGER)")
+    db.execute("INSERT INTO schema_version VALUES (99)")
+    db.commit()
+    db.close()
+    s = HistoryStore(path)
+    assert s.open() is not None and s.recoveries == 1
+    assert s.open().execute("SELECT version FROM schema_version").fetchone()[0] == storemod.SCHEMA_VERSION
+    s.close()
+
+
+def test_an_unversioned_database_is_migrated_in_place(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    sqlite3.connect(path).close()              # an empty database file: version 0
+    s = HistoryStore(path)
+    assert s.open() is not None and s.recoveries == 0
+    s.close()
+
+
+def test_readonly_store_never_creates_the_file(tmp_path):
+    r = HistoryStore(tmp_path / "missing.sqlite3", readonly=True)
+    assert r.events() == [] and not (tmp_path / "missing.sqlite3").exists()
+
+
+def test_unopenable_location_means_no_history_not_a_crash(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    s = HistoryStore(blocker / "history.sqlite3")          # its directory is a file
+    assert s.states() == {} and recordmod.record(s, pub(T0, relay(FP_A)), T0).added == 0
+
+
+def test_network_events_thresholds_and_notices(store):
+    thresholds = {"moria1": {"guard-wfu": 0.98}}
+    recordmod.record(store, pub(T0, relay(FP_A), thresholds=thresholds, votes_time=T0, notices=["a"],
+                                notices_time=T0), T0)
+    out = recordmod.record(store, pub(T0 + HOUR, relay(FP_A), thresholds={"moria1": {"guard-wfu": 0.5}},
+                                      votes_time=T0 + HOUR, notices=["b"], notices_time=T0 + HOUR), T0 + HOUR)
+    assert out.network and out.added == 3
+    assert sorted(e["kind"] for e in store.events(network=True)) == [
+        "authority_threshold", "consensus_health_notice", "consensus_health_notice"]
+
+
+def test_store_for_uses_the_history_config(tmp_path):
+    from alliumd.config import HistoryConfig
+    s = storemod.store_for(tmp_path, HistoryConfig(retention_days=3, max_events_per_relay=7))
+    assert (s.path, s.retention, s.max_per_relay) == (tmp_path / "history.sqlite3", 3 * DAY, 7)
+
+
+def test_a_new_snapshot_format_is_a_new_baseline(store, monkeypatch):
+    recordmod.record(store, pub(T0, relay(FP_A), relay(FP_B)), T0)
+    recordmod.record(store, pub(T0 + HOUR, relay(FP_A, version="9"), relay(FP_B)), T0 + HOUR)
+    monkeypatch.setattr(ev, "SNAPSHOT_FORMAT", ev.SNAPSHOT_FORMAT + 1)
+    # whatever the stored states say, the first publication under the new format records no change …
+    out = recordmod.record(store, pub(T0 + 2 * HOUR, relay(FP_A, version="10")), T0 + 2 * HOUR)
+    assert out.added == 0 and set(store.states()) == {FP_A}           # B's old-format state is gone
+    assert store.network_state("started") == T0 and len(store.events()) == 1       # the old events stay
+    # … and the next one diffs normally
+    assert recordmod.record(store, pub(T0 + 3 * HOUR, relay(FP_A, version="11")), T0 + 3 * HOUR).added == 1

@@ -1,0 +1,45 @@
+"""metrics.txt (model/openmetrics.py + templates/metrics.mako): valid OpenMetrics whatever the data holds."""
+
+from __future__ import annotations
+
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from alliumd.model import openmetrics
+from alliumd.renderer.templates import make_lookup
+
+FP = "A" * 40
+
+
+def render(families) -> str:
+    return make_lookup(None).get_template("metrics.mako").render(chrome={}, families=families).decode()
+
+
+def test_relay_metrics_parse_and_carry_the_values():
+    relay = {"fingerprint": FP, "running": True, "flags": ["Fast", "Guard", "Running", 'x"} 1\n# EOF'],
+             "consensus_weight": 1234, "consensus_weight_fraction": 0.001, "guard_probability": 0.002,
+             "middle_probability": float("nan"), "exit_probability": None, "observed_bandwidth": 10_000_000,
+             "advertised_bandwidth": 9_000_000, "overload_general_timestamp": 1}
+    votes = [{"flag": "Guard", "votes": 6, "needed": 5}, {"flag": 'Bad"Flag', "votes": 1, "needed": 5}]
+    text = render(openmetrics.relay_families(relay, {"uptime": {"1M": 99.5, "6M": "x"}}, votes, "validated"))
+    assert text.endswith("# EOF\n") and text.count("# EOF") == 1
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    flags = {s.labels["flag"]: s.value for s in families["tor_relay_flag"].samples}
+    assert flags["Guard"] == 1 and flags["Exit"] == 0 and len(flags) == len(openmetrics.FLAGS)
+    assert {s.labels["position"] for s in families["tor_relay_probability"].samples} == {"guard"}   # NaN, None dropped
+    assert [s.value for s in families["tor_relay_uptime_ratio"].samples] == [0.995]
+    assert [s.labels["flag"] for s in families["tor_relay_flag_votes"].samples] == ["Guard"]       # bad label dropped
+    assert families["tor_relay_aroi_validated"].samples[0].value == 1
+    assert families["tor_relay_overloaded"].samples[0].value == 1
+
+
+def test_operator_metrics_and_no_validator():
+    members = [{"fingerprint": FP, "running": True, "flags": ["Guard"], "consensus_weight": 10,
+                "consensus_weight_fraction": 0.5, "guard_probability": 0.1, "middle_probability": 0.2,
+                "exit_probability": 0.0, "observed_bandwidth": 5, "advertised_bandwidth": 6},
+               {"fingerprint": "B" * 40, "running": False, "flags": [], "consensus_weight": 0}]
+    text = render(openmetrics.operator_families(members, None))
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["tor_operator_relays"].samples[0].value == 2
+    assert families["tor_operator_relays_running"].samples[0].value == 1
+    assert families["tor_operator_consensus_weight"].samples[0].value == 10
+    assert "tor_operator_aroi_validated_relays" not in families
