@@ -2,10 +2,17 @@
 <%block name="title">Status</%block>\
 <h1>Status</h1>
 <p class="lead">Daemon:
-% if daemon_running:
-<span class="badge ok">running</span>
+% if daemon_state == "running":
+<span class="badge ok">running</span> when this page was rendered (it is rendered again whenever a
+source's data or health changes, and once more when the daemon stops).
+% elif daemon_state == "once":
+<span class="badge warn">not running</span>: this site was rendered by a one-shot run
+(<code>alliumd --once</code>); nothing keeps it fresh until the next run or until the daemon is started.
+% elif daemon_state == "stopped":
+<span class="badge warn">stopped</span> at ${stopped_at}: the daemon was stopped (<code>alliumctl stop</code>
+or SIGTERM); the pages are not updated until it is started again.
 % else:
-<span class="badge warn">not running</span>
+<span class="badge warn">unknown</span>
 % endif
 </p>
 

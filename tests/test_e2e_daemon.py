@@ -176,8 +176,12 @@ def test_sigterm_exits_cleanly_then_status_says_not_running(api, start_daemon):
     children = [p.pid for p in d.descendants()]
     assert len(children) == 2
     assert d.ctl("status").returncode == 0
+    assert "badge ok\">running" in d.page("status.html").read_text()
     assert d.stop(signal.SIGTERM) == 0
     assert not d.leftovers()
+    # the page outlives the daemon: it must say it stopped, not "running" (issue 14 item 3)
+    page = d.page("status.html").read_text()
+    assert "badge warn\">stopped</span> at 20" in page and ">running<" not in page
     result = d.ctl("status")
     assert result.returncode == 3
     assert "not running" in result.stdout and "onionoo_details" in result.stdout
@@ -201,9 +205,12 @@ def test_restart_does_not_refetch_fresh_data_and_render_all_rewrites_nothing(api
     d = start_daemon(interval=600)
     d.wait_ready()
     assert api.count("/details") == 1
-    assert d.stop() == 0
+    assert d.ctl("stop").returncode == 0           # `alliumctl stop`: the page says so
+    assert d.proc.wait(15) == 0
+    assert ">stopped</span>" in d.page("status.html").read_text()
     d2 = start_daemon(interval=600)
     snap = d2.wait_ready()
+    assert ">running</span>" in d2.page("status.html").read_text()
     assert api.count("/details") == 1, "a restart within the interval must not refetch"
     assert snap["sources"]["onionoo_details"]["next_run"] > snap["sources"]["onionoo_details"]["last_success"]
     before = _mtimes(d2.dir / "www")
