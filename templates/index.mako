@@ -1,5 +1,5 @@
 <%inherit file="base.mako"/>\
-<%! from alliumd.model.format import count %>\
+<%! from alliumd.model.format import count, counted %>\
 <%namespace name="lb" file="_leaderboards.mako"/>\
 <%block name="title">Network overview</%block>\
 <% s = summary %>\
@@ -33,7 +33,7 @@
 <section id="aroi">
 <h2>AROI operator leaderboards</h2>
 <% b = leaderboards %>\
-<p class="note">${count(b['operators'])} operators ranked in ${len(b['categories'])} categories, top 25 each; ranks 11–25 open below each board.
+<p class="note">${counted(b['operators'], 'operator')} ranked in ${len(b['categories'])} categories, top 25 each; ranks 11–25 open below each board.
 Operators are grouped by their AROI domain (Authenticated Relay Operator ID) when their contact has one.
 <a href="${chrome['root']}${leaderboards_path}">All boards on one page</a></p>
 ${lb.note(b['inputs'])}\

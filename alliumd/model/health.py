@@ -241,21 +241,24 @@ def providers_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, An
 
 
 def utilization_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, Any]:
-    """Consensus weight per MB/s of observed bandwidth (weights are bandwidth-authority measurements)."""
+    """Consensus weight per Mbit/s of observed bandwidth (weights are bandwidth-authority measurements).
+
+    Per Mbit/s like every other rate on the site (bytes/s × 8 / 10⁶), not per MB/s.
+    """
     def ratio(members: Iterable[dict[str, Any]]) -> float | None:
         members = list(members)
         observed = sum(r["observed_bandwidth"] or 0 for r in members)
-        return sum(r["consensus_weight"] for r in members) / (observed / 1e6) if observed else None
+        return sum(r["consensus_weight"] for r in members) / (observed * 8 / 1e6) if observed else None
 
-    relay_ratios = sorted(r["consensus_weight"] / (r["observed_bandwidth"] / 1e6) for r in running
+    relay_ratios = sorted(r["consensus_weight"] / (r["observed_bandwidth"] * 8 / 1e6) for r in running
                           if r["observed_bandwidth"])
     typical = percentile(relay_ratios, 50)
     under = sum(1 for x in relay_ratios if typical and x < UNDERWEIGHTED * typical)
     unmeasured = sum(r["consensus_weight"] for r in running if r["measured"] is False)
-    rows = [_row("Weight per observed MB/s, network", _number(ratio(running))),
-            *(_row(f"Weight per observed MB/s, {role}s", _number(ratio(r for r in running if r["role"] == role)))
+    rows = [_row("Weight per observed Mbit/s, network", _number(ratio(running))),
+            *(_row(f"Weight per observed Mbit/s, {role}s", _number(ratio(r for r in running if r["role"] == role)))
               for role in ROLES),
-            _row("Median relay weight per observed MB/s", _number(typical)),
+            _row("Median relay weight per observed Mbit/s", _number(typical)),
             _row(f"Relays below {UNDERWEIGHTED:g}× the median ratio", fmt.count(under),
                  _pct(under, len(relay_ratios))),
             _row("Observed / advertised bandwidth", _ratio(net.observed, net.advertised)),
