@@ -24,11 +24,11 @@ or SIGTERM); the pages are not updated until it is started again.
 <thead><tr><th>Source</th><th>Enabled</th><th>State</th><th>Data published</th><th>Origin</th><th class="n">Failures</th><th>Last error</th></tr></thead>
 <tbody>
 % for s in sources:
-<tr><td>${s['label']}</td><td>${s['enabled']}</td><td>${s['state']}</td><td>${s['data_time']}\
+<tr><td>${s['label']}</td><td class="nw">${s['enabled']}</td><td class="nw">${s['state']}</td><td>${s['data_time']}\
 % if s['stale']:
  <span class="badge warn">stale</span>\
 % endif
-</td><td>${s['origin']}</td><td class="n">${s['failures']}</td><td>\
+</td><td class="nw">${s['origin']}</td><td class="n nw">${s['failures']}</td><td>\
 % if s['last_error']:
 ${s['last_error']} <span class="when">(${s['last_error_at']})</span>\
 % else:

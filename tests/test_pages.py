@@ -356,3 +356,17 @@ def test_counted_and_relative_times():
     assert fmt.ago(t, t) == "when the data was published"
     assert fmt.ago(t - timedelta(days=2), t) == "2 d 0 h before the data was published"
     assert fmt.ago(t + timedelta(hours=1), t) == "after the data was published"
+
+
+def test_overview_comes_before_the_leaderboards_and_status_words_do_not_break():
+    """Issue 14 item 6: the index put 19 leaderboards before the network overview; status.html broke "backoff"."""
+    pages = render_site(make_inputs(load(MIT), status={"sources": {"onionoo_details": {
+        "enabled": True, "state": "backoff", "source": "cache", "failures": 3}}}))
+    index = pages["index.html"].decode()
+    overview = [index.index(h) for h in ("<h2>Relays</h2>", "<h2>Running relays by role</h2>",
+                                         "<h2>Top relays by consensus weight</h2>")]
+    assert overview == sorted(overview) and overview[-1] < index.index("<h2>AROI operator leaderboards</h2>")
+    status = pages["status.html"].decode()
+    assert '<td class="nw">backoff</td>' in status and '<td class="nw">cache</td>' in status
+    css = (template_dir() / "style.css").read_text()
+    assert ".list td.nw { white-space: nowrap; overflow-wrap: normal; }" in css
