@@ -26,8 +26,11 @@ class Terminated(BaseException):
     """SIGTERM/SIGINT arrived; unwinds the stack like KeyboardInterrupt."""
 
 
-def _terminate(signum, frame):
+def terminate_handler(signum, frame):
     raise Terminated(signal.Signals(signum).name)
+
+
+_terminate = terminate_handler
 
 
 def become_child() -> None:

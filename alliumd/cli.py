@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"alliumd: bad config:\n{e}", file=sys.stderr)
         return exitcodes.CONFIG
     if args.check_config:
-        print(f"{cfg.path}: ok ({len(cfg.enabled_sources)} sources enabled)")
+        print(describe_config(cfg))
         return exitcodes.OK
     if args.once:
         logs.setup("once", cfg.daemon.log_level)
@@ -49,6 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     except lock.AlreadyRunning as e:
         print(f"alliumd: {e}", file=sys.stderr)
         return exitcodes.ALREADY_RUNNING
+
+
+def describe_config(cfg: configmod.Config) -> str:
+    """``--check-config``: the file is valid, and where relative paths ended up (they resolve
+    against the config's directory, which is easy to get wrong when installing)."""
+    d = cfg.daemon
+    lines = [f"{cfg.path}: ok ({len(cfg.enabled_sources)} sources enabled: "
+             f"{', '.join(s.name for s in cfg.enabled_sources) or 'none'})"]
+    lines += [f"  {key:<10} {getattr(d, key)}" for key in ("output_dir", "cache_dir", "state_dir", "run_dir")]
+    lines.append(f"  {'control':<10} {d.run_dir / 'control'} (alliumctl --config {cfg.path})")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@
 % endfor
 <path class="t" d="${c['marks']}"/><g class="xl" transform="translate(0 ${c['x_label_y']})">\
 % for t in c['x_ticks']:
-<text x="${t['x']}">${t['label']}</text>\
+<text x="${t['lx']}">${t['label']}</text>\
 % endfor
 </g></svg><figcaption>${c['caption']}\
 % for k in c['legend']:

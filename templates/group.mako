@@ -6,7 +6,7 @@
 ## bidi controls cannot reorder the text around it.  Tables are inlined (no
 ## def call per row): the largest flag pages list every relay.
 <%!
-    from alliumd.model.format import count
+    from alliumd.model.format import count, counted
 
     HEADINGS = {"family": "Family", "as": "Autonomous system", "contact": "Operator",
                 "country": "Country", "platform": "Platform", "flag": "Flag",
@@ -92,7 +92,7 @@ ${events_section(context['events'])}
 % else:
 <tr class="d">\
 % endif
-<td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n">${r['consensus_weight']}</td>\
+<td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n">${count(r['consensus_weight'])}</td>\
 % if show_uptime:
 <td class="n">${r['uptime']}</td>\
 % endif
@@ -108,7 +108,7 @@ ${events_section(context['events'])}
 </section>
 <%def name="intro()">\
 % if kind == 'family':
-${count(summary['relays'])} relays that list each other in their effective family.\
+${counted(summary['relays'], 'relay')} that list each other in their effective family.\
 % elif kind == 'as':
 Relays announced from ${id}.\
 % elif kind == 'contact':
@@ -149,7 +149,7 @@ ${aroi_section(contact['aroi'])}
 <tr><th scope="row">Proof type</th><td>${", ".join(a['proof_types']) or "–"}</td></tr>
 <tr><th scope="row">Relays by status</th><td>${", ".join("%s: %s" % (c['label'], count(c['relays'])) for c in a['counts']) or "–"}</td></tr>
 % for r in a['reasons']:
-<tr><th scope="row">${"Failure reasons" if loop.first else ""}</th><td>${r['reason']} (${count(r['relays'])} relays)</td></tr>
+<tr><th scope="row">${"Failure reasons" if loop.first else ""}</th><td>${r['reason']} (${counted(r['relays'], 'relay')})</td></tr>
 % endfor
 </table>
 % if not a['validator_available']:
@@ -172,13 +172,13 @@ ${aroi_section(contact['aroi'])}
 </h2>
 <table class="kv">
 % if history['uptime_available']:
-<tr><th scope="row">Mean uptime (6 months)</th><td>${history['uptime_mean']} over ${count(history['uptime_relays'])} relays with data</td></tr>
+<tr><th scope="row">Mean uptime (6 months)</th><td>${history['uptime_mean']} over ${counted(history['uptime_relays'], 'relay')} with data</td></tr>
 % else:
 <tr><th scope="row">Uptime</th><td>no uptime data available</td></tr>
 % endif
 % if kind in ('contact', 'family'):
 % if history['bandwidth_available']:
-<tr><th scope="row">Total data</th><td>${history['total_data']} read and written by ${count(history['total_data_relays'])} relays with data, each over its longest history (up to 5 years)</td></tr>
+<tr><th scope="row">Total data</th><td>${history['total_data']} read and written by ${counted(history['total_data_relays'], 'relay')} with data, each over its longest history (up to 5 years)</td></tr>
 % else:
 <tr><th scope="row">Total data</th><td>no bandwidth history available</td></tr>
 % endif
@@ -188,7 +188,7 @@ ${aroi_section(contact['aroi'])}
 % if chart:
 ${ch.bar_chart(chart, "uptime-chart")}\
 % if chart['shown'] < chart['relays']:
-<p class="note">The chart shows the ${count(chart['shown'])} relays with the most consensus weight of ${count(chart['relays'])}; the table below lists them all.</p>
+<p class="note">The chart shows the ${counted(chart['shown'], 'relay')} with the most consensus weight of ${count(chart['relays'])}; the table below lists them all.</p>
 % endif
 % endif
 </%def>\
@@ -197,7 +197,7 @@ ${ch.bar_chart(chart, "uptime-chart")}\
 <h2>${"Families of this operator" if kind == 'contact' else "Contacts in this family"}</h2>
 <ul class="related">
 % for g in related:
-<li><a href="${chrome['root']}${g['href']}"><bdi>${g['label']}</bdi></a> (${count(g['relays'])} relays)</li>
+<li><a href="${chrome['root']}${g['href']}"><bdi>${g['label']}</bdi></a> (${counted(g['relays'], 'relay')})</li>
 % endfor
 </ul>
 </section>

@@ -1,5 +1,5 @@
 <%inherit file="base.mako"/>\
-<%! from alliumd.model.format import count %>\
+<%! from alliumd.model.format import count, counted %>\
 <%namespace name="lb" file="_leaderboards.mako"/>\
 <%block name="title">Network overview</%block>\
 <% s = summary %>\
@@ -9,8 +9,8 @@
 <a href="${chrome['root']}${links['top']}">Top relays</a> ·
 <a href="${chrome['root']}relays/all.html">All relays</a> ·
 <a href="${chrome['root']}status.html">Source status</a> ·
-<a href="#aroi">AROI leaderboards</a> ·
-<a href="#roles">Relays by role</a></p>
+<a href="#roles">Relays by role</a> ·
+<a href="#aroi">AROI leaderboards</a> (after the overview)</p>
 <nav class="lists" aria-label="Relay groups">Browse by:
 % for item in links['lists']:
 <a href="${chrome['root']}${item['path']}">${item['label']}</a>${" ·" if not loop.last else ""}
@@ -20,6 +20,7 @@
 <p class="note">This document is truncated: ${count(s['relays_truncated'])} further relays were left out by the source.</p>
 % endif
 
+## The network overview comes first; the 19 AROI leaderboards (thousands of pixels) follow it.
 <section>
 <h2>Relays</h2>
 <div class="cards">
@@ -28,18 +29,6 @@
 <div class="card"><span class="big">${count(s['countries'])}</span> countries</div>
 <div class="card"><span class="big">${count(s['as_count'])}</span> autonomous systems</div>
 </div>
-</section>
-
-<section id="aroi">
-<h2>AROI operator leaderboards</h2>
-<% b = leaderboards %>\
-<p class="note">${count(b['operators'])} operators ranked in ${len(b['categories'])} categories, top 25 each; ranks 11–25 open below each board.
-Operators are grouped by their AROI domain (Authenticated Relay Operator ID) when their contact has one.
-<a href="${chrome['root']}${leaderboards_path}">All boards on one page</a></p>
-${lb.note(b['inputs'])}\
-${lb.toc(b['categories'], "lb-")}\
-${lb.champions(b['categories'], "lb-")}\
-${lb.sections(b['categories'], "lb-", "h3")}\
 </section>
 
 <section id="roles">
@@ -82,4 +71,16 @@ ${lb.sections(b['categories'], "lb-", "h3")}\
 % else:
 <p>No running relays in this document.</p>
 % endif
+</section>
+
+<section id="aroi">
+<h2>AROI operator leaderboards</h2>
+<% b = leaderboards %>\
+<p class="note">${counted(b['operators'], 'operator')} ranked in ${len(b['categories'])} categories, top 25 each; ranks 11–25 open below each board.
+Operators are grouped by their AROI domain (Authenticated Relay Operator ID) when their contact has one.
+<a href="${chrome['root']}${leaderboards_path}">All boards on one page</a></p>
+${lb.note(b['inputs'])}\
+${lb.toc(b['categories'], "lb-")}\
+${lb.champions(b['categories'], "lb-")}\
+${lb.sections(b['categories'], "lb-", "h3")}\
 </section>

@@ -2,12 +2,12 @@
 ## A sorted listing of groups (families, networks, contacts, countries,
 ## platforms).  Thousands of rows at network scale: rows are inlined and the
 ## rank is a CSS counter (no per-row expression).
-<%! from alliumd.model.format import count %>\
+<%! from alliumd.model.format import count, counted %>\
 <%block name="title">${kind_title} by ${variant_title}</%block>\
 <% root = chrome['root'] %>\
 <link rel="stylesheet" href="${root}static/groups.css">
 <h1>${kind_title} by ${variant_title}</h1>
-<p class="lead">${count(len(rows))} entries, sorted by <strong>${variant_title}</strong>, ${"oldest first" if ascending else "highest first"}. Counts, bandwidth and weight cover running relays.</p>
+<p class="lead">${counted(len(rows), 'entry', 'entries')}, sorted by <strong>${variant_title}</strong>, ${"oldest first" if ascending else "highest first"}. Counts, bandwidth and weight cover running relays.</p>
 <nav class="lists" aria-label="Listings">
 <p>Kind:
 % for k in nav['kinds']:
@@ -38,10 +38,25 @@
 % else:
 <div class="wide">
 <table class="list">
-<thead><tr><th class="n">#</th><th>Name</th><th class="n">Running / listed</th><th class="n">Exit / guard / middle</th><th class="n">Observed</th><th class="n">Weight share</th><th class="n sorted">${variant_title.capitalize()}</th></tr></thead>
+<thead><tr><th class="n">#</th><th>Name</th><th class="n">Running / listed</th><th class="n">Exit / guard / middle</th>\
+% if show_observed:
+<th class="n">Observed</th>\
+% endif
+% if show_share:
+<th class="n">Weight share</th>\
+% endif
+<th class="n sorted">${variant_title.capitalize()}</th></tr></thead>
 <tbody class="ranked">
 % for r in rows:
-<tr><td class="n rank"></td><td><a href="${root}${r['href']}">${r['label']}</a></td><td class="n">${r['relays']}</td><td class="n">${r['roles']}</td><td class="n">${r['bandwidth']}</td><td class="n">${r['consensus_weight_fraction']}</td><td class="n sorted">${r['value']}</td></tr>
+<tr><td class="n rank"></td><td><a href="${root}${r['href']}">${r['label']}</a></td><td class="n">${r['relays']}</td><td class="n">${r['roles']}</td>\
+% if show_observed and show_share:
+<td class="n">${r['bandwidth']}</td><td class="n">${r['consensus_weight_fraction']}</td>\
+% elif show_share:
+<td class="n">${r['consensus_weight_fraction']}</td>\
+% else:
+<td class="n">${r['bandwidth']}</td>\
+% endif
+<td class="n sorted">${r['value']}</td></tr>
 % endfor
 </tbody>
 </table>

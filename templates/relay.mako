@@ -255,7 +255,8 @@ ${ch.time_chart(c, "h" + c['period'])}\
 % endfor
 </ul>
 % if len(r['family']) > len(family):
-<p class="note">${count(len(r['family']) - len(family))} more members are \
+<% more = len(r['family']) - len(family) %>\
+<p class="note">${count(more)} more ${"member is" if more == 1 else "members are"} \
 ${"listed on the family page" if links['family'] else "not shown"}.</p>
 % endif
 % else:
@@ -369,6 +370,6 @@ ${" (Unmeasured: too few bandwidth measurements)" if ce['consensus']['unmeasured
 % if ce['authorities'] and not ce['stats_present']:
 <p class="note">These votes carry no WFU, time-known or MTBF figures (no <code>stats</code> lines), so requirements on them show as unknown.</p>
 % endif
-<p class="note">Requirements follow tor's directory authority code: Fast needs the fast-speed bandwidth; Stable an MTBF of stable-mtbf (or 5 days); Guard needs Fast, Stable, V2Dir, 2 MB/s or the guard bandwidth threshold, guard-wfu and guard-tk; HSDir needs Stable, Fast and V2Dir, and its uptime requirement is estimated from WFU (98%) and time known (25 hours). Bandwidth is the authority's measurement when it has one.</p>
+<p class="note">Requirements follow tor's directory authority code: Fast needs the fast-speed bandwidth; Stable an MTBF of stable-mtbf (or 5 days); Guard needs Fast, Stable, V2Dir, 16 Mbit/s or the guard bandwidth threshold, guard-wfu and guard-tk; HSDir needs Stable, Fast and V2Dir, and its uptime requirement is estimated from WFU (98%) and time known (25 hours). Bandwidth is the authority's measurement when it has one.</p>
 % endif
 </section>

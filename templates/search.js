@@ -25,6 +25,11 @@
   var root = form.getAttribute("data-root") || "";
   var indexUrl = form.getAttribute("data-index") || "search-index.json";
   var loading = null;
+  /* Opened from disk (file://), browsers refuse to let a page read the index: say so plainly. */
+  var overFile = !!(window.location && window.location.protocol === "file:");
+  var FILE_HINT = "Search needs the site served over HTTP: browsers do not let a page opened from a file " +
+    "read search-index.json. Serve it, for example with \u201cpython3 -m http.server --directory var/www\u201d, " +
+    "and open 127.0.0.1:8000/search.html in the browser, or use the lists below.";
 
   function load() {
     if (!loading) {
@@ -180,7 +185,8 @@
     load().then(function (index) {
       show(index, raw);
     }, function (err) {
-      status.textContent = "The search index could not be loaded (" + err.message + ").";
+      status.textContent = overFile ? FILE_HINT
+        : "The search index could not be loaded (" + err.message + ").";
     });
   }
 
@@ -197,5 +203,7 @@
   if (initial) {
     input.value = initial;
     run(initial);
+  } else if (overFile) {
+    load().catch(function () { status.textContent = FILE_HINT; });     /* tell before anyone types */
   }
 }());

@@ -2,10 +2,17 @@
 <%block name="title">Status</%block>\
 <h1>Status</h1>
 <p class="lead">Daemon:
-% if daemon_running:
-<span class="badge ok">running</span>
+% if daemon_state == "running":
+<span class="badge ok">running</span> when this page was rendered (it is rendered again whenever a
+source's data or health changes, and once more when the daemon stops).
+% elif daemon_state == "once":
+<span class="badge warn">not running</span>: this site was rendered by a one-shot run
+(<code>alliumd --once</code>); nothing keeps it fresh until the next run or until the daemon is started.
+% elif daemon_state == "stopped":
+<span class="badge warn">stopped</span> at ${stopped_at}: the daemon was stopped (<code>alliumctl stop</code>
+or SIGTERM); the pages are not updated until it is started again.
 % else:
-<span class="badge warn">not running</span>
+<span class="badge warn">unknown</span>
 % endif
 </p>
 
@@ -17,11 +24,11 @@
 <thead><tr><th>Source</th><th>Enabled</th><th>State</th><th>Data published</th><th>Origin</th><th class="n">Failures</th><th>Last error</th></tr></thead>
 <tbody>
 % for s in sources:
-<tr><td>${s['label']}</td><td>${s['enabled']}</td><td>${s['state']}</td><td>${s['data_time']}\
+<tr><td>${s['label']}</td><td class="nw">${s['enabled']}</td><td class="nw">${s['state']}</td><td>${s['data_time']}\
 % if s['stale']:
  <span class="badge warn">stale</span>\
 % endif
-</td><td>${s['origin']}</td><td class="n">${s['failures']}</td><td>\
+</td><td class="nw">${s['origin']}</td><td class="n nw">${s['failures']}</td><td>\
 % if s['last_error']:
 ${s['last_error']} <span class="when">(${s['last_error_at']})</span>\
 % else:

@@ -13,7 +13,7 @@
 <thead><tr><th class="n">#</th><th>Nickname</th><th>Flags</th><th>CC</th><th>AS</th><th class="n">Observed</th><th class="n sorted">Weight</th><th class="n">Share</th><th class="n">Uptime 6M</th></tr></thead>
 <tbody class="ranked">
 % for r in rows:
-<tr><td class="n rank"></td><td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n sorted">${r['consensus_weight']}</td><td class="n">${r['consensus_weight_fraction']}</td><td class="n">${r['uptime']}</td></tr>
+<tr><td class="n rank"></td><td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n sorted">${count(r['consensus_weight'])}</td><td class="n">${r['consensus_weight_fraction']}</td><td class="n">${r['uptime']}</td></tr>
 % endfor
 </tbody>
 </table>

@@ -220,3 +220,25 @@ def test_svg_is_well_formed_accessible_and_small():
         one = DRAW.render(chrome={"root": ""}, times=[chart], bars=[])
         assert len(one.encode()) < 4500, (chart["period"], len(one))
     assert DRAW.render(chrome={"root": ""}, times=relay_history(), bars=bars) == markup     # deterministic
+
+
+def test_labels_stay_inside_the_svg_box():
+    """Issue 14 item 6: bar labels were clipped on the left, the 5-year chart's last axis label on the right."""
+    from datetime import datetime, timezone
+
+    from alliumd.model import charts as ch
+    bar = ch.bar_chart("Shares", [("AS32788 BRIFARKLINK AB WIDE NAME", 5.0, "23.0%"), ("x", 1.0, "1%")])
+    assert bar["rows"][0]["label"] == "AS32788 BRIFARKLINK AB WI…"           # BAR_LABEL_MAX characters
+    assert bar["label_x"] >= ch.BAR_LABEL_MAX * ch.CHAR_W                    # … which fit left of the bars
+    assert float(bar["rows"][0]["value_x"]) + len("23.0%") * ch.CHAR_W <= bar["width"]
+    moved = 0
+    for start, end in ((datetime(2021, 1, 20, tzinfo=timezone.utc), datetime(2026, 1, 1, 6, tzinfo=timezone.utc)),
+                       (datetime(2025, 7, 1, tzinfo=timezone.utc), datetime(2026, 1, 1, 6, tzinfo=timezone.utc)),
+                       (datetime(2025, 12, 2, tzinfo=timezone.utc), datetime(2026, 1, 1, 1, tzinfo=timezone.utc))):
+        _, ticks = ch._time_axis(100, start, end)
+        assert ticks
+        for t in ticks:
+            half = len(t["label"]) * ch.CHAR_W / 2
+            assert half <= float(t["lx"]) <= ch.WIDTH - half, t
+            moved += t["lx"] != t["x"]
+    assert moved                                     # a label at the right edge was moved inside the box

@@ -443,3 +443,32 @@ def test_history_table_is_validated(tmp_path):
     err = load_error(write(tmp_path, "[history]\nretention_days = 0\nkeep = 1\n", "bad.toml"))
     assert "[history] retention_days: must be a positive number" in str(err)
     assert "[history] keep: unknown key" in str(err)
+
+
+# --- alliumd --check-config ----------------------------------------------------
+
+
+def test_check_config_prints_the_resolved_paths(tmp_path, capsys):
+    from alliumd import cli
+    sub = tmp_path / "etc"
+    sub.mkdir()
+    path = write(sub, '[daemon]\noutput_dir = "../site"\nrun_dir = "/run/x"\n')
+    assert cli.main(["--config", str(path), "--check-config"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}: ok (1 sources enabled: onionoo_details)")
+    assert f"output_dir {(tmp_path / 'site').resolve()}\n" in out      # relative to the config's directory
+    assert f"state_dir  {(tmp_path / 'var' / 'lib').resolve()}\n" in out
+    assert "run_dir    /run/x\n" in out and "control    /run/x/control" in out
+
+
+def test_the_unit_runs_the_binary_the_readme_installs():
+    """README's venv (/opt/alliumd) and the unit's ExecStart must name the same binary."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    unit = (root / "etc" / "systemd" / "alliumd.service").read_text()
+    assert "python3 -m venv /opt/alliumd && /opt/alliumd/bin/pip install ." in readme
+    assert "\nExecStart=/opt/alliumd/bin/alliumd --config /etc/alliumd/allium.toml\n" in unit
+    sysusers = {line.split()[-1] for line in (readme + unit + (root / "etc/sysusers.d/alliumd.conf").read_text())
+                .splitlines() if "sysusers.d/alliumd.conf" in line and "/usr/lib/" in line}
+    assert not sysusers, "one sysusers path: /etc/sysusers.d/"
+    assert ".venv/" in (root / ".gitignore").read_text().split()

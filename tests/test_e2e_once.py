@@ -43,6 +43,8 @@ def test_main_job_offline_renders_the_bundled_sample(tmp_path):
     report = crawl(www)             # every Onionoo source and AROI from the sample, votes disabled
     assert report.pages > 1000 and not report.broken, report.first()
     assert "renderer:" in result.stderr and "pages" in result.stderr
+    status_page = (www / "status.html").read_text()     # a one-shot run must not claim a running daemon
+    assert "one-shot run" in status_page and ">running<" not in status_page
     state = json.loads((tmp_path / "var" / "lib" / "sources" / "onionoo_details.json").read_text())
     assert state["origin"] == "sample"
     # a second run reuses the cache: nothing new to write
@@ -63,6 +65,8 @@ def test_once_against_the_api_then_304(tmp_path, api):
     assert (tmp_path / "www" / "index.html").exists()
     report = crawl(tmp_path / "www")
     assert report.pages > 200 and not report.broken, report.first()
+    status_page = (tmp_path / "www" / "status.html").read_text()
+    assert "one-shot run" in status_page and ">running<" not in status_page
     second = subprocess.run([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
                             capture_output=True, text=True, timeout=60)
     assert second.returncode == 0

@@ -147,7 +147,7 @@ def test_families_read_exactly_what_they_show():
         "group_static": frozenset(), "group_family": dub | {"aroi"}, "group_contact": dub | {"aroi"}, "group_as": d,
         "group_country": d, "group_platform": d, "group_flag": du, "group_first_seen": d,
         "lists": d, "lists_total_data": frozenset({DETAILS, BANDWIDTH}), "top": du,
-        "search_page": frozenset(), "search_index": d}
+        "search_page": d, "search_index": d}   # search_page: its Data line
     for f in MINE:
         # the search page reads nothing but links the listings, so it is written only when they are
         assert f.required == (d if f.inputs or f.name == "search_page" else frozenset())

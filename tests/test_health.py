@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
+from alliumd.model import format as fmt
 from alliumd.model import charts, identity
 from alliumd.model.health import (EU, allows, build_health, os_family, policy_ports, relay_diagnostics)
 from alliumd.model.relays import build_relays
@@ -60,24 +61,27 @@ def test_operator_geography_and_provider_figures():
     aroi = [r for r in running if identity.aroi_domain(r.get("contact"))]
     assert ops["Relays with an AROI url (CIISS proof and url)"]["value"] == str(len(aroi))
     assert ops["Distinct AROI domains"]["value"] == str(len({identity.aroi_domain(r["contact"]) for r in aroi}))
-    assert ops["AROI validation"]["value"] == "not available yet"
+    assert "AROI validation" not in ops          # the AROI card has it; no "not available" beside its figures
+    assert f"cover the {len(running)} running relays" in health["operators"]["notes"][0]
     ipv6 = sum(1 for r in running if any(a.startswith("[") for a in r.get("or_addresses", [])))
     assert ops["Relays with an IPv6 OR address"]["value"] == str(ipv6)
-    total = sum(r["consensus_weight"] for r in running)
-    weights = Counter()
+    # shares are Onionoo's consensus_weight_fraction summed, as on the group pages (issue 14: one way)
+    weights, shares = Counter(), Counter()
     for r in running:
         weights[r["country"]] += r["consensus_weight"]
+        shares[r["country"]] += r.get("consensus_weight_fraction") or 0.0
     top = weights.most_common(1)[0]
     geo = health["geography"]
-    assert geo["tables"][0]["rows"][0][2] == f"{100 * top[1] / total:.1f}%"
-    eu = sum(w for cc, w in weights.items() if cc in EU)
-    assert rows(geo)["EU"]["value"] == f"{100 * eu / total:.1f}%"
-    as_weights = Counter()
+    assert geo["tables"][0]["rows"][0][2] == fmt.percent(shares[top[0]])
+    eu = sum(w for cc, w in shares.items() if cc in EU)
+    assert rows(geo)["EU"]["value"] == fmt.percent(eu)
+    as_weights, as_shares = Counter(), Counter()
     for r in running:
         as_weights[r["as"]] += r["consensus_weight"]
-    top3 = sum(w for _, w in as_weights.most_common(3))
-    assert rows(health["providers"])["Top 3 ASes by weight"]["value"] == f"{100 * top3 / total:.1f}%"
-    assert geo["charts"][0]["rows"][0]["value_text"] == f"{100 * top[1] / total:.1f}%"
+        as_shares[r["as"]] += r.get("consensus_weight_fraction") or 0.0
+    top3 = sum(as_shares[a] for a, _ in as_weights.most_common(3))
+    assert rows(health["providers"])["Top 3 ASes by weight"]["value"] == fmt.percent(top3)
+    assert geo["charts"][0]["rows"][0]["value_text"] == fmt.percent(shares[top[0]])
 
 
 def test_versions_platforms_and_new_relays():
@@ -193,3 +197,37 @@ def test_relay_diagnostics_order_and_content():
         assert expected in text, expected
     low = relay_diagnostics(dict(build_relays(load_doc()).relays[0]), {"uptime": {"1M": 80.0}, "outlier": None}, None)
     assert low == [{"severity": "info", "text": "Low uptime: 80.0% over the past month."}]
+
+
+def _sample_details() -> dict:
+    import gzip
+    import json
+    from importlib.resources import files
+    return json.loads(gzip.decompress(files("alliumd.sample").joinpath("onionoo_details.json.gz").read_bytes()))
+
+
+def test_shares_are_computed_one_way_on_group_pages_and_the_health_page():
+    """Issue 14: the sample's AS page said "1.98 % of the network" where network-health said 23.0 %."""
+    from alliumd.model.groups import build_groups
+    doc = _sample_details()
+    running = [r for r in doc["relays"] if r.get("running")]
+    for key in ("consensus_weight_fraction", "guard_probability", "middle_probability", "exit_probability"):
+        assert abs(sum(r.get(key) or 0 for r in running) - 1) < 1e-6, key        # the sample is its own network
+    relays = build_relays(doc)
+    health = cards(build_health(relays))
+    groups = build_groups(relays)
+    by_as = {row[0].split(" ")[0]: row[2] for row in health["providers"]["tables"][0]["rows"]}
+    assert len(by_as) == 10
+    for gid, share in by_as.items():              # the AS page's "… of the network" is the group's fraction
+        assert share == fmt.percent(groups.groups["as"][gid].weight_fraction), gid
+    top3 = rows(health["providers"])["Top 3 ASes by weight"]["value"]
+    assert top3 == fmt.percent(sum(groups.groups["as"][a].weight_fraction for a in list(by_as)[:3]))
+
+
+def test_authorities_card_without_data_says_which_source_is_enabled():
+    from alliumd.model.authorities import health_card
+    card = health_card({}, feeds=[{"label": "CollecTor votes", "state": "no data yet"},
+                                  {"label": "consensus-health", "state": "disabled"}])
+    assert card["notes"] == ["No directory-authority data: CollecTor votes is enabled but has no data yet (its "
+                             "last error is on the status page); consensus-health is disabled in the config."]
+    assert "not enabled" not in card["notes"][0]

@@ -55,7 +55,7 @@ def test_times_and_durations():
     assert fmt.duration(3 * 86400 + 4 * 3600 + 59) == "3 d 4 h"
     assert fmt.duration(5 * 3600 + 12 * 60) == "5 h 12 m"
     assert fmt.duration(-5) == "0 m"
-    assert fmt.ago(fmt.parse_onionoo_time("2021-10-06 10:00:00"), t) == "3 d 4 h ago"
+    assert fmt.ago(fmt.parse_onionoo_time("2021-10-06 10:00:00"), t) == "3 d 4 h before the data was published"
     assert fmt.timestamp(fmt.parse_iso_time("2026-01-01T00:00:00Z")) == "2026-01-01 00:00:00 UTC"
     assert fmt.timestamp(fmt.parse_iso_time(0)) == "1970-01-01 00:00:00 UTC"
     assert fmt.timestamp(fmt.from_millis(1633788000000)) == "2021-10-09 14:00:00 UTC"
@@ -90,8 +90,8 @@ def test_real_2021_fields():
     assert moria["roles"] == ["middle"] and moria["role"] == "middle"
     assert moria["measured"] is True
     assert moria["last_restarted"] == "2021-09-12 12:38:33 UTC"
-    assert moria["last_restarted_ago"] == "27 d 1 h ago"        # relative to relays_published
-    assert moria["last_seen_ago"] == "0 m ago"
+    assert moria["last_restarted_ago"] == "27 d 1 h before the data was published"   # not "ago": vs now
+    assert moria["last_seen_ago"] == "when the data was published"                   # not "0 m ago"
     assert moria["first_seen_date"] == "2010-01-18"
     assert moria["overload_general_timestamp"] is None and moria["overload_general"] is None
 
@@ -271,3 +271,12 @@ def test_relays_built_from_lines_equal_a_full_parse_and_reuse_unchanged_lines():
     assert second.by_fingerprint[fp3]["nickname"] == "Renamed"
     later = build_relays_lines({**envelope, "relays_published": "2026-08-22 12:00:00"}, lines, second)
     assert not any(later.by_fingerprint[f] is second.by_fingerprint[f] for f in later.by_fingerprint)
+
+
+def test_a_down_relay_is_not_shown_with_the_running_flag():
+    """Onionoo keeps the last consensus's flags of a down relay, Running included (issue 14)."""
+    flags = ["Fast", "Guard", "Running", "Stable", "Valid"]
+    down = relay_view({"fingerprint": "A" * 40, "running": False, "flags": flags}, None)
+    up = relay_view({"fingerprint": "B" * 40, "running": True, "flags": flags}, None)
+    assert down["flags"] == ["Fast", "Guard", "Stable", "Valid"] and down["role"] == "guard"
+    assert "Running" in up["flags"] and up["flags_text"] == "Fast Guard Running Stable Valid"

@@ -185,7 +185,7 @@ def test_relay_page_content_and_family_links():
     assert f'<a href="../../relay/{EXIT}/index.html">csailmitexit</a>' in page
     assert "438.9 Mbit/s" in page and "Tor 0.4.5.7 on Linux" in page
     assert "Jon Proulx &lt;jon AT csail dot mit dot edu&gt;" in page      # contact: text only
-    assert "2021-09-30 17:30:31 UTC (8 d 20 h ago)" in page
+    assert "2021-09-30 17:30:31 UTC (8 d 20 h before the data was published)" in page
     exit_page = pages[f"relay/{EXIT}/index.html"].decode()
     assert "reject *:6881-6999" in exit_page and "128.31.0.13" in exit_page
 
@@ -327,3 +327,58 @@ def test_status_page_shows_no_pids_or_rss_and_tolerates_missing_keys():
     assert "cache" in html and ">stale<" in html
     for status in (None, {}, {"sources": {"x": None}, "renderer": [], "daemon": "up"}):
         check_html(render_site(make_inputs(load(MIT), status=status))["status.html"].decode())
+
+
+def test_new_user_details_units_separators_plurals_columns_and_data_line():
+    """Issue 14 item 7: what a first reader trips over on the pages, checked on the rendered HTML."""
+    doc = load(MIT)
+    doc["relays"][0]["consensus_weight"] = 1234567
+    doc["relays"][1]["running"] = False                  # down, but its last consensus flags say Running
+    down_fp = doc["relays"][1]["fingerprint"]
+    pages = {k: v.decode() for k, v in render_site(make_inputs(doc)).items() if k.endswith(".html")}
+    # thousands separators for consensus weights in every table that shows them
+    for path in ("relays/all.html", "relays/top.html", "as/AS3/index.html"):
+        assert ">1,234,567<" in pages[path] and ">1234567<" not in pages[path], path
+    # a down relay is shown without the Running flag, and is not on the Running flag page
+    assert "Running" not in pages[f"relay/{down_fp}/index.html"].split("<h2>Flags")[-1].split("</section>")[0]
+    assert down_fp not in pages.get("flag/running/index.html", "")
+    # a listing sorted by observed bandwidth does not repeat it in a second column
+    listing = pages["lists/networks-by-bandwidth.html"]
+    header = listing.split("<thead>")[1].split("</thead>")[0]
+    assert header.count("Observed") == 1 and "Weight share" in header
+    by_weight = pages["lists/networks-by-consensus-weight.html"].split("<thead>")[1].split("</thead>")[0]
+    assert "Weight share" not in by_weight and "Observed" in by_weight
+    row = listing.split('<tbody class="ranked">')[1].split("</tr>")[0]
+    assert row.count("<td") == header.count("<th")
+    # one entry is "1 entry", not "1 entries"; rates are in Mbit/s, never MB/s
+    one = pages["lists/countries-by-bandwidth.html"]
+    assert "1 entry," in one and "1 entries" not in one
+    assert not any("MB/s" in html for html in pages.values())
+    # search.html names the data its index was built from
+    assert "Onionoo details, published 2021-10-09 14:00 UTC" in pages["search.html"]
+
+
+def test_counted_and_relative_times():
+    from datetime import datetime, timedelta, timezone
+
+    from alliumd.model import format as fmt
+    assert (fmt.counted(1, "relay"), fmt.counted(2, "relay"), fmt.counted(1000, "entry", "entries")) == \
+        ("1 relay", "2 relays", "1,000 entries")
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert fmt.ago(t, t) == "when the data was published"
+    assert fmt.ago(t - timedelta(days=2), t) == "2 d 0 h before the data was published"
+    assert fmt.ago(t + timedelta(hours=1), t) == "after the data was published"
+
+
+def test_overview_comes_before_the_leaderboards_and_status_words_do_not_break():
+    """Issue 14 item 6: the index put 19 leaderboards before the network overview; status.html broke "backoff"."""
+    pages = render_site(make_inputs(load(MIT), status={"sources": {"onionoo_details": {
+        "enabled": True, "state": "backoff", "source": "cache", "failures": 3}}}))
+    index = pages["index.html"].decode()
+    overview = [index.index(h) for h in ("<h2>Relays</h2>", "<h2>Running relays by role</h2>",
+                                         "<h2>Top relays by consensus weight</h2>")]
+    assert overview == sorted(overview) and overview[-1] < index.index("<h2>AROI operator leaderboards</h2>")
+    status = pages["status.html"].decode()
+    assert '<td class="nw">backoff</td>' in status and '<td class="nw">cache</td>' in status
+    css = (template_dir() / "style.css").read_text()
+    assert ".list td.nw { white-space: nowrap; overflow-wrap: normal; }" in css

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -117,8 +118,12 @@ class El {
 const els = {"search-form": new El("form"), q: new El("input"), results: new El("div"), "search-status": new El("p")};
 els["search-form"].attrs = {"data-root": "", "data-index": "search-index.json"};
 global.document = {getElementById: id => els[id] || null, createElement: t => new El(t)};
-global.window = {fetch: true, location: {search: ""}, history: {replaceState() {}}};
-global.fetch = async () => ({ok: true, json: async () => index});
+const overFile = process.env.SEARCH_PROTOCOL === "file:";
+global.window = {fetch: true, location: {search: "", protocol: process.env.SEARCH_PROTOCOL || "http:"},
+                 history: {replaceState() {}}};
+// a browser refuses fetch() of a file:// URL with "Failed to fetch"
+global.fetch = overFile ? async () => { throw new TypeError("Failed to fetch"); }
+                        : async () => ({ok: true, json: async () => index});
 eval(script);
 const text = el => el.textContent + el.children.map(text).join("");
 const snapshot = () => ({status: els["search-status"].textContent, sections: els.results.children.map(sec => ({
@@ -128,6 +133,8 @@ const snapshot = () => ({status: els["search-status"].textContent, sections: els
                                              detail: li.children[1] ? li.children[1].textContent : null}))}))});
 const results = {};
 (async () => {
+  await new Promise(resolve => setTimeout(resolve, 5));
+  results[""] = snapshot();             // the page as loaded, before anyone types
   for (const q of queries) {            // type the query and submit the form, as a user would
     els.q.value = q;
     els["search-form"].on_submit({preventDefault() {}});
@@ -149,11 +156,12 @@ def run_search(tmp_path_factory):
     harness = tmp / "harness.js"
     harness.write_text(NODE_HARNESS)
 
-    def run(doc: dict, queries: list[str]) -> dict:
+    def run(doc: dict, queries: list[str], protocol: str = "http:") -> dict:
         index = tmp / "index.json"
         index.write_bytes(json_bytes(index_of(doc)))
+        env = {**os.environ, "SEARCH_PROTOCOL": protocol}
         proc = subprocess.run([node, str(harness), str(template_dir() / "search.js"), str(index), json.dumps(queries)],
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30, env=env)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
@@ -180,6 +188,16 @@ def test_search_finds_relays_by_every_field(run_search):
     for query, what in RELAY_QUERIES.items():
         relays = section(results[query], "Relays")
         assert any(item["href"] == f"relay/{THYME}/index.html" for item in relays), (what, results[query])
+
+
+def test_search_opened_from_a_file_says_it_needs_http(run_search):
+    """Issue 14 item 5: over file:// the index cannot be fetched; say so plainly instead of "Failed to fetch"."""
+    over_http = run_search(small(), ["thyme"])
+    assert over_http[""]["status"] == "" and section(over_http["thyme"], "Relays")
+    over_file = run_search(small(), ["thyme"], protocol="file:")
+    for state in (over_file[""], over_file["thyme"]):          # at once on load, and again after a search
+        assert state["status"].startswith("Search needs the site served over HTTP"), state
+        assert "python3 -m http.server --directory var/www" in state["status"] and state["sections"] == []
 
 
 def test_search_finds_groups(run_search):

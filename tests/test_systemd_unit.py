@@ -6,7 +6,7 @@
 * ``systemd-analyze security --offline=true`` must rate it at most 2.5;
 * etc/alliumd.production.toml must load and use the unit's directories.
 
-verify insists that ExecStart='s binary exists, and /usr/local/bin/alliumd is
+verify insists that ExecStart='s binary exists, and /opt/alliumd/bin/alliumd is
 not installed on a build machine, so both systemd-analyze checks run on a copy
 in tmp_path whose ExecStart=/ExecReload= binaries are replaced by executables
 that exist. Every other line of the copy is the shipped one.
@@ -133,7 +133,7 @@ def test_unit_has_the_required_settings():
 
     assert one["Type"] == "notify"
     assert one["NotifyAccess"] == "main"
-    assert one["ExecStart"] == "/usr/local/bin/alliumd --config /etc/alliumd/allium.toml"
+    assert one["ExecStart"] == "/opt/alliumd/bin/alliumd --config /etc/alliumd/allium.toml"   # the README's venv
     assert one["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert seconds(one["WatchdogSec"]) > 0
     assert one["Restart"] == "on-failure"

@@ -30,6 +30,13 @@ How
    bandwidth get exactly the same relays (by fingerprint) and bridges (by
    hashed fingerprint).  The AROI document keeps the matching ``results`` and
    gets ``metadata``/``statistics`` recomputed from them.
+6b. Renormalise the network shares of the sample's relays: the bench set's
+   ``consensus_weight_fraction`` and guard/middle/exit probabilities are
+   shares of the 10k network and summed to 0.086 over the sample, so a sample
+   page said "1.98 % of the network" where network-health said 23 %.  Each
+   field is rescaled so it sums to 1 over the sample's running relays (the
+   fraction becomes consensus_weight / the running relays' total weight, as
+   Onionoo computes it), rewriting only those numbers in the copied lines.
 7. Optionally (``--fixture``) write a 40-relay, uncompressed, marker-free
    details document for the end-to-end tests.
 
@@ -158,6 +165,44 @@ def _fp(obj_line):
         return m.group(1)
     obj = json.loads(obj_line)
     return obj.get("fingerprint") or obj.get("hashed_fingerprint")
+
+
+SHARE_FIELDS = ("consensus_weight_fraction", "guard_probability", "middle_probability", "exit_probability")
+
+
+def java_float(value):
+    """A float the way Onionoo (Java's Float.toString) writes it: 0.0, 0.0123, 1.4970911E-4."""
+    if value == 0:
+        return "0.0"
+    mantissa, exponent = f"{value:.7E}".split("E")
+    exponent = int(exponent)
+    if -3 <= exponent < 7:
+        text = repr(float(f"{value:.8g}"))
+        return text if "e" not in text else f"{value:.10f}".rstrip("0")
+    mantissa = mantissa.rstrip("0")
+    return f"{mantissa}0E{exponent}" if mantissa.endswith(".") else f"{mantissa}E{exponent}"
+
+
+def renormalise_shares(lines):
+    """Rescale SHARE_FIELDS so each sums to 1 over the running relays of ``lines`` (see step 6b)."""
+    objs = [json.loads(line) for line in lines]
+    running = [o for o in objs if o.get("running") is True]
+    total_weight = sum(o.get("consensus_weight") or 0 for o in running)
+    sums = {k: sum(o.get(k) or 0.0 for o in running) for k in SHARE_FIELDS}
+    out = []
+    for line, obj in zip(lines, objs):
+        for key in SHARE_FIELDS:
+            if key not in obj:
+                continue
+            if key == "consensus_weight_fraction":
+                value = (obj.get("consensus_weight") or 0) / total_weight if total_weight else 0.0
+            else:
+                value = obj[key] / sums[key] if sums[key] else 0.0
+            pattern = re.compile(r'("%s":)(-?[0-9.Ee+-]+)' % key)
+            line, n = pattern.subn(lambda m: m.group(1) + java_float(value), line, count=1)
+            assert n == 1, (key, line[:80])
+        out.append(line)
+    return out
 
 
 def render_onionoo(doc, relays, bridges, marker=True):
@@ -463,7 +508,7 @@ def main(argv=None):
 
     out = {}
     out["onionoo_details.json.gz"] = render_onionoo(
-        details, [relay_line[fp] for fp in selected], [bridge_line[h] for h in bridges])
+        details, renormalise_shares([relay_line[fp] for fp in selected]), [bridge_line[h] for h in bridges])
     for kind in ("uptime", "bandwidth"):
         doc = read_onionoo(src(f"{kind}.json.gz"), keep, keep_b)
         got_r = [_fp(line) for line in doc.relays]

@@ -385,7 +385,7 @@ def health_card(aroi: AroiModel) -> dict[str, Any]:
     with_aroi = sum(n for s, n in ops.items() if s not in (INCOMPLETE, NOT_CONFIGURED))
     judged = sum(counts[s] for s in JUDGED)
     rows = [
-        _card_row("Relays with an AROI", f"{fmt.count(net['configured_relays'])} of {fmt.count(total)}",
+        _card_row("Relays with an AROI", f"{fmt.count(net['configured_relays'])} of {fmt.count(total)} listed",
                   _pct_text(net["coverage_pct"]) + " have all three AROI fields"),
         _card_row("Operators with an AROI", f"{fmt.count(with_aroi)} of {fmt.count(operators)}",
                   _pct_text(_pct(with_aroi, operators)) + " of the contacts"),
@@ -394,7 +394,7 @@ def health_card(aroi: AroiModel) -> dict[str, Any]:
         _card_row("Validation rate", _pct_text(net["validation_rate_pct"]),
                   f"{fmt.count(counts[VALIDATED])} of {fmt.count(judged)} relays the validator checked"),
         _card_row("Validated relays", fmt.count(counts[VALIDATED]),
-                  _pct_text(net["validated_pct"]) + " of all relays"),
+                  _pct_text(net["validated_pct"]) + " of all listed relays"),
     ]
     statuses = [[STATUS_LABELS[s][0], fmt.count(counts[s]), _pct_text(_pct(counts[s], total)),
                  fmt.count(ops.get(s, 0))] for s in STATUSES]

@@ -82,16 +82,17 @@ def build_authorities(collector: dict | None, health: dict | None) -> dict[str, 
 
 
 def health_card(model: dict[str, Any], votes_time: str | None = None,
-                health_time: str | None = None) -> dict[str, Any]:
+                health_time: str | None = None, feeds: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The network health page's authorities card, from :func:`build_authorities`'s model (plain text).
 
     ``votes_time``/``health_time`` are the two sources' data times as the
-    page states them (None: no data from that source).
+    page states them (None: no data from that source); ``feeds`` says per
+    source whether it is disabled or enabled without data yet (pages/authorities.feeds),
+    so a card without data never calls an enabled but failing source "not enabled".
     """
     if not model.get("has_votes") and not model.get("has_health"):
         return {"id": "authorities", "title": "Directory authorities", "available": False, "rows": [],
-                "notices": [], "notes": ["No directory-authority data: the collector and consensus_health "
-                                         "sources are not enabled or have not fetched anything yet."]}
+                "notices": [], "notes": [_no_data_note(feeds)]}
     rows_in = model.get("rows") or []
     voting = [r for r in rows_in
               if r.get("in_consensus") or (r.get("in_consensus") is None and r.get("ch_vote_present"))]
@@ -143,3 +144,16 @@ def _spread(values: list) -> str:
         return MISSING
     low, high = count(numbers[0]), count(numbers[-1])
     return low if low == high else f"{low}–{high}"
+
+
+def _no_data_note(feeds: list[dict[str, Any]] | None) -> str:
+    if not feeds:
+        return ("No directory-authority data: the collector and consensus_health sources are disabled "
+                "or have not fetched anything yet.")
+    states = []
+    for feed in feeds:
+        if feed.get("state") == "no data yet":
+            states.append(f"{feed['label']} is enabled but has no data yet (its last error is on the status page)")
+        else:
+            states.append(f"{feed['label']} is disabled in the config")
+    return "No directory-authority data: " + "; ".join(states) + "."

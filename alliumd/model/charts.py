@@ -32,8 +32,11 @@ BAND_HEIGHTS = {"bandwidth": 100, "uptime": 24}
 BAND_FIRST_CLASS = {"bandwidth": 0, "uptime": 2}      # line classes s0, s1 (read, written), s2 (uptime)
 
 # horizontal bar charts
-BAR_WIDTH, BAR_ROW, BAR_LABEL_W, BAR_VALUE_W = 480, 20, 160, 80
+# a label of BAR_LABEL_MAX characters at CHAR_W (11 px type, wide capitals) must fit left of
+# its bar (right-aligned at BAR_LABEL_W - 6), or the SVG clips it on the left
+BAR_WIDTH, BAR_ROW, BAR_LABEL_W, BAR_VALUE_W = 530, 20, 210, 80
 BAR_LABEL_MAX = 26
+CHAR_W = 7.5
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RATE_UNITS = (("bit/s", 1.0), ("kbit/s", 1e3), ("Mbit/s", 1e6), ("Gbit/s", 1e9), ("Tbit/s", 1e12))
@@ -269,8 +272,11 @@ def _time_axis(bottom: int, start: datetime, end: datetime) -> tuple[str, list[d
         calendar = time_ticks(start, end)
     except (ValueError, OverflowError):          # a span touching year 1 or 9999: no ticks
         calendar = []
-    ticks = [{"x": _num(LEFT + (t - start).total_seconds() / span * (RIGHT - LEFT)), "label": label}
-             for t, label in calendar]
+    ticks = []
+    for t, label in calendar:
+        x = LEFT + (t - start).total_seconds() / span * (RIGHT - LEFT)
+        half = len(label) * CHAR_W / 2            # a centred label near an edge is moved inside the box
+        ticks.append({"x": _num(x), "lx": _num(min(max(x, half), WIDTH - half)), "label": label})
     return "".join(f"M{t['x']} {bottom}v{TICK}" for t in ticks), ticks
 
 

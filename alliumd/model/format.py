@@ -53,6 +53,11 @@ def count(value: int | None) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else MISSING
 
 
+def counted(value: int | None, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: (1, "relay") → "1 relay", (2, …) → "2 relays"."""
+    return f"{count(value)} {noun}" if value == 1 else f"{count(value)} {plural or noun + 's'}"
+
+
 def parse_onionoo_time(text: object) -> datetime | None:
     """Onionoo's "YYYY-MM-DD hh:mm:ss" (UTC, no zone marker) as an aware datetime."""
     return _parse_onionoo_time(text) if isinstance(text, str) else None
@@ -126,10 +131,17 @@ def seconds(value: int | float | None) -> str:
 
 
 def ago(then: datetime | None, reference: datetime | None) -> str:
-    """How long before ``reference`` (a document's own time, never the clock) ``then`` was."""
+    """How long before ``reference`` (the data's publication time, never the clock) ``then`` was.
+
+    Worded against the data, not as "… ago": a page must stay byte-stable while its data does
+    not change, so it cannot count from now, and on old data "0 m ago" would be a plain lie.
+    """
     if then is None or reference is None:
         return MISSING
-    return duration((reference - then).total_seconds()) + " ago"
+    span = (reference - then).total_seconds()
+    if span < 60:
+        return "when the data was published" if span > -60 else "after the data was published"
+    return duration(span) + " before the data was published"
 
 
 def _is_number(value: object) -> bool:

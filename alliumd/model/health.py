@@ -75,11 +75,15 @@ class _Network:
     def __init__(self, running: list[dict[str, Any]]):
         self.count = len(running)
         self.weight = sum(r["consensus_weight"] for r in running)
+        self.fraction = _fraction(running)
         self.advertised = sum(r["advertised_bandwidth"] or 0 for r in running)
         self.observed = sum(r["observed_bandwidth"] or 0 for r in running)
 
-    def weight_share(self, weight: float) -> str:
-        return _pct(weight, self.weight)
+    @staticmethod
+    def weight_share(fraction: float) -> str:
+        """A share of the network's consensus weight, from Onionoo's ``consensus_weight_fraction``
+        summed over the relays: the one way every page (relay, group, list, AROI) computes it."""
+        return fmt.percent(fraction)
 
     def relay_share(self, count: int) -> str:
         return _pct(count, self.count)
@@ -114,9 +118,8 @@ def capacity_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, Any
         members = groups.get(role, [])
         adv = sum(r["advertised_bandwidth"] or 0 for r in members)
         obs = sum(r["observed_bandwidth"] or 0 for r in members)
-        cw = sum(r["consensus_weight"] for r in members)
         table_rows.append([role.capitalize(), fmt.bandwidth(adv), _pct(adv, net.advertised), fmt.bandwidth(obs),
-                           net.weight_share(cw)])
+                           net.weight_share(_fraction(members))])
         bars.append((role.capitalize(), adv, fmt.bandwidth(adv)))
     advertised = [r["advertised_bandwidth"] for r in running if r["advertised_bandwidth"] is not None]
     rows = [_row("Advertised bandwidth", fmt.bandwidth(net.advertised)),
@@ -180,38 +183,41 @@ def operators_card(running: list[dict[str, Any]]) -> dict[str, Any]:
             _row("Relays with an AROI url (CIISS proof and url)", fmt.count(with_aroi), _pct(with_aroi, n)),
             _row("Distinct AROI domains", fmt.count(len({d for d in domains if d}))),
             _row("Distinct operators (by contact)", fmt.count(len(operators))),
-            _row("AROI validation", "not available yet", "needs the AROI validator source"),
             _row("Relays in a family of two or more", fmt.count(in_family), _pct(in_family, n)),
             _row("Families of two or more", fmt.count(len({f for f in family_ids if f}))),
             _row("Relays with an IPv6 OR address", fmt.count(ipv6), _pct(ipv6, n)),
             _row("Exits allowing IPv6 exit traffic", fmt.count(ipv6_exits), _pct(ipv6_exits, len(exits)))]
-    return _card("operators", "Operator participation", rows)
+    return _card("operators", "Operator participation", rows,
+                 note=f"Counts and shares cover the {fmt.counted(n, 'running relay')}. AROI validation is in "
+                      "the AROI operator validation card, which counts every listed relay (running or "
+                      "recently down), so its figures differ from these.")
 
 
 def geography_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, Any]:
     groups = _group(running, lambda r: r["country"])
     names = {r["country"]: r["country_name"] or r["country"].upper() for r in running if r["country"]}
     weights = _weights(groups)
+    shares = _fractions(groups)
     ranked = _ranked(weights)
-    eu = _sum_where(weights, lambda cc: cc in EU)
+    eu = _sum_where(shares, lambda cc: cc in EU)
     eu_relays = sum(len(groups[cc]) for cc in groups if cc in EU)
     rare = [cc for cc in groups if cc and len(groups[cc]) <= RARE_COUNTRY_MAX]
     rows = [_row("Countries", fmt.count(len([cc for cc in groups if cc]))),
             _row("Top 3 countries by weight", ", ".join(names[cc] for cc, _ in ranked[:3]) or fmt.MISSING,
-                 net.weight_share(sum(w for _, w in ranked[:3]))),
-            _row("EU", net.weight_share(eu), f"{fmt.count(eu_relays)} relays"),
-            _row("Outside the EU", net.weight_share(net.weight - eu),
-                 f"{fmt.count(net.count - eu_relays)} relays"),
-            _row("Five Eyes countries", net.weight_share(_sum_where(weights, lambda cc: cc in FIVE_EYES))),
+                 net.weight_share(sum(shares[cc] for cc, _ in ranked[:3]))),
+            _row("EU", net.weight_share(eu), fmt.counted(eu_relays, "relay")),
+            _row("Outside the EU", net.weight_share(net.fraction - eu),
+                 fmt.counted(net.count - eu_relays, "relay")),
+            _row("Five Eyes countries", net.weight_share(_sum_where(shares, lambda cc: cc in FIVE_EYES))),
             _row("Fourteen Eyes countries",
-                 net.weight_share(_sum_where(weights, lambda cc: cc in FOURTEEN_EYES))),
+                 net.weight_share(_sum_where(shares, lambda cc: cc in FOURTEEN_EYES))),
             _row(f"Rare countries (≤ {RARE_COUNTRY_MAX} relays)", fmt.count(len(rare)),
                  f"{fmt.count(sum(len(groups[cc]) for cc in rare))} relays"),
             _row("Concentration (HHI of weight)", _hhi(weights.values(), net.weight)),
             _row("Relays with an unknown country", fmt.count(len(groups.get(None, []))))]
-    top = [(names[cc], w, net.weight_share(w)) for cc, w in ranked[:TOP_N]]
+    top = [(names[cc], w, net.weight_share(shares[cc])) for cc, w in ranked[:TOP_N]]
     table = _table("Top countries", ["Country", "Relays", "Weight share"],
-                   [[names[cc], fmt.count(len(groups[cc])), net.weight_share(w)] for cc, w in ranked[:TOP_N]])
+                   [[names[cc], fmt.count(len(groups[cc])), net.weight_share(shares[cc])] for cc, _ in ranked[:TOP_N]])
     chart = charts.bar_chart("Consensus weight share by country", top, max_value=max(net.weight, 1))
     return _card("geography", "Geographic participation", rows, tables=[table], figures=[chart],
                  note="Shares are of the consensus weight of running relays.")
@@ -224,38 +230,42 @@ def providers_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, An
         if r["as_number"] and r["as_number"] not in names:
             names[r["as_number"]] = f"{r['as_number']} {r['as_name']}" if r["as_name"] else r["as_number"]
     weights = _weights(groups)
+    shares = _fractions(groups)
     ranked = _ranked(weights)
     by_relays = sorted((len(v) for k, v in groups.items() if k), reverse=True)
     rows = [_row("Autonomous systems", fmt.count(len([a for a in groups if a]))),
-            *(_row(f"Top {k} ASes by weight", net.weight_share(sum(w for _, w in ranked[:k])),
+            *(_row(f"Top {k} ASes by weight", net.weight_share(sum(shares[a] for a, _ in ranked[:k])),
                    f"{net.relay_share(sum(by_relays[:k]))} of relays in the top {k} by relays")
               for k in (3, 5, 10)),
             _row("Concentration (HHI of weight)", _hhi(weights.values(), net.weight)),
             _row("Relays with an unknown AS", fmt.count(len(groups.get(None, []))))]
     table = _table("Top autonomous systems", ["AS", "Relays", "Weight share"],
-                   [[names[a], fmt.count(len(groups[a])), net.weight_share(w)] for a, w in ranked[:TOP_N]])
+                   [[names[a], fmt.count(len(groups[a])), net.weight_share(shares[a])] for a, _ in ranked[:TOP_N]])
     chart = charts.bar_chart("Consensus weight share by AS",
-                             [(names[a], w, net.weight_share(w)) for a, w in ranked[:TOP_N]],
+                             [(names[a], w, net.weight_share(shares[a])) for a, w in ranked[:TOP_N]],
                              max_value=max(net.weight, 1))
     return _card("providers", "Provider (AS) concentration", rows, tables=[table], figures=[chart])
 
 
 def utilization_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, Any]:
-    """Consensus weight per MB/s of observed bandwidth (weights are bandwidth-authority measurements)."""
+    """Consensus weight per Mbit/s of observed bandwidth (weights are bandwidth-authority measurements).
+
+    Per Mbit/s like every other rate on the site (bytes/s × 8 / 10⁶), not per MB/s.
+    """
     def ratio(members: Iterable[dict[str, Any]]) -> float | None:
         members = list(members)
         observed = sum(r["observed_bandwidth"] or 0 for r in members)
-        return sum(r["consensus_weight"] for r in members) / (observed / 1e6) if observed else None
+        return sum(r["consensus_weight"] for r in members) / (observed * 8 / 1e6) if observed else None
 
-    relay_ratios = sorted(r["consensus_weight"] / (r["observed_bandwidth"] / 1e6) for r in running
+    relay_ratios = sorted(r["consensus_weight"] / (r["observed_bandwidth"] * 8 / 1e6) for r in running
                           if r["observed_bandwidth"])
     typical = percentile(relay_ratios, 50)
     under = sum(1 for x in relay_ratios if typical and x < UNDERWEIGHTED * typical)
-    unmeasured = sum(r["consensus_weight"] for r in running if r["measured"] is False)
-    rows = [_row("Weight per observed MB/s, network", _number(ratio(running))),
-            *(_row(f"Weight per observed MB/s, {role}s", _number(ratio(r for r in running if r["role"] == role)))
+    unmeasured = _fraction(r for r in running if r["measured"] is False)
+    rows = [_row("Weight per observed Mbit/s, network", _number(ratio(running))),
+            *(_row(f"Weight per observed Mbit/s, {role}s", _number(ratio(r for r in running if r["role"] == role)))
               for role in ROLES),
-            _row("Median relay weight per observed MB/s", _number(typical)),
+            _row("Median relay weight per observed Mbit/s", _number(typical)),
             _row(f"Relays below {UNDERWEIGHTED:g}× the median ratio", fmt.count(under),
                  _pct(under, len(relay_ratios))),
             _row("Observed / advertised bandwidth", _ratio(net.observed, net.advertised)),
@@ -268,7 +278,7 @@ def versions_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, Any
     recommended = [r for r in running if r["recommended_version"]]
     rows = [_row("Running a recommended version", fmt.count(len(recommended)),
                  f"{net.relay_share(len(recommended))} of relays, "
-                 f"{net.weight_share(sum(r['consensus_weight'] for r in recommended))} of weight")]
+                 f"{net.weight_share(_fraction(recommended))} of weight")]
     others = sorted(s for s in statuses if s and s not in VERSION_STATUSES)
     for status in [s for s in (*VERSION_STATUSES, *others, None) if s in statuses]:
         members = statuses[status]
@@ -288,10 +298,10 @@ def platforms_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, An
     rows = [_row("Operating systems", fmt.count(len([k for k in groups if k]))),
             _row("Not on Linux", fmt.count(len(non_linux)),
                  f"{net.relay_share(len(non_linux))} of relays, "
-                 f"{net.weight_share(sum(r['consensus_weight'] for r in non_linux))} of weight")]
+                 f"{net.weight_share(_fraction(non_linux))} of weight")]
     table = _table("Relays by operating system", ["OS", "Relays", "Relay share", "Weight share"],
                    [[k or "unknown", fmt.count(len(v)), net.relay_share(len(v)),
-                     net.weight_share(sum(r["consensus_weight"] for r in v))] for k, v in ranked])
+                     net.weight_share(_fraction(v))] for k, v in ranked])
     return _card("platforms", "Operating system diversity", rows, tables=[table])
 
 
@@ -416,6 +426,15 @@ def _group(relays: Iterable[dict[str, Any]], key: Callable[[dict], Any]) -> dict
 
 def _weights(groups: dict[Any, list[dict[str, Any]]]) -> dict[Any, int]:
     return {k: sum(r["consensus_weight"] for r in v) for k, v in groups.items() if k}
+
+
+def _fractions(groups: dict[Any, list[dict[str, Any]]]) -> dict[Any, float]:
+    return {k: _fraction(v) for k, v in groups.items() if k}
+
+
+def _fraction(relays: Iterable[dict[str, Any]]) -> float:
+    """Summed as groups.py sums a group's ``weight_fraction`` (a relay without one counts 0)."""
+    return sum(r["consensus_weight_fraction"] or 0.0 for r in relays)
 
 
 def _ranked(weights: dict[Any, int]) -> list[tuple[Any, int]]:

@@ -139,13 +139,16 @@ def relay_view(obj: Any, published: datetime | None) -> dict[str, Any] | None:
     if not isinstance(obj, dict) or not paths.is_fingerprint(obj.get("fingerprint")):
         return None
     fp: str = obj["fingerprint"]
-    flags = sorted(set(_strs(obj.get("flags"))))
+    running = obj.get("running") is True
+    # Onionoo keeps a down relay's flags from the last consensus that listed it, "Running" included;
+    # a relay that is not running must not be shown (or listed on flag/running) with that flag
+    flags = sorted(set(_strs(obj.get("flags"))) - ({"Running"} if not running else set()))
     or_addresses = _strs(obj.get("or_addresses"))
     view: dict[str, Any] = {
         "fingerprint": fp,
         "fp_short": fp[:8],
         "nickname": _str(obj.get("nickname")) or "Unnamed",
-        "running": obj.get("running") is True,
+        "running": running,
         "hibernating": _bool(obj.get("hibernating")),
         "flags": flags,
         "flags_text": " ".join(flags),

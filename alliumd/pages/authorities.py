@@ -92,7 +92,7 @@ def health_card_view(inputs: RenderInputs) -> dict[str, Any]:
     votes, health = inputs.sources.get(COLLECTOR), inputs.sources.get(HEALTH)
     model = inputs.model("authorities") if _available(inputs) else {}
     return health_card(model, votes.published if votes and votes.available else None,
-                       health.published if health and health.available else None)
+                       health.published if health and health.available else None, feeds(inputs))
 
 
 def _available(inputs: RenderInputs) -> bool:

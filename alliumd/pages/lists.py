@@ -43,6 +43,10 @@ def list_rows(groups: gm.GroupsModel) -> dict[str, dict[str, dict[str, Any]]]:
     return {kind: {gid: list_row(g) for gid, g in groups.groups[kind].items()} for kind in gm.LIST_KINDS.values()}
 
 
+# listings whose sorted column repeats a fixed column: that column is left out (one number, one column)
+REPEATS = {"bandwidth": "observed", "overall-bandwidth": "observed", "consensus-weight": "share"}
+
+
 def list_view(groups: gm.GroupsModel, rows: dict[str, dict[str, dict[str, Any]]], list_kind: str,
               variant: gm.Variant, values: dict[str, Any] | None = None, available: bool = True) -> dict[str, Any]:
     kind = gm.LIST_KINDS[list_kind]
@@ -57,6 +61,8 @@ def list_view(groups: gm.GroupsModel, rows: dict[str, dict[str, dict[str, Any]]]
         "variant": variant.name,
         "variant_title": variant.title,
         "ascending": variant.ascending,
+        "show_observed": REPEATS.get(variant.name) != "observed",
+        "show_share": REPEATS.get(variant.name) != "share",
         "available": available,
         "rows": shown,
         "nav": list_nav(),

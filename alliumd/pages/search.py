@@ -1,7 +1,7 @@
 """``search.html`` (a form, the browse lists, and a small script) and ``search-index.json``.
 
-The page itself holds no data, so it reads no source; the index reads
-details only.  Without JavaScript the page is still useful: it links every
+The page itself holds no data, but it names the details document the index
+was built from (its "Data:" line); the index reads details only.  Without JavaScript the page is still useful: it links every
 browse listing.
 """
 
@@ -28,8 +28,9 @@ def expand_search_index(inputs: RenderInputs) -> Iterator[Page]:
 
 
 FAMILIES = [
-    # the page reads no source, but it links the listings and the index, which need details
-    PageFamily("search_page", frozenset(), expand_search_page, required=DETAILS_ONLY, description="search form",
+    # the page holds no data, but it reads details for its "Data:" line: what it searches is the index
+    # built from them, so it says when that was published (rewritten when the details time changes)
+    PageFamily("search_page", DETAILS_ONLY, expand_search_page, required=DETAILS_ONLY, description="search form",
                paths=(common.SEARCH_PATH,), nav=(80, "Search", common.SEARCH_PATH)),
     PageFamily("search_index", DETAILS_ONLY, expand_search_index, required=DETAILS_ONLY,
                description="search index for search.js", paths=(common.SEARCH_INDEX_PATH,)),

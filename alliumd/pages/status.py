@@ -29,6 +29,8 @@ def status_view(status: Any) -> dict[str, Any]:
     names = sorted(sources, key=lambda n: (order.get(n, len(order)), str(n)))
     return {
         "daemon_running": daemon.get("running") is True,
+        "daemon_state": _daemon_state(daemon),
+        "stopped_at": _time(daemon.get("stopped_at")),
         "renderer": {
             "state": _text(renderer.get("state")),
             "last_render": _time(renderer.get("last_render")),
@@ -57,6 +59,18 @@ def _source_row(name: str, src: dict[str, Any]) -> dict[str, Any]:
         "last_error_at": _time(src.get("last_error_at")),
         "failures": fmt.count(src.get("failures")),
     }
+
+
+def _daemon_state(daemon: dict[str, Any]) -> str:
+    """"running", "once" (a one-shot ``alliumd --once``), "stopped" (graceful stop) or "unknown".
+
+    The page outlives the process that wrote it, so it must not claim a daemon runs
+    when the last writer was a one-shot run or a daemon that has since stopped.
+    """
+    state = daemon.get("state")
+    if state in ("once", "stopped"):
+        return state
+    return "running" if daemon.get("running") is True else "unknown"
 
 
 def _dict(value: Any) -> dict:

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -30,6 +31,9 @@ from .watch import start_observer
 
 log = logging.getLogger("alliumd.renderer")
 PARENT_CHECK = 5.0
+# the supervisor's graceful stop sends this instead of SIGTERM (which also means a restart on
+# reload or the supervisor's death), so only a real stop puts "stopped" on status.html
+DAEMON_STOPPING = signal.SIGUSR1
 
 
 def default_registry() -> Registry:
@@ -48,6 +52,10 @@ class RendererProcess:
         self.builder = SiteBuilder(cfg, registry or default_registry(), status_provider=self.status_snapshot,
                                    clock=clock)
         self.events: queue.Queue = queue.Queue()
+        # what status.html says about the daemon: "running" (the daemon's renderer), "once"
+        # (`alliumd --once`: nobody keeps the site fresh) or "stopped" (the daemon's graceful stop)
+        self.daemon_state = "running"
+        self.stopped_at: float | None = None
 
     # -- status --------------------------------------------------------------------
 
@@ -61,10 +69,12 @@ class RendererProcess:
     def status_snapshot(self) -> dict:
         """What ``status.html`` shows: source records and the last batch that rendered data pages."""
         now = self.clock()
+        running = self.daemon_state == "running"
         records = {n: sourcestate.load(self.cfg.daemon.state_dir, n) for n in self.cfg.sources}
-        return {"daemon": {"running": True},
+        return {"daemon": {"running": running, "state": self.daemon_state,
+                           "stopped_at": statusview.iso(self.stopped_at)},
                 "renderer": statusview.renderer_entry(self.info.get("last_data_batch"), running=True),
-                "sources": {n: statusview.source_entry(self.cfg, r, now, running=True)
+                "sources": {n: statusview.source_entry(self.cfg, r, now, running=running)
                             for n, r in records.items()}}
 
     def _batch_info(self, result: BatchResult) -> dict:
@@ -104,9 +114,23 @@ class RendererProcess:
     # -- modes ---------------------------------------------------------------------
 
     def run_once(self, *, full: bool = False) -> int:
+        self.daemon_state = "once"
         self.render({STATUS_INPUT}, full=full)
         index = self.cfg.daemon.output_dir / "index.html"
         return exitcodes.OK if index.exists() else exitcodes.FAILURE
+
+    def render_stopped(self) -> None:
+        """The daemon stops gracefully: status.html says so instead of "running" forever.
+
+        Only the status page is rendered (no rescan), so a stop costs milliseconds even after
+        a batch was interrupted; the supervisor's SIGKILL after ``graceful_timeout`` bounds it.
+        """
+        self.daemon_state = "stopped"
+        self.stopped_at = self.clock()
+        try:
+            self.builder.build({STATUS_INPUT}, rescan=False)
+        except Exception as e:          # noqa: BLE001 - the process is exiting; say why the page is old
+            log.warning("could not render the stopped status page: %s", e)
 
     def _read_commands(self) -> None:
         """Stdin reader thread: commands from the supervisor onto the event queue.
@@ -198,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logs.setup("renderer")
     childproc.become_child()
+    signal.signal(DAEMON_STOPPING, childproc.terminate_handler)
     try:
         cfg = configmod.load(args.config)
     except configmod.ConfigError as e:
@@ -208,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         proc = RendererProcess(cfg)
         return proc.run_once(full=args.full) if args.once else proc.run_forever()
-    except childproc.Terminated:
+    except childproc.Terminated as e:
+        if proc is not None and not args.once and str(e) == DAEMON_STOPPING.name:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)      # the final page first; SIGKILL bounds it
+            proc.render_stopped()
         return exitcodes.OK
     finally:
         if proc is not None:

@@ -118,6 +118,16 @@ class Child:
         self.stopping = True
         self.signal_group(signal.SIGTERM)
 
+    def stop_signal(self, sig: int) -> None:
+        """Terminate with ``sig`` sent to the child alone (its own helpers follow it by PDEATHSIG)."""
+        self.stopping = True
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        try:
+            os.kill(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
     def close_pipes(self) -> None:
         if self.proc is None:
             return

@@ -284,7 +284,7 @@ class Supervisor:
         fetchers_alive = any(c.alive for n, c in self.children.items() if n != RENDERER)
         if renderer is not None and not self.renderer_stop_sent and (not fetchers_alive or elapsed > budget / 2):
             self.renderer_stop_sent = True
-            renderer.terminate()
+            renderer.stop_signal(signal.SIGUSR1)       # renders "stopped" on status.html, then exits
         if elapsed > budget:
             for child in self.children.values():
                 if child.alive:
