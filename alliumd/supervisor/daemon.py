@@ -33,6 +33,9 @@ SIGNAL_NAMES = {signal.SIGTERM: "term", signal.SIGINT: "int", signal.SIGHUP: "hu
 STATUS_FLUSH = 30.0          # status.json is rewritten at least this often
 STATUS_MIN_GAP = 0.5         # ... and at most this often
 RENDERER = "renderer"
+MAX_CLIENTS = 64             # open control connections; beyond this, accepting pauses
+CLIENT_TIMEOUT = 5.0         # a control client must send its whole request within this
+BUSY_CLIENT_TIMEOUT = 0.5    # ... or within this while all MAX_CLIENTS slots are taken
 
 
 class Supervisor:
@@ -53,7 +56,8 @@ class Supervisor:
         self.status_dirty = True
         self.last_status_write = 0.0
         self.next_watchdog = clock()
-        self._conns: dict[socket.socket, bytes] = {}
+        self._conns: dict[socket.socket, list] = {}     # conn -> [bytes so far, accepted at]
+        self.accept_paused = False
 
     # -- start-up ----------------------------------------------------------------
 
@@ -230,12 +234,15 @@ class Supervisor:
                       for n, c in self.children.items() if c.busy_since is not None and n in self.cfg.sources]
         if self.notifier.watchdog_interval:
             deadlines.append(self.next_watchdog)
+        if self._conns:
+            deadlines.append(min(at for _, at in self._conns.values()) + self._client_timeout())
         if self.stopping_since is not None:
             deadlines.append(now + 0.1)
         return min(deadlines)
 
     def _tick(self) -> None:
         now = self.clock()
+        self._expire_clients(now)
         if self.stopping_since is None:
             for child in list(self.children.values()):
                 if child.respawn_at is not None and now >= child.respawn_at and not child.alive:
@@ -341,28 +348,71 @@ class Supervisor:
     # -- control socket ------------------------------------------------------------
 
     def _accept(self, listener) -> None:
-        while True:
+        """Accept up to MAX_CLIENTS clients; beyond that, later ones wait in the backlog."""
+        while len(self._conns) < MAX_CLIENTS:
             try:
                 conn, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
+            except OSError as e:                 # EMFILE/ENFILE/ENOBUFS: wait for a slot
+                log.warning("control socket: accept failed: %s", e)
+                if self._conns:
+                    self._pause_accept()
+                return
             conn.setblocking(False)
-            self._conns[conn] = b""
+            self._conns[conn] = [b"", self.clock()]
             self.selector.register(conn, selectors.EVENT_READ, self._on_request)
+        self._pause_accept()
+
+    def _pause_accept(self) -> None:
+        if not self.accept_paused:
+            self.accept_paused = True
+            self.selector.unregister(self.listener)
+
+    def _client_timeout(self) -> float:
+        return BUSY_CLIENT_TIMEOUT if self.accept_paused else CLIENT_TIMEOUT
+
+    def _drop(self, conn: socket.socket, reply: dict | None = None) -> None:
+        """Forget a client: unregister, optionally answer, close; resume accepting."""
+        self._conns.pop(conn, None)
+        try:
+            self.selector.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        try:
+            if reply is not None:
+                conn.setblocking(True)
+                conn.settimeout(2.0)
+                conn.sendall(control.encode(reply))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        if self.accept_paused and len(self._conns) < MAX_CLIENTS:
+            self.accept_paused = False
+            self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
+
+    def _expire_clients(self, now: float) -> None:
+        for conn, (_, at) in list(self._conns.items()):
+            if now - at > self._client_timeout():
+                self._drop(conn)
 
     def _on_request(self, conn: socket.socket) -> None:
+        """One request per connection; whatever it holds, it can never end the supervisor."""
         try:
             chunk = conn.recv(65536)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             chunk = b""
-        data = self._conns.get(conn, b"") + chunk
-        if chunk and b"\0" not in data and len(data) < control.MAX_REQUEST:
-            self._conns[conn] = data
+        entry = self._conns.get(conn)
+        if entry is None:
+            self._drop(conn)
             return
-        self.selector.unregister(conn)
-        self._conns.pop(conn, None)
+        data = entry[0] + chunk
+        if chunk and b"\0" not in data and len(data) <= control.MAX_REQUEST:
+            entry[0] = data
+            return
         try:
             if b"\0" not in data:
                 raise ValueError("request not terminated or too large")
@@ -372,18 +422,13 @@ class Supervisor:
             reply = {"error": "PermissionDenied", "message": str(e)}
         except (ValueError, LookupError) as e:
             reply = {"error": "InvalidRequest", "message": str(e)}
-        try:
-            conn.setblocking(True)
-            conn.settimeout(2.0)
-            conn.sendall(control.encode(reply))
-        except OSError:
-            pass
-        finally:
-            conn.close()
+        except Exception as e:                   # a bug must cost one request, not the daemon
+            log.exception("control request failed")
+            reply = {"error": "InternalError", "message": f"{type(e).__name__}: {e}"}
+        self._drop(conn, reply)
 
     def dispatch(self, request: dict, uid: int) -> dict:
-        method = request.get("method")
-        params = request.get("parameters") or {}
+        method, params = control.validate(request)
         if method in control.MUTATING and not control.may_mutate(uid):
             raise PermissionError(f"{method} needs root or the daemon's user")
         if method == "Status":
@@ -391,7 +436,7 @@ class Supervisor:
         if method == "Reload":
             return self.reload()
         if method == "Refresh":
-            return self.refresh(str(params.get("source", "")))
+            return self.refresh(params["source"])
         if method == "Render":
             renderer = self.children[RENDERER]
             renderer.send({"cmd": "render_all" if params.get("all") else "render"})
