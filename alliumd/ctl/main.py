@@ -24,7 +24,13 @@ from . import check as checkmod, status as statusmod
 
 def cmd_status(cfg, args) -> int:
     snap, code = statusmod.gather(cfg)
-    print(json.dumps(snap, indent=2, sort_keys=True) if args.json else statusmod.format_table(snap))
+    try:
+        text = json.dumps(snap, indent=2, sort_keys=True) if args.json else statusmod.format_table(snap)
+    except (TypeError, ValueError, AttributeError, OverflowError) as e:    # never a traceback
+        snap = statusmod.offline_snapshot(cfg, note=f"status unreadable ({type(e).__name__}: {e})")
+        text = json.dumps(snap, indent=2, sort_keys=True) if args.json else statusmod.format_table(snap)
+        code = exitcodes.STATUS_UNKNOWN
+    print(text)
     return code
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gzip
+import hashlib
 import logging
 import os
 import random
@@ -26,7 +27,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from .. import atomic, childproc, config as configmod, exitcodes, http, logs, sourcestate
+from .. import atomic, childproc, config as configmod, exitcodes, http, logs, quarantine, sourcestate
 from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
 from . import InvalidDocument, source_module
@@ -48,7 +49,8 @@ class Fetcher:
         self.clock = clock
         self.rand = rand
         self.session = None
-        self.record = sourcestate.load(cfg.daemon.state_dir, name)
+        self.record = sourcestate.load(cfg.daemon.state_dir, name, repair=True)
+        self._verified: dict[Path, tuple] = {}     # file -> signature whose sha256 was checked
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -59,53 +61,92 @@ class Fetcher:
     def report(self) -> None:
         childproc.report({"event": "source", "record": self.record.to_json()})
 
-    def cache_matches_record(self) -> bool:
-        """True when the cache file is the one the record describes (validators are usable)."""
+    def _intact(self, path: Path, sha256: str | None) -> bool:
+        """True when ``path`` hashes to ``sha256`` (hashed again only when its inode/size/mtime change)."""
         try:
-            return self.cache_path.stat().st_size == self.record.bytes
-        except FileNotFoundError:
+            st = os.stat(path)
+        except OSError:
             return False
+        if not os.path.isfile(path):
+            return False
+        if sha256 is None:
+            return True
+        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._verified.get(path) == sig:
+            return True
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            log.error("source=%s %s does not match its recorded sha256 (damaged on disk)", self.name, path.name)
+            self._verified.pop(path, None)
+            return False
+        self._verified[path] = sig
+        return True
+
+    def cache_matches_record(self) -> bool:
+        """True when the cache file is the one the record describes (validators are usable).
+
+        Size first, then the recorded sha256: a same-size garbled cache must
+        not be confirmed by a 304 or mistaken for an identical body.
+        """
+        try:
+            if self.cache_path.stat().st_size != self.record.bytes:
+                return False
+        except OSError:
+            return False
+        return self._intact(self.cache_path, self.record.sha256)
 
     def prepare(self) -> None:
         """Start-up: sweep our stale temp files and make the record agree with the cache."""
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        quarantine.ensure_dir(self.tmp_dir)
         atomic.sweep_tmp(self.cfg.daemon.cache_dir, prefix=self.src.cache_file + ".")
+        for path in {self.cache_path, self.render_path}:
+            quarantine.ensure_not_dir(path)
         rec = self.record
         if not self.cache_path.exists():
             rec.etag = rec.last_modified = rec.sha256 = rec.bytes = rec.data_time = None
             rec.origin = None
         elif not self.cache_matches_record():
-            # a cache we did not record (copied in, or state lost): describe it, fetch unconditionally
+            # a cache we did not record (copied in, state lost, or damaged): describe it, fetch unconditionally
             try:
                 info = self.module.validate(self.cache_path)
                 rec.data_time, rec.bytes = info.data_time, self.cache_path.stat().st_size
                 rec.origin = "sample" if info.is_sample else "cache"
             except InvalidDocument as e:
-                log.warning("existing cache %s is invalid (%s); ignoring it", self.cache_path, e)
-                rec.bytes = None
+                quarantine.move_aside(self.cache_path, f"invalid document: {e}")
+                rec.bytes = rec.data_time = rec.origin = None
             rec.etag = rec.last_modified = rec.sha256 = None
+            rec.summary_sha256 = None                  # derived from a document we no longer trust
         self.ensure_summary()
 
     def ensure_summary(self) -> None:
-        """Re-derive the render summary from the cached document when it is missing or outdated."""
+        """Re-derive the render summary from the cached document when it is missing, outdated or damaged."""
         if self.summary_format is None or not self.cache_path.exists():
             return
-        if self.render_path.exists() and self.record.summary_format == self.summary_format:
+        if (self.record.summary_format == self.summary_format and self.record.summary_sha256 is not None
+                and self._intact(self.render_path, self.record.summary_sha256)):
             return
         try:
             info = self.module.validate(self.cache_path)
         except InvalidDocument as e:
             log.warning("cannot summarise cached %s (%s)", self.cache_path, e)
             return
-        atomic.write_bytes(self.render_path, info.summary)
-        self.record.summary_format = self.summary_format
+        self.write_summary(info.summary)
         log.info("source=%s summary re-derived from the cached document", self.name)
+
+    def write_summary(self, summary: bytes) -> None:
+        quarantine.ensure_not_dir(self.render_path)
+        atomic.write_bytes(self.render_path, summary)
+        self.record.summary_format = self.summary_format
+        self.record.summary_sha256 = hashlib.sha256(summary).hexdigest()
 
     def publish(self, tmp_path: Path, info) -> None:
         """Publish a validated document (summary first: the renderer reads only the summary)."""
         if info.summary is not None:
-            atomic.write_bytes(self.render_path, info.summary)
-            self.record.summary_format = self.summary_format
+            self.write_summary(info.summary)
+        quarantine.ensure_not_dir(self.cache_path)
         atomic.publish_file(tmp_path, self.cache_path)
 
     # -- one fetch -----------------------------------------------------------------
@@ -136,6 +177,7 @@ class Fetcher:
             return self.cache_path.exists()
         if result.status == 304:
             log.info("source=%s status=304 unchanged dur_ms=%d", self.name, (self.clock() - started) * 1000)
+            self.ensure_summary()                      # a damaged summary is re-derived from the intact cache
             self.succeeded(304, started)
             return True
         try:
@@ -144,9 +186,10 @@ class Fetcher:
             result.tmp_path.unlink(missing_ok=True)
             self.failed(f"invalid document: {e}", 200, None, started)
             return self.cache_path.exists()
-        if result.sha256 == rec.sha256 and self.cache_path.exists():
+        if result.sha256 == rec.sha256 and self.cache_matches_record():
             result.tmp_path.unlink(missing_ok=True)       # identical body: publish nothing, render nothing
             log.info("source=%s status=200 identical body, not republished", self.name)
+            self.ensure_summary()
         else:
             self.publish(result.tmp_path, info)
             log.info("source=%s status=200 published bytes=%d items=%d dur_ms=%d", self.name,

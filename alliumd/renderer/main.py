@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-from .. import atomic, childproc, config as configmod, exitcodes, logs, sourcestate, statusview
+from .. import atomic, childproc, config as configmod, exitcodes, logs, quarantine, sourcestate, statusview
 from ..pages.site import FAMILIES, MODELS
 from .build import BatchResult, SiteBuilder
 from .registry import STATUS_INPUT, Registry
@@ -51,16 +51,27 @@ class RendererProcess:
     # -- status --------------------------------------------------------------------
 
     def _load_info(self) -> dict:
+        """renderer.json, schema-checked: a damaged one is moved aside and started afresh."""
         try:
             with open(self.info_path, "rb") as f:
-                return json.load(f)
-        except (OSError, ValueError):
+                info = json.loads(f.read(1 << 22))
+        except FileNotFoundError:
             return {}
+        except (OSError, ValueError, RecursionError) as e:
+            problem = str(e) or type(e).__name__
+        else:
+            problem = "not an object" if not isinstance(info, dict) else next(
+                (p for k in ("last_batch", "last_data_batch")
+                 if k in info and (p := statusview.check_batch(info[k])) is not None), None)
+            if problem is None:
+                return info
+        quarantine.move_aside(self.info_path, problem)
+        return {}
 
     def status_snapshot(self) -> dict:
         """What ``status.html`` shows: source records and the last batch that rendered data pages."""
         now = self.clock()
-        records = {n: sourcestate.load(self.cfg.daemon.state_dir, n) for n in self.cfg.sources}
+        records = {n: sourcestate.load(self.cfg.daemon.state_dir, n) for n in self.cfg.sources}  # checked
         return {"daemon": {"running": True},
                 "renderer": statusview.renderer_entry(self.info.get("last_data_batch"), running=True),
                 "sources": {n: statusview.source_entry(self.cfg, r, now, running=True)

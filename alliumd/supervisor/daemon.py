@@ -470,9 +470,13 @@ class Supervisor:
         sources = {}
         for name in self.cfg.sources:
             child = self.children.get(name)
+            rec = None
             if child is not None and child.report.get("record"):
-                rec = SourceRecord.from_json(child.report["record"])
-            else:
+                try:
+                    rec = SourceRecord.from_json(child.report["record"])
+                except ValueError as e:
+                    log.warning("%s reported an invalid record: %s", name, e)
+            if rec is None:
                 rec = sourcestate.load(self.cfg.daemon.state_dir, name)
             state = note = None
             if child is not None:
