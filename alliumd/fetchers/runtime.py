@@ -55,7 +55,12 @@ class Fetcher:
     # -- bookkeeping ---------------------------------------------------------------
 
     def save(self) -> None:
-        sourcestate.save(self.cfg.daemon.state_dir, self.record)
+        """Persist and report the record; a full or broken state disk is logged, never fatal
+        (the supervisor still gets the record, and the next save tries again)."""
+        try:
+            sourcestate.save(self.cfg.daemon.state_dir, self.record)
+        except OSError as e:
+            log.error("source=%s cannot save its state: %s", self.name, e)
         self.report()
 
     def report(self) -> None:
@@ -133,7 +138,11 @@ class Fetcher:
         except InvalidDocument as e:
             log.warning("cannot summarise cached %s (%s)", self.cache_path, e)
             return
-        self.write_summary(info.summary)
+        try:
+            self.write_summary(info.summary)
+        except OSError as e:                # e.g. disk full: the next poll tries again
+            log.error("source=%s cannot write the summary: %s", self.name, e)
+            return
         log.info("source=%s summary re-derived from the cached document", self.name)
 
     def write_summary(self, summary: bytes) -> None:
@@ -164,6 +173,7 @@ class Fetcher:
         bundle = getattr(self.module, "fetch_bundle", None)
         fetch_impl, extra = (bundle, {"cache_path": self.cache_path}) if bundle else (http.fetch, {})
         try:
+            quarantine.ensure_dir(self.tmp_dir)            # removed or replaced while we ran
             result = fetch_impl(self.session, self.src.url, tmp_dir=self.tmp_dir, prefix=self.src.cache_file,
                                 timeout=self.src.timeout, retries=self.src.retries,
                                 max_bytes=self.src.max_bytes,
@@ -175,6 +185,22 @@ class Fetcher:
             self.session = None
             self.failed(str(e), e.status, e.retry_after, started)
             return self.cache_path.exists()
+        except OSError as e:              # our side: disk full, .tmp gone; the normal backoff retries
+            self.session.close()
+            self.session = None
+            self.failed(f"cannot store the body ({type(e).__name__}: {e})", None, None, started)
+            return self.cache_path.exists()
+        try:
+            return self._use(result, started)
+        except OSError as e:
+            if result.tmp_path is not None:
+                result.tmp_path.unlink(missing_ok=True)
+            self.failed(f"cannot publish ({type(e).__name__}: {e})", result.status, None, started)
+            return self.cache_path.exists()
+
+    def _use(self, result: http.FetchResult, started: float) -> bool:
+        """Validate and publish what one fetch returned (OSError, e.g. ENOSPC, is the caller's)."""
+        rec = self.record
         if result.status == 304:
             log.info("source=%s status=304 unchanged dur_ms=%d", self.name, (self.clock() - started) * 1000)
             self.ensure_summary()                      # a damaged summary is re-derived from the intact cache
@@ -225,13 +251,20 @@ class Fetcher:
             rec.origin = "sample" if rec.origin == "sample" else "cache"
             log.log(level, "source=%s fetch failed (%s); keeping the last good cache; retry in %.0fs",
                     self.name, message, delay)
-        elif self.cfg.daemon.sample_fallback and self.publish_sample():
+        elif self.cfg.daemon.sample_fallback and self._try_sample():
             log.warning("source=%s fetch failed (%s) and no cache exists; published the bundled sample",
                         self.name, message)
         else:
             log.log(level, "source=%s fetch failed (%s); no data available; retry in %.0fs",
                     self.name, message, delay)
         self.save()
+
+    def _try_sample(self) -> bool:
+        try:
+            return self.publish_sample()
+        except OSError as e:
+            log.error("source=%s cannot publish the bundled sample: %s", self.name, e)
+            return False
 
     def publish_sample(self) -> bool:
         """Publish the bundled sample document for this source; False if there is none."""

@@ -425,8 +425,10 @@ class SiteBuilder:
             result.unchanged += run.unchanged
             if run.error is not None:
                 result.errors.append(f"{run.name}: {run.error}")
-                # keep what was written so far plus the old entries, so nothing is deleted
+                # keep what was written so far plus the old entries, so nothing is deleted; render it again
+                # in the next batch (a full disk or a transient failure must not leave it stale for good)
                 self.manifest.outputs[run.name] = {**run.old, **run.new}
+                self.forced.add(run.name)
                 continue
             for rel in run.old.keys() - run.new.keys():
                 if self.dispatcher.delete(rel):

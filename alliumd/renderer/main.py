@@ -29,6 +29,7 @@ from .watch import start_observer
 
 log = logging.getLogger("alliumd.renderer")
 PARENT_CHECK = 5.0
+RETRY_FAILED = 30.0     # a family that failed (e.g. disk full) is rendered again after this long
 
 
 def default_registry() -> Registry:
@@ -47,6 +48,7 @@ class RendererProcess:
         self.builder = SiteBuilder(cfg, registry or default_registry(), status_provider=self.status_snapshot,
                                    clock=clock)
         self.events: queue.Queue = queue.Queue()
+        self.last_render_at = time.monotonic()
 
     # -- status --------------------------------------------------------------------
 
@@ -89,6 +91,7 @@ class RendererProcess:
     def render(self, changed: set[str], *, full: bool = False) -> BatchResult:
         childproc.report({"event": "renderer", "state": "rendering", "queue": self.events.qsize()})
         self.batch_seq += 1
+        self.last_render_at = time.monotonic()
         # status.html shows this batch's numbers, so it is rendered last, after the data pages
         result = self.builder.build(changed, full=full, defer=frozenset({"status"}))
         if result.families:
@@ -105,8 +108,11 @@ class RendererProcess:
                  result.deleted, result.duration * 1000, " (every family)" if result.full else "")
         batch = self._batch_info(result)
         self.info["last_batch"] = batch
-        self.info_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
+        try:
+            self.info_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
+        except OSError as e:            # e.g. disk full: the supervisor still gets the report
+            log.error("cannot save %s: %s", self.info_path, e)
         childproc.report({"event": "renderer", **batch, "queue": self.events.qsize()})
         return result
 
@@ -149,7 +155,9 @@ class RendererProcess:
                 log.info("render workers stopped after idling; they start again for the next large batch")
             flip = self.builder.next_stale_flip(self.clock())
             release = self.builder.dispatcher.release_at()
+            retry = self.last_render_at + RETRY_FAILED if self.builder.forced else None
             wake = min(next_rescan - time.monotonic(),
+                       (retry - time.monotonic()) if retry is not None else PARENT_CHECK,
                        (flip - self.clock() + 0.5) if flip is not None else rd.rescan_interval, PARENT_CHECK,
                        (release - time.monotonic()) if release is not None else PARENT_CHECK)
             try:
@@ -167,6 +175,8 @@ class RendererProcess:
                     self.render(set())                 # scan() inside build() finds missed events
                 elif flip is not None and self.clock() >= flip:
                     self.render(set())                 # stale_flips() inside build() picks it up
+                elif retry is not None and time.monotonic() >= retry:
+                    self.render(set())                 # families that failed are in builder.forced
                 continue
             batch = [first] + self._debounce()
             for kind, value in batch:

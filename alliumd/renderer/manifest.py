@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import logging
 import math
 
 from .. import atomic, quarantine
@@ -25,6 +26,7 @@ from .inputs import loads
 from .jobs import json_bytes
 
 FORMAT = 3
+log = logging.getLogger("alliumd.renderer")
 
 
 @dataclass
@@ -96,8 +98,15 @@ def load(state_dir: str | os.PathLike) -> Manifest:
     return Manifest()
 
 
-def save(state_dir: str | os.PathLike, manifest: Manifest) -> None:
+def save(state_dir: str | os.PathLike, manifest: Manifest) -> bool:
+    """Persist the manifest; False (logged) when the disk refuses: the renderer carries on with the
+    one in memory, and a lost manifest only costs a full rebuild after a restart."""
     target = path_for(state_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    quarantine.ensure_not_dir(target)
-    atomic.write_bytes(target, json_bytes(manifest.to_json()), fsync=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        quarantine.ensure_not_dir(target)
+        atomic.write_bytes(target, json_bytes(manifest.to_json()), fsync=True)
+    except OSError as e:
+        log.error("cannot save the render manifest %s: %s", target, e)
+        return False
+    return True

@@ -517,7 +517,10 @@ class Supervisor:
             snap["daemon"]["create_time"] = psutil.Process().create_time()
         except psutil.Error:
             pass
-        atomic.write_bytes(self.cfg.daemon.run_dir / "status.json", json.dumps(snap).encode(), fsync=False)
+        try:
+            atomic.write_bytes(self.cfg.daemon.run_dir / "status.json", json.dumps(snap).encode(), fsync=False)
+        except OSError as e:          # e.g. a full run_dir: alliumctl still has the socket
+            log.error("cannot write status.json: %s", e)
         self.last_status_write = self.clock()
         self.status_dirty = False
 
