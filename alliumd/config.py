@@ -51,6 +51,10 @@ class DaemonConfig:
         True, "publish the bundled sample when a source has no cache and cannot be fetched")
     contact: str = setting("", "operator contact (URL or e-mail) sent in the User-Agent")
     graceful_timeout: float = setting(20, "seconds children get to stop before SIGKILL", check="positive")
+    renderer_timeout: float = setting(
+        30, "seconds the renderer may go without a heartbeat before it counts as stuck: the supervisor "
+            "stops feeding the systemd watchdog, kills and restarts it, and `alliumctl check` is CRITICAL",
+        check="positive")
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", e)
         return exitcodes.CONFIG
     logs.setup("renderer", cfg.daemon.log_level)
+    if not args.once:
+        childproc.start_heartbeat(childproc.heartbeat_interval(cfg.daemon.renderer_timeout))
     proc = None
     try:
         proc = RendererProcess(cfg)

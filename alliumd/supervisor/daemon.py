@@ -132,6 +132,7 @@ class Supervisor:
     def _spawn(self, child: Child, *, first: bool) -> None:
         child.fatal, child.fatal_reason = False, None
         child.spawn(self.clock(), first=first)
+        child.last_heard = self.clock()
         self.selector.register(child.proc.stdout, selectors.EVENT_READ, lambda f, c=child: self._on_output(c))
         self.status_dirty = True
 
@@ -178,6 +179,13 @@ class Supervisor:
             pass
 
     def _on_report(self, child: Child, report: dict) -> None:
+        child.last_heard = self.clock()
+        if child.silent:
+            log.info("%s is heard from again", child.name)
+            child.silent = False
+            self.status_dirty = True
+        if report.get("event") == "heartbeat":
+            return
         previous = child.report
         child.report = report
         self.status_dirty = True
@@ -234,6 +242,10 @@ class Supervisor:
                       for n, c in self.children.items() if c.busy_since is not None and n in self.cfg.sources]
         if self.notifier.watchdog_interval:
             deadlines.append(self.next_watchdog)
+        renderer = self.children.get(RENDERER)
+        if renderer is not None and renderer.alive and renderer.silenced_pid != renderer.pid \
+                and renderer.last_heard is not None:
+            deadlines.append(renderer.last_heard + self.cfg.daemon.renderer_timeout)
         if self._conns:
             deadlines.append(min(at for _, at in self._conns.values()) + self._client_timeout())
         if self.stopping_since is not None:
@@ -248,14 +260,32 @@ class Supervisor:
                 if child.respawn_at is not None and now >= child.respawn_at and not child.alive:
                     self._spawn(child, first=False)
                 self._enforce_backstop(child, now)
+            self._enforce_heartbeat(now)
         else:
             self._advance_stop(now)
+        renderer = self.children.get(RENDERER)
         if self.notifier.watchdog_interval and now >= self.next_watchdog:
-            self.notifier.watchdog()
+            # a silent renderer starves systemd's watchdog: if restarting it does not help, systemd acts
+            if renderer is None or not renderer.silent:
+                self.notifier.watchdog()
             self.next_watchdog = now + self.notifier.watchdog_interval
         if (self.status_dirty and now - self.last_status_write >= STATUS_MIN_GAP) \
                 or now - self.last_status_write >= STATUS_FLUSH:
             self.write_status_file()
+
+    def _enforce_heartbeat(self, now: float) -> None:
+        """Kill a renderer silent beyond ``renderer_timeout`` (stopped, frozen); it is respawned."""
+        child = self.children.get(RENDERER)
+        limit = self.cfg.daemon.renderer_timeout
+        if child is None or not child.alive or child.last_heard is None or now - child.last_heard <= limit \
+                or child.silenced_pid == child.pid:
+            return
+        log.error("renderer silent for %.1fs (limit %.0fs); stopping the watchdog and killing it",
+                  now - child.last_heard, limit)
+        child.silent, child.silenced_pid = True, child.pid
+        child.report = {**child.report, "last_error": f"no heartbeat for {now - child.last_heard:.0f}s; restarted"}
+        self.status_dirty = True
+        child.signal_group(signal.SIGKILL)
 
     def _enforce_backstop(self, child: Child, now: float) -> None:
         """Kill a fetcher stuck in one fetch far beyond its own deadlines (it is respawned)."""
@@ -500,7 +530,8 @@ class Supervisor:
                        "last_reload_error_at": statusview.iso(self.reload_error_at),
                        "stopping": self.stopping_since is not None, "rss_tree": _rss(os.getpid(), tree=True)},
             "renderer": statusview.renderer_entry(
-                renderer.report if renderer else None, running=bool(renderer and renderer.alive),
+                renderer.report if renderer else None,
+                running=bool(renderer and renderer.alive and not renderer.silent),
                 pid=renderer.pid if renderer else None, rss=_rss(renderer.pid) if renderer else None,
                 restarts=renderer.tracker.restarts if renderer else 0),
             "sources": sources,
