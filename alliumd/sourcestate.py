@@ -50,6 +50,7 @@ class SourceRecord:
     last_duration: float | None = None
     summary_format: int | None = None     # version of the derived summary in the cache, if any
     summary_sha256: str | None = None     # of the summary file as written (a damaged one is re-derived)
+    future_by: float | None = None        # the upstream's published time was this far in the future (clamped)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -105,7 +106,7 @@ def _text(choices=None, pattern=None):
 def _duration(v):
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1e7:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1e10:
         return f"not a duration: {v!r:.40}"
     return None
 
@@ -116,6 +117,7 @@ _CHECKS = {
     "failures": _count(0, 10**9, optional=False), "bytes": _count(0, 2**62), "sha256": _text(pattern=_SHA),
     "etag": _text(), "last_modified": _text(), "data_time": _time, "origin": _text(_ORIGINS),
     "last_duration": _duration, "summary_format": _count(0, 10**6), "summary_sha256": _text(pattern=_SHA),
+    "future_by": _duration,
 }
 
 

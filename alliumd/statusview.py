@@ -29,6 +29,9 @@ def source_entry(cfg: Config, rec: SourceRecord, now: float, *, running: bool, p
     elif state is None:
         state = rec.state if running else SourceState.STOPPED.value
     data_age = now - rec.data_time if rec.data_time is not None else None
+    if rec.future_by:
+        clamp = f"upstream published time was {rec.future_by:.0f}s in the future; counted from the fetch"
+        note = f"{note}; {clamp}" if note else clamp
     return {
         "label": src.label, "enabled": src.enabled, "state": state, "pid": pid,
         "last_success": iso(rec.last_success), "last_attempt": iso(rec.last_attempt),

@@ -61,6 +61,7 @@ output_dir = "www"
 state_dir = "lib"
 run_dir = "run"
 graceful_timeout = 5
+min_interval = 0.1
 {daemon_extra}
 [render]
 debounce = 0.2

@@ -34,6 +34,7 @@ from . import InvalidDocument, source_module
 
 log = logging.getLogger("alliumd.fetcher")
 PARENT_CHECK = 5.0
+FUTURE_SLACK = 300.0         # a published time this far ahead of our clock is clamped and flagged
 
 
 class Fetcher:
@@ -51,6 +52,25 @@ class Fetcher:
         self.session = None
         self.record = sourcestate.load(cfg.daemon.state_dir, name, repair=True)
         self._verified: dict[Path, tuple] = {}     # file -> signature whose sha256 was checked
+
+    def validate(self, path: Path):
+        """The source's validation; a document nested too deeply for any parser is just invalid."""
+        try:
+            return self.module.validate(path)
+        except RecursionError:
+            raise InvalidDocument("nested too deeply") from None
+
+    def clamped(self, data_time: float | None) -> float | None:
+        """A published time in the future (a broken upstream clock, or a lie to look fresh) counts
+        from now, and the record says by how much it was ahead (shown in status)."""
+        now = self.clock()
+        if data_time is not None and data_time > now + FUTURE_SLACK:
+            log.warning("source=%s published time is %.0fs in the future; counting it from now",
+                        self.name, data_time - now)
+            self.record.future_by = round(data_time - now, 1)
+            return now
+        self.record.future_by = None
+        return data_time
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -116,8 +136,8 @@ class Fetcher:
         elif not self.cache_matches_record():
             # a cache we did not record (copied in, state lost, or damaged): describe it, fetch unconditionally
             try:
-                info = self.module.validate(self.cache_path)
-                rec.data_time, rec.bytes = info.data_time, self.cache_path.stat().st_size
+                info = self.validate(self.cache_path)
+                rec.data_time, rec.bytes = self.clamped(info.data_time), self.cache_path.stat().st_size
                 rec.origin = "sample" if info.is_sample else "cache"
             except InvalidDocument as e:
                 quarantine.move_aside(self.cache_path, f"invalid document: {e}")
@@ -134,7 +154,7 @@ class Fetcher:
                 and self._intact(self.render_path, self.record.summary_sha256)):
             return
         try:
-            info = self.module.validate(self.cache_path)
+            info = self.validate(self.cache_path)
         except InvalidDocument as e:
             log.warning("cannot summarise cached %s (%s)", self.cache_path, e)
             return
@@ -207,7 +227,7 @@ class Fetcher:
             self.succeeded(304, started)
             return True
         try:
-            info = self.module.validate(result.tmp_path)
+            info = self.validate(result.tmp_path)
         except InvalidDocument as e:
             result.tmp_path.unlink(missing_ok=True)
             self.failed(f"invalid document: {e}", 200, None, started)
@@ -221,7 +241,7 @@ class Fetcher:
             log.info("source=%s status=200 published bytes=%d items=%d dur_ms=%d", self.name,
                      result.size, info.items, (self.clock() - started) * 1000)
         rec.etag, rec.last_modified = result.etag, result.last_modified
-        rec.sha256, rec.bytes, rec.data_time = result.sha256, result.size, info.data_time
+        rec.sha256, rec.bytes, rec.data_time = result.sha256, result.size, self.clamped(info.data_time)
         self.succeeded(200, started)
         return True
 
@@ -276,13 +296,13 @@ class Fetcher:
             try:
                 with os.fdopen(fd, "wb") as f:
                     shutil.copyfileobj(body, f, 1 << 20)
-                info = self.module.validate(Path(tmp))
+                info = self.validate(Path(tmp))
                 self.publish(Path(tmp), info)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         rec = self.record
-        rec.origin, rec.data_time = "sample", info.data_time
+        rec.origin, rec.data_time = "sample", self.clamped(info.data_time)
         rec.bytes, rec.sha256 = self.cache_path.stat().st_size, None
         rec.etag = rec.last_modified = None
         return True

@@ -321,7 +321,7 @@ class SiteBuilder:
             if entry is not None and not entry.get("described") and name in needed:
                 described = inputsmod.describe(self.cache_dir / spec.render_file)
                 published, sample = described if described is not None else (None, False)
-                entry["published"] = published if published is not None else entry["sig"][2] / 1e9
+                entry["published"] = min(published, now) if published is not None else entry["sig"][2] / 1e9
                 entry["sample"] = sample
                 entry["described"] = True
             stale = self._is_stale(name, now)
