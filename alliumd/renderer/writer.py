@@ -62,6 +62,7 @@ class PageWriter:
         self.tmp = atomic.tmp_dir_for(self.root / "index.html")
         atomic.sweep_tmp(self.root)
         self._proc_fd: int | None = None
+        self._rootfd: int | None = None
         self._anonymous = hasattr(os, "O_TMPFILE")
 
     def exists(self, rel: str) -> bool:
@@ -79,19 +80,30 @@ class PageWriter:
         if sha == known_sha and os.path.exists(os.path.join(self._root, rel)):
             return False, sha
         parent, _, name = rel.rpartition("/")
-        dfd = self._open_dir(parent, create=True)
+        dfd = self._open_dir(parent, create=True, new=known_sha is None)
         try:
             self._write(dfd, name, data, new=known_sha is None)
         finally:
             os.close(dfd)
         return True, sha
 
-    def _open_dir(self, parent: str, *, create: bool) -> int:
-        """An fd of ``root/parent``, reached component by component without following any symlink."""
-        fd = os.open(self._root, _DIR_FLAGS)
+    def _root_fd(self) -> int:
+        """The output root, opened once (it is configuration, not data: only what is below it is walked)."""
+        if self._rootfd is None:
+            self._rootfd = os.open(self._root, _DIR_FLAGS)
+        return self._rootfd
+
+    def _open_dir(self, parent: str, *, create: bool, new: bool = False) -> int:
+        """An fd of ``root/parent``, reached component by component without following any symlink
+        (``new``: the page is new, so its own directory probably is too: mkdir before open)."""
+        fd = os.dup(self._root_fd())
         try:
-            for seg in parent.split("/") if parent else ():
+            segments = parent.split("/") if parent else []
+            for i, seg in enumerate(segments):
                 try:
+                    if create and new and i == len(segments) - 1:
+                        with contextlib.suppress(FileExistsError):
+                            os.mkdir(seg, dir_fd=fd)
                     try:
                         sub = os.open(seg, _DIR_FLAGS, dir_fd=fd)
                     except FileNotFoundError:
@@ -196,7 +208,7 @@ class PageWriter:
         """Remove a page that no longer exists, and its now-empty directories (never through a symlink)."""
         rel = paths.relpath(rel)
         parts = rel.split("/")
-        fds = [os.open(self._root, _DIR_FLAGS)]
+        fds = [os.dup(self._root_fd())]
         try:
             for seg in parts[:-1]:
                 try:
@@ -230,3 +242,6 @@ class PageWriter:
         if self._proc_fd is not None:
             os.close(self._proc_fd)
             self._proc_fd = None
+        if self._rootfd is not None:
+            os.close(self._rootfd)
+            self._rootfd = None
