@@ -613,6 +613,19 @@ def test_unsafe_page_path_from_expand_is_refused(tiny, tmp_path):
     assert not list(tmp_path.rglob("escaped.html"))
 
 
+def test_a_status_follow_up_leaves_a_newly_published_file_to_the_next_batch(built):
+    """The status page after a data batch renders only itself: a cache file published meanwhile is
+    reported (and waited for by clients) as its own data batch, not hidden in the status batch."""
+    fp = DOC["relays"][0]["fingerprint"]
+    built.publish(renamed(DOC, fp, "RenamedMeanwhile"))
+    r = built.build({STATUS_INPUT}, rescan=False)
+    assert r.families == ["status"] and r.changed == [STATUS_INPUT]
+    assert b"RenamedMeanwhile" not in (built.out / relay_page(fp)).read_bytes()
+    r = built.build()
+    assert DETAILS in r.changed and "relay" in r.families
+    assert b"RenamedMeanwhile" in (built.out / relay_page(fp)).read_bytes()
+
+
 def test_explicitly_changed_details_rerender_without_a_new_file(built):
     r = built.build({DETAILS})
     assert set(r.families) == {f.name for f in Registry(site.FAMILIES, site.MODELS).affected({DETAILS})}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..model import history
 from . import DocInfo
-from .onionoo_stream import summarise
+from .onionoo_stream import LineMemo, summarise
 
 SOURCE = "onionoo_bandwidth"
 SUMMARY_FORMAT = history.BANDWIDTH_SUMMARY_FORMAT
@@ -19,3 +19,8 @@ SUMMARY_FORMAT = history.BANDWIDTH_SUMMARY_FORMAT
 
 def validate(path: Path) -> DocInfo:
     return summarise(path, source=SOURCE, summary_format=SUMMARY_FORMAT, relay_summary=history.bandwidth_relay)
+
+
+def line_memo() -> LineMemo:
+    """This source's memo of the previous document's relay lines (the runtime keeps it across restarts)."""
+    return LineMemo.of(SOURCE, SUMMARY_FORMAT)

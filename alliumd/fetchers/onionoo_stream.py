@@ -328,6 +328,33 @@ class LineMemo:
     def forget_all(cls) -> None:
         cls._by_source.clear()
 
+    # The memo outlives a restart as a small index next to the summary it points into: per relay
+    # line its digest and fingerprint (72 bytes), after the SHA-256 of that summary document, so
+    # an index whose summary was replaced (a sample, a re-derivation) is recognised and ignored.
+
+    def export(self, summary: bytes) -> bytes:
+        """The index of this memo's lines into ``summary`` (the document they were published in)."""
+        return hashlib.sha256(summary).digest() + b"".join(
+            digest + fp.encode("ascii") for digest, (fp, _) in self.previous.items())
+
+    def restore(self, index: bytes, summary: bytes) -> int:
+        """Refill an empty memo from ``export``'s ``index`` and its ``summary``; the lines restored."""
+        if len(index) < 32 or (len(index) - 32) % 72 or index[:32] != hashlib.sha256(summary).digest():
+            return 0
+        items = {}
+        for line in summary.split(b"\n"):
+            line = line[:-1] if line.endswith(b",") else line
+            if line[:1] == b'"' and line[41:43] == b'":':
+                items[line[1:41]] = line[43:]
+        restored = {}
+        for i in range(32, len(index), 72):
+            fp = index[i + 32:i + 72]
+            body = items.get(fp)
+            if body is not None:
+                restored[index[i:i + 32]] = (fp.decode("ascii"), body)
+        self.previous = restored
+        return len(restored)
+
 
 def parallelism(path: Path) -> int:
     """How many processes summarise ``path``: 1, or one per core for a large document.

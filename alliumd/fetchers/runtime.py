@@ -13,7 +13,6 @@ Exit codes: 0 stopped on request (or ``--once`` left a usable cache),
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gzip
 import hashlib
 import logging
@@ -28,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from .. import atomic, childproc, config as configmod, exitcodes, http, logs, quarantine, sourcestate
+from ..memory import release_free_memory
 from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
 from . import InvalidDocument, source_module
@@ -52,6 +52,12 @@ class Fetcher:
         self.session = None
         self.record = sourcestate.load(cfg.daemon.state_dir, name, repair=True)
         self._verified: dict[Path, tuple] = {}     # file -> signature whose sha256 was checked
+        # history sources: the summaries of the previous document's relay lines, kept between fetches and
+        # across restarts as a small index into the published summary (onionoo_stream.LineMemo), read by
+        # the fetch that needs it and dropped after it
+        memo = getattr(self.module, "line_memo", None)
+        self.line_memo = memo() if memo is not None else None
+        self.memo_path = cfg.daemon.state_dir / "sources" / f"{name}.lines"
 
     def validate(self, path: Path):
         """The source's validation; a document nested too deeply for any parser is just invalid."""
@@ -170,6 +176,27 @@ class Fetcher:
         atomic.write_bytes(self.render_path, summary)
         self.record.summary_format = self.summary_format
         self.record.summary_sha256 = hashlib.sha256(summary).hexdigest()
+        self.save_line_memo(summary)
+
+    def load_line_memo(self) -> None:
+        """Before summarising a new document: the previous one's lines (unless still in memory)."""
+        if self.line_memo is None or self.line_memo.previous:
+            return
+        try:
+            restored = self.line_memo.restore(self.memo_path.read_bytes(), self.render_path.read_bytes())
+        except OSError:
+            return
+        if restored:
+            log.debug("source=%s %d relay line summaries known from the previous document", self.name, restored)
+
+    def save_line_memo(self, summary: bytes) -> None:
+        """The line index of ``summary`` (just published); a failure only costs the next fetch time."""
+        if self.line_memo is None:
+            return
+        try:
+            atomic.write_bytes(self.memo_path, self.line_memo.export(summary), fsync=False)
+        except OSError as e:
+            log.warning("source=%s cannot keep the line index %s: %s", self.name, self.memo_path, e)
 
     def publish(self, tmp_path: Path, info) -> None:
         """Publish a validated document (summary first: the renderer reads only the summary)."""
@@ -226,6 +253,7 @@ class Fetcher:
             self.ensure_summary()                      # a damaged summary is re-derived from the intact cache
             self.succeeded(304, started)
             return True
+        self.load_line_memo()
         try:
             info = self.validate(result.tmp_path)
         except InvalidDocument as e:
@@ -330,7 +358,9 @@ class Fetcher:
                 log.info("supervisor gone; exiting")
                 return exitcodes.PARENT_GONE
             self.fetch_now()
-            _return_free_memory()
+            if self.line_memo is not None:
+                self.line_memo.previous = {}   # on disk (memo_path) until the next fetch: no RSS between polls
+            release_free_memory()      # a parsed document's objects are garbage now
 
     def wait_for(self, due: float) -> str:
         """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""
@@ -354,19 +384,6 @@ class Fetcher:
                 if msg and msg.get("cmd") == "refresh":
                     log.info("source=%s refresh requested", self.name)
                     return "refresh"
-
-
-def _return_free_memory() -> None:
-    """Give the memory a fetch used back to the OS before sleeping until the next poll.
-
-    Validating a document builds and drops tens of MB of short-lived
-    objects; glibc keeps freed memory by default, so an idle fetcher would
-    sit at its high-water mark for hours.
-    """
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):            # not glibc
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,6 @@ family's page chrome (source times, stale and sample markers).
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import hashlib
 import logging
@@ -30,6 +29,7 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..config import Config
+from ..memory import release_free_memory
 from ..sources import SOURCES
 from . import inputs as inputsmod, manifest as manifestmod
 from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
@@ -110,26 +110,7 @@ class _Documents(dict):
         self.clear()
         self._raw.clear()
         if had:
-            _return_free_memory()
-
-
-def _return_free_memory() -> None:
-    """Hand memory freed by dropped documents back to the OS (glibc keeps it otherwise).
-
-    The raw bytes and parsed documents are large, short-lived allocations
-    between long-lived model objects; without a trim the renderer's RSS
-    stays at its high-water mark for the rest of its life.
-    """
-    try:
-        _LIBC.malloc_trim(0)
-    except (AttributeError, OSError):       # not glibc
-        pass
-
-
-try:
-    _LIBC = ctypes.CDLL(None)
-except OSError:                             # pragma: no cover - no C library to load
-    _LIBC = None
+            release_free_memory()          # the raw documents: large, short-lived, between model objects
 
 
 def view_digest(page: Page, chrome_key: bytes) -> str:
@@ -248,8 +229,11 @@ class SiteBuilder:
     # -- the batch -------------------------------------------------------------------
 
     def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None,
-              defer: frozenset[str] = frozenset()) -> BatchResult:
+              defer: frozenset[str] = frozenset(), rescan: bool = True) -> BatchResult:
         """Render one batch; families named in ``defer`` are only reported in ``result.deferred``.
+
+        ``rescan=False`` renders only what ``changed`` names (the status page after a data batch):
+        a cache file published meanwhile is left to the next batch, which then reports it.
 
         Garbage collection: everything alive when the batch starts (models,
         templates, the manifest: millions of long-lived objects) is frozen,
@@ -261,11 +245,11 @@ class SiteBuilder:
         """
         gc.freeze()
         try:
-            return self._build(changed, full=full, now=now, defer=defer)
+            return self._build(changed, full=full, now=now, defer=defer, rescan=rescan)
         finally:
             gc.unfreeze()
 
-    def _build(self, changed, *, full, now, defer) -> BatchResult:
+    def _build(self, changed, *, full, now, defer, rescan) -> BatchResult:
         started = time.monotonic()
         now = self.clock() if now is None else now
         result = BatchResult()
@@ -274,7 +258,7 @@ class SiteBuilder:
         self.build_info = self._with_nav(self.nav)
         if self.manifest.build_info != self.build_info:
             full = True
-        changed = set(changed) | self.scan() | self.stale_flips(now)
+        changed = set(changed) | (self.scan() | self.stale_flips(now) if rescan else set())
         result.full = full
         result.changed = sorted(changed)
         families = list(self.registry) if full else [

@@ -22,6 +22,7 @@ import threading
 import time
 
 from .. import atomic, childproc, config as configmod, exitcodes, logs, quarantine, sourcestate, statusview
+from ..memory import release_free_memory
 from ..pages.site import FAMILIES, MODELS
 from .build import BatchResult, SiteBuilder
 from .registry import STATUS_INPUT, Registry
@@ -97,7 +98,7 @@ class RendererProcess:
         if result.families:
             self.info["last_data_batch"] = self._batch_info(result)
         if result.families or result.deferred:
-            follow_up = self.builder.build({STATUS_INPUT})
+            follow_up = self.builder.build({STATUS_INPUT}, rescan=False)     # this batch's status only
             result.families += follow_up.families
             result.written += follow_up.written
             result.unchanged += follow_up.unchanged
@@ -114,6 +115,7 @@ class RendererProcess:
         except OSError as e:            # e.g. disk full: the supervisor still gets the report
             log.error("cannot save %s: %s", self.info_path, e)
         childproc.report({"event": "renderer", **batch, "queue": self.events.qsize()})
+        release_free_memory()          # a large batch's views and chunks are garbage now
         return result
 
     # -- modes ---------------------------------------------------------------------

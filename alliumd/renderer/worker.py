@@ -16,10 +16,12 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import select
 import signal
 import sys
 import traceback
 
+from ..memory import release_free_memory
 from .frames import read_frame, write_frame
 
 READY = b"ready"
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             result = ChunkResult("", [], f"render worker: {type(e).__name__}: {e}",
                                  "".join(traceback.format_exception(e)))
         write_frame(stdout, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        if not select.select([stdin], [], [], 0)[0]:
+            release_free_memory()          # idle: the chunk's views are garbage now
     renderer.writer.close()
     return 0
 
