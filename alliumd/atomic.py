@@ -91,16 +91,25 @@ def publish_file(tmp_path: str | os.PathLike, target: str | os.PathLike, *, fsyn
 
 
 def sweep_tmp(directory: str | os.PathLike, prefix: str = "") -> int:
-    """Remove leftover temp files (from a killed writer) in ``<directory>/.tmp``; return the count."""
-    d = Path(directory) / TMP_DIRNAME
-    removed = 0
-    if not d.is_dir():
+    """Remove leftover temp files (from a killed writer) in ``<directory>/.tmp``; return the count.
+
+    ``.tmp`` is opened with O_NOFOLLOW and its entries are removed relative to
+    that fd: a ``.tmp`` that is a symlink is left alone (nothing outside is deleted).
+    """
+    try:
+        fd = os.open(Path(directory) / TMP_DIRNAME, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:             # missing, not a directory, or a symlink
         return 0
-    for entry in os.scandir(d):
-        if entry.is_file() and entry.name.startswith(prefix) and entry.name.endswith(".part"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed += 1
+    removed = 0
+    try:
+        for entry in os.scandir(fd):
+            if entry.is_file(follow_symlinks=False) and entry.name.startswith(prefix) \
+                    and entry.name.endswith(".part"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.name, dir_fd=fd)
+                    removed += 1
+    finally:
+        os.close(fd)
     return removed
 
 

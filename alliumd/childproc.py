@@ -17,6 +17,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 
 PR_SET_PDEATHSIG = 1
 SUPERVISOR_PID_ENV = "ALLIUM_SUPERVISOR_PID"
@@ -55,11 +57,36 @@ def parent_alive() -> bool:
 
 def report(message: dict) -> None:
     """Send one report line to the supervisor (stdout)."""
-    try:
-        sys.stdout.write(json.dumps(message, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        pass
+    line = json.dumps(message, separators=(",", ":")) + "\n"
+    with _report_lock:                       # the heartbeat thread reports too: whole lines only
+        try:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass
+
+
+_report_lock = threading.Lock()
+
+
+def heartbeat_interval(timeout: float) -> float:
+    """How often to beat so that a few lost beats never look like silence beyond ``timeout``."""
+    return max(0.1, min(5.0, timeout / 4))
+
+
+def start_heartbeat(interval: float) -> threading.Thread:
+    """Report ``{"event": "heartbeat"}`` every ``interval`` s from a daemon thread.
+
+    A stopped or frozen process (SIGSTOP, a hung disk, a swap storm) stops
+    beating and the supervisor restarts it.
+    """
+    def beat():
+        while True:
+            report({"event": "heartbeat"})
+            time.sleep(interval)
+    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread.start()
+    return thread
 
 
 def read_command(line: bytes) -> dict | None:

@@ -51,6 +51,13 @@ class DaemonConfig:
         True, "publish the bundled sample when a source has no cache and cannot be fetched")
     contact: str = setting("", "operator contact (URL or e-mail) sent in the User-Agent")
     graceful_timeout: float = setting(20, "seconds children get to stop before SIGKILL", check="positive")
+    min_interval: float = setting(
+        60, "floor for every source's interval (seconds): a typo like 0.001 must not hammer an API; "
+            "only tests set it lower", check="positive")
+    renderer_timeout: float = setting(
+        30, "seconds the renderer may go without a heartbeat before it counts as stuck: the supervisor "
+            "stops feeding the systemd watchdog, kills and restarts it, and `alliumctl check` is CRITICAL",
+        check="positive")
 
 
 @dataclass(frozen=True)
@@ -204,6 +211,13 @@ def parse(data: dict, path: Path) -> Config:
             problems.append(f"[sources.{name}] enabled: the {spec.label} fetcher is not implemented "
                             "in this version of alliumd; set enabled = false")
         sources[name] = values
+    floor = daemon_values.get("min_interval")
+    if isinstance(floor, (int, float)) and not isinstance(floor, bool):
+        for name, values in sources.items():
+            interval = values.get("interval")
+            if isinstance(interval, (int, float)) and not isinstance(interval, bool) and 0 < interval < floor:
+                problems.append(f"[sources.{name}] interval: must be at least [daemon] min_interval "
+                                f"({floor:g} s), got {interval!r}")
     if problems:
         raise ConfigError(path, problems)
     base = path.parent

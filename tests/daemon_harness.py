@@ -51,7 +51,8 @@ def now_published() -> str:
 
 
 def write_config(directory: Path, url: str, *, interval: float = 30, timeout: float = 3, retries: int = 0,
-                 max_bytes: int = 2_000_000, enabled: bool = True, extra: str = "") -> Path:
+                 max_bytes: int = 2_000_000, enabled: bool = True, extra: str = "",
+                 daemon_extra: str = "") -> Path:
     path = directory / "allium.toml"
     path.write_text(f"""
 [daemon]
@@ -60,6 +61,8 @@ output_dir = "www"
 state_dir = "lib"
 run_dir = "run"
 graceful_timeout = 5
+min_interval = 0.1
+{daemon_extra}
 [render]
 debounce = 0.2
 max_delay = 2

@@ -280,6 +280,14 @@ def test_sd_notify_ready_and_stopping(api, start_daemon, tmp_path):
         while not any("RELOADING=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())
         d.wait_ready()
+        # drain what queued up meanwhile: a full datagram queue (10 messages) would drop STOPPING=1
+        sock.setblocking(False)
+        try:
+            while True:
+                messages.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            pass
+        sock.settimeout(20)
         d.proc.send_signal(signal.SIGTERM)
         while not any("STOPPING=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())

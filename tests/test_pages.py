@@ -311,7 +311,7 @@ def test_hostile_document_is_escaped_everywhere():
         checker = check_html(html)              # no foreign attributes, every href a known page
         assert not any("javascript" in h for h in checker.hrefs)
     relay = pages[f"relay/{A}/index.html"].decode()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in relay
+    assert "&lt;script&gt;alert(1)&lt;/s" in relay            # the nickname, escaped and capped at 19
     assert "url:&lt;marquee&gt;x&lt;b&gt;evil proof:uri-rsa &#34;onmouseover=x" in relay
     assert "javascript:alert(1)" in relay                      # as text, never as a link target
     assert f'<a href="../../relay/{B}/index.html">javascript:alert(1)</a>' in relay

@@ -105,7 +105,7 @@ def test_startup_never_restarts_renderer():
 
 
 def test_plan_lists_are_sorted_and_disjoint():
-    p = plan(cfg(), cfg({"interval": 5}), {DETAILS, "zz_gone", "aa_gone"})
+    p = plan(cfg(), cfg({"interval": 300}), {DETAILS, "zz_gone", "aa_gone"})
     assert p.stop == ["aa_gone", "zz_gone"]
     assert p.restart == [DETAILS]
     assert not (set(p.start) & set(p.stop)) and not (set(p.restart) & set(p.stop))

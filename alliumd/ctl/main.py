@@ -39,7 +39,13 @@ def out(text: str) -> None:
 
 def cmd_status(cfg, args) -> int:
     snap, code = statusmod.gather(cfg)
-    out(json.dumps(snap, indent=2, sort_keys=True) if args.json else statusmod.format_table(snap))
+    try:
+        text = json.dumps(snap, indent=2, sort_keys=True) if args.json else statusmod.format_table(snap)
+    except (TypeError, ValueError, AttributeError, OverflowError) as e:    # never a traceback
+        snap = statusmod.offline_snapshot(cfg, note=f"status unreadable ({type(e).__name__}: {e})")
+        text = json.dumps(snap, indent=2, sort_keys=True) if args.json else statusmod.format_table(snap)
+        code = exitcodes.STATUS_UNKNOWN
+    out(text)
     return code
 
 

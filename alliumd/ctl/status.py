@@ -39,12 +39,13 @@ def gather(cfg: Config) -> tuple[dict, int]:
 
 
 def _read_status_file(cfg: Config) -> dict | None:
+    """The daemon's last status.json, or None when it is missing or damaged (never trusted blindly)."""
     try:
         with open(cfg.daemon.run_dir / "status.json", "rb") as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
+            data = json.loads(f.read(1 << 22))
+    except (OSError, ValueError, RecursionError):
         return None
+    return data if statusview.check_snapshot(data) is None else None
 
 
 def _daemon_alive(daemon: dict) -> bool:
@@ -62,8 +63,10 @@ def offline_snapshot(cfg: Config, note: str | None = None) -> dict:
     now = time.time()
     try:
         with open(cfg.daemon.state_dir / "renderer.json", "rb") as f:
-            renderer_info = json.load(f).get("last_batch")
-    except (OSError, ValueError, AttributeError):
+            renderer_info = json.loads(f.read(1 << 22)).get("last_batch")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        renderer_info = None
+    if statusview.check_batch(renderer_info) is not None:
         renderer_info = None
     return {
         "daemon": {"running": False, "pid": None, "config": str(cfg.path), "note": note},

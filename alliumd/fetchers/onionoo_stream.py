@@ -31,6 +31,7 @@ from typing import Any
 from .. import paths
 from ..model.history import BadGraph, gc_paused, summary_document
 from . import DocInfo, InvalidDocument
+from . import strictjson
 from .onionoo import SAMPLE_KEY, check_envelope
 
 
@@ -85,10 +86,15 @@ def _read_whole(path: Path, reduce: Callable[[Any, int], Any]) -> Streamed:
     """The fallback: one full parse.  The stdlib here, not orjson: on the 242 MB bench uptime
     document it peaks at 2.3 GB instead of 3.4 GB (it shares repeated keys), for 5.6 s instead
     of 4.4 s; memory is what could kill the fetcher."""
+    data = Path(path).read_bytes()
     try:
-        doc = json.loads(Path(path).read_bytes())
+        doc = strictjson.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidDocument(f"not valid JSON: {str(e)[:120]}") from None
+    except RecursionError:
+        raise InvalidDocument("not valid JSON: nested too deeply") from None
+    if strictjson.suspect(data):
+        _refuse_nonstandard(doc)
     published = check_envelope(doc)
     envelope = {k: v for k, v in doc.items() if k != RELAYS and k not in SKIPPED_ARRAYS}
     out = Streamed(published, envelope, line_oriented=False)
@@ -96,6 +102,21 @@ def _read_whole(path: Path, reduce: Callable[[Any, int], Any]) -> Streamed:
         _keep(out, reduce(obj, i))
     out.seen = len(doc[RELAYS])
     return out
+
+
+def _refuse_nonstandard(doc: Any) -> None:
+    """Count the relays holding NaN/Infinity or a lone surrogate and refuse the document (see strictjson)."""
+    relays = doc.get(RELAYS) if isinstance(doc, dict) else None
+    relays = relays if isinstance(relays, list) else []
+    bad = [i for i, r in enumerate(relays) if strictjson.nonstandard(r)]
+    envelope = {k: v for k, v in doc.items() if k != RELAYS} if isinstance(doc, dict) else doc
+    if bad or strictjson.nonstandard(envelope):
+        first = relays[bad[0]] if bad else None
+        fp = first.get("fingerprint") if isinstance(first, dict) else None
+        raise InvalidDocument(
+            f"{len(bad)} of {len(relays)} relays hold NaN/Infinity or a lone surrogate, which the renderer "
+            f"cannot read (first: relays[{bad[0] if bad else '-'}] {str(fp)[:40] if fp else ''})".rstrip()
+            + "; refused so that no relay page is silently lost")
 
 
 def _keep(out: Streamed, item: Any) -> None:

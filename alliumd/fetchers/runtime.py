@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import logging
 import os
 import random
@@ -25,7 +26,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from .. import atomic, childproc, config as configmod, exitcodes, http, logs, sourcestate
+from .. import atomic, childproc, config as configmod, exitcodes, http, logs, quarantine, sourcestate
 from ..memory import release_free_memory
 from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
@@ -33,6 +34,7 @@ from . import InvalidDocument, source_module
 
 log = logging.getLogger("alliumd.fetcher")
 PARENT_CHECK = 5.0
+FUTURE_SLACK = 300.0         # a published time this far ahead of our clock is clamped and flagged
 
 
 class Fetcher:
@@ -48,7 +50,8 @@ class Fetcher:
         self.clock = clock
         self.rand = rand
         self.session = None
-        self.record = sourcestate.load(cfg.daemon.state_dir, name)
+        self.record = sourcestate.load(cfg.daemon.state_dir, name, repair=True)
+        self._verified: dict[Path, tuple] = {}     # file -> signature whose sha256 was checked
         # history sources: the summaries of the previous document's relay lines, kept between fetches and
         # across restarts as a small index into the published summary (onionoo_stream.LineMemo), read by
         # the fetch that needs it and dropped after it
@@ -56,57 +59,124 @@ class Fetcher:
         self.line_memo = memo() if memo is not None else None
         self.memo_path = cfg.daemon.state_dir / "sources" / f"{name}.lines"
 
+    def validate(self, path: Path):
+        """The source's validation; a document nested too deeply for any parser is just invalid."""
+        try:
+            return self.module.validate(path)
+        except RecursionError:
+            raise InvalidDocument("nested too deeply") from None
+
+    def clamped(self, data_time: float | None) -> float | None:
+        """A published time in the future (a broken upstream clock, or a lie to look fresh) counts
+        from now, and the record says by how much it was ahead (shown in status)."""
+        now = self.clock()
+        if data_time is not None and data_time > now + FUTURE_SLACK:
+            log.warning("source=%s published time is %.0fs in the future; counting it from now",
+                        self.name, data_time - now)
+            self.record.future_by = round(data_time - now, 1)
+            return now
+        self.record.future_by = None
+        return data_time
+
     # -- bookkeeping ---------------------------------------------------------------
 
     def save(self) -> None:
-        sourcestate.save(self.cfg.daemon.state_dir, self.record)
+        """Persist and report the record; a full or broken state disk is logged, never fatal
+        (the supervisor still gets the record, and the next save tries again)."""
+        try:
+            sourcestate.save(self.cfg.daemon.state_dir, self.record)
+        except OSError as e:
+            log.error("source=%s cannot save its state: %s", self.name, e)
         self.report()
 
     def report(self) -> None:
         childproc.report({"event": "source", "record": self.record.to_json()})
 
-    def cache_matches_record(self) -> bool:
-        """True when the cache file is the one the record describes (validators are usable)."""
+    def _intact(self, path: Path, sha256: str | None) -> bool:
+        """True when ``path`` hashes to ``sha256`` (hashed again only when its inode/size/mtime change)."""
         try:
-            return self.cache_path.stat().st_size == self.record.bytes
-        except FileNotFoundError:
+            st = os.stat(path)
+        except OSError:
             return False
+        if not os.path.isfile(path):
+            return False
+        if sha256 is None:
+            return True
+        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._verified.get(path) == sig:
+            return True
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            log.error("source=%s %s does not match its recorded sha256 (damaged on disk)", self.name, path.name)
+            self._verified.pop(path, None)
+            return False
+        self._verified[path] = sig
+        return True
+
+    def cache_matches_record(self) -> bool:
+        """True when the cache file is the one the record describes (validators are usable).
+
+        Size first, then the recorded sha256: a same-size garbled cache must
+        not be confirmed by a 304 or mistaken for an identical body.
+        """
+        try:
+            if self.cache_path.stat().st_size != self.record.bytes:
+                return False
+        except OSError:
+            return False
+        return self._intact(self.cache_path, self.record.sha256)
 
     def prepare(self) -> None:
         """Start-up: sweep our stale temp files and make the record agree with the cache."""
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        quarantine.ensure_dir(self.tmp_dir)
         atomic.sweep_tmp(self.cfg.daemon.cache_dir, prefix=self.src.cache_file + ".")
+        for path in {self.cache_path, self.render_path}:
+            quarantine.ensure_not_dir(path)
         rec = self.record
         if not self.cache_path.exists():
             rec.etag = rec.last_modified = rec.sha256 = rec.bytes = rec.data_time = None
             rec.origin = None
         elif not self.cache_matches_record():
-            # a cache we did not record (copied in, or state lost): describe it, fetch unconditionally
+            # a cache we did not record (copied in, state lost, or damaged): describe it, fetch unconditionally
             try:
-                info = self.module.validate(self.cache_path)
-                rec.data_time, rec.bytes = info.data_time, self.cache_path.stat().st_size
+                info = self.validate(self.cache_path)
+                rec.data_time, rec.bytes = self.clamped(info.data_time), self.cache_path.stat().st_size
                 rec.origin = "sample" if info.is_sample else "cache"
             except InvalidDocument as e:
-                log.warning("existing cache %s is invalid (%s); ignoring it", self.cache_path, e)
-                rec.bytes = None
+                quarantine.move_aside(self.cache_path, f"invalid document: {e}")
+                rec.bytes = rec.data_time = rec.origin = None
             rec.etag = rec.last_modified = rec.sha256 = None
+            rec.summary_sha256 = None                  # derived from a document we no longer trust
         self.ensure_summary()
 
     def ensure_summary(self) -> None:
-        """Re-derive the render summary from the cached document when it is missing or outdated."""
+        """Re-derive the render summary from the cached document when it is missing, outdated or damaged."""
         if self.summary_format is None or not self.cache_path.exists():
             return
-        if self.render_path.exists() and self.record.summary_format == self.summary_format:
+        if (self.record.summary_format == self.summary_format and self.record.summary_sha256 is not None
+                and self._intact(self.render_path, self.record.summary_sha256)):
             return
         try:
-            info = self.module.validate(self.cache_path)
+            info = self.validate(self.cache_path)
         except InvalidDocument as e:
             log.warning("cannot summarise cached %s (%s)", self.cache_path, e)
             return
-        atomic.write_bytes(self.render_path, info.summary)
-        self.record.summary_format = self.summary_format
-        self.save_line_memo(info.summary)
+        try:
+            self.write_summary(info.summary)
+        except OSError as e:                # e.g. disk full: the next poll tries again
+            log.error("source=%s cannot write the summary: %s", self.name, e)
+            return
         log.info("source=%s summary re-derived from the cached document", self.name)
+
+    def write_summary(self, summary: bytes) -> None:
+        quarantine.ensure_not_dir(self.render_path)
+        atomic.write_bytes(self.render_path, summary)
+        self.record.summary_format = self.summary_format
+        self.record.summary_sha256 = hashlib.sha256(summary).hexdigest()
+        self.save_line_memo(summary)
 
     def load_line_memo(self) -> None:
         """Before summarising a new document: the previous one's lines (unless still in memory)."""
@@ -131,9 +201,8 @@ class Fetcher:
     def publish(self, tmp_path: Path, info) -> None:
         """Publish a validated document (summary first: the renderer reads only the summary)."""
         if info.summary is not None:
-            atomic.write_bytes(self.render_path, info.summary)
-            self.record.summary_format = self.summary_format
-            self.save_line_memo(info.summary)
+            self.write_summary(info.summary)
+        quarantine.ensure_not_dir(self.cache_path)
         atomic.publish_file(tmp_path, self.cache_path)
 
     # -- one fetch -----------------------------------------------------------------
@@ -151,6 +220,7 @@ class Fetcher:
         bundle = getattr(self.module, "fetch_bundle", None)
         fetch_impl, extra = (bundle, {"cache_path": self.cache_path}) if bundle else (http.fetch, {})
         try:
+            quarantine.ensure_dir(self.tmp_dir)            # removed or replaced while we ran
             result = fetch_impl(self.session, self.src.url, tmp_dir=self.tmp_dir, prefix=self.src.cache_file,
                                 timeout=self.src.timeout, retries=self.src.retries,
                                 max_bytes=self.src.max_bytes,
@@ -162,26 +232,44 @@ class Fetcher:
             self.session = None
             self.failed(str(e), e.status, e.retry_after, started)
             return self.cache_path.exists()
+        except OSError as e:              # our side: disk full, .tmp gone; the normal backoff retries
+            self.session.close()
+            self.session = None
+            self.failed(f"cannot store the body ({type(e).__name__}: {e})", None, None, started)
+            return self.cache_path.exists()
+        try:
+            return self._use(result, started)
+        except OSError as e:
+            if result.tmp_path is not None:
+                result.tmp_path.unlink(missing_ok=True)
+            self.failed(f"cannot publish ({type(e).__name__}: {e})", result.status, None, started)
+            return self.cache_path.exists()
+
+    def _use(self, result: http.FetchResult, started: float) -> bool:
+        """Validate and publish what one fetch returned (OSError, e.g. ENOSPC, is the caller's)."""
+        rec = self.record
         if result.status == 304:
             log.info("source=%s status=304 unchanged dur_ms=%d", self.name, (self.clock() - started) * 1000)
+            self.ensure_summary()                      # a damaged summary is re-derived from the intact cache
             self.succeeded(304, started)
             return True
         self.load_line_memo()
         try:
-            info = self.module.validate(result.tmp_path)
+            info = self.validate(result.tmp_path)
         except InvalidDocument as e:
             result.tmp_path.unlink(missing_ok=True)
             self.failed(f"invalid document: {e}", 200, None, started)
             return self.cache_path.exists()
-        if result.sha256 == rec.sha256 and self.cache_path.exists():
+        if result.sha256 == rec.sha256 and self.cache_matches_record():
             result.tmp_path.unlink(missing_ok=True)       # identical body: publish nothing, render nothing
             log.info("source=%s status=200 identical body, not republished", self.name)
+            self.ensure_summary()
         else:
             self.publish(result.tmp_path, info)
             log.info("source=%s status=200 published bytes=%d items=%d dur_ms=%d", self.name,
                      result.size, info.items, (self.clock() - started) * 1000)
         rec.etag, rec.last_modified = result.etag, result.last_modified
-        rec.sha256, rec.bytes, rec.data_time = result.sha256, result.size, info.data_time
+        rec.sha256, rec.bytes, rec.data_time = result.sha256, result.size, self.clamped(info.data_time)
         self.succeeded(200, started)
         return True
 
@@ -211,13 +299,20 @@ class Fetcher:
             rec.origin = "sample" if rec.origin == "sample" else "cache"
             log.log(level, "source=%s fetch failed (%s); keeping the last good cache; retry in %.0fs",
                     self.name, message, delay)
-        elif self.cfg.daemon.sample_fallback and self.publish_sample():
+        elif self.cfg.daemon.sample_fallback and self._try_sample():
             log.warning("source=%s fetch failed (%s) and no cache exists; published the bundled sample",
                         self.name, message)
         else:
             log.log(level, "source=%s fetch failed (%s); no data available; retry in %.0fs",
                     self.name, message, delay)
         self.save()
+
+    def _try_sample(self) -> bool:
+        try:
+            return self.publish_sample()
+        except OSError as e:
+            log.error("source=%s cannot publish the bundled sample: %s", self.name, e)
+            return False
 
     def publish_sample(self) -> bool:
         """Publish the bundled sample document for this source; False if there is none."""
@@ -229,13 +324,13 @@ class Fetcher:
             try:
                 with os.fdopen(fd, "wb") as f:
                     shutil.copyfileobj(body, f, 1 << 20)
-                info = self.module.validate(Path(tmp))
+                info = self.validate(Path(tmp))
                 self.publish(Path(tmp), info)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         rec = self.record
-        rec.origin, rec.data_time = "sample", info.data_time
+        rec.origin, rec.data_time = "sample", self.clamped(info.data_time)
         rec.bytes, rec.sha256 = self.cache_path.stat().st_size, None
         rec.etag = rec.last_modified = None
         return True

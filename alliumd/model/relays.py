@@ -26,6 +26,12 @@ TOP_RELAYS = 25
 SUMMARY_FLAGS = ("Exit", "Guard", "Fast", "Stable", "HSDir", "V2Dir", "BadExit")
 ROLES = ("exit", "guard", "middle")
 
+# Operator-controlled strings are capped (characters): a relay may not blow a page up with a 1 MB
+# nickname.  Nickname: dir-spec's 1-19; the others have no spec limit, so far above any real value
+# (network-10k: contact 503, platform 44, AS name 44, country name 52, version 17).
+CAPS = {"nickname": 19, "contact": 1024, "platform": 256, "as_name": 256, "country_name": 64,
+        "version": 64, "host_name": 253}
+MAX_HOST_NAMES = 16
 _COUNTRY_RE = re.compile(r"^[a-z]{2}$")
 _AS_RE = re.compile(r"^AS[0-9]{1,10}$")
 
@@ -147,14 +153,15 @@ def relay_view(obj: Any, published: datetime | None) -> dict[str, Any] | None:
     view: dict[str, Any] = {
         "fingerprint": fp,
         "fp_short": fp[:8],
-        "nickname": _str(obj.get("nickname")) or "Unnamed",
+        "nickname": _cap(obj.get("nickname"), "nickname") or "Unnamed",
         "running": running,
         "hibernating": _bool(obj.get("hibernating")),
         "flags": flags,
         "flags_text": " ".join(flags),
         "measured": _bool(obj.get("measured")),
-        "contact": _str(obj.get("contact")),
-        "verified_host_names": _strs(obj.get("verified_host_names")),
+        "contact": _cap(obj.get("contact"), "contact"),
+        "verified_host_names": [_cap(h, "host_name") for h in _strs(obj.get("verified_host_names"))
+                                [:MAX_HOST_NAMES]],
     }
     view.update(_addresses(or_addresses, obj))
     view.update(_roles(flags))
@@ -231,9 +238,9 @@ def _location(obj: dict) -> dict[str, Any]:
     return {
         "country": code,
         "country_code": code.upper() if code else None,
-        "country_name": _str(obj.get("country_name")),
+        "country_name": _cap(obj.get("country_name"), "country_name"),
         "as_number": as_number,
-        "as_name": _str(obj.get("as_name")),
+        "as_name": _cap(obj.get("as_name"), "as_name"),
     }
 
 
@@ -257,12 +264,12 @@ def _weights(obj: dict) -> dict[str, Any]:
 
 
 def _software(obj: dict) -> dict[str, Any]:
-    platform = _str(obj.get("platform"))
+    platform = _cap(obj.get("platform"), "platform")
     os_name = identity.os_family(platform.split(" on ", 1)[1]) if platform and " on " in platform else None
     return {
         "platform": platform,
         "os": os_name,
-        "version": _str(obj.get("version")),
+        "version": _cap(obj.get("version"), "version"),
         "version_status": _str(obj.get("version_status")),
         "recommended_version": _bool(obj.get("recommended_version")),
     }
@@ -328,6 +335,14 @@ def _overload(obj: dict) -> dict[str, Any]:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _cap(value: Any, kind: str) -> str | None:
+    """A non-empty string cut to its cap (CAPS), else None."""
+    if not isinstance(value, str) or not value:
+        return None
+    limit = CAPS[kind]
+    return value if len(value) <= limit else value[:limit]
 
 
 def _strs(value: Any) -> list[str]:

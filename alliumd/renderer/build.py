@@ -309,7 +309,7 @@ class SiteBuilder:
             if entry is not None and not entry.get("described") and name in needed:
                 described = inputsmod.describe(self.cache_dir / spec.render_file)
                 published, sample = described if described is not None else (None, False)
-                entry["published"] = published if published is not None else entry["sig"][2] / 1e9
+                entry["published"] = min(published, now) if published is not None else entry["sig"][2] / 1e9
                 entry["sample"] = sample
                 entry["described"] = True
             stale = self._is_stale(name, now)
@@ -413,8 +413,10 @@ class SiteBuilder:
             result.unchanged += run.unchanged
             if run.error is not None:
                 result.errors.append(f"{run.name}: {run.error}")
-                # keep what was written so far plus the old entries, so nothing is deleted
+                # keep what was written so far plus the old entries, so nothing is deleted; render it again
+                # in the next batch (a full disk or a transient failure must not leave it stale for good)
                 self.manifest.outputs[run.name] = {**run.old, **run.new}
+                self.forced.add(run.name)
                 continue
             for rel in run.old.keys() - run.new.keys():
                 if self.dispatcher.delete(rel):

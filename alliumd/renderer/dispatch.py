@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..paths import UnsafePath
 from .jobs import Chunk, ChunkResult, PageRenderer
 from .pool import WorkerPool, default_size
 
@@ -126,7 +127,11 @@ class Dispatcher:
         return True
 
     def delete(self, rel: str) -> bool:
-        return self.local.writer.delete(rel)
+        try:
+            return self.local.writer.delete(rel)
+        except (UnsafePath, OSError) as e:        # one page that cannot go must not stop the batch
+            log.error("cannot delete %s: %s", rel, e)
+            return False
 
     def exists(self, rel: str) -> bool:
         return self.local.writer.exists(rel)

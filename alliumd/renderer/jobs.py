@@ -98,13 +98,19 @@ class PageRenderer:
         self.writer = PageWriter(Path(output_dir))
 
     def run(self, chunk: Chunk) -> ChunkResult:
-        done = []
+        """Render every job; a failing page (an unsafe path, a full disk, a template error) fails
+        alone: the rest of its chunk is still written, and the first error is reported."""
+        done, error, detail, failed = [], None, "", 0
         for job in chunk.jobs:
             try:
                 done.append(self.produce(job, chunk))
             except Exception as e:
-                return ChunkResult(chunk.family, done, f"{job.path}: {type(e).__name__}: {e}", _detail(e))
-        return ChunkResult(chunk.family, done)
+                failed += 1
+                if error is None:
+                    error, detail = f"{job.path}: {type(e).__name__}: {e}", _detail(e)
+        if failed > 1:
+            error += f" (and {failed - 1} more pages of this chunk)"
+        return ChunkResult(chunk.family, done, error, detail)
 
     def produce(self, job: Job, chunk: Chunk) -> tuple[str, str, str | None, bool]:
         view = job.view

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-from .. import atomic, childproc, config as configmod, exitcodes, logs, sourcestate, statusview
+from .. import atomic, childproc, config as configmod, exitcodes, logs, quarantine, sourcestate, statusview
 from ..memory import release_free_memory
 from ..pages.site import FAMILIES, MODELS
 from .build import BatchResult, SiteBuilder
@@ -34,6 +34,7 @@ PARENT_CHECK = 5.0
 # the supervisor's graceful stop sends this instead of SIGTERM (which also means a restart on
 # reload or the supervisor's death), so only a real stop puts "stopped" on status.html
 DAEMON_STOPPING = signal.SIGUSR1
+RETRY_FAILED = 30.0     # a family that failed (e.g. disk full) is rendered again after this long
 
 
 def default_registry() -> Registry:
@@ -56,15 +57,27 @@ class RendererProcess:
         # (`alliumd --once`: nobody keeps the site fresh) or "stopped" (the daemon's graceful stop)
         self.daemon_state = "running"
         self.stopped_at: float | None = None
+        self.last_render_at = time.monotonic()
 
     # -- status --------------------------------------------------------------------
 
     def _load_info(self) -> dict:
+        """renderer.json, schema-checked: a damaged one is moved aside and started afresh."""
         try:
             with open(self.info_path, "rb") as f:
-                return json.load(f)
-        except (OSError, ValueError):
+                info = json.loads(f.read(1 << 22))
+        except FileNotFoundError:
             return {}
+        except (OSError, ValueError, RecursionError) as e:
+            problem = str(e) or type(e).__name__
+        else:
+            problem = "not an object" if not isinstance(info, dict) else next(
+                (p for k in ("last_batch", "last_data_batch")
+                 if k in info and (p := statusview.check_batch(info[k])) is not None), None)
+            if problem is None:
+                return info
+        quarantine.move_aside(self.info_path, problem)
+        return {}
 
     def status_snapshot(self) -> dict:
         """What ``status.html`` shows: source records and the last batch that rendered data pages."""
@@ -89,6 +102,7 @@ class RendererProcess:
     def render(self, changed: set[str], *, full: bool = False) -> BatchResult:
         childproc.report({"event": "renderer", "state": "rendering", "queue": self.events.qsize()})
         self.batch_seq += 1
+        self.last_render_at = time.monotonic()
         # status.html shows this batch's numbers, so it is rendered last, after the data pages
         result = self.builder.build(changed, full=full, defer=frozenset({"status"}))
         if result.families:
@@ -105,8 +119,11 @@ class RendererProcess:
                  result.deleted, result.duration * 1000, " (every family)" if result.full else "")
         batch = self._batch_info(result)
         self.info["last_batch"] = batch
-        self.info_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
+        try:
+            self.info_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
+        except OSError as e:            # e.g. disk full: the supervisor still gets the report
+            log.error("cannot save %s: %s", self.info_path, e)
         childproc.report({"event": "renderer", **batch, "queue": self.events.qsize()})
         release_free_memory()          # a large batch's views and chunks are garbage now
         return result
@@ -164,7 +181,9 @@ class RendererProcess:
                 log.info("render workers stopped after idling; they start again for the next large batch")
             flip = self.builder.next_stale_flip(self.clock())
             release = self.builder.dispatcher.release_at()
+            retry = self.last_render_at + RETRY_FAILED if self.builder.forced else None
             wake = min(next_rescan - time.monotonic(),
+                       (retry - time.monotonic()) if retry is not None else PARENT_CHECK,
                        (flip - self.clock() + 0.5) if flip is not None else rd.rescan_interval, PARENT_CHECK,
                        (release - time.monotonic()) if release is not None else PARENT_CHECK)
             try:
@@ -182,6 +201,8 @@ class RendererProcess:
                     self.render(set())                 # scan() inside build() finds missed events
                 elif flip is not None and self.clock() >= flip:
                     self.render(set())                 # stale_flips() inside build() picks it up
+                elif retry is not None and time.monotonic() >= retry:
+                    self.render(set())                 # families that failed are in builder.forced
                 continue
             batch = [first] + self._debounce()
             for kind, value in batch:
@@ -229,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", e)
         return exitcodes.CONFIG
     logs.setup("renderer", cfg.daemon.log_level)
+    if not args.once:
+        childproc.start_heartbeat(childproc.heartbeat_interval(cfg.daemon.renderer_timeout))
     proc = None
     try:
         proc = RendererProcess(cfg)

@@ -8,7 +8,8 @@ family to {page path: [sha256 of its bytes, hash of its view model, page
 key or null]}: an unchanged key skips building the view, an unchanged view
 skips rendering, an unchanged output skips writing (no read of the old
 file), and vanished pages are known without walking the tree.
-Disposable: if it is lost or corrupt, the next batch is a full rebuild.
+Disposable: if it is lost or corrupt (checked entry by entry on load), it
+is moved aside and the next batch is a full rebuild.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import atomic
+import logging
+import math
+
+from .. import atomic, quarantine
 from .inputs import loads
 from .jobs import json_bytes
 
 FORMAT = 3
+log = logging.getLogger("alliumd.renderer")
 
 
 @dataclass
@@ -38,18 +43,70 @@ def path_for(state_dir: str | os.PathLike) -> Path:
     return Path(state_dir) / "render-manifest.json"
 
 
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _optional_str(v) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def check(data) -> str | None:
+    """None when ``data`` is a manifest of this format with well-typed entries, else what is wrong."""
+    if not isinstance(data, dict):
+        return "not an object"
+    if data.get("format") != FORMAT:
+        return f"format {data.get('format')!r}"
+    if not isinstance(data.get("build_info"), str):
+        return "build_info"
+    inputs, outputs = data.get("inputs"), data.get("outputs")
+    if not isinstance(inputs, dict) or not isinstance(outputs, dict):
+        return "inputs/outputs"
+    for name, e in inputs.items():
+        if not (isinstance(e, dict) and isinstance(e.get("sig"), list) and len(e["sig"]) == 3
+                and all(_num(x) for x in e["sig"]) and isinstance(e.get("sha256"), str)
+                and (e.get("published") is None or _num(e["published"]))
+                and isinstance(e.get("sample", False), bool) and e.get("stale") in (None, True, False)
+                and isinstance(e.get("described", False), bool)):
+            return f"inputs.{name}"
+    for family, pages in outputs.items():
+        if not isinstance(pages, dict):
+            return f"outputs.{family}"
+        for path, entry in pages.items():
+            if not (isinstance(entry, list) and len(entry) <= 3 and all(_optional_str(x) for x in entry)):
+                return f"outputs.{family}.{path}"
+    return None
+
+
 def load(state_dir: str | os.PathLike) -> Manifest:
+    """The stored manifest; an empty one (full rebuild) when there is none or it is damaged (moved aside)."""
+    path = path_for(state_dir)
     try:
-        with open(path_for(state_dir), "rb") as f:
+        with open(path, "rb") as f:
             data = loads(f.read())
-        if data.get("format") == FORMAT:
+    except FileNotFoundError:
+        return Manifest()
+    except (OSError, ValueError, RecursionError) as e:
+        problem = str(e) or type(e).__name__
+    else:
+        problem = check(data)
+        if problem is None:
             return Manifest(data["build_info"], data["inputs"], data["outputs"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
+        if isinstance(data, dict) and data.get("format") != FORMAT and isinstance(data.get("format"), int):
+            return Manifest()                  # an older format: rebuilt, nothing to keep as evidence
+    quarantine.move_aside(path, problem)
     return Manifest()
 
 
-def save(state_dir: str | os.PathLike, manifest: Manifest) -> None:
+def save(state_dir: str | os.PathLike, manifest: Manifest) -> bool:
+    """Persist the manifest; False (logged) when the disk refuses: the renderer carries on with the
+    one in memory, and a lost manifest only costs a full rebuild after a restart."""
     target = path_for(state_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(target, json_bytes(manifest.to_json()), fsync=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        quarantine.ensure_not_dir(target)
+        atomic.write_bytes(target, json_bytes(manifest.to_json()), fsync=True)
+    except OSError as e:
+        log.error("cannot save the render manifest %s: %s", target, e)
+        return False
+    return True

@@ -41,6 +41,9 @@ class Child:
     last_exit: str | None = None
     report: dict = field(default_factory=dict)  # the latest report it sent
     busy_since: float | None = None     # monotonic start of the fetch in flight (backstop)
+    last_heard: float | None = None     # monotonic time of its last report or heartbeat
+    silent: bool = False                # went without a heartbeat beyond the limit (killed, restarting)
+    silenced_pid: int | None = None     # the process killed for it (its successor is watched again)
     _buffer: bytes = b""
 
     @property

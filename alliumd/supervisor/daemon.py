@@ -33,6 +33,9 @@ SIGNAL_NAMES = {signal.SIGTERM: "term", signal.SIGINT: "int", signal.SIGHUP: "hu
 STATUS_FLUSH = 30.0          # status.json is rewritten at least this often
 STATUS_MIN_GAP = 0.5         # ... and at most this often
 RENDERER = "renderer"
+MAX_CLIENTS = 64             # open control connections; beyond this, accepting pauses
+CLIENT_TIMEOUT = 5.0         # a control client must send its whole request within this
+BUSY_CLIENT_TIMEOUT = 0.5    # ... or within this while all MAX_CLIENTS slots are taken
 
 
 class Supervisor:
@@ -53,7 +56,8 @@ class Supervisor:
         self.status_dirty = True
         self.last_status_write = 0.0
         self.next_watchdog = clock()
-        self._conns: dict[socket.socket, bytes] = {}
+        self._conns: dict[socket.socket, list] = {}     # conn -> [bytes so far, accepted at]
+        self.accept_paused = False
 
     # -- start-up ----------------------------------------------------------------
 
@@ -128,6 +132,7 @@ class Supervisor:
     def _spawn(self, child: Child, *, first: bool) -> None:
         child.fatal, child.fatal_reason = False, None
         child.spawn(self.clock(), first=first)
+        child.last_heard = self.clock()
         self.selector.register(child.proc.stdout, selectors.EVENT_READ, lambda f, c=child: self._on_output(c))
         self.status_dirty = True
 
@@ -174,6 +179,13 @@ class Supervisor:
             pass
 
     def _on_report(self, child: Child, report: dict) -> None:
+        child.last_heard = self.clock()
+        if child.silent:
+            log.info("%s is heard from again", child.name)
+            child.silent = False
+            self.status_dirty = True
+        if report.get("event") == "heartbeat":
+            return
         previous = child.report
         child.report = report
         self.status_dirty = True
@@ -230,25 +242,50 @@ class Supervisor:
                       for n, c in self.children.items() if c.busy_since is not None and n in self.cfg.sources]
         if self.notifier.watchdog_interval:
             deadlines.append(self.next_watchdog)
+        renderer = self.children.get(RENDERER)
+        if renderer is not None and renderer.alive and renderer.silenced_pid != renderer.pid \
+                and renderer.last_heard is not None:
+            deadlines.append(renderer.last_heard + self.cfg.daemon.renderer_timeout)
+        if self._conns:
+            deadlines.append(min(at for _, at in self._conns.values()) + self._client_timeout())
         if self.stopping_since is not None:
             deadlines.append(now + 0.1)
         return min(deadlines)
 
     def _tick(self) -> None:
         now = self.clock()
+        self._expire_clients(now)
         if self.stopping_since is None:
             for child in list(self.children.values()):
                 if child.respawn_at is not None and now >= child.respawn_at and not child.alive:
                     self._spawn(child, first=False)
                 self._enforce_backstop(child, now)
+            self._enforce_heartbeat(now)
         else:
             self._advance_stop(now)
+        renderer = self.children.get(RENDERER)
         if self.notifier.watchdog_interval and now >= self.next_watchdog:
-            self.notifier.watchdog()
+            # a silent renderer starves systemd's watchdog: if restarting it does not help, systemd acts
+            if renderer is None or not renderer.silent:
+                self.notifier.watchdog()
             self.next_watchdog = now + self.notifier.watchdog_interval
         if (self.status_dirty and now - self.last_status_write >= STATUS_MIN_GAP) \
                 or now - self.last_status_write >= STATUS_FLUSH:
             self.write_status_file()
+
+    def _enforce_heartbeat(self, now: float) -> None:
+        """Kill a renderer silent beyond ``renderer_timeout`` (stopped, frozen); it is respawned."""
+        child = self.children.get(RENDERER)
+        limit = self.cfg.daemon.renderer_timeout
+        if child is None or not child.alive or child.last_heard is None or now - child.last_heard <= limit \
+                or child.silenced_pid == child.pid:
+            return
+        log.error("renderer silent for %.1fs (limit %.0fs); stopping the watchdog and killing it",
+                  now - child.last_heard, limit)
+        child.silent, child.silenced_pid = True, child.pid
+        child.report = {**child.report, "last_error": f"no heartbeat for {now - child.last_heard:.0f}s; restarted"}
+        self.status_dirty = True
+        child.signal_group(signal.SIGKILL)
 
     def _enforce_backstop(self, child: Child, now: float) -> None:
         """Kill a fetcher stuck in one fetch far beyond its own deadlines (it is respawned)."""
@@ -341,28 +378,71 @@ class Supervisor:
     # -- control socket ------------------------------------------------------------
 
     def _accept(self, listener) -> None:
-        while True:
+        """Accept up to MAX_CLIENTS clients; beyond that, later ones wait in the backlog."""
+        while len(self._conns) < MAX_CLIENTS:
             try:
                 conn, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
+            except OSError as e:                 # EMFILE/ENFILE/ENOBUFS: wait for a slot
+                log.warning("control socket: accept failed: %s", e)
+                if self._conns:
+                    self._pause_accept()
+                return
             conn.setblocking(False)
-            self._conns[conn] = b""
+            self._conns[conn] = [b"", self.clock()]
             self.selector.register(conn, selectors.EVENT_READ, self._on_request)
+        self._pause_accept()
+
+    def _pause_accept(self) -> None:
+        if not self.accept_paused:
+            self.accept_paused = True
+            self.selector.unregister(self.listener)
+
+    def _client_timeout(self) -> float:
+        return BUSY_CLIENT_TIMEOUT if self.accept_paused else CLIENT_TIMEOUT
+
+    def _drop(self, conn: socket.socket, reply: dict | None = None) -> None:
+        """Forget a client: unregister, optionally answer, close; resume accepting."""
+        self._conns.pop(conn, None)
+        try:
+            self.selector.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        try:
+            if reply is not None:
+                conn.setblocking(True)
+                conn.settimeout(2.0)
+                conn.sendall(control.encode(reply))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        if self.accept_paused and len(self._conns) < MAX_CLIENTS:
+            self.accept_paused = False
+            self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
+
+    def _expire_clients(self, now: float) -> None:
+        for conn, (_, at) in list(self._conns.items()):
+            if now - at > self._client_timeout():
+                self._drop(conn)
 
     def _on_request(self, conn: socket.socket) -> None:
+        """One request per connection; whatever it holds, it can never end the supervisor."""
         try:
             chunk = conn.recv(65536)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             chunk = b""
-        data = self._conns.get(conn, b"") + chunk
-        if chunk and b"\0" not in data and len(data) < control.MAX_REQUEST:
-            self._conns[conn] = data
+        entry = self._conns.get(conn)
+        if entry is None:
+            self._drop(conn)
             return
-        self.selector.unregister(conn)
-        self._conns.pop(conn, None)
+        data = entry[0] + chunk
+        if chunk and b"\0" not in data and len(data) <= control.MAX_REQUEST:
+            entry[0] = data
+            return
         try:
             if b"\0" not in data:
                 raise ValueError("request not terminated or too large")
@@ -372,18 +452,13 @@ class Supervisor:
             reply = {"error": "PermissionDenied", "message": str(e)}
         except (ValueError, LookupError) as e:
             reply = {"error": "InvalidRequest", "message": str(e)}
-        try:
-            conn.setblocking(True)
-            conn.settimeout(2.0)
-            conn.sendall(control.encode(reply))
-        except OSError:
-            pass
-        finally:
-            conn.close()
+        except Exception as e:                   # a bug must cost one request, not the daemon
+            log.exception("control request failed")
+            reply = {"error": "InternalError", "message": f"{type(e).__name__}: {e}"}
+        self._drop(conn, reply)
 
     def dispatch(self, request: dict, uid: int) -> dict:
-        method = request.get("method")
-        params = request.get("parameters") or {}
+        method, params = control.validate(request)
         if method in control.MUTATING and not control.may_mutate(uid):
             raise PermissionError(f"{method} needs root or the daemon's user")
         if method == "Status":
@@ -391,7 +466,7 @@ class Supervisor:
         if method == "Reload":
             return self.reload()
         if method == "Refresh":
-            return self.refresh(str(params.get("source", "")))
+            return self.refresh(params["source"])
         if method == "Render":
             renderer = self.children[RENDERER]
             renderer.send({"cmd": "render_all" if params.get("all") else "render"})
@@ -425,9 +500,13 @@ class Supervisor:
         sources = {}
         for name in self.cfg.sources:
             child = self.children.get(name)
+            rec = None
             if child is not None and child.report.get("record"):
-                rec = SourceRecord.from_json(child.report["record"])
-            else:
+                try:
+                    rec = SourceRecord.from_json(child.report["record"])
+                except ValueError as e:
+                    log.warning("%s reported an invalid record: %s", name, e)
+            if rec is None:
                 rec = sourcestate.load(self.cfg.daemon.state_dir, name)
             state = note = None
             if child is not None:
@@ -451,7 +530,8 @@ class Supervisor:
                        "last_reload_error_at": statusview.iso(self.reload_error_at),
                        "stopping": self.stopping_since is not None, "rss_tree": _rss(os.getpid(), tree=True)},
             "renderer": statusview.renderer_entry(
-                renderer.report if renderer else None, running=bool(renderer and renderer.alive),
+                renderer.report if renderer else None,
+                running=bool(renderer and renderer.alive and not renderer.silent),
                 pid=renderer.pid if renderer else None, rss=_rss(renderer.pid) if renderer else None,
                 restarts=renderer.tracker.restarts if renderer else 0),
             "sources": sources,
@@ -468,7 +548,10 @@ class Supervisor:
             snap["daemon"]["create_time"] = psutil.Process().create_time()
         except psutil.Error:
             pass
-        atomic.write_bytes(self.cfg.daemon.run_dir / "status.json", json.dumps(snap).encode(), fsync=False)
+        try:
+            atomic.write_bytes(self.cfg.daemon.run_dir / "status.json", json.dumps(snap).encode(), fsync=False)
+        except OSError as e:          # e.g. a full run_dir: alliumctl still has the socket
+            log.error("cannot write status.json: %s", e)
         self.last_status_write = self.clock()
         self.status_dirty = False
 
