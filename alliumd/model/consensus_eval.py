@@ -242,13 +242,8 @@ def _time_text(epoch: Any) -> str:
 
 
 def _valid_after_epoch(context: dict[str, Any]) -> float | None:
-    text = context.get("valid_after")
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return None
+    when = fmt.parse_onionoo_time(context.get("valid_after"))
+    return when.timestamp() if when is not None else None
 
 
 def evaluate(context: dict[str, Any], row: dict[str, Any] | None) -> dict[str, Any]:

@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
 
+from . import format as fmt
+
 WEIGHT_SAMPLES = 24          # consensus weights kept per relay for its median (one per publication)
 WEIGHT_MIN_SAMPLES = 3       # no weight events before this many samples
 WEIGHT_BAND = 0.5            # an event when the weight leaves ±50 % of the median
@@ -431,9 +433,5 @@ def backfill_uptime(fp: str, graph: dict[str, Any] | None, before: float, *, nic
 
 
 def _epoch(text: Any) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return None
+    when = fmt.parse_onionoo_time(text)
+    return when.timestamp() if when is not None else None
