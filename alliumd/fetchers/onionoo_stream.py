@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from ..model.history import BadGraph, gc_paused, summary_document
+from ..model.history import BadGraph, gc_paused, summary_document, summary_relays
 from . import DocInfo, InvalidDocument
 from . import strictjson
 from .onionoo import SAMPLE_KEY, check_envelope
@@ -341,11 +341,7 @@ class LineMemo:
         """Refill an empty memo from ``export``'s ``index`` and its ``summary``; the lines restored."""
         if len(index) < 32 or (len(index) - 32) % 72 or index[:32] != hashlib.sha256(summary).digest():
             return 0
-        items = {}
-        for line in summary.split(b"\n"):
-            line = line[:-1] if line.endswith(b",") else line
-            if line[:1] == b'"' and line[41:43] == b'":':
-                items[line[1:41]] = line[43:]
+        items = summary_relays(summary)
         restored = {}
         for i in range(32, len(index), 72):
             fp = index[i + 32:i + 72]

@@ -84,6 +84,20 @@ def summary_document(head: dict[str, Any], relays: dict[str, bytes]) -> bytes:
     return dumps(head)[:-1] + b',\n"relays":{\n' + body + b"\n}}"
 
 
+def summary_relays(doc: bytes) -> dict[bytes, bytes]:
+    """A summary document's relays as written by :func:`summary_document`: fingerprint → relay JSON (bytes).
+
+    Lines of any other shape are skipped: a caller that needs the whole
+    document valid parses it; this serves lookups of known relays.
+    """
+    relays = {}
+    for line in doc.split(b"\n"):
+        line = line[:-1] if line.endswith(b",") else line
+        if line[:1] == b'"' and line[41:43] == b'":':
+            relays[line[1:41]] = line[43:]
+    return relays
+
+
 def relay_items(relays: Any) -> Iterator[tuple[str, str]]:
     """A parsed summary's ``relays`` object as (fingerprint, relay JSON) pairs, as the renderer reads lines."""
     if not isinstance(relays, dict):
