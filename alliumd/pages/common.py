@@ -69,6 +69,35 @@ def entity_json_path(html_path: str) -> str:
     return html_path[: -len(".html")] + ".json"
 
 
+FEED_NAME = "events.atom"       # next to a relay, contact or family page: its events as Atom
+METRICS_NAME = "metrics.txt"    # next to a relay or contact page: its external view, OpenMetrics
+
+
+def beside(html_path: str, name: str) -> str:
+    """``relay/FP/index.html`` → ``relay/FP/<name>``: a file in the directory of an entity page."""
+    return html_path.rpartition("/")[0] + "/" + name
+
+
+def relay_feed_path(fp: str) -> str:
+    return beside(relay_path(fp), FEED_NAME)
+
+
+def contact_feed_path(contact_id: str) -> str:
+    return beside(contact_path(contact_id), FEED_NAME)
+
+
+def family_feed_path(family_id: str) -> str:
+    return beside(family_path(family_id), FEED_NAME)
+
+
+def relay_metrics_path(fp: str) -> str:
+    return beside(relay_path(fp), METRICS_NAME)
+
+
+def contact_metrics_path(contact_id: str) -> str:
+    return beside(contact_path(contact_id), METRICS_NAME)
+
+
 def list_path(kind: str, variant: str) -> str:
     return f"lists/{kind}-by-{variant}.html"
 

@@ -31,7 +31,8 @@ from ..model import uptime as uptime_model
 from ..renderer.inputs import loads
 from ..renderer.jobs import json_bytes
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
-from .common import DETAILS, contact_path, family_path, relay_path, relays as relays_model
+from .common import (DETAILS, FEED_NAME, METRICS_NAME, contact_feed_path, contact_metrics_path, family_feed_path,
+                     relay_feed_path, relay_metrics_path, relay_path, relays as relays_model)
 
 log = logging.getLogger("alliumd.history")
 
@@ -40,8 +41,6 @@ HISTORY_INPUTS = frozenset({DETAILS, COLLECTOR, AROI, HEALTH})
 RELAY_EVENT_INPUTS = frozenset({DETAILS, COLLECTOR, AROI})
 EVENTS_PATH = "events.html"
 EVENTS_FEED_PATH = "events.atom"
-FEED_NAME = "events.atom"
-METRICS_NAME = "metrics.txt"
 RELAY_METRIC_INPUTS = frozenset({DETAILS, "onionoo_uptime", "onionoo_bandwidth", COLLECTOR, AROI})
 RECENT = 50                     # events a relay page and a feed show
 GROUP_RECENT = 100              # events kept per contact and family (roll-ups, feeds)
@@ -49,16 +48,7 @@ NETWORK_RECENT = 100
 FEED_AUTHORITY = "tag:alliumd,2026:"      # Atom ids: tag URIs (RFC 4151), stable per relay, group and event
 
 
-def relay_feed_path(fp: str) -> str:
-    return f"relay/{fp}/{FEED_NAME}"
 
-
-def contact_feed_path(cid: str) -> str:
-    return f"contact/{cid}/{FEED_NAME}"
-
-
-def family_feed_path(fid: str) -> str:
-    return f"family/{fid}/{FEED_NAME}"
 
 
 @dataclass
@@ -320,12 +310,6 @@ def expand_relay_metrics(inputs: RenderInputs) -> Iterator[Page]:
         yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, args), key=key)
 
 
-def relay_metrics_path(fp: str) -> str:
-    return f"relay/{fp}/{METRICS_NAME}"
-
-
-def contact_metrics_path(cid: str) -> str:
-    return f"contact/{cid}/{METRICS_NAME}"
 
 
 def contact_metrics_view(members: list[dict[str, Any]], validated: int | None) -> dict[str, Any]:
