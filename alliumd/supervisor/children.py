@@ -109,13 +109,17 @@ class Child:
                 reports.append(msg)
         return reports, eof
 
-    def signal_group(self, sig: int) -> None:
+    def _send(self, sig: int, *, group: bool) -> None:
+        """``sig`` to the child (``group``: and its process group), unless it has already exited."""
         if self.proc is None or self.proc.returncode is not None:
             return
         try:
-            os.killpg(self.proc.pid, sig)
+            (os.killpg if group else os.kill)(self.proc.pid, sig)
         except ProcessLookupError:
             pass
+
+    def signal_group(self, sig: int) -> None:
+        self._send(sig, group=True)
 
     def terminate(self) -> None:
         self.stopping = True
@@ -124,12 +128,7 @@ class Child:
     def stop_signal(self, sig: int) -> None:
         """Terminate with ``sig`` sent to the child alone (its own helpers follow it by PDEATHSIG)."""
         self.stopping = True
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        try:
-            os.kill(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
+        self._send(sig, group=False)
 
     def close_pipes(self) -> None:
         if self.proc is None:
