@@ -16,7 +16,7 @@ from alliumd.fetchers.runtime import Fetcher
 from alliumd.fetchers import onionoo_uptime
 from alliumd.renderer import manifest as manifestmod
 from alliumd.renderer.main import RendererProcess
-from daemon_harness import details_doc, now_published, onionoo_bytes, wait_for, write_config
+from daemon_harness import write_config
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

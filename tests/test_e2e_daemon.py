@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 
 from daemon_harness import Daemon, details_doc, now_published, onionoo_bytes, wait_for, write_config
 

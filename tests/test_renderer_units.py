@@ -22,7 +22,6 @@ from alliumd.renderer import build as buildmod
 from alliumd.renderer import manifest as manifestmod
 from alliumd.renderer.registry import (STATUS_INPUT, ModelSpec, Page, PageFamily, Registry, RenderInputs,
                                        checked)
-from alliumd.renderer.templates import fingerprint_templates, make_lookup
 from alliumd.renderer.writer import PageWriter, digest
 
 FIXTURE = Path(__file__).parent / "fixtures" / "onionoo_details_small.json"
