@@ -229,16 +229,18 @@ def test_lists_are_sorted_and_link_their_groups():
     inputs = make_inputs(doc, bandwidth=fake_bandwidth(doc))
     pages = expand(inputs)
     page, _ = pages[common.list_path("networks", "bandwidth")]
-    labels = [r["label"] for r in page.view["rows"]]
+    view = page.view_model()
+    labels = [r["label"] for r in view["rows"]]
     model = gm.build_groups(build_relays(doc))
     expected = sorted(model.groups["as"].values(), key=lambda g: (-g.bandwidth, g.id))
     assert labels == [g.label for g in expected]
-    assert page.view["rows"][0]["href"] == common.as_path(expected[0].id)
+    assert view["rows"][0]["href"] == common.as_path(expected[0].id)
     first_seen, _ = pages[common.list_path("countries", "first-seen")]
-    dates = [r["value"] for r in first_seen.view["rows"]]
+    dates = [r["value"] for r in first_seen.view_model()["rows"]]
     assert dates == sorted(dates)
     total, _ = pages[common.list_path("contacts", "total-data")]
-    assert total.view["available"] and all(r["value"].endswith("GB") for r in total.view["rows"])
+    total = total.view_model()
+    assert total["available"] and all(r["value"].endswith("GB") for r in total["rows"])
 
 
 def test_top_page_sorts_by_consensus_weight_and_says_so():
@@ -493,3 +495,25 @@ def test_hostile_nicknames_in_the_chart_are_escaped_text():
                 titles.append(svg.xpath("./title")[0].text)
                 assert not svg.xpath(".//*[not(self::title or self::text or self::rect)]")
     assert titles and any("<script>" in t or "<img" in t for t in titles)    # shown as text, not markup
+
+
+def test_listing_keys_change_exactly_when_a_listing_does():
+    """Listings are keyed pages: unchanged order, values and rows keep the key (nothing is built)."""
+    def pages(doc):
+        return {p: page for p, (page, _) in expand(make_inputs(doc), list_pages.FAMILIES[:1]).items()}
+
+    doc = small()
+    before = pages(doc)
+    renamed = copy.deepcopy(doc)
+    renamed["relays"][0]["nickname"] = "SomethingElse"        # only family labels (member nicknames) show it
+    faster = copy.deepcopy(doc)
+    faster["relays"][0]["observed_bandwidth"] = 10 ** 10
+    for changed, expected in ((renamed, set()), (faster, {common.list_path("networks", "bandwidth")})):
+        after = pages(changed)
+        moved = {p for p in after if after[p].key != before[p].key}
+        assert expected <= moved
+        if changed is renamed:
+            assert moved and all(p.startswith("lists/families-") for p in moved)
+        for path in after:      # a key is kept exactly when the view is the same
+            same_view = after[path].view_model() == before[path].view_model()
+            assert same_view == (path not in moved), path

@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .. import paths
@@ -653,15 +654,17 @@ def sorted_groups(groups: GroupsModel, kind: str, variant: Variant,
     bandwidth model); a group without a value sorts last.
     """
     net = groups.network_role_weight
-    items = []
-    for group in groups.groups[kind].values():
-        value = values.get(group.id) if values is not None else variant.key(group, net)
-        items.append((group, value))
-    if variant.ascending:
-        items.sort(key=lambda gv: (gv[1] is None, gv[1] or "", gv[0].id))
+    by_id = groups.groups[kind].values()              # in id order: the stable sorts below keep it for ties
+    if values is not None:
+        items = [(group, values.get(group.id)) for group in by_id]
     else:
-        items.sort(key=lambda gv: (gv[1] is None, -(gv[1] or 0), gv[0].id))
-    return items
+        key = variant.key
+        items = [(group, key(group, net)) for group in by_id]
+    present = [gv for gv in items if gv[1] is not None]
+    present.sort(key=itemgetter(1), reverse=not variant.ascending)
+    if len(present) < len(items):
+        present += [gv for gv in items if gv[1] is None]
+    return present
 
 
 def group_total_data(groups: GroupsModel, bandwidth_model: Any) -> dict[str, dict[str, int | None]]:

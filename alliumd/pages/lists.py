@@ -8,11 +8,14 @@ uptime column.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ..model import format as fmt, groups as gm
-from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from ..renderer.jobs import json_bytes
+from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import common
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 from .groups import group_href, groups_model, optional_model
@@ -38,23 +41,40 @@ def list_row(group: gm.Group) -> dict[str, Any]:
     }
 
 
-def list_rows(groups: gm.GroupsModel) -> dict[str, dict[str, dict[str, Any]]]:
-    """Kind → group id → row, built once and shared by the 18 listings of a kind."""
-    return {kind: {gid: list_row(g) for gid, g in groups.groups[kind].items()} for kind in gm.LIST_KINDS.values()}
+@dataclass(frozen=True)
+class ListRows:
+    """Kind → group id → row (shared by the 18 listings of a kind), the groups they were made from and,
+    per kind, a digest of all its rows (part of every listing's key)."""
+
+    rows: dict[str, dict[str, dict[str, Any]]]
+    groups: dict[str, dict[str, gm.Group]]
+    digests: dict[str, bytes]
+
+
+def build_list_rows(inputs: RenderInputs) -> ListRows:
+    """Rows of every listed group; a group object kept by the groups model (not re-aggregated) keeps its row."""
+    groups = groups_model(inputs)
+    previous = inputs.previous("list_rows")
+    rows, digests = {}, {}
+    for kind in gm.LIST_KINDS.values():
+        old_groups = previous.groups.get(kind, {}) if previous is not None else {}
+        old_rows = previous.rows.get(kind, {}) if previous is not None else {}
+        by_id = {gid: old_rows[gid] if old_groups.get(gid) is g else list_row(g)
+                 for gid, g in groups.groups[kind].items()}
+        rows[kind] = by_id
+        digests[kind] = hashlib.blake2b(json_bytes(by_id), digest_size=32).digest()
+    return ListRows(rows, {kind: groups.groups[kind] for kind in rows}, digests)
 
 
 # listings whose sorted column repeats a fixed column: that column is left out (one number, one column)
 REPEATS = {"bandwidth": "observed", "overall-bandwidth": "observed", "consensus-weight": "share"}
 
 
-def list_view(groups: gm.GroupsModel, rows: dict[str, dict[str, dict[str, Any]]], list_kind: str,
-              variant: gm.Variant, values: dict[str, Any] | None = None, available: bool = True) -> dict[str, Any]:
-    kind = gm.LIST_KINDS[list_kind]
-    base = rows[kind]
-    shown = []
-    if available:
-        shown = [{**base[g.id], "value": variant.text(v) if v is not None else fmt.MISSING}
-                 for g, v in gm.sorted_groups(groups, kind, variant, values)]
+def list_view(list_kind: str, variant_name: str, shown: list[tuple[dict[str, Any], Any]],
+              available: bool = True) -> dict[str, Any]:
+    """A listing's view: ``shown`` is its (row, sort value) pairs in order (see :func:`list_page`)."""
+    variant = gm.VARIANT_BY_NAME[variant_name]
+    rows = [{**row, "value": variant.text(v) if v is not None else fmt.MISSING} for row, v in shown]
     return {
         "list_kind": list_kind,
         "kind_title": gm.LIST_TITLES[list_kind],
@@ -64,32 +84,48 @@ def list_view(groups: gm.GroupsModel, rows: dict[str, dict[str, dict[str, Any]]]
         "show_observed": REPEATS.get(variant.name) != "observed",
         "show_share": REPEATS.get(variant.name) != "share",
         "available": available,
-        "rows": shown,
+        "rows": rows,
         "nav": list_nav(),
     }
 
 
+def list_page(groups: gm.GroupsModel, rows: ListRows, list_kind: str, variant: gm.Variant, values: dict[str, Any] | None = None,
+              available: bool = True) -> Page:
+    """One listing as a keyed page: its key is the order and sort values plus the digest of its kind's rows.
+
+    A new details document changes few listings (one relay's change moves
+    no group in most of the 85); the key lets the others be skipped without
+    building and hashing their thousands of rows.
+    """
+    kind = gm.LIST_KINDS[list_kind]
+    order = gm.sorted_groups(groups, kind, variant, values) if available else []
+    key = hashlib.blake2b(json_bytes([list_kind, variant.name, available, [[g.id, v] for g, v in order]]),
+                          key=rows.digests[kind], digest_size=16).hexdigest()
+    base = rows.rows[kind]
+    shown = [(base[g.id], v) for g, v in order]
+    return Page(common.list_path(list_kind, variant.name), "list.mako",
+                Deferred(list_view, (list_kind, variant.name, shown, available)), key=key)
+
+
 def expand_lists(inputs: RenderInputs) -> Iterator[Page]:
     groups = groups_model(inputs)
-    rows = list_rows(groups)
+    rows = inputs.model("list_rows")
     for variant in gm.VARIANTS:
         if variant.needs_bandwidth:
             continue
         for list_kind in gm.LIST_KINDS:
-            yield Page(common.list_path(list_kind, variant.name), "list.mako",
-                       list_view(groups, rows, list_kind, variant))
+            yield list_page(groups, rows, list_kind, variant)
 
 
 def expand_total_data_lists(inputs: RenderInputs) -> Iterator[Page]:
     groups = groups_model(inputs)
-    rows = list_rows(groups)
+    rows = inputs.model("list_rows")
     totals = inputs.model("group_total_data")
     for variant in gm.VARIANTS:
         if not variant.needs_bandwidth:
             continue
         for list_kind, kind in gm.LIST_KINDS.items():
-            view = list_view(groups, rows, list_kind, variant, totals.get(kind, {}), available=bool(totals))
-            yield Page(common.list_path(list_kind, variant.name), "list.mako", view)
+            yield list_page(groups, rows, list_kind, variant, totals.get(kind, {}), available=bool(totals))
 
 
 def build_group_total_data(inputs: RenderInputs) -> dict[str, dict[str, int | None]]:
@@ -120,7 +156,8 @@ def list_paths(*, total_data: bool) -> tuple[str, ...]:
                  for k in gm.LIST_KINDS)
 
 
-MODELS = [ModelSpec("group_total_data", frozenset({DETAILS, BANDWIDTH}), build_group_total_data)]
+MODELS = [ModelSpec("group_total_data", frozenset({DETAILS, BANDWIDTH}), build_group_total_data),
+          ModelSpec("list_rows", DETAILS_ONLY, build_list_rows)]
 
 FAMILIES = [
     PageFamily("lists", DETAILS_ONLY, expand_lists, required=DETAILS_ONLY,
