@@ -317,6 +317,11 @@ def test_groups_of_a_few_changed_relays_are_updated_like_a_full_build():
     assert snapshot(updated) == snapshot(gm.build_groups(after))
     assert updated.groups["country"] is not groups.groups["country"]       # the old model is untouched
     assert snapshot(groups) == snapshot(gm.build_groups(before))
+    again = copy.deepcopy(changed)                              # an update of an update (patched columns)
+    again["relays"][7]["observed_bandwidth"] = 7
+    again["relays"][5]["consensus_weight"] = 3
+    third = build_relays_lines(*lines_of(again), after)
+    assert snapshot(gm.build_groups(third, updated)) == snapshot(gm.build_groups(third))
 
 
 @pytest.mark.parametrize("change", [
