@@ -60,7 +60,7 @@ def uptime_card_of(relays: RelayModel, uptime: Any) -> dict[str, Any]:
 
 def growth_card_of(relays: RelayModel, bandwidth: Any) -> dict[str, Any]:
     running = [r for r in relays.relays if r["running"]]
-    return growth_card(relays.relays, running, _parse_view_time(relays.published), bandwidth)
+    return growth_card(running, _parse_view_time(relays.published), bandwidth)
 
 
 def assemble(details: dict[str, Any], uptime: dict[str, Any], growth: dict[str, Any]) -> dict[str, Any]:
@@ -337,14 +337,14 @@ def exit_policy_card(running: list[dict[str, Any]]) -> dict[str, Any]:
     return _card("exits", "Exit policies", rows, tables=[table])
 
 
-def growth_card(listed: list[dict[str, Any]], running: list[dict[str, Any]], published: datetime | None,
+def growth_card(running: list[dict[str, Any]], published: datetime | None,
                 bandwidth: Any) -> dict[str, Any]:
     rows = []
     if published is not None:
-        first_seen = [t for r in listed if (t := _parse_view_time(r["first_seen"])) is not None]
-        for label, window in NEW_WINDOWS:
-            new = sum(1 for t in first_seen if published - t <= window)
-            rows.append(_row(f"New relays in the last {label}", fmt.count(new), "first seen in that time"))
+        new = new_relay_counts(running, published)
+        for label, _ in NEW_WINDOWS:
+            rows.append(_row(f"New relays in the last {label}", fmt.count(new[label]),
+                             f"of {fmt.count(len(running))} running, first seen in that time"))
     tables, figures, notes = [], [], []
     totals = ((getattr(bandwidth, "network", None) or {}).get("total_bytes") or {}) if bandwidth else {}
     if totals:
@@ -356,6 +356,16 @@ def growth_card(listed: list[dict[str, Any]], running: list[dict[str, Any]], pub
     notes.append(f"New relays are counted back from the data's publication time, {fmt.timestamp(published)}.")
     return _card("growth", "New relays and network total data", rows, tables=tables, figures=figures,
                  notes=notes)
+
+
+def new_relay_counts(running: list[dict[str, Any]], published: datetime) -> dict[str, int]:
+    """Running relays first seen within each NEW_WINDOWS span before ``published`` (the data's time).
+
+    Running relays only, like every other figure on the page: counting listed
+    relays here would mix in relays that are down under a "running" heading.
+    """
+    first_seen = [t for r in running if (t := _parse_view_time(r["first_seen"])) is not None]
+    return {label: sum(1 for t in first_seen if published - t <= window) for label, window in NEW_WINDOWS}
 
 
 # -- exit policy summaries ------------------------------------------------------------------

@@ -253,7 +253,7 @@ def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, i
         "family": family["members"],
         "family_note": family["note"],
         "percentiles": ranks or {"consensus_weight": None, "guard": None, "middle": None, "exit": None},
-        "uptime": uptime_section(uptime_entry),
+        "uptime": uptime_section(uptime_entry, relay["flags"]),
         "traffic": traffic_section(bandwidth_entry),
         "overload": overload_view(bandwidth_entry),
         "consensus_evaluation": evaluation,
@@ -378,11 +378,15 @@ def family_note(relay: dict[str, Any], model: Any, family_id: str | None) -> str
     return "No family page: no listed member is on this site (" + ", ".join(parts) + ")."
 
 
-def uptime_section(entry: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Uptime and flag uptime per period, rounded to what the page shows (one decimal)."""
+def uptime_section(entry: dict[str, Any] | None, current_flags: list[str] = ()) -> dict[str, Any] | None:
+    """Uptime and flag uptime per period, rounded to what the page shows (one decimal).
+
+    The flag is chosen against the relay's current flags (model.uptime.flag_uptime).
+    """
     if not isinstance(entry, dict):
         return None
-    uptime, flag_uptime = entry.get("uptime") or {}, entry.get("flag_uptime") or {}
+    flag, flag_uptime = uptime_model.flag_uptime(entry, current_flags)
+    uptime = entry.get("uptime") or {}
     periods = []
     for period in charts.PERIODS:
         overall, flagged = _round1(uptime.get(period)), _round1(flag_uptime.get(period))
@@ -391,8 +395,7 @@ def uptime_section(entry: dict[str, Any] | None) -> dict[str, Any] | None:
                         "flag_uptime": flagged,
                         "flag_uptime_text": "same as overall" if flagged is not None and flagged == overall
                         else _pct_text(flagged)})
-    flag = entry.get("flag")
-    return {"flag": flag if flag in ("Exit", "Guard", "Fast", "Running") else None,
+    return {"flag": flag,
             "outlier": entry.get("outlier") if entry.get("outlier") in ("low", "high") else None,
             "periods": periods}
 
