@@ -503,7 +503,7 @@ class OperatorMetrics:
     guard_count: int = 0
     reliability_6m: float | None = None  # mean 6-month uptime % of relays with enough data
     reliability_5y: float | None = None
-    bandwidth_6m: float | None = None    # Σ relays' mean read rate over 6 months, bytes/s
+    bandwidth_6m: float | None = None    # summed read rate averaged over the whole 6-month history, bytes/s
     bandwidth_5y: float | None = None
     countries: list[str] = field(default_factory=list)        # upper-case codes
     platforms: list[str] = field(default_factory=list)        # OS families
@@ -547,6 +547,7 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
     net_weight = groups.network_role_weight
     uptime_relays = uptime.relays if uptime is not None else {}
     bandwidth_relays = bandwidth.relays if bandwidth is not None else {}
+    period_points = (bandwidth.network.get("period_points") or {}) if bandwidth is not None else {}
     statuses = aroi.relays if aroi is not None else {}
     out: dict[str, OperatorMetrics] = {}
     for gid, group in groups.groups["contact"].items():
@@ -561,7 +562,7 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
                             exit_count=group.role_count["exit"], guard_count=group.role_count["guard"])
         m.exit_authority = group.role_weight["exit"] / net_weight["exit"] if net_weight.get("exit") else 0.0
         m.guard_authority = group.role_weight["guard"] / net_weight["guard"] if net_weight.get("guard") else 0.0
-        _history_metrics(m, group.fingerprints, uptime_relays, bandwidth_relays)
+        _history_metrics(m, group.fingerprints, uptime_relays, bandwidth_relays, period_points)
         _spread_metrics(m, members, keys, rare, as_scores)
         _veteran_metrics(m, members, reference)
         m.validated_count = sum(1 for fp in group.fingerprints if statuses.get(fp, {}).get("status") == VALIDATED)
@@ -575,20 +576,39 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _history_metrics(m: OperatorMetrics, fps: list[str], uptime: dict, bandwidth: dict) -> None:
-    """Uptime means, summed mean read rates and total data (read + written, best period: 5Y → 1M)."""
+def _history_metrics(m: OperatorMetrics, fps: list[str], uptime: dict, bandwidth: dict,
+                     period_points: dict[str, int] | None = None) -> None:
+    """Uptime means, bandwidth served per period and total data (read + written, best period: 5Y → 1M)."""
     up = [uptime[fp]["uptime"] for fp in fps if fp in uptime]
     m.reliability_6m = _mean([u["6M"] for u in up if u["6M"] is not None])
     m.reliability_5y = _mean([u["5Y"] for u in up if u["5Y"] is not None])
     bw = [bandwidth[fp] for fp in fps if fp in bandwidth]
     for period, attr in (("6M", "bandwidth_6m"), ("5Y", "bandwidth_5y")):
-        rates = [b["read"][period] for b in bw if b["read"][period] is not None]
-        setattr(m, attr, sum(rates) if rates else None)
+        setattr(m, attr, served_rate(bw, period, (period_points or {}).get(period, 0)))
     for period in ("5Y", "1Y", "6M", "1M"):
         moved = sum(b["total_bytes"][period] or 0 for b in bw)
         if moved > 0:
             m.total_data, m.total_data_period = moved, period
             break
+
+
+SERVED_MIN_POINTS = 30      # as for uptime: a history of fewer points says too little about the period
+
+
+def served_rate(entries: list[dict], period: str, period_points: int) -> float | None:
+    """An operator's read rate summed point by point over its relays, averaged over the whole period.
+
+    Σ over relays of (mean rate × points with data) / the period's length in
+    points: a point where a relay had no data counts 0, so a relay of a few
+    weeks counts for those weeks only, never as if it had served the whole
+    period (summing each relay's own mean did that).  A relay's history
+    counts only with at least SERVED_MIN_POINTS points.  None: nothing counts.
+    """
+    if period_points <= 0:
+        return None
+    served = [b["read"][period] * b["read_points"][period] for b in entries
+              if b["read"][period] is not None and b.get("read_points", {}).get(period, 0) >= SERVED_MIN_POINTS]
+    return sum(served) / period_points if served else None
 
 
 def _spread_metrics(m: OperatorMetrics, members: list[dict], keys: dict, rare: frozenset[str],
@@ -728,11 +748,13 @@ CATEGORIES: tuple[Category, ...] = (
              lambda m: _plural(m.ipv6_count, "IPv6 address", "IPv6 addresses"),
              lambda m: _plural(m.relays, "relay"), badges=("IPv6 Legend", "IPv6 Master", "IPv6 Champion")),
     Category("bandwidth_masters", "Bandwidth Served Masters (6-Month Historic)",
-             "sum of the relays' mean 6-month read rate (more than 25 relays)", "bandwidth_6m",
+             "the operator's summed daily read rate averaged over the whole 6-month history (a day without "
+             "data counts 0; a relay counts with 30 or more days of history; more than 25 relays)", "bandwidth_6m",
              lambda m: fmt.bandwidth(m.bandwidth_6m), lambda m: _plural(m.relays, "relay"),
              min_relays=BIG_OPERATOR),
     Category("bandwidth_legends", "Bandwidth Served Legends (5-Year Historic)",
-             "sum of the relays' mean 5-year read rate (more than 25 relays)", "bandwidth_5y",
+             "the operator's summed read rate averaged over every point of the 5-year history (a point without "
+             "data counts 0; a relay counts with 30 or more points of history; more than 25 relays)", "bandwidth_5y",
              lambda m: fmt.bandwidth(m.bandwidth_5y), lambda m: _plural(m.relays, "relay"),
              min_relays=BIG_OPERATOR),
     Category("validated_relays", "AROI Validation Champions", "relays whose AROI proof validates",
