@@ -477,6 +477,26 @@ def as_rarity(cw_fraction: float, operators: int) -> int:
     return base + bonus
 
 
+def as_rarity_scores(relays: list[dict[str, Any]], keys: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per AS id: {"score" (as_rarity), "fraction" (its relays' consensus weight fraction), "operators"}.
+
+    One pass over the relays, once per build: the leaderboards' diversity
+    score and every relay page's "AS rarity" read the same figures.
+    """
+    fraction: Counter = Counter()
+    contacts: dict[str, set[str]] = {}
+    for r in relays:
+        k = keys[r["fingerprint"]]
+        as_id = k["as"]
+        if as_id:
+            fraction[as_id] += r["consensus_weight_fraction"] or 0.0
+            contacts.setdefault(as_id, set())
+            if k["contact"]:
+                contacts[as_id].add(k["contact"])
+    return {a: {"score": as_rarity(fraction[a], len(contacts[a])), "fraction": fraction[a],
+                "operators": len(contacts[a])} for a in fraction}
+
+
 def veteran_factor(relays: int) -> float:
     """allium's scaling of veteran days by operator size."""
     for minimum, factor in ((300, 1.3), (200, 1.25), (100, 1.2), (50, 1.15), (20, 1.1), (10, 1.05)):
@@ -533,16 +553,7 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
     network = len(relays.relays)
     country_counts = Counter(r["country"].upper() for r in relays.relays if r["country"])
     rare = rare_countries(country_counts, network)
-    as_fraction: Counter = Counter()
-    as_contacts: dict[str, set[str]] = {}
-    for r in relays.relays:
-        as_id = keys[r["fingerprint"]]["as"]
-        if as_id:
-            as_fraction[as_id] += r["consensus_weight_fraction"] or 0.0
-            contact = keys[r["fingerprint"]]["contact"]
-            if contact:
-                as_contacts.setdefault(as_id, set()).add(contact)
-    as_scores = {a: as_rarity(as_fraction[a], len(as_contacts.get(a, ()))) for a in as_fraction}
+    as_scores = {a: v["score"] for a, v in as_rarity_scores(relays.relays, keys).items()}
     reference = fmt.parse_onionoo_time(relays.published[:19])
     net_weight = groups.network_role_weight
     uptime_relays = uptime.relays if uptime is not None else {}
