@@ -170,7 +170,10 @@ def test_health_is_a_memoized_model_of_three_inputs():
 def test_dashboard_page_renders_with_and_without_models():
     bare = render(make_inputs(load_doc()), families=("health",))["network-health.html"].decode()
     check_html(bare)
-    assert bare.count('class="hcard"') == 13 and "No uptime data." in bare   # 11 cards + AROI + authorities
+    # 11 cards + IPv4/dual-stack + Happy Families + AROI + authorities
+    assert bare.count('class="hcard"') == 15 and "No uptime data." in bare
+    assert "No AROI validator data: which operators validate is not known." in bare
+    assert "No CollecTor votes: the authorities" in bare and "Happy Families key migration" in bare
     assert "No directory-authority data" in bare
     assert 'href="static/charts.css"' in bare and bare.count("<svg ") == 5
     full = render(with_models(), families=("health",))["network-health.html"].decode()
