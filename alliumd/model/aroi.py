@@ -843,6 +843,7 @@ class LeaderboardModel:
     ranks: dict[str, list[dict[str, Any]]]  # operator id → [{"category", "title", "rank"}], CATEGORIES order
     operators: int                          # operators considered (contact of 3+ characters)
     inputs: dict[str, bool]                 # which optional inputs were available: uptime, bandwidth, aroi
+    overview: dict[str, Any] = field(default_factory=dict)   # leaderboard_overview: totals and top 3s
 
 
 def build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any = None, bandwidth: Any = None,
@@ -866,4 +867,42 @@ def _build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any, ba
     return LeaderboardModel(published=relays.published, categories=categories, ranks=ranks,
                             operators=len(operators),
                             inputs={"uptime": uptime is not None, "bandwidth": bandwidth is not None,
-                                    "aroi": aroi is not None and aroi.validator_available})
+                                    "aroi": aroi is not None and aroi.validator_available},
+                            overview=leaderboard_overview(relays, groups, operators, aroi, categories))
+
+
+def leaderboard_overview(relays: RelayModel, groups: GroupsModel, operators: dict[str, OperatorMetrics],
+                         aroi: AroiModel | None, categories: list[dict[str, Any]]) -> dict[str, Any]:
+    """The totals above the boards and the top three of every board (plain text rows).
+
+    Relay and bandwidth totals cover running relays and say so; operator
+    counts are the operators the boards consider (a contact of 3+ characters).
+    """
+    running = [r for r in relays.relays if r["running"]]
+    n = len(running)
+    scope = f"of {fmt.count(n)} running"
+    observed = sum(r["observed_bandwidth"] or 0 for r in running)
+    keys = groups.relay_keys
+    ranked_running = sum(1 for r in running if keys[r["fingerprint"]]["contact"] in operators)
+    validated = sum(1 for gid in operators if aroi is not None and aroi.validator_available
+                    and (aroi.operators.get(gid) or {}).get("status") == VALIDATED)
+    by_key = {c["key"]: c["entries"] for c in categories}
+    top_bw = [operators[e["id"]] for e in by_key.get("bandwidth", [])[:3]]
+    top_cw = [operators[e["id"]] for e in by_key.get("consensus_weight", [])[:3]]
+    rows = [
+        {"label": "Running relays", "value": fmt.count(n), "detail": f"{fmt.count(len(relays.relays))} listed"},
+        {"label": "Run by a ranked operator", "value": fmt.count(ranked_running),
+         "detail": f"{_pct_text(_pct(ranked_running, n))} {scope}"},
+        {"label": "Operators ranked", "value": fmt.count(len(operators)), "detail": "a contact of 3 or more characters"},
+        {"label": "Operators whose AROI validates", "value": fmt.count(validated) if aroi is not None
+         and aroi.validator_available else fmt.MISSING, "detail": f"of {fmt.count(len(operators))} ranked"},
+        {"label": "Observed bandwidth", "value": fmt.bandwidth(observed), "detail": scope},
+        {"label": "Top 3 operators' observed bandwidth", "value": fmt.bandwidth(sum(m.bandwidth for m in top_bw)),
+         "detail": f"{_pct_text(_pct(sum(m.bandwidth for m in top_bw), observed))} of the bandwidth {scope}"},
+        {"label": "Top 3 operators' consensus weight",
+         "value": fmt.percent(sum(m.consensus_weight_fraction for m in top_cw)), "detail": "of the network"},
+    ]
+    top3 = [{"key": c["key"], "title": c["title"],
+             "entries": [{"id": e["id"], "label": e["label"], "value_text": e["value_text"]} for e in c["entries"][:3]]}
+            for c in categories]
+    return {"rows": rows, "top3": top3}
