@@ -71,19 +71,24 @@ def test_one_month_uptime_per_flag_counts_only_relays_holding_the_flag():
 
 
 def test_exit_ip_restrictions_from_the_full_policy():
-    exits = [{"exit_policy": ["reject private:*", "accept *:80", "reject *:*"]},
-             {"exit_policy": ["reject 198.51.100.0/24:*", "accept *:*"]},
-             {"exit_policy": ["accept 203.0.113.5:443", "reject *:*"]},
-             {"exit_policy": ["accept [2001:db8::1]:443", "reject private:*", "reject *6:*"]},
-             {"exit_policy": ["garbage", "reject *4:*"]}]
-    assert extra.exit_ip_restrictions(exits) == {"private": 2, "reject_specific": 1, "accept_specific": 2,
+    own = {"or_addresses": ["204.8.96.141:9001", "[2620:7:6003::141]:9001"], "exit_addresses": []}
+    expanded = ["reject 0.0.0.0/8:*", "reject 169.254.0.0/16:*", "reject 127.0.0.0/8:*", "reject 192.168.0.0/16:*",
+                "reject 10.0.0.0/8:*", "reject 172.16.0.0/12:*", "reject 204.8.96.141:*", "reject [2620:7:6003::141]:*"]
+    exits = [{**own, "exit_policy": ["reject private:*", "accept *:80", "reject *:*"]},
+             {**own, "exit_policy": [*expanded, "accept *:443", "reject *:*"]},        # tor's RejectPrivate: own IPs
+             {**own, "exit_policy": [*expanded, "reject 171.25.193.0/24:*", "accept *:*"]},
+             {**own, "exit_policy": ["accept 185.220.101.5:443", "reject *:*"]},
+             {**own, "exit_policy": ["accept [2606:4700::1111]:443", "reject *6:*"]},
+             {**own, "exit_policy": ["garbage", "reject *4:*"]}]
+    assert extra.exit_ip_restrictions(exits) == {"private": 3, "reject_specific": 1, "accept_specific": 2,
                                                  "restricted": 3}
     doc = load_doc()
     _, running = running_views(doc)
-    real = extra.exit_ip_restrictions([r for r in running if r["is_exit"]])
+    real_exits = [r for r in running if r["is_exit"]]
+    real = extra.exit_ip_restrictions(real_exits)
     brute = sum(1 for r in doc["relays"] if r["running"] and "Exit" in r["flags"]
-                and any(rule.startswith("reject private:") for rule in r["exit_policy"]))
-    assert real["private"] == brute
+                and any(rule.startswith(("reject private:", "reject 10.0.0.0/8:")) for rule in r["exit_policy"]))
+    assert real["private"] == brute and 0 < brute <= len(real_exits)
 
 
 def test_weight_per_mbit_for_eu_non_eu_and_top_ases():

@@ -353,11 +353,12 @@ def exit_policy_card(running: list[dict[str, Any]]) -> dict[str, Any]:
             _row("Allowing every port", fmt.count(sum(1 for p in policies if p and _all_ports(p)))),
             _row("Without a policy summary", fmt.count(sum(1 for p in policies if p is None)))]
     ip = extra.exit_ip_restrictions(exits)
-    rows += [_row("Rejecting private addresses (reject private:*)", fmt.count(ip["private"]), _pct(ip["private"], n)),
+    rows += [_row("Rejecting private networks", fmt.count(ip["private"]),
+                  f"{_pct(ip['private'], n)} of exits (reject private:* or its expansion)"),
              _row("Restricted by destination address", fmt.count(ip["restricted"]),
-                  f"{_pct(ip['restricted'], n)} of exits: an accept or reject rule for particular addresses"),
+                  f"{_pct(ip['restricted'], n)} of exits: a rule for particular public addresses (not their own)"),
              _row("Rejecting particular addresses", fmt.count(ip["reject_specific"]), _pct(ip["reject_specific"], n)),
-             _row("Accepting only particular addresses", fmt.count(ip["accept_specific"]),
+             _row("Accepting particular addresses", fmt.count(ip["accept_specific"]),
                   _pct(ip["accept_specific"], n))]
     table_rows = []
     for port, name in EXIT_PORTS:

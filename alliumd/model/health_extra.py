@@ -8,6 +8,8 @@ version, never per page.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -74,24 +76,55 @@ def _rule_address(rule: str) -> tuple[str, str] | None:
     return action, target.rsplit(":", 1)[0]
 
 
+@functools.lru_cache(maxsize=1 << 14)        # the same few hundred addresses recur in thousands of policies
+def _network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(address.strip("[]"), strict=False)
+    except ValueError:
+        return None
+
+
+def _is_private(address: str) -> bool:
+    """``private`` or a private/reserved network: what tor's ExitPolicyRejectPrivate expands to."""
+    if address == "private":
+        return True
+    net = _network(address)
+    return net is not None and (net.is_private or net.is_reserved or net.is_loopback or net.is_link_local
+                                or net.is_multicast)
+
+
+def _own_addresses(relay: dict[str, Any]) -> set[str]:
+    """The relay's own IPs (ExitPolicyRejectPrivate also rejects them): OR addresses without the port."""
+    own = set(relay.get("exit_addresses") or ())
+    for a in relay.get("or_addresses") or ():
+        own.add(a.rsplit(":", 1)[0].strip("[]"))
+    return own
+
+
 def exit_ip_restrictions(exits: list[dict[str, Any]]) -> dict[str, int]:
     """How exits restrict destinations by address (their full exit policy, not the port summary).
 
-    ``private``: a ``reject private:*`` rule; ``reject_specific`` / ``accept_specific``: a rule for a
-    particular address or network (not ``*``, ``*4``, ``*6`` or ``private``); ``restricted``: either.
+    ``private``: rejects private networks (``private`` or its expansion: 10/8, 127/8, 192.168/16, …);
+    ``reject_specific`` / ``accept_specific``: a rule for a particular public address or network other
+    than the relay's own (which tor's ExitPolicyRejectPrivate rejects too); ``restricted``: either.
     """
     out = Counter()
     for r in exits:
         kinds = set()
+        own = None
         for rule in r["exit_policy"]:
             parsed = _rule_address(rule)
             if parsed is None:
                 continue
             action, address = parsed
-            if address == "private":
+            if address in ANY_ADDRESS:
+                continue
+            if _is_private(address):
                 if action == "reject":
                     kinds.add("private")
-            elif address not in ANY_ADDRESS:
+                continue
+            own = _own_addresses(r) if own is None else own
+            if address.strip("[]") not in own:
                 kinds.add(f"{action}_specific")
         out.update(kinds)
         if kinds & {"reject_specific", "accept_specific"}:
