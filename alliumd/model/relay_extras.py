@@ -71,7 +71,7 @@ def relay_extras(relay: dict[str, Any], as_figures: dict[str, Any] | None, by_fi
             "score": as_figures["score"], "max": AS_RARITY_MAX,
             "text": f"{as_figures['score']} of {AS_RARITY_MAX}",
             "detail": f"the AS holds {fmt.percent(as_figures['fraction'])} of the consensus weight, "
-                      f"{fmt.counted(as_figures['operators'], 'operator')} run relays there"},
+                      f"{fmt.counted(as_figures['operators'], 'operator')} with relays there"},
         "family_support": support, "family_support_text": SUPPORT_TEXT[support],
         "family_ids": list(relay.get("family_ids") or []),
         "alleged": listed(alleged), "alleged_count": len(alleged),
