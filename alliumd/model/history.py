@@ -18,7 +18,8 @@ that the renderer can read it relay by relay and recognise unchanged relays)::
     }}
 
     uptime relay:    {"uptime": {"1M": graph, "6M": …, "1Y": …, "5Y": …},    (periods present only)
-                      "flags": {"Guard": {"1M": [mean, points], …}, …}}   (every UPTIME_FLAGS flag present)
+                      "flags": {"Guard": {"1M": [mean, points], …}, …}}   (every UPTIME_FLAGS flag present;
+                                                                          1M only for flags not in FLAG_PRIORITY)
     bandwidth relay: {"read": {"1M": graph, …}, "write": {…},
                       ["overload_ratelimits": {…}, "overload_fd_exhausted": {…}]}   (numbers only)
     graph:           {"mean": mean of the non-null points | null, "points": number of non-null points,
@@ -60,7 +61,8 @@ MAX_VALUE = 999
 FLAG_PRIORITY = ("Exit", "Guard", "Fast", "Running")
 # the flags whose uptime is summarised (means and point counts only, no series: the series of the
 # five or six flags of a relay were most of the time it took to summarise the document); network
-# health shows the 1-month uptime per flag.  A fixed list, so a hostile document cannot add keys.
+# health shows the 1-month uptime per flag, so the flags outside FLAG_PRIORITY keep only 1M.  A fixed
+# list, so a hostile document cannot add keys.
 UPTIME_FLAGS = ("Authority", "BadExit", "Exit", "Fast", "Guard", "HSDir", "MiddleOnly", "Running", "Stable",
                 "StaleDesc", "V2Dir", "Valid")
 
@@ -337,6 +339,8 @@ def uptime_relay(obj: dict) -> dict[str, Any]:
         for flag in UPTIME_FLAGS:
             histories = flags_in.get(flag)
             if histories is not None:
+                if flag not in FLAG_PRIORITY and isinstance(histories, dict):
+                    histories = {k: histories[k] for k in ("1_month",) if k in histories}   # health shows 1M only
                 periods = period_summaries(histories, f"flags.{flag}")
                 flags[flag] = {p: [s["mean"], s["points"]] for p, s in periods.items()}
     return {"uptime": uptime, "flags": flags}

@@ -74,7 +74,7 @@ def relay_uptime(raw: str) -> dict[str, Any] | None:
         flags = summary["flags"]
         return {
             "uptime": {p: percent(graphs.get(p)) for p in PERIOD_KEYS},
-            "flags": {f: {p: percent_pair(periods.get(p)) for p in PERIOD_KEYS} for f, periods in flags.items()},
+            "flags": {f: {p: percent_pair(pair) for p, pair in periods.items()} for f, periods in flags.items()},
             "points": {p: graphs[p]["points"] if p in graphs else 0 for p in PERIOD_KEYS},
             "outlier": None,
             "raw": raw,
@@ -93,7 +93,7 @@ def flag_uptime(entry: dict[str, Any] | None, current_flags: Iterable[str]) -> t
     flags = (entry or {}).get("flags") or {}
     held = set(current_flags)
     flag = next((f for f in FLAG_PRIORITY if f in held and f in flags), None)
-    return flag, (flags[flag] if flag else {})
+    return flag, ({p: flags[flag].get(p) for p in PERIOD_KEYS} if flag else {})
 
 
 def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
