@@ -59,7 +59,7 @@ STEPS = (("uptime", "uptime_changed", "onionoo_uptime.summary.json"),
 def prepare(data: Path, work: Path) -> dict[str, Path]:
     """Cache variants under ``work/variants``: validated like a fetcher publishes them (cached on disk)."""
     out = work / "variants"
-    marker = out / ".done-2"         # bumped when the variants change
+    marker = out / ".done-3"         # bumped when the variants change (3: uptime summary format 3)
     files = {"details": out / "details.json", "details_changed": out / "details_changed.json",
              "uptime": out / "uptime.summary.json", "uptime_changed": out / "uptime_changed.summary.json",
              "bandwidth": out / "bandwidth.summary.json", "aroi": out / "aroi.summary.json"}

@@ -10,23 +10,25 @@
 <p class="note">Boards built from uptime or bandwidth history stay empty until that source has data.</p>
 % endif
 </%def>\
-<%def name="champions(categories, prefix)">\
+<%def name="overview(o, prefix)">\
+<table class="kv">
+<caption>Network overview</caption>
+% for row in o['rows']:
+<tr><th scope="row">${row['label']}</th><td>${row['value']} <span class="d">${row['detail']}</span></td></tr>
+% endfor
+</table>
 <div class="wide"><table class="list">
-<caption>Champions: rank 1 of every board</caption>
-<thead><tr><th>Board</th><th>Operator</th><th>Score</th></tr></thead>
+<caption>Top 3 of every board</caption>
+<thead><tr><th>Board</th><th>1st</th><th>2nd</th><th>3rd</th></tr></thead>
 <tbody>
-% for c in categories:
+% for c in o['top3']:
 <tr><td><a href="#${prefix}${c['key']}">${c['title']}</a></td>\
-% if c['entries']:
-<% e = c['entries'][0] %>\
-<td><a href="${chrome['root']}${e['href']}"><bdi>${e['label']}</bdi></a>\
-% if e['badge']:
- <span class="badge ok">${e['badge']}</span>\
-% endif
-</td><td>${e['value']}</td>\
-% else:
-<td>–</td><td>–</td>\
-% endif
+% for e in c['entries']:
+<td><a href="${chrome['root']}${e['href']}"><bdi>${e['label']}</bdi></a> <span class="d">${e['value_text']}</span></td>\
+% endfor
+% for _ in range(3 - len(c['entries'])):
+<td>–</td>\
+% endfor
 </tr>
 % endfor
 </tbody>

@@ -50,4 +50,3 @@ ${ch.bar_chart(c, "%s%d" % (card['id'], loop.index))}\
 <%include file="_aroi_card.mako" args="card=aroi_card"/>
 <%include file="_authorities_card.mako" args="card=authorities_card"/>
 </div>
-<p class="note">The Happy Families key migration needs the CollecTor source: not available yet.</p>

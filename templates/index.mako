@@ -80,7 +80,7 @@
 Operators are grouped by their AROI domain (Authenticated Relay Operator ID) when their contact has one.
 <a href="${chrome['root']}${leaderboards_path}">All boards on one page</a></p>
 ${lb.note(b['inputs'])}\
+${lb.overview(b['overview'], "lb-")}\
 ${lb.toc(b['categories'], "lb-")}\
-${lb.champions(b['categories'], "lb-")}\
 ${lb.sections(b['categories'], "lb-", "h3")}\
 </section>

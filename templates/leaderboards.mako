@@ -5,6 +5,6 @@
 <p class="lead">${operators} operators ranked in ${len(categories)} categories. Operators are grouped by their
 AROI domain (Authenticated Relay Operator ID) when their contact has one, else by contact.</p>
 ${lb.note(inputs)}\
+${lb.overview(overview, "")}\
 ${lb.toc(categories, "")}\
-${lb.champions(categories, "")}\
 ${lb.sections(categories, "", "h2")}\

@@ -35,7 +35,9 @@
 % else:
 <span class="badge warn">not running</span>
 % endif
-Role: ${", ".join(r['roles'])}.</p>
+Role: ${", ".join(r['roles'])}.
+<span class="state">${"UP" if r['state'] == "up" else "DOWN"} for ${r['state_duration']}</span> \
+<span class="note">(${"since its last restart" if r['state'] == "up" else "since last seen"}, ${r['state_since']}, counted to the data's publication)</span></p>
 
 <section>
 <h2>Health status</h2>
@@ -84,6 +86,9 @@ ${country}\
 % endif
 </td></tr>
 <% as_text = join_present(r['as_number'], r['as_name']) %>\
+<tr><th scope="row">Region</th><td>${v(r['region_name'])}</td></tr>
+<tr><th scope="row">City</th><td>${v(r['city_name'])}</td></tr>
+<tr><th scope="row">Coordinates</th><td>${v(r['coordinates_text'])}</td></tr>
 <tr><th scope="row">AS</th><td>\
 % if links['as']:
 <a href="${root}${links['as']}">${as_text}</a>\
@@ -91,7 +96,11 @@ ${country}\
 ${as_text}\
 % endif
 </td></tr>
+% if extras and extras['as_rarity']:
+<tr><th scope="row">AS rarity</th><td>${extras['as_rarity']['text']} <span class="d">(${extras['as_rarity']['detail']})</span></td></tr>
+% endif
 </table>
+<p class="note">Region, city and coordinates are Onionoo's GeoIP guesses. AS rarity is the leaderboards' score: 0–3 for a small share of the consensus weight, 0–2 for few operators in the AS.</p>
 </section>
 
 <section>
@@ -261,6 +270,30 @@ ${"listed on the family page" if links['family'] else "not shown"}.</p>
 % endif
 % else:
 <p>No effective family.</p>
+% endif
+% if extras:
+<p>Family support: <b>${extras['family_support_text']}</b>.\
+% if extras['family_ids']:
+ Happy Families key: <span class="fp">${", ".join(extras['family_ids'])}</span>.\
+% endif
+</p>
+% for kind, title, explain in (("alleged", "Alleged members", "this relay lists them, they do not list it back"), ("indirect", "Indirect members", "they list this relay, it does not list them")):
+% if extras[kind + '_count']:
+<p>${title} (${count(extras[kind + '_count'])}; ${explain}):</p>
+<ul class="family">
+% for m in extras[kind]:
+% if m['present']:
+<li><a href="${root}relay/${m['fingerprint']}/index.html">${m['nickname']}</a> <span class="fp">${m['fingerprint']}</span></li>
+% else:
+<li><span class="fp">${m['fingerprint']}</span> <span class="note">(no page on this site)</span></li>
+% endif
+% endfor
+</ul>
+% if extras[kind + '_count'] > len(extras[kind]):
+<p class="note">${count(extras[kind + '_count'] - len(extras[kind]))} more not shown.</p>
+% endif
+% endif
+% endfor
 % endif
 </section>
 

@@ -310,12 +310,26 @@ def big_network():
 
 def hand_made_history(fps: list[str]):
     """Uptime: 6M = 90 + i/10 %, except one relay without enough data; no 5Y anywhere.
-    Bandwidth: 6M mean read 1 MB/s per relay; total data only over 1Y (so the 5Y → 1Y fallback shows)."""
+    Bandwidth: 6M mean read 1 MB/s per relay over 180 daily points, except relay 1 (20 days: too young to
+    count) and relay 2 (90 days: half the period); total data only over 1Y (so the 5Y → 1Y fallback shows)."""
     up = {f: {"uptime": {"1M": None, "6M": None if i == 0 else 90 + i / 10, "1Y": None, "5Y": None}}
           for i, f in enumerate(fps)}
     bw = {f: {"read": {"1M": None, "6M": 1_000_000, "1Y": None, "5Y": None},
-              "total_bytes": {"1M": None, "6M": None, "1Y": 10**12, "5Y": None}} for f in fps}
-    return (UptimeModel("2026-08-22 11:00:00 UTC", up, {}), BandwidthModel("2026-08-22 11:00:00 UTC", bw, {}))
+              "read_points": {"1M": 0, "6M": {1: 20, 2: 90}.get(i, 180), "1Y": 0, "5Y": 0},
+              "total_bytes": {"1M": None, "6M": None, "1Y": 10**12, "5Y": None}} for i, f in enumerate(fps)}
+    network = {"period_points": {"1M": 0, "6M": 180, "1Y": 0, "5Y": 0}}
+    return (UptimeModel("2026-08-22 11:00:00 UTC", up, {}),
+            BandwidthModel("2026-08-22 11:00:00 UTC", bw, network))
+
+
+def test_served_rate_averages_the_summed_rate_over_the_whole_period():
+    """A weeks-old relay is not counted as if it had served all six months (issue 16 #2)."""
+    old_relay = {"read": {"6M": 4_000_000.0}, "read_points": {"6M": 180}}
+    half = {"read": {"6M": 2_000_000.0}, "read_points": {"6M": 90}}
+    young = {"read": {"6M": 100_000_000.0}, "read_points": {"6M": 29}}           # below the 30-point minimum
+    assert aroi.served_rate([old_relay, half, young], "6M", 180) == 4_000_000 + 1_000_000
+    assert aroi.served_rate([young], "6M", 180) is None
+    assert aroi.served_rate([old_relay], "6M", 0) is None                        # no period length known
 
 
 def boards(lb) -> dict[str, list[dict]]:
@@ -350,7 +364,10 @@ def test_leaderboards_on_the_fixture_with_hand_made_history():
     assert by_key["reliability_masters"][0]["value"] == round(expected, 1)
     assert by_key["reliability_masters"][0]["value_text"] == f"{expected:.1f}%"
     assert by_key["legacy_titans"] == []                                     # no 5-year data at all
-    assert by_key["bandwidth_masters"][0]["value"] == 30 * 1_000_000 and by_key["bandwidth_legends"] == []
+    # issue 16 #2: served over the whole period: 28 full histories, one of half the period, one too young
+    assert by_key["bandwidth_masters"][0]["value"] == 28 * 1_000_000 + 500_000 and by_key["bandwidth_legends"] == []
+    assert "a day without data counts 0" in next(c for c in lb.categories
+                                                 if c["key"] == "bandwidth_masters")["description"]
     total = by_key["total_data_champions"]
     assert total[0]["id"] == big_op and total[0]["value"] == 30 * 10**12 and total[0]["detail"] == "over 1Y"
     assert total[0]["value_text"] == "30 TB"

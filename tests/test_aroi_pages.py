@@ -88,8 +88,12 @@ def test_home_page_boards_pagination_and_badges(tmp_path):
     assert bandwidth.xpath("string(.//tbody/tr[1]//span[@class='badge ok'])") == "Bandwidth Champion"
     validated = index.xpath("//section[@id='lb-validated_relays']//tbody/tr/td[2]/a/@href")
     assert validated[0] == "contact/tokelrk.xyz/index.html"
-    champions = index.xpath("//caption[starts-with(., 'Champions')]/ancestor::table//tbody/tr")
-    assert len(champions) == 19
+    top3 = index.xpath("//caption[starts-with(., 'Top 3 of every board')]/ancestor::table//tbody/tr")
+    assert len(top3) == 19
+    first = top3[0].xpath("./td")
+    assert first[0].text_content() == "Bandwidth Contributed" and len(first) == 4
+    overview = index.xpath("//caption[.='Network overview']/ancestor::table//tr/th/text()")
+    assert overview[:2] == ["Running relays", "Run by a ranked operator"]
 
 
 def test_an_aroi_only_change_builds_and_writes_only_its_dependents(tmp_path, monkeypatch):

@@ -97,10 +97,15 @@ def test_versions_platforms_and_new_relays():
     table = {row[0]: row[1] for row in health["platforms"]["tables"][0]["rows"]}
     assert table == {os: str(n) for os, n in oses.items()}
     published = datetime(2026, 8, 22, 11, tzinfo=timezone.utc)
-    first_seen = [datetime.fromisoformat(r["first_seen"]).replace(tzinfo=timezone.utc) for r in doc["relays"]]
+    first_seen = [datetime.fromisoformat(r["first_seen"]).replace(tzinfo=timezone.utc) for r in running]
     growth = rows(health["growth"])
+    # issue 16 #3: running relays only, like the rest of the page, and the row says so
     assert growth["New relays in the last 30 days"]["value"] == \
         str(sum(1 for t in first_seen if published - t <= timedelta(days=30)))
+    assert growth["New relays in the last 30 days"]["detail"].startswith(f"of {len(running)} running")
+    listed = [datetime.fromisoformat(r["first_seen"]).replace(tzinfo=timezone.utc) for r in doc["relays"]]
+    assert sum(1 for t in listed if published - t <= timedelta(days=30)) > \
+        int(growth["New relays in the last 30 days"]["value"])      # the fixture tells the two scopes apart
 
 
 def test_exit_policy_figures():
@@ -165,7 +170,10 @@ def test_health_is_a_memoized_model_of_three_inputs():
 def test_dashboard_page_renders_with_and_without_models():
     bare = render(make_inputs(load_doc()), families=("health",))["network-health.html"].decode()
     check_html(bare)
-    assert bare.count('class="hcard"') == 13 and "No uptime data." in bare   # 11 cards + AROI + authorities
+    # 11 cards + IPv4/dual-stack + Happy Families + AROI + authorities
+    assert bare.count('class="hcard"') == 15 and "No uptime data." in bare
+    assert "No AROI validator data: which operators validate is not known." in bare
+    assert "No CollecTor votes: the authorities" in bare and "Happy Families key migration" in bare
     assert "No directory-authority data" in bare
     assert 'href="static/charts.css"' in bare and bare.count("<svg ") == 5
     full = render(with_models(), families=("health",))["network-health.html"].decode()

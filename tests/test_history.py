@@ -130,11 +130,13 @@ def test_missing_periods_and_flags_are_tolerated():
     assert history.bandwidth_relay({"fingerprint": "X"}) == {"read": {}, "write": {}}
 
 
-def test_flags_keep_mean_and_points_of_the_summary_flags_only():
+def test_flags_keep_mean_and_points_of_the_known_flags_only():
     relay = GONION_UPTIME["relays"][0]
     s = history.uptime_relay({**relay, "flags": {**relay["flags"], "Valid": relay["flags"]["Guard"],
                                                  "<b>x</b>": relay["flags"]["Guard"]}})
-    assert set(s["flags"]) == {"Guard"}
+    assert set(s["flags"]) == {"Guard", "Valid"}              # every known flag (a page picks by current flags)
+    assert all(set(periods) <= {"1M", "6M", "1Y", "5Y"} and all(len(v) == 2 for v in periods.values())
+               for periods in s["flags"].values())            # [mean, points]: no series
     assert s["flags"]["Guard"] == {"1M": [1.0, 1], "6M": [1.0, 2]}
 
 

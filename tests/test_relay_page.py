@@ -61,8 +61,7 @@ def uptime_model(fingerprints: list[str]) -> SimpleNamespace:
         pct = 99.5 - i % 7
         relays[fp] = {
             "uptime": {"1M": pct, "6M": pct - 1, "1Y": None if i % 5 == 0 else pct - 2, "5Y": None},
-            "flag": "Guard" if i % 2 else "Running",
-            "flag_uptime": {"1M": pct, "6M": pct - 3, "1Y": None, "5Y": None},
+            "flags": {"Guard" if i % 2 else "Running": {"1M": pct, "6M": pct - 3, "1Y": None, "5Y": None}},
             "outlier": "low" if i == 3 else None,
             "raw": _raw({"uptime": {p: _series([pct / 100] * 60 + [None] + [0.5] * 29, p)
                                     for p in ("1M", "6M", "1Y")}}),
@@ -219,7 +218,7 @@ def test_json_is_the_view_without_chart_geometry():
     data = json.loads(pages[f"relay/{THYME}/index.json"])
     assert data["schema"] == RELAY_JSON_SCHEMA
     assert set(data) == {"schema", "relay", "diagnostics", "links", "aroi_domain", "family", "family_note", "percentiles",
-                         "uptime", "traffic", "overload", "aroi_validation", "consensus_evaluation", "events"}
+                         "uptime", "traffic", "overload", "aroi_validation", "consensus_evaluation", "events", "extras"}
     assert data["consensus_evaluation"] == {"available": False}           # no collector source here
     assert data["aroi_validation"]["status"] in ("unknown", "validated", "unauthorized", "misconfigured")
     assert data["aroi_validation"]["validator_available"] is False
@@ -297,6 +296,8 @@ def test_hostile_strings_in_every_field_are_never_unescaped():
     doc["relays"] = [hostile(r) for r in doc["relays"]]
     for r in doc["relays"][:3]:
         r["effective_family"] = [r["fingerprint"], "<script>", doc["relays"][5]["fingerprint"]]
+        r["family_ids"] = ["<script>alert(1)</script>"]                  # Happy Families key: operator text
+        r["alleged_family"] = ["$" + doc["relays"][6]["fingerprint"], "<img src=x>"]
     fps = [r["fingerprint"] for r in doc["relays"]]
     up, bw = uptime_model(fps), bandwidth_model(fps)
     bw.relays[fps[0]]["overload_ratelimits"] = {"timestamp": "<script>", "rate-limit": "<b>evil",

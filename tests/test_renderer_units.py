@@ -160,7 +160,7 @@ def test_write_if_changed_writes_a_new_file(writer):
     target = writer.root / "relay" / "X" / "index.html"
     assert written and sha == digest(b"<p>hi</p>")
     assert target.read_bytes() == b"<p>hi</p>"
-    assert os.listdir(writer.tmp) == []
+    assert sorted(os.listdir(writer.root)) == ["relay"]                # nothing temporary left, no .tmp/
 
 
 def test_write_if_changed_skips_identical_bytes_keeping_mtime_and_inode(writer):
@@ -209,7 +209,7 @@ def test_unsafe_paths_raise_and_write_nothing(tmp_path, rel):
         w.write_if_changed(rel, b"x", None)
     with pytest.raises(UnsafePath):
         w.delete(rel)
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["www", "www/.tmp"]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["www"]
 
 
 def test_write_through_symlink_out_of_root_is_refused(tmp_path):
@@ -249,7 +249,7 @@ def test_writer_sweeps_stale_temp_files_on_start(tmp_path):
     tmp.mkdir(parents=True)
     (tmp / "index.html.abc.part").write_bytes(b"torn")
     PageWriter(tmp_path / "www")
-    assert os.listdir(tmp) == []
+    assert not tmp.exists()                          # swept, and the emptied directory removed
 
 
 # =========================================================================================

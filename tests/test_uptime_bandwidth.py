@@ -246,7 +246,7 @@ def test_uptime_of_a_real_2014_relay():
     assert relay["uptime"]["1M"] == pytest.approx(pct(raw["1_month"]), abs=1e-3)
     assert relay["uptime"]["1Y"] == pytest.approx(pct(raw["1_year"]), abs=1e-3)
     assert relay["uptime"]["6M"] is None                        # 2014 had 3_months, not 6_months
-    assert relay["flag"] is None and relay["flag_uptime"] == {"1M": None, "6M": None, "1Y": None, "5Y": None}
+    assert relay["flags"] == {} and uptime_model.flag_uptime(relay, ["Running", "Guard"]) == (None, {})
     series = uptime_model.series_of(relay)["1M"]
     assert len(series["values"]) <= 90 and all(v is None or 0 <= v <= 1 for v in series["values"])
     assert series["last"] == history.series_last(series["first"], series["interval"], len(series["values"]))
@@ -256,7 +256,8 @@ def test_fewer_than_30_points_is_no_uptime_and_guard_is_the_flag():
     model = build_uptime(summary_of(onionoo_uptime, real("uptime", "limit1")))
     relay = model.relays["000853C5B75A25D6960A0910D40A5F2B210B7D3A"]
     assert relay["points"]["1M"] == 2 and relay["uptime"]["1M"] is None
-    assert relay["flag"] == "Guard" and relay["flag_uptime"]["6M"] is None
+    flag, flagged = uptime_model.flag_uptime(relay, ["Fast", "Guard", "Running"])
+    assert flag == "Guard" and flagged["6M"] is None
     assert uptime_model.series_of(relay)["1M"]["values"] == [1, 1]
 
 
@@ -273,11 +274,12 @@ def test_modern_relays_match_the_raw_document():
                 assert relay["uptime"][key] == pytest.approx(pct(graph), abs=1e-3)
         flags = raw[fp].get("flags", {})
         expected_flag = next((f for f in ("Exit", "Guard", "Fast", "Running") if f in flags), None)
-        assert relay["flag"] == expected_flag
+        flag, flagged = uptime_model.flag_uptime(relay, list(flags))    # holding every flag it has history for
+        assert flag == expected_flag
         if expected_flag and "6_months" in flags[expected_flag]:
             g = flags[expected_flag]["6_months"]
             if sum(v is not None for v in g["values"]) >= 30:
-                assert relay["flag_uptime"]["6M"] == pytest.approx(pct(g), abs=1e-3)
+                assert flagged["6M"] == pytest.approx(pct(g), abs=1e-3)
 
 
 def relay_summary(means: dict[str, float | None], flags: dict | None = None) -> dict:
@@ -302,8 +304,24 @@ def test_flag_priority_exit_guard_fast_running():
     for flags in doc["relays"].values():
         flags["flags"] = {f: {"6M": v} for f, v in flags["flags"].items()}
     model = build_uptime(doc)
-    assert [(model.relays[c * 40]["flag"], model.relays[c * 40]["flag_uptime"]["6M"]) for c in "ABCD"] == \
+    held = {c: list(doc["relays"][c * 40]["flags"]) for c in "ABCD"}       # holding every flag it has history for
+    picked = [uptime_model.flag_uptime(model.relays[c * 40], held[c]) for c in "ABCD"]
+    assert [(flag, periods["6M"]) for flag, periods in picked] == \
         [("Exit", 25.0), ("Guard", 75.0), ("Fast", None), ("Running", 90.0)]
+
+
+def test_flag_uptime_uses_the_relays_current_flags_not_a_lost_one():
+    """Issue 16 #1: a relay that lost Guard (its history still has Guard) shows its Fast uptime."""
+    doc = uptime_doc({"E" * 40: relay_summary({"6M": 1.0}, {"Running": {"6M": [0.9, 100]},
+                                                            "Fast": {"6M": [0.8, 100]},
+                                                            "Guard": {"6M": [0.7, 100]}})})
+    entry = build_uptime(doc).relays["E" * 40]
+    assert uptime_model.flag_uptime(entry, ["Fast", "Running", "Stable"]) == \
+        ("Fast", {"1M": None, "6M": 80.0, "1Y": None, "5Y": None})
+    assert uptime_model.flag_uptime(entry, ["Guard", "Fast", "Running"])[0] == "Guard"
+    assert uptime_model.flag_uptime(entry, [])[0] is None                 # not running: no flag uptime
+    from alliumd.pages.relays import uptime_section
+    assert uptime_section(entry, ["Fast", "Running"])["flag"] == "Fast"
 
 
 def test_network_distribution_and_outliers():

@@ -477,6 +477,26 @@ def as_rarity(cw_fraction: float, operators: int) -> int:
     return base + bonus
 
 
+def as_rarity_scores(relays: list[dict[str, Any]], keys: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per AS id: {"score" (as_rarity), "fraction" (its relays' consensus weight fraction), "operators"}.
+
+    One pass over the relays, once per build: the leaderboards' diversity
+    score and every relay page's "AS rarity" read the same figures.
+    """
+    fraction: Counter = Counter()
+    contacts: dict[str, set[str]] = {}
+    for r in relays:
+        k = keys[r["fingerprint"]]
+        as_id = k["as"]
+        if as_id:
+            fraction[as_id] += r["consensus_weight_fraction"] or 0.0
+            contacts.setdefault(as_id, set())
+            if k["contact"]:
+                contacts[as_id].add(k["contact"])
+    return {a: {"score": as_rarity(fraction[a], len(contacts[a])), "fraction": fraction[a],
+                "operators": len(contacts[a])} for a in fraction}
+
+
 def veteran_factor(relays: int) -> float:
     """allium's scaling of veteran days by operator size."""
     for minimum, factor in ((300, 1.3), (200, 1.25), (100, 1.2), (50, 1.15), (20, 1.1), (10, 1.05)):
@@ -503,7 +523,7 @@ class OperatorMetrics:
     guard_count: int = 0
     reliability_6m: float | None = None  # mean 6-month uptime % of relays with enough data
     reliability_5y: float | None = None
-    bandwidth_6m: float | None = None    # Σ relays' mean read rate over 6 months, bytes/s
+    bandwidth_6m: float | None = None    # summed read rate averaged over the whole 6-month history, bytes/s
     bandwidth_5y: float | None = None
     countries: list[str] = field(default_factory=list)        # upper-case codes
     platforms: list[str] = field(default_factory=list)        # OS families
@@ -533,20 +553,12 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
     network = len(relays.relays)
     country_counts = Counter(r["country"].upper() for r in relays.relays if r["country"])
     rare = rare_countries(country_counts, network)
-    as_fraction: Counter = Counter()
-    as_contacts: dict[str, set[str]] = {}
-    for r in relays.relays:
-        as_id = keys[r["fingerprint"]]["as"]
-        if as_id:
-            as_fraction[as_id] += r["consensus_weight_fraction"] or 0.0
-            contact = keys[r["fingerprint"]]["contact"]
-            if contact:
-                as_contacts.setdefault(as_id, set()).add(contact)
-    as_scores = {a: as_rarity(as_fraction[a], len(as_contacts.get(a, ()))) for a in as_fraction}
+    as_scores = {a: v["score"] for a, v in as_rarity_scores(relays.relays, keys).items()}
     reference = fmt.parse_onionoo_time(relays.published[:19])
     net_weight = groups.network_role_weight
     uptime_relays = uptime.relays if uptime is not None else {}
     bandwidth_relays = bandwidth.relays if bandwidth is not None else {}
+    period_points = (bandwidth.network.get("period_points") or {}) if bandwidth is not None else {}
     statuses = aroi.relays if aroi is not None else {}
     out: dict[str, OperatorMetrics] = {}
     for gid, group in groups.groups["contact"].items():
@@ -561,7 +573,7 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
                             exit_count=group.role_count["exit"], guard_count=group.role_count["guard"])
         m.exit_authority = group.role_weight["exit"] / net_weight["exit"] if net_weight.get("exit") else 0.0
         m.guard_authority = group.role_weight["guard"] / net_weight["guard"] if net_weight.get("guard") else 0.0
-        _history_metrics(m, group.fingerprints, uptime_relays, bandwidth_relays)
+        _history_metrics(m, group.fingerprints, uptime_relays, bandwidth_relays, period_points)
         _spread_metrics(m, members, keys, rare, as_scores)
         _veteran_metrics(m, members, reference)
         m.validated_count = sum(1 for fp in group.fingerprints if statuses.get(fp, {}).get("status") == VALIDATED)
@@ -575,20 +587,39 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _history_metrics(m: OperatorMetrics, fps: list[str], uptime: dict, bandwidth: dict) -> None:
-    """Uptime means, summed mean read rates and total data (read + written, best period: 5Y → 1M)."""
+def _history_metrics(m: OperatorMetrics, fps: list[str], uptime: dict, bandwidth: dict,
+                     period_points: dict[str, int] | None = None) -> None:
+    """Uptime means, bandwidth served per period and total data (read + written, best period: 5Y → 1M)."""
     up = [uptime[fp]["uptime"] for fp in fps if fp in uptime]
     m.reliability_6m = _mean([u["6M"] for u in up if u["6M"] is not None])
     m.reliability_5y = _mean([u["5Y"] for u in up if u["5Y"] is not None])
     bw = [bandwidth[fp] for fp in fps if fp in bandwidth]
     for period, attr in (("6M", "bandwidth_6m"), ("5Y", "bandwidth_5y")):
-        rates = [b["read"][period] for b in bw if b["read"][period] is not None]
-        setattr(m, attr, sum(rates) if rates else None)
+        setattr(m, attr, served_rate(bw, period, (period_points or {}).get(period, 0)))
     for period in ("5Y", "1Y", "6M", "1M"):
         moved = sum(b["total_bytes"][period] or 0 for b in bw)
         if moved > 0:
             m.total_data, m.total_data_period = moved, period
             break
+
+
+SERVED_MIN_POINTS = 30      # as for uptime: a history of fewer points says too little about the period
+
+
+def served_rate(entries: list[dict], period: str, period_points: int) -> float | None:
+    """An operator's read rate summed point by point over its relays, averaged over the whole period.
+
+    Σ over relays of (mean rate × points with data) / the period's length in
+    points: a point where a relay had no data counts 0, so a relay of a few
+    weeks counts for those weeks only, never as if it had served the whole
+    period (summing each relay's own mean did that).  A relay's history
+    counts only with at least SERVED_MIN_POINTS points.  None: nothing counts.
+    """
+    if period_points <= 0:
+        return None
+    served = [b["read"][period] * b["read_points"][period] for b in entries
+              if b["read"][period] is not None and b.get("read_points", {}).get(period, 0) >= SERVED_MIN_POINTS]
+    return sum(served) / period_points if served else None
 
 
 def _spread_metrics(m: OperatorMetrics, members: list[dict], keys: dict, rare: frozenset[str],
@@ -728,11 +759,13 @@ CATEGORIES: tuple[Category, ...] = (
              lambda m: _plural(m.ipv6_count, "IPv6 address", "IPv6 addresses"),
              lambda m: _plural(m.relays, "relay"), badges=("IPv6 Legend", "IPv6 Master", "IPv6 Champion")),
     Category("bandwidth_masters", "Bandwidth Served Masters (6-Month Historic)",
-             "sum of the relays' mean 6-month read rate (more than 25 relays)", "bandwidth_6m",
+             "the operator's summed daily read rate averaged over the whole 6-month history (a day without "
+             "data counts 0; a relay counts with 30 or more days of history; more than 25 relays)", "bandwidth_6m",
              lambda m: fmt.bandwidth(m.bandwidth_6m), lambda m: _plural(m.relays, "relay"),
              min_relays=BIG_OPERATOR),
     Category("bandwidth_legends", "Bandwidth Served Legends (5-Year Historic)",
-             "sum of the relays' mean 5-year read rate (more than 25 relays)", "bandwidth_5y",
+             "the operator's summed read rate averaged over every point of the 5-year history (a point without "
+             "data counts 0; a relay counts with 30 or more points of history; more than 25 relays)", "bandwidth_5y",
              lambda m: fmt.bandwidth(m.bandwidth_5y), lambda m: _plural(m.relays, "relay"),
              min_relays=BIG_OPERATOR),
     Category("validated_relays", "AROI Validation Champions", "relays whose AROI proof validates",
@@ -810,6 +843,7 @@ class LeaderboardModel:
     ranks: dict[str, list[dict[str, Any]]]  # operator id → [{"category", "title", "rank"}], CATEGORIES order
     operators: int                          # operators considered (contact of 3+ characters)
     inputs: dict[str, bool]                 # which optional inputs were available: uptime, bandwidth, aroi
+    overview: dict[str, Any] = field(default_factory=dict)   # leaderboard_overview: totals and top 3s
 
 
 def build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any = None, bandwidth: Any = None,
@@ -833,4 +867,42 @@ def _build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any, ba
     return LeaderboardModel(published=relays.published, categories=categories, ranks=ranks,
                             operators=len(operators),
                             inputs={"uptime": uptime is not None, "bandwidth": bandwidth is not None,
-                                    "aroi": aroi is not None and aroi.validator_available})
+                                    "aroi": aroi is not None and aroi.validator_available},
+                            overview=leaderboard_overview(relays, groups, operators, aroi, categories))
+
+
+def leaderboard_overview(relays: RelayModel, groups: GroupsModel, operators: dict[str, OperatorMetrics],
+                         aroi: AroiModel | None, categories: list[dict[str, Any]]) -> dict[str, Any]:
+    """The totals above the boards and the top three of every board (plain text rows).
+
+    Relay and bandwidth totals cover running relays and say so; operator
+    counts are the operators the boards consider (a contact of 3+ characters).
+    """
+    running = [r for r in relays.relays if r["running"]]
+    n = len(running)
+    scope = f"of {fmt.count(n)} running"
+    observed = sum(r["observed_bandwidth"] or 0 for r in running)
+    keys = groups.relay_keys
+    ranked_running = sum(1 for r in running if keys[r["fingerprint"]]["contact"] in operators)
+    validated = sum(1 for gid in operators if aroi is not None and aroi.validator_available
+                    and (aroi.operators.get(gid) or {}).get("status") == VALIDATED)
+    by_key = {c["key"]: c["entries"] for c in categories}
+    top_bw = [operators[e["id"]] for e in by_key.get("bandwidth", [])[:3]]
+    top_cw = [operators[e["id"]] for e in by_key.get("consensus_weight", [])[:3]]
+    rows = [
+        {"label": "Running relays", "value": fmt.count(n), "detail": f"{fmt.count(len(relays.relays))} listed"},
+        {"label": "Run by a ranked operator", "value": fmt.count(ranked_running),
+         "detail": f"{_pct_text(_pct(ranked_running, n))} {scope}"},
+        {"label": "Operators ranked", "value": fmt.count(len(operators)), "detail": "a contact of 3 or more characters"},
+        {"label": "Operators whose AROI validates", "value": fmt.count(validated) if aroi is not None
+         and aroi.validator_available else fmt.MISSING, "detail": f"of {fmt.count(len(operators))} ranked"},
+        {"label": "Observed bandwidth", "value": fmt.bandwidth(observed), "detail": scope},
+        {"label": "Top 3 operators' observed bandwidth", "value": fmt.bandwidth(sum(m.bandwidth for m in top_bw)),
+         "detail": f"{_pct_text(_pct(sum(m.bandwidth for m in top_bw), observed))} of the bandwidth {scope}"},
+        {"label": "Top 3 operators' consensus weight",
+         "value": fmt.percent(sum(m.consensus_weight_fraction for m in top_cw)), "detail": "of the network"},
+    ]
+    top3 = [{"key": c["key"], "title": c["title"],
+             "entries": [{"id": e["id"], "label": e["label"], "value_text": e["value_text"]} for e in c["entries"][:3]]}
+            for c in categories]
+    return {"rows": rows, "top3": top3}

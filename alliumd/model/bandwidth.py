@@ -64,6 +64,8 @@ def relay_bandwidth(raw: str) -> dict[str, Any] | None:
         for direction in DIRECTIONS:
             graphs = summary[direction]
             out[direction] = {p: graphs[p]["mean"] if p in graphs else None for p in PERIOD_KEYS}
+            if direction == "read":          # what the mean is over: the leaderboards weigh rates by it
+                out["read_points"] = {p: graphs[p]["points"] if p in graphs else 0 for p in PERIOD_KEYS}
             for p in PERIOD_KEYS:
                 moved = graphs[p]["total"] if p in graphs else None
                 if moved is not None:
@@ -103,6 +105,8 @@ def network_totals(relays: dict[str, dict]) -> dict[str, Any]:
         values = [r[key][period] for r in relays.values() if r[key][period] is not None]
         return sum(values) if values else None
     return {"relays": len(relays),
+            # a period's length in history points: the longest read history in the document
+            "period_points": {p: max((r["read_points"][p] for r in relays.values()), default=0) for p in PERIOD_KEYS},
             "total_bytes": {p: total("total_bytes", p) for p in PERIOD_KEYS},
             "read": {p: total("read", p) for p in PERIOD_KEYS},
             "write": {p: total("write", p) for p in PERIOD_KEYS}}

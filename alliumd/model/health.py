@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from . import charts, format as fmt, identity
+from . import charts, format as fmt, health_extra as extra, identity
 from .percentiles import mean, median, percentile
 from .relays import ROLES, RelayModel
 
@@ -30,6 +30,7 @@ NEW_WINDOWS = (("24 hours", timedelta(days=1)), ("30 days", timedelta(days=30)),
                ("6 months", timedelta(days=182)), ("1 year", timedelta(days=365)))
 TOP_N = 10
 UNDERWEIGHTED = 0.5           # weight/bandwidth below this fraction of the median ratio
+TOP_AS_RATIOS = 5
 
 
 def build_health(relays: RelayModel, uptime: Any = None, bandwidth: Any = None) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def uptime_card_of(relays: RelayModel, uptime: Any) -> dict[str, Any]:
 
 def growth_card_of(relays: RelayModel, bandwidth: Any) -> dict[str, Any]:
     running = [r for r in relays.relays if r["running"]]
-    return growth_card(relays.relays, running, _parse_view_time(relays.published), bandwidth)
+    return growth_card(running, _parse_view_time(relays.published), bandwidth)
 
 
 def assemble(details: dict[str, Any], uptime: dict[str, Any], growth: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +104,8 @@ def roles_card(relays: RelayModel, running: list[dict[str, Any]]) -> dict[str, A
                  "counted as exits above"),
             *(_row(f"{flag} flag", fmt.count(flags[flag]), _pct(flags[flag], n)) for flag in COUNT_FLAGS),
             _row("Hibernating", fmt.count(sum(1 for r in running if r["hibernating"]))),
+            _row("Overloaded", fmt.count(extra.overloaded(running)),
+                 f"of {fmt.count(n)} running: a general overload in the descriptor (Onionoo)"),
             _row("Not measured by bandwidth authorities",
                  fmt.count(sum(1 for r in running if r["measured"] is False)))]
     chart = charts.bar_chart("Running relays by role",
@@ -128,7 +131,11 @@ def capacity_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, Any
             _row("Median advertised per relay", fmt.bandwidth(median(advertised)))]
     table = _table("Bandwidth by role",
                    ["Role", "Advertised", "Share", "Observed", "Consensus weight share"], table_rows)
-    return _card("capacity", "Bandwidth capacity", rows, tables=[table],
+    per_flag = _table(f"Observed bandwidth per flag (of {fmt.count(net.count)} running)",
+                      ["Flag", "Relays", "Mean", "Median"],
+                      [[f["flag"], fmt.count(f["relays"]), fmt.bandwidth(f["mean"]), fmt.bandwidth(f["median"])]
+                       for f in extra.flag_bandwidth(running)])
+    return _card("capacity", "Bandwidth capacity", rows, tables=[table, per_flag],
                  figures=[charts.bar_chart("Advertised bandwidth by role", bars)])
 
 
@@ -158,6 +165,11 @@ def uptime_card(running: list[dict[str, Any]], uptime: Any) -> dict[str, Any]:
     if points:
         tables.append(_table("Network uptime percentiles (6 months)", ["Percentile", "Uptime"],
                              [[f"{p}th", _pct_value(points[p])] for p in sorted(points, key=int)]))
+    per_flag = extra.flag_uptime(running, entries, "1M")
+    tables.append(_table(f"1-month uptime per flag (of {fmt.count(len(running))} running)",
+                         ["Flag", "Relays holding it", "With 30+ points", "Mean", "Median"],
+                         [[f["flag"], fmt.count(f["held"]), fmt.count(f["relays"]), _pct_value(f["mean"]),
+                           _pct_value(f["median"])] for f in per_flag]))
     return _card("uptime", "Relay uptime", rows, tables=tables,
                  note="Uptime is the mean of a relay's uptime history; relays with fewer than 30 data points "
                       "are left out.")
@@ -270,7 +282,19 @@ def utilization_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, 
                  _pct(under, len(relay_ratios))),
             _row("Observed / advertised bandwidth", _ratio(net.observed, net.advertised)),
             _row("Weight share of unmeasured relays", net.weight_share(unmeasured))]
-    return _card("utilization", "Consensus weight and bandwidth utilization", rows)
+    eu = [r for r in running if r["country"] in EU]
+    non_eu = [r for r in running if r["country"] not in EU]
+    rows += [_row("Weight per observed Mbit/s, EU", _number(extra.weight_per_mbit(eu)),
+                  f"{fmt.count(len(eu))} of {fmt.count(net.count)} running"),
+             _row("Weight per observed Mbit/s, outside the EU", _number(extra.weight_per_mbit(non_eu)),
+                  f"{fmt.count(len(non_eu))} of {fmt.count(net.count)} running")]
+    by_as = _group(running, lambda r: r["as_number"])
+    top = _ranked(_weights(by_as))[:TOP_AS_RATIOS]
+    names = {a: f"{a} {by_as[a][0]['as_name']}" if by_as[a][0]["as_name"] else a for a, _ in top}
+    table = _table(f"Weight per observed Mbit/s, top {TOP_AS_RATIOS} ASes by weight (of "
+                   f"{fmt.count(net.count)} running)", ["AS", "Relays", "Weight per Mbit/s"],
+                   [[names[a], fmt.count(len(by_as[a])), _number(extra.weight_per_mbit(by_as[a]))] for a, _ in top])
+    return _card("utilization", "Consensus weight and bandwidth utilization", rows, tables=[table])
 
 
 def versions_card(net: _Network, running: list[dict[str, Any]]) -> dict[str, Any]:
@@ -328,23 +352,38 @@ def exit_policy_card(running: list[dict[str, Any]]) -> dict[str, Any]:
             _row("Open policies (a reject list)", fmt.count(reject_lists), _pct(reject_lists, n)),
             _row("Allowing every port", fmt.count(sum(1 for p in policies if p and _all_ports(p)))),
             _row("Without a policy summary", fmt.count(sum(1 for p in policies if p is None)))]
+    ip = extra.exit_ip_restrictions(exits)
+    rows += [_row("Rejecting private networks", fmt.count(ip["private"]),
+                  f"{_pct(ip['private'], n)} of exits (reject private:* or its expansion)"),
+             _row("Restricted by destination address", fmt.count(ip["restricted"]),
+                  f"{_pct(ip['restricted'], n)} of exits: a rule for particular public addresses (not their own)"),
+             _row("Rejecting particular addresses", fmt.count(ip["reject_specific"]), _pct(ip["reject_specific"], n)),
+             _row("Accepting particular addresses", fmt.count(ip["accept_specific"]),
+                  _pct(ip["accept_specific"], n))]
     table_rows = []
     for port, name in EXIT_PORTS:
         count, prob = allowing(port)
         table_rows.append([f"{port} ({name})", fmt.count(count), _pct(count, n), _pct(prob, weight)])
     table = _table("Exits allowing common ports", ["Port", "Exits", "Share of exits", "Exit probability"],
                    table_rows)
-    return _card("exits", "Exit policies", rows, tables=[table])
+    return _card("exits", "Exit policies", rows, tables=[table],
+                 note=f"Of the {fmt.counted(n, 'running exit')}; the address rules come from each exit's full "
+                      "policy, the ports from its summary.")
 
 
-def growth_card(listed: list[dict[str, Any]], running: list[dict[str, Any]], published: datetime | None,
+def growth_card(running: list[dict[str, Any]], published: datetime | None,
                 bandwidth: Any) -> dict[str, Any]:
     rows = []
+    ages = extra.relay_ages(running, published, _parse_view_time)
+    if ages["count"]:
+        scope = f"of {fmt.count(len(running))} running, days since first seen"
+        rows += [_row("Relay age, mean", f"{ages['mean']:,.0f} days", scope),
+                 _row("Relay age, median", f"{ages['median']:,.0f} days", scope)]
     if published is not None:
-        first_seen = [t for r in listed if (t := _parse_view_time(r["first_seen"])) is not None]
-        for label, window in NEW_WINDOWS:
-            new = sum(1 for t in first_seen if published - t <= window)
-            rows.append(_row(f"New relays in the last {label}", fmt.count(new), "first seen in that time"))
+        new = new_relay_counts(running, published)
+        for label, _ in NEW_WINDOWS:
+            rows.append(_row(f"New relays in the last {label}", fmt.count(new[label]),
+                             f"of {fmt.count(len(running))} running, first seen in that time"))
     tables, figures, notes = [], [], []
     totals = ((getattr(bandwidth, "network", None) or {}).get("total_bytes") or {}) if bandwidth else {}
     if totals:
@@ -354,8 +393,81 @@ def growth_card(listed: list[dict[str, Any]], running: list[dict[str, Any]], pub
     else:
         notes.append("No bandwidth history data: network total data is not available.")
     notes.append(f"New relays are counted back from the data's publication time, {fmt.timestamp(published)}.")
-    return _card("growth", "New relays and network total data", rows, tables=tables, figures=figures,
+    return _card("growth", "Relay age, new relays and network total data", rows, tables=tables, figures=figures,
                  notes=notes)
+
+
+def new_relay_counts(running: list[dict[str, Any]], published: datetime) -> dict[str, int]:
+    """Running relays first seen within each NEW_WINDOWS span before ``published`` (the data's time).
+
+    Running relays only, like every other figure on the page: counting listed
+    relays here would mix in relays that are down under a "running" heading.
+    """
+    first_seen = [t for r in running if (t := _parse_view_time(r["first_seen"])) is not None]
+    return {label: sum(1 for t in first_seen if published - t <= window) for label, window in NEW_WINDOWS}
+
+
+def validated_stack_card(relays: RelayModel, keys: dict[str, dict[str, Any]], aroi: Any) -> dict[str, Any]:
+    """IPv4-only vs dual-stack running relays of operators whose AROI validates (needs the AROI model)."""
+    running = [r for r in relays.relays if r["running"]]
+    if aroi is None or not getattr(aroi, "validator_available", False):
+        return _card("stacks", "IPv4 and IPv6 among validated operators", [], available=False,
+                     note="No AROI validator data: which operators validate is not known.")
+    from .aroi import VALIDATED
+    stacks = extra.validated_stacks(running, keys, aroi.operators, VALIDATED)
+    total = sum(c["relays"] for c in stacks.values())
+    rows, table_rows = [], []
+    for kind, label in (("ipv4_only", "IPv4 only"), ("dual_stack", "Dual-stack (IPv4 and IPv6)")):
+        c = stacks[kind]
+        rows.append(_row(label, fmt.counted(c["relays"], "relay"),
+                         f"{_pct(c['relays'], total)} of {fmt.count(total)} running relays of validated operators; "
+                         f"{fmt.counted(c['operators'], 'operator')}"))
+        country, country_n = c["top_country"]
+        as_number, as_n = c["top_as"]
+        table_rows.append([label, f"{country} ({fmt.count(country_n)})" if country else fmt.MISSING,
+                           f"{as_number} ({fmt.count(as_n)})" if as_number else fmt.MISSING])
+    return _card("stacks", "IPv4 and IPv6 among validated operators", rows,
+                 tables=[_table("Top country and AS by relays", ["Class", "Top country", "Top AS"], table_rows)],
+                 note=f"Running relays (of {fmt.count(len(running))} running) of the operators whose AROI "
+                      "validates (an operator validates when any of its relays does); dual-stack: the relay has "
+                      "an IPv6 OR address too. An operator with both kinds counts in both rows.")
+
+
+def happy_families_card(relays: RelayModel, keys: dict[str, dict[str, Any]], collector: Any) -> dict[str, Any]:
+    """The Happy Families migration panel: family-key adoption (details) and the authorities' side (CollecTor)."""
+    running = [r for r in relays.relays if r["running"]]
+    hf = extra.happy_families(running, keys, collector)
+    n = hf["running"]
+    rows = [_row("Relays with a Happy Families key", fmt.count(hf["keyed"]),
+                 f"{_pct(hf['keyed'], n)} of {fmt.count(n)} running (Onionoo family_ids)"),
+            _row("Relays with a MyFamily list only", fmt.count(hf["my_family_only"]),
+                 f"{_pct(hf['my_family_only'], n)} of {fmt.count(n)} running"),
+            _row("Operators with a keyed relay", fmt.count(hf["operators_keyed"]),
+                 f"of {fmt.count(hf['operators'])} operators with running relays"),
+            _row("Observed bandwidth of keyed relays", fmt.bandwidth(hf["observed_keyed"]),
+                 f"{_pct(hf['observed_keyed'], hf['observed'])} of the running relays' observed bandwidth"),
+            *(_row(f"Keyed {role} relays", fmt.count(c)) for role, c in hf["roles"].items())]
+    tables = []
+    if hf["versions"]:
+        tables.append(_table("Tor versions of keyed relays", ["Version", "Relays"],
+                             [[v, fmt.count(c)] for v, c in hf["versions"]]))
+    notes = []
+    if hf["authorities"] is None:
+        notes.append("No CollecTor votes: the authorities' consensus methods and family parameters are not shown.")
+    else:
+        rows.append(_row("Consensus method", fmt.MISSING if hf["consensus_method"] is None
+                         else str(hf["consensus_method"])))
+        for param in extra.FAMILY_PARAMS:
+            value = hf["consensus_params"][param]
+            rows.append(_row(f"Consensus parameter {param}", "not set" if value is None else f"{value:g}"))
+        tables.append(_table("Authorities", ["Authority", "Highest consensus method", *extra.FAMILY_PARAMS],
+                             [[a["nickname"] or fmt.MISSING, fmt.MISSING if a["max_method"] is None
+                               else str(a["max_method"]),
+                               *("not voted" if a[p] is None else f"{a[p]:g}" for p in extra.FAMILY_PARAMS)]
+                              for a in hf["authorities"]]))
+    if not hf["keyed"]:
+        notes.append("No running relay publishes a Happy Families key in this details document.")
+    return _card("happy-families", "Happy Families key migration", rows, tables=tables, notes=notes)
 
 
 # -- exit policy summaries ------------------------------------------------------------------

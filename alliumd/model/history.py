@@ -18,7 +18,8 @@ that the renderer can read it relay by relay and recognise unchanged relays)::
     }}
 
     uptime relay:    {"uptime": {"1M": graph, "6M": …, "1Y": …, "5Y": …},    (periods present only)
-                      "flags": {"Guard": {"1M": [mean, points], …}}}   (the first FLAG_PRIORITY flag)
+                      "flags": {"Guard": {"1M": [mean, points], …}, …}}   (every UPTIME_FLAGS flag present;
+                                                                          1M only for flags not in FLAG_PRIORITY)
     bandwidth relay: {"read": {"1M": graph, …}, "write": {…},
                       ["overload_ratelimits": {…}, "overload_fd_exhausted": {…}]}   (numbers only)
     graph:           {"mean": mean of the non-null points | null, "points": number of non-null points,
@@ -47,17 +48,23 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .. import paths
 
-UPTIME_SUMMARY_FORMAT = 2          # 2: one relay per line (1: everything on one line)
+UPTIME_SUMMARY_FORMAT = 3          # 3: every flag's [mean, points] (2: only the first priority flag's;
+                                   # 1: everything on one line)
 BANDWIDTH_SUMMARY_FORMAT = 2
 
 PERIODS = {"1_month": "1M", "6_months": "6M", "1_year": "1Y", "5_years": "5Y"}   # others (2014's
 PERIOD_KEYS = tuple(PERIODS.values())                                             # 3_days…) are ignored
 MAX_SERIES_POINTS = 90
 MAX_VALUE = 999
-# the flag whose uptime pages show is the first of these a relay has a history for (allium's priority);
-# only that flag's histories are summarised: the other five or six flags of a relay are three quarters
-# of the document, shown nowhere, and were most of the time it took to summarise it
+# the flag whose uptime a relay page shows is the first of these the relay holds *now* and has a history
+# for (allium's priority; model/uptime.py picks it against the details document's flags)
 FLAG_PRIORITY = ("Exit", "Guard", "Fast", "Running")
+# the flags whose uptime is summarised (means and point counts only, no series: the series of the
+# five or six flags of a relay were most of the time it took to summarise the document); network
+# health shows the 1-month uptime per flag, so the flags outside FLAG_PRIORITY keep only 1M.  A fixed
+# list, so a hostile document cannot add keys.
+UPTIME_FLAGS = ("Authority", "BadExit", "Exit", "Fast", "Guard", "HSDir", "MiddleOnly", "Running", "Stable",
+                "StaleDesc", "V2Dir", "Valid")
 
 _TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
@@ -322,19 +329,20 @@ def period_summaries(histories: Any, what: str, **graph_kw) -> dict[str, dict]:
 
 
 def uptime_relay(obj: dict) -> dict[str, Any]:
-    """An uptime document's relay object → its summary: overall uptime and the shown flag's uptime."""
+    """An uptime document's relay object → its summary: overall uptime and each flag's uptime."""
     uptime = period_summaries(obj.get("uptime"), "uptime", series=fraction_series)
     flags_in = obj.get("flags")
     flags: dict[str, dict] = {}
     if flags_in is not None:
         if not isinstance(flags_in, dict):
             raise BadGraph("flags is not an object")
-        for flag in FLAG_PRIORITY:
+        for flag in UPTIME_FLAGS:
             histories = flags_in.get(flag)
             if histories is not None:
+                if flag not in FLAG_PRIORITY and isinstance(histories, dict):
+                    histories = {k: histories[k] for k in ("1_month",) if k in histories}   # health shows 1M only
                 periods = period_summaries(histories, f"flags.{flag}")
                 flags[flag] = {p: [s["mean"], s["points"]] for p, s in periods.items()}
-                break
     return {"uptime": uptime, "flags": flags}
 
 

@@ -30,7 +30,8 @@ ROLES = ("exit", "guard", "middle")
 # nickname.  Nickname: dir-spec's 1-19; the others have no spec limit, so far above any real value
 # (network-10k: contact 503, platform 44, AS name 44, country name 52, version 17).
 CAPS = {"nickname": 19, "contact": 1024, "platform": 256, "as_name": 256, "country_name": 64,
-        "version": 64, "host_name": 253}
+        "version": 64, "host_name": 253, "region_name": 64, "city_name": 64, "family_id": 64}
+MAX_FAMILY_IDS = 8            # Happy Families keys a relay may list (one in practice)
 MAX_HOST_NAMES = 16
 _COUNTRY_RE = re.compile(r"^[a-z]{2}$")
 _AS_RE = re.compile(r"^AS[0-9]{1,10}$")
@@ -241,7 +242,18 @@ def _location(obj: dict) -> dict[str, Any]:
         "country_name": _cap(obj.get("country_name"), "country_name"),
         "as_number": as_number,
         "as_name": _cap(obj.get("as_name"), "as_name"),
+        "region_name": _cap(obj.get("region_name"), "region_name"),
+        "city_name": _cap(obj.get("city_name"), "city_name"),
+        **_coordinates(obj.get("latitude"), obj.get("longitude")),
     }
+
+
+def _coordinates(latitude: Any, longitude: Any) -> dict[str, Any]:
+    """Onionoo's GeoIP coordinates, kept only when both are in range (4 decimals: ~10 m, more than GeoIP knows)."""
+    lat, lon = _float(latitude), _float(longitude)
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return {"latitude": None, "longitude": None, "coordinates_text": None}
+    return {"latitude": round(lat, 4), "longitude": round(lon, 4), "coordinates_text": f"{lat:.4f}, {lon:.4f}"}
 
 
 def _bandwidths(obj: dict) -> dict[str, Any]:
@@ -276,9 +288,19 @@ def _software(obj: dict) -> dict[str, Any]:
 
 
 def _family(fp: str, obj: dict) -> dict[str, Any]:
-    """Effective family without the relay itself; Onionoo includes it since 5.1."""
+    """Effective family without the relay itself (Onionoo includes it since 5.1), the alleged members (it
+    lists them, they do not list it back), the indirect ones (they list it, it does not list them; both
+    Onionoo fields carry a "$" prefix), and its Happy Families keys (Onionoo ``family_ids``)."""
     members = sorted({m for m in _strs(obj.get("effective_family")) if m != fp and _is_fingerprint(m)})
-    return {"family": members, "family_size": len(members) + 1}
+    return {"family": members, "family_size": len(members) + 1,
+            "alleged_family": _fingerprints(obj.get("alleged_family"), fp),
+            "indirect_family": _fingerprints(obj.get("indirect_family"), fp),
+            "family_ids": [_cap(k, "family_id") for k in _strs(obj.get("family_ids"))[:MAX_FAMILY_IDS]]}
+
+
+def _fingerprints(value: Any, own: str) -> list[str]:
+    """A list of "$FP" or "FP" strings → sorted distinct valid fingerprints other than ``own``."""
+    return sorted({m for m in (v.removeprefix("$").upper() for v in _strs(value)) if m != own and _is_fingerprint(m)})
 
 
 @lru_cache(maxsize=1 << 16)
@@ -315,7 +337,22 @@ def _times(obj: dict, published: datetime | None) -> dict[str, Any]:
         out[key + "_ago"] = ago
         if key == "first_seen":
             out["first_seen_date"] = day
+    out.update(current_state(obj.get("running") is True, obj.get("last_restarted"), obj.get("last_seen"),
+                             published))
     return out
+
+
+def current_state(running: bool, last_restarted: Any, last_seen: Any, now: datetime | None) -> dict[str, Any]:
+    """UP since the last restart or DOWN since last seen, as a span up to ``now``.
+
+    ``now`` is the details document's publication time, never the clock, so
+    the page does not change while its data does not.
+    """
+    since = fmt.parse_onionoo_time(last_restarted if running else last_seen)
+    seconds = (now - since).total_seconds() if since is not None and now is not None else None
+    return {"state": "up" if running else "down", "state_since": fmt.timestamp(since),
+            "state_seconds": int(seconds) if seconds is not None else None,
+            "state_duration": fmt.duration(seconds) if seconds is not None else fmt.MISSING}
 
 
 @lru_cache(maxsize=1 << 16)

@@ -2,8 +2,9 @@
 
 Rules follow allium (uptime_utils.py): an uptime is the mean of the
 non-null points of a period, shown only with at least 30 points; the flag
-uptime uses the highest-priority flag the relay has a history for (Exit >
-Guard > Fast > Running); network statistics leave out relays at or below 1 %
+uptime uses the highest-priority flag (Exit > Guard > Fast > Running) that the
+relay holds in the details document *and* has a history for (a relay that lost
+Guard shows its Fast uptime, never a Guard uptime: :func:`flag_uptime`); network statistics leave out relays at or below 1 %
 (essentially offline, as allium does) and a relay whose 6-month uptime lies
 2σ or more from the network mean is an outlier.  Everything comes from the
 summary document (model/history.py), never from the clock.
@@ -71,18 +72,28 @@ def relay_uptime(raw: str) -> dict[str, Any] | None:
         summary = loads(raw)
         graphs = summary["uptime"]
         flags = summary["flags"]
-        flag = next((f for f in FLAG_PRIORITY if f in flags), None)
-        flag_periods = flags[flag] if flag else {}
         return {
             "uptime": {p: percent(graphs.get(p)) for p in PERIOD_KEYS},
-            "flag": flag,
-            "flag_uptime": {p: percent_pair(flag_periods.get(p)) for p in PERIOD_KEYS},
+            "flags": {f: {p: percent_pair(pair) for p, pair in periods.items()} for f, periods in flags.items()},
             "points": {p: graphs[p]["points"] if p in graphs else 0 for p in PERIOD_KEYS},
             "outlier": None,
             "raw": raw,
         }
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
+
+
+def flag_uptime(entry: dict[str, Any] | None, current_flags: Iterable[str]) -> tuple[str | None, dict[str, Any]]:
+    """(flag, {period: percent}) of the first FLAG_PRIORITY flag the relay holds now and has a history for.
+
+    ``current_flags`` come from the details document: the uptime history
+    keeps a flag the relay lost, and its uptime must not read as if it still
+    held it.  (None, {}) when no priority flag qualifies.
+    """
+    flags = (entry or {}).get("flags") or {}
+    held = set(current_flags)
+    flag = next((f for f in FLAG_PRIORITY if f in held and f in flags), None)
+    return flag, ({p: flags[flag].get(p) for p in PERIOD_KEYS} if flag else {})
 
 
 def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -52,7 +52,10 @@ def leaderboards_view(model) -> dict[str, Any]:
     return {"categories": [{"key": c["key"], "title": c["title"], "description": c["description"],
                             "entries": [_entry_view(e) for e in c["entries"][:SHOWN]]}
                            for c in model.categories],
-            "operators": model.operators, "inputs": dict(model.inputs)}
+            "operators": model.operators, "inputs": dict(model.inputs),
+            "overview": {"rows": model.overview["rows"],
+                         "top3": [{**c, "entries": [{**e, "href": contact_path(e["id"])} for e in c["entries"]]}
+                                  for c in model.overview["top3"]]}}
 
 
 def expand_leaderboards(inputs: RenderInputs) -> Iterator[Page]:

@@ -294,7 +294,7 @@ FAMILIES = [
 # -- metrics.txt --------------------------------------------------------------------------------
 
 def relay_metrics_view(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups,
-                       events) -> dict[str, Any]:
+                       events, extras=None) -> dict[str, Any]:
     """``relay/<FP>/metrics.txt`` from the relay page's own arguments (pages/relays.py)."""
     flag_votes = None
     if vote is not None:

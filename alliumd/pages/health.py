@@ -1,9 +1,10 @@
 """``network-health.html``: the network health dashboard.
 
-The dashboard (alliumd.model.health) is three models split by the sources
-they read: the nine details-only cards, the uptime card and the growth card
-(bandwidth totals), so a new uptime or bandwidth document recomputes only
-its own card.  Uptime and bandwidth are optional and their cards say so when
+The dashboard (alliumd.model.health) is models split by the sources they
+read: the nine details-only cards, the uptime card, the growth card
+(bandwidth totals), the validated operators' IPv4/dual-stack card (AROI) and
+the Happy Families card (CollecTor), so a new document recomputes only its
+own cards.  Uptime and bandwidth are optional and their cards say so when
 the data is missing.
 """
 
@@ -15,7 +16,7 @@ from ..model import health as hm
 from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
 from . import authorities as authority_pages
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, UPTIME, relays as _relays
-from .relays import optional_model
+from .relays import AROI, COLLECTOR, optional_model
 
 HEALTH_INPUTS = frozenset({DETAILS, UPTIME, BANDWIDTH})
 
@@ -26,7 +27,9 @@ def build_health_model(inputs: RenderInputs) -> dict:
 
 
 def expand_health(inputs: RenderInputs) -> Iterator[Page]:
-    yield Page(HEALTH_PATH, "health.mako", {**inputs.model("health"), "aroi_card": inputs.model("aroi_health_card"),
+    health = inputs.model("health")
+    cards = [*health["cards"], inputs.model("health_stacks"), inputs.model("health_happy_families")]
+    yield Page(HEALTH_PATH, "health.mako", {**health, "cards": cards, "aroi_card": inputs.model("aroi_health_card"),
                                             "authorities_card": authority_pages.health_card_view(inputs)})
 
 
@@ -36,6 +39,12 @@ MODELS = [
               lambda inputs: hm.uptime_card_of(_relays(inputs), optional_model(inputs, "uptime", UPTIME))),
     ModelSpec("health_growth", frozenset({DETAILS, BANDWIDTH}),
               lambda inputs: hm.growth_card_of(_relays(inputs), optional_model(inputs, "bandwidth", BANDWIDTH))),
+    ModelSpec("health_stacks", frozenset({DETAILS, AROI}),
+              lambda inputs: hm.validated_stack_card(_relays(inputs), inputs.model("groups").relay_keys,
+                                                     inputs.model("aroi"))),
+    ModelSpec("health_happy_families", frozenset({DETAILS, COLLECTOR}),
+              lambda inputs: hm.happy_families_card(_relays(inputs), inputs.model("groups").relay_keys,
+                                                    inputs.doc(COLLECTOR) if inputs.has(COLLECTOR) else None)),
     ModelSpec("health", HEALTH_INPUTS, build_health_model),
 ]
 

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import bandwidth as bandwidth_model, charts, consensus_eval, format as fmt, identity
-from ..model import uptime as uptime_model
+from ..model import relay_extras as extras_model, uptime as uptime_model
 from ..model.aroi import JUDGED, PROOF_LABELS
 from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
@@ -144,6 +144,7 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
     rows = votes["rows"] if votes is not None else {}
     aroi = inputs.model("aroi").relays
     recent = inputs.model("history").relays
+    extras = inputs.model("relay_extras")
     previous = inputs.previous("relay_pages") or {}
     out = {}
     members: dict = {}
@@ -153,7 +154,7 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
         bw = bandwidth.relays.get(fp) if bandwidth is not None else None
         vote = (context, rows.get(fp)) if context is not None else None
         args = (relay, ranks.get(fp), up, bw, family_section(relay, model, keys, shared=members), vote,
-                aroi.get(fp), keys[fp], recent.get(fp, ()))
+                aroi.get(fp), keys[fp], recent.get(fp, ()), extras[fp])
         old = previous.get(fp)
         if old is not None and _same_arguments(old[0], args) and old[2] == _outlier(up):
             out[fp] = old                  # equal arguments: keep the old ones, the new copies are garbage
@@ -164,10 +165,10 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
 
 def _same_arguments(old: tuple, new: tuple) -> bool:
     """Same record objects (relay, uptime, bandwidth, event list), equal ranks, family, vote share, AROI status,
-    group ids."""
+    group ids, extras."""
     return (old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
             and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6] and old[7] == new[7]
-            and old[8] is new[8])
+            and old[8] is new[8] and (old[9] is new[9] or old[9] == new[9]))
 
 
 def _vote_key(vote: tuple | None) -> tuple | None:
@@ -180,34 +181,38 @@ def _outlier(entry: dict | None) -> Any:
     return entry.get("outlier") if entry is not None else None
 
 
-def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups, events=()) -> str:
+def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups, events=(), extras=None) -> str:
     """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read.
 
     ``family`` (members and their status) and ``groups`` (the ids of the
     group pages it links) say which pages exist, so a family page that
-    appears or disappears re-renders the relay pages that link it.
+    appears or disappears re-renders the relay pages that link it.  ``relay`` carries its current UP/DOWN
+    span (counted to the data's publication time) and location; ``extras`` its AS rarity, family support
+    type and alleged/indirect members (model/relay_extras.py).
     """
     return hashlib.blake2b(json_bytes((relay, ranks, uptime_entry, bandwidth_entry, family, _vote_key(vote), aroi,
-                                       groups, [e["uid"] for e in events])), digest_size=16).hexdigest()
+                                       groups, [e["uid"] for e in events], extras)), digest_size=16).hexdigest()
 
 
 def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
                     bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, groups: dict[str, Any], events: tuple,
+                    aroi: dict | None, groups: dict[str, Any], events: tuple, extras: dict | None,
                     marks: dict[str, bool]) -> dict[str, Any]:
     """The relay page's view: its data and the chart geometry of its histories."""
     charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
                                               bandwidth_model.series_of(bandwidth_entry))
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events)
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events,
+                        extras)
     return {**data, "charts": charts_view}
 
 
 def relay_json_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
                     bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, groups: dict[str, Any], events: tuple,
+                    aroi: dict | None, groups: dict[str, Any], events: tuple, extras: dict | None,
                     marks: dict[str, bool]) -> dict[str, Any]:
     """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events)
+    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events,
+                        extras)
     return {"schema": RELAY_JSON_SCHEMA, **data}
 
 
@@ -233,7 +238,7 @@ def _shared_data(*args) -> dict[str, Any]:
 def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, int | None] | None,
                uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None,
                vote: tuple | None = None, aroi: dict[str, Any] | None = None, groups: dict[str, Any] | None = None,
-               marks: dict[str, bool] = NO_MARKS, events: tuple = ()) -> dict[str, Any]:
+               marks: dict[str, bool] = NO_MARKS, events: tuple = (), extras: dict | None = None) -> dict[str, Any]:
     """Everything a relay page shows except chart geometry (this is also the relay's JSON).
 
     ``groups`` is the relay's entry of the groups model (``relay_keys``); None: no group links.
@@ -253,11 +258,12 @@ def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, i
         "family": family["members"],
         "family_note": family["note"],
         "percentiles": ranks or {"consensus_weight": None, "guard": None, "middle": None, "exit": None},
-        "uptime": uptime_section(uptime_entry),
+        "uptime": uptime_section(uptime_entry, relay["flags"]),
         "traffic": traffic_section(bandwidth_entry),
         "overload": overload_view(bandwidth_entry),
         "consensus_evaluation": evaluation,
         "events": event_pages.relay_events_section(events),
+        "extras": extras,
     }
 
 
@@ -378,11 +384,15 @@ def family_note(relay: dict[str, Any], model: Any, family_id: str | None) -> str
     return "No family page: no listed member is on this site (" + ", ".join(parts) + ")."
 
 
-def uptime_section(entry: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Uptime and flag uptime per period, rounded to what the page shows (one decimal)."""
+def uptime_section(entry: dict[str, Any] | None, current_flags: list[str] = ()) -> dict[str, Any] | None:
+    """Uptime and flag uptime per period, rounded to what the page shows (one decimal).
+
+    The flag is chosen against the relay's current flags (model.uptime.flag_uptime).
+    """
     if not isinstance(entry, dict):
         return None
-    uptime, flag_uptime = entry.get("uptime") or {}, entry.get("flag_uptime") or {}
+    flag, flag_uptime = uptime_model.flag_uptime(entry, current_flags)
+    uptime = entry.get("uptime") or {}
     periods = []
     for period in charts.PERIODS:
         overall, flagged = _round1(uptime.get(period)), _round1(flag_uptime.get(period))
@@ -391,8 +401,7 @@ def uptime_section(entry: dict[str, Any] | None) -> dict[str, Any] | None:
                         "flag_uptime": flagged,
                         "flag_uptime_text": "same as overall" if flagged is not None and flagged == overall
                         else _pct_text(flagged)})
-    flag = entry.get("flag")
-    return {"flag": flag if flag in ("Exit", "Guard", "Fast", "Running") else None,
+    return {"flag": flag,
             "outlier": entry.get("outlier") if entry.get("outlier") in ("low", "high") else None,
             "periods": periods}
 
@@ -437,6 +446,10 @@ def _pct_text(value: float | None) -> str:
 MODELS = [
     ModelSpec("relay_percentiles", DETAILS_ONLY, lambda inputs: relay_percentiles(_relays(inputs).relays)),
     ModelSpec("relay_votes", frozenset({COLLECTOR}), build_relay_votes),
+    ModelSpec("relay_extras", DETAILS_ONLY,
+              lambda inputs: extras_model.build_relay_extras(_relays(inputs).relays, _relays(inputs).by_fingerprint,
+                                                             inputs.model("groups").relay_keys,
+                                                             inputs.previous("relay_extras"))),
     ModelSpec("relay_pages", RELAY_INPUTS, build_relay_pages),
 ]
 

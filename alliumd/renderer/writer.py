@@ -13,8 +13,10 @@ per-page file system work is kept to what atomicity needs:
   An **existing** page is replaced by linking the inode as ``.<name>.part``
   next to it and renaming that over the page.  On this ext4 host both are
   2-4x cheaper than a named temp file renamed across directories.  Where
-  ``O_TMPFILE`` or ``/proc`` is unavailable the temp file goes to one
-  ``<output_dir>/.tmp`` (swept at start-up) and is renamed over the target;
+  ``O_TMPFILE`` or ``/proc`` is unavailable the temp file is ``.<name>.part``
+  next to the page, renamed over it.  Nothing temporary lives in a directory
+  of its own: the web root holds only what is published (an empty ``.tmp/``
+  left by older versions is swept and removed at start-up);
 * every write and delete works on directory file descriptors: the path is
   validated as a string (``paths.relpath``), then walked from the output
   root one component at a time with ``openat(O_DIRECTORY|O_NOFOLLOW)``
@@ -59,8 +61,9 @@ class PageWriter:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self._root = str(self.root)
-        self.tmp = atomic.tmp_dir_for(self.root / "index.html")
-        atomic.sweep_tmp(self.root)
+        atomic.sweep_tmp(self.root)                            # an older alliumd's leftovers
+        with contextlib.suppress(OSError):                     # missing, not empty, or not a directory
+            os.rmdir(self.root / atomic.TMP_DIRNAME)
         self._proc_fd: int | None = None
         self._rootfd: int | None = None
         self._anonymous = hasattr(os, "O_TMPFILE")
