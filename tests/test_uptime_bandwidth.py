@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from alliumd.core import jsonx
 from alliumd.fetchers import InvalidDocument, onionoo_bandwidth, onionoo_stream, onionoo_uptime
 from alliumd.model import history
 from alliumd.model import bandwidth as bandwidth_model, uptime as uptime_model
@@ -88,7 +89,7 @@ def test_2014_and_2021_real_documents_use_the_fallback():
 def test_stdlib_json_gives_the_same_summary(monkeypatch, module, path):
     expected = module.validate(path).summary
     monkeypatch.setattr(onionoo_stream, "loads", json.loads)
-    monkeypatch.setattr(onionoo_stream, "dumps", onionoo_stream.json_dumps)
+    monkeypatch.setattr(onionoo_stream, "dumps", jsonx.stdlib_dumps)
     got = module.validate(path).summary
     assert json.loads(got) == json.loads(expected)
 

@@ -23,7 +23,8 @@ import json
 import os
 import sys
 
-from .. import config as configmod, exitcodes
+from .. import config as configmod
+from ..core import exitcodes
 from ..supervisor import control
 from . import check as checkmod, ctlconfig, events as eventsmod, status as statusmod
 

@@ -26,7 +26,8 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from .. import atomic, childproc, config as configmod, exitcodes, http, logs, quarantine, sourcestate
+from .. import atomic, childproc, config as configmod, http, logs, quarantine, sourcestate
+from ..core import channel, exitcodes
 from ..memory import release_free_memory
 from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
@@ -90,7 +91,7 @@ class Fetcher:
         self.report()
 
     def report(self) -> None:
-        childproc.report({"event": "source", "record": self.record.to_json()})
+        childproc.report(channel.SourceReport(self.record.to_json()))
 
     def _intact(self, path: Path, sha256: str | None) -> bool:
         """True when ``path`` hashes to ``sha256`` (hashed again only when its inode/size/mtime change)."""
@@ -364,7 +365,7 @@ class Fetcher:
 
     def wait_for(self, due: float) -> str:
         """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""
-        buffer = b""
+        reader = channel.LineReader()
         while True:
             remaining = due - self.clock()
             if remaining <= 0:
@@ -377,13 +378,9 @@ class Fetcher:
             chunk = os.read(sys.stdin.fileno(), 4096)
             if not chunk:
                 return "eof"
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                msg = childproc.read_command(line)
-                if msg and msg.get("cmd") == "refresh":
-                    log.info("source=%s refresh requested", self.name)
-                    return "refresh"
+            if any(channel.Command.of(msg) == channel.REFRESH for msg in reader.feed(chunk)):
+                log.info("source=%s refresh requested", self.name)
+                return "refresh"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import paths
+from ..core.text import plain_text
 from . import contactinfo, format as fmt, identity
 from .groups import Group, GroupsModel, clean_text
 from .history import gc_paused
@@ -53,7 +54,6 @@ PROOF_LABELS = {"dns-rsa": "DNS-RSA", "uri-rsa": "URI-RSA"}
 TOP_REASONS = 5
 
 _PROOF_RE = re.compile(r"[a-z0-9-]{1,40}")
-_UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _HTTP_CODE_RE = re.compile(r"http error ([1-5][0-9]{2})\b")
 
 
@@ -87,10 +87,7 @@ def clean_error(error: Any) -> str | None:
     """A validator error as plain, bounded text (it quotes operator domains and URLs: display only)."""
     if not isinstance(error, str):
         return None
-    text = " ".join(_UNSAFE_CHARS.sub(" ", error).split())
-    if len(text) > ERROR_CHARS:
-        text = text[: ERROR_CHARS - 1].rstrip() + "…"
-    return text or None
+    return plain_text(error, ERROR_CHARS, fold=True, ellipsis=True) or None
 
 
 def numbers_only(obj: Any, depth: int = 2) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import charts, format as fmt, identity
@@ -405,10 +405,7 @@ def _parse_view_time(text: str | None) -> datetime | None:
     """A relay-model timestamp ("YYYY-MM-DD HH:MM:SS UTC") back to a datetime."""
     if not text or not text.endswith(" UTC"):
         return None
-    try:
-        return datetime.fromisoformat(text[:-4]).replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None
+    return fmt.parse_onionoo_time(text[:-4])
 
 
 def _uptime(entries: dict, fp: str, period: str) -> float | None:

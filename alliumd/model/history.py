@@ -37,7 +37,6 @@ last point's time is ``first + (len(values) - 1) * interval``.
 from __future__ import annotations
 
 import gc
-import json
 import math
 import re
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator
 
 from .. import paths
+from ..core.jsonx import dumps
 
 UPTIME_SUMMARY_FORMAT = 2          # 2: one relay per line (1: everything on one line)
 BANDWIDTH_SUMMARY_FORMAT = 2
@@ -60,23 +60,6 @@ MAX_VALUE = 999
 FLAG_PRIORITY = ("Exit", "Guard", "Fast", "Running")
 
 _TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-
-try:                 # optional speed-up (pyproject.toml); the stdlib reads and writes the same JSON
-    import orjson
-
-    loads: Callable[[str | bytes], Any] = orjson.loads
-    _dumps_bytes: Callable[[Any], bytes] = orjson.dumps
-except ImportError:                    # pragma: no cover - depends on the environment
-    loads = json.loads
-
-    def _dumps_bytes(obj: Any) -> bytes:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def dumps(obj: Any) -> bytes:
-    """Compact JSON (orjson if installed)."""
-    return _dumps_bytes(obj)
-
 
 def summary_document(head: dict[str, Any], relays: dict[str, bytes]) -> bytes:
     """The summary document: ``head`` members, then one ``"FP":relay`` line per relay, sorted."""

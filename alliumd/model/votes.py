@@ -63,6 +63,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from ..core.text import plain_text
+
 FORMAT = 1
 VOTE_FIELDS = ("flags", "bandwidth", "measured", "wfu", "tk", "mtbf", "ipv6", "published")
 BANDWIDTH_FIELDS = ("bw", "status", "success", "errors")
@@ -78,7 +80,6 @@ MAX_MAP = 200             # most keys kept from a key=value header map
 _HEX40_RE = re.compile(r"[0-9A-F]{40}")            # relay fingerprints and authority v3 identities
 _FLAG_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _BW_ERROR_KEYS = ("error_circ", "error_stream", "error_misc", "error_destination", "error_second_relay")
 
 
@@ -99,8 +100,7 @@ def clean_text(value: object, limit: int = MAX_TEXT) -> str | None:
     """Plain text for the summary: str, control characters folded to a space, capped."""
     if value is None:
         return None
-    text = _CONTROL_RE.sub(" ", str(value)).strip()
-    return text[:limit]
+    return plain_text(str(value), limit)
 
 
 def time_text(value: datetime | None) -> str | None:

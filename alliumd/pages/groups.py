@@ -23,7 +23,7 @@ from typing import Any
 import hashlib
 
 from ..model import aroi as aroi_model, groups as gm
-from ..renderer.jobs import json_bytes
+from ..core.jsonx import view_bytes as json_bytes
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from ..renderer.templates import template_dir
 from . import common, events as event_pages

@@ -36,8 +36,8 @@ from ..model import uptime as uptime_model
 from ..model.aroi import JUDGED, PROOF_LABELS
 from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
-from ..renderer.inputs import loads
-from ..renderer.jobs import json_bytes
+from ..core.jsonx import loads
+from ..core.jsonx import view_bytes as json_bytes
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import events as event_pages
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,

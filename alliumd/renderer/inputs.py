@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
 import os
 import re
 import time
@@ -26,22 +25,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..core.jsonx import loads
 from ..fetchers.onionoo import SAMPLE_KEY
-
-try:                                   # optional speed-up, declared in pyproject.toml
-    import orjson
-except ImportError:                    # pragma: no cover - depends on the environment
-    orjson = None
 
 SMALL_DOCUMENT = 2_000_000             # below this, describing a document parses all of it
 _HEAD_LIMIT = 1 << 20                  # the envelope of a large document is in its first MB
-
-
-def loads(data: bytes) -> Any:
-    """Parse JSON bytes (orjson if available); raises ValueError on invalid JSON."""
-    if orjson is not None:
-        return orjson.loads(data)
-    return json.loads(data)
 
 
 def signature(path: Path) -> list[int] | None:

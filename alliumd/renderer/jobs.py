@@ -15,7 +15,6 @@ written)`` per finished job, plus an error text if a job failed.
 from __future__ import annotations
 
 import hashlib
-import json
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,26 +22,13 @@ from typing import Any
 
 from mako import exceptions as mako_exceptions
 
+from ..core import jsonx
+
 from .registry import Deferred, SourceInfo
 from .templates import make_lookup
 from .writer import PageWriter
 
-try:                                   # optional speed-up (pyproject.toml); the stdlib is the fallback
-    import orjson
-
-    _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-except ImportError:                    # pragma: no cover - depends on the environment
-    orjson = None
-
-
-def json_bytes(view: Any) -> bytes:
-    """Deterministic compact JSON for ``<page>.json`` outputs and view hashes (views are plain data)."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(view, default=str, option=_OPTIONS)
-        except TypeError:              # e.g. a lone surrogate: the stdlib decides what happens
-            pass
-    return json.dumps(view, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+json_bytes = jsonx.view_bytes
 
 
 def view_digest(template: str, view: Any, salt: bytes) -> str:
