@@ -8,6 +8,8 @@ no implementation yet: enabling it is a configuration error.
 
 from dataclasses import dataclass
 
+from .cache import names
+
 MB = 1_000_000
 
 
@@ -29,9 +31,8 @@ class SourceSpec:
 
 def _spec(name, label, url, *, enabled=False, interval, timeout, retries=3,
           max_bytes, max_age, fetcher=None, summarised=False):
-    render_file = f"{name}.summary.json" if summarised else f"{name}.json"
-    return SourceSpec(name, label, url, enabled, interval, timeout, retries,
-                      max_bytes, max_age, fetcher, f"{name}.json", render_file)
+    return SourceSpec(name, label, url, enabled, interval, timeout, retries, max_bytes, max_age, fetcher,
+                      names.document_file(name), names.render_file(name, summarised))
 
 
 SOURCES: dict[str, SourceSpec] = {s.name: s for s in (

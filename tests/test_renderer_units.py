@@ -663,7 +663,7 @@ def test_data_already_stale_at_first_build_is_marked(tmp_path):
 # Cache documents read line by line
 # =========================================================================================
 
-from alliumd.renderer import inputs as inputsmod  # noqa: E402
+from alliumd.cache import files as cachefiles, layout, meta as cachemeta  # noqa: E402
 
 ONIONOO = (b'{"version":"8.0",\n"relays_published":"2026-08-22 11:00:00",\n"relays":[\n'
            b'{"fingerprint":"A","n":1},\n{"fingerprint":"B","n":2}\n],\n'
@@ -671,7 +671,7 @@ ONIONOO = (b'{"version":"8.0",\n"relays_published":"2026-08-22 11:00:00",\n"rela
 
 
 def test_split_lines_gives_the_envelope_and_raw_items():
-    lines = inputsmod.split_lines(ONIONOO, "relays")
+    lines = layout.split_lines(ONIONOO, "relays")
     assert lines.envelope == {"version": "8.0", "relays_published": "2026-08-22 11:00:00",
                               "bridges_published": "2026-08-22 10:59:01"}
     assert [bytes(i) for i in lines.items] == [b'{"fingerprint":"A","n":1}', b'{"fingerprint":"B","n":2}']
@@ -686,15 +686,24 @@ def test_split_lines_gives_the_envelope_and_raw_items():
     ONIONOO.replace(b'{"fingerprint":"B"', b'\n{"fingerprint":"B"'),  # a blank line
 ])
 def test_any_other_layout_is_left_to_a_full_parse(body):
-    assert inputsmod.split_lines(body, "relays") is None
+    assert layout.split_lines(body, "relays") is None
 
 
-def test_describe_large_documents_from_their_head(tmp_path, monkeypatch):
+def test_the_data_time_is_what_the_fetcher_recorded_for_that_file(tmp_path, monkeypatch):
     path = tmp_path / "doc.json"
     path.write_bytes(ONIONOO.replace(b'"version":"8.0",\n', b'"version":"8.0",\n"alliumd_sample":"x",\n'))
-    monkeypatch.setattr(inputsmod, "SMALL_DOCUMENT", 10)            # "large": the envelope lines only
-    monkeypatch.setattr(inputsmod, "load_document", lambda p: pytest.fail("parsed whole"))
-    assert inputsmod.describe(path) == (1787396400.0, True)
-    assert inputsmod.looks_complete(path) and not inputsmod.looks_complete(tmp_path / "missing.json")
+    sha = cachefiles.file_sha256(path)
+    cachemeta.write(path, sha, 1787396400.0, True)
+    with monkeypatch.context() as m:
+        m.setattr(cachemeta, "load_document", lambda p: pytest.fail("the renderer re-derived the data time"))
+        assert cachemeta.describe(path, sha) == cachemeta.Described(1787396400.0, True)
+    # a meta for another file (replaced meanwhile, or copied in by a tool): the document's envelope says
+    cachemeta.write(path, "0" * 64, 1.0, False)
+    assert cachemeta.read(path, sha) is None
+    assert cachemeta.describe(path, sha) == cachemeta.Described(1787396400.0, True)
+    (tmp_path / "doc.json.meta").write_text('{"sha256": "%s", "data_time": "soon", "sample": false}' % sha)
+    assert cachemeta.read(path, sha) is None                        # a damaged meta is not trusted
+    assert cachemeta.describe(tmp_path / "missing.json", sha) is None
+    assert cachefiles.looks_complete(path) and not cachefiles.looks_complete(tmp_path / "missing.json")
     path.write_bytes(ONIONOO[:-5])
-    assert not inputsmod.looks_complete(path)
+    assert not cachefiles.looks_complete(path)

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..cache.names import SAMPLE_KEY
 from ..model import aroi as model
 from ..model import format as fmt
 from . import DocInfo, InvalidDocument, load_json
@@ -47,13 +48,13 @@ def validate_doc(doc: Any) -> DocInfo:
         fp, entry = _result(result, i)
         entries.setdefault(fp, entry)              # a duplicate keeps the first result
     head: dict[str, Any] = {"format": SUMMARY_FORMAT, "source": model.SOURCE}
-    if isinstance(doc.get(model.SAMPLE_KEY), str):
-        head[model.SAMPLE_KEY] = doc[model.SAMPLE_KEY]
+    if isinstance(doc.get(SAMPLE_KEY), str):
+        head[SAMPLE_KEY] = doc[SAMPLE_KEY]
     head["metadata"] = {"timestamp": stamp, **model.numbers_only(doc["metadata"], depth=1)}
     head["statistics"] = model.numbers_only(doc["statistics"], depth=3)
     head["results"] = dict(sorted(entries.items()))
     summary = json.dumps(head, separators=(",", ":")).encode("ascii")     # ASCII: no lone surrogate survives
-    return DocInfo(data_time=when.timestamp(), items=len(entries), is_sample=model.SAMPLE_KEY in doc,
+    return DocInfo(data_time=when.timestamp(), items=len(entries), is_sample=SAMPLE_KEY in doc,
                    summary=summary)
 
 

@@ -11,7 +11,6 @@ from ..core.timefmt import onionoo_epoch
 from . import InvalidDocument
 
 SUPPORTED_MAJOR = 8
-SAMPLE_KEY = "alliumd_sample"
 
 
 def parse_onionoo_time(value: object, what: str) -> float:

@@ -29,10 +29,12 @@ from typing import Any
 
 from .. import paths
 from ..core import jsonx
-from ..model.history import BadGraph, gc_paused, summary_document, summary_relays
+from ..cache.layout import summary_document, summary_relays
+from ..cache.names import SAMPLE_KEY
+from ..model.history import BadGraph, gc_paused
 from . import DocInfo, InvalidDocument
 from . import strictjson
-from .onionoo import SAMPLE_KEY, check_envelope
+from .onionoo import check_envelope
 
 
 

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from .. import atomic, childproc, config as configmod, http, logs, quarantine, sourcestate
+from ..cache import files as cachefiles, meta as cachemeta
 from ..core import channel, exitcodes
 from ..memory import release_free_memory
 from ..sources import SOURCES
@@ -152,6 +153,23 @@ class Fetcher:
             rec.etag = rec.last_modified = rec.sha256 = None
             rec.summary_sha256 = None                  # derived from a document we no longer trust
         self.ensure_summary()
+        self.ensure_meta()
+
+    def ensure_meta(self) -> None:
+        """The render file's data time, recorded beside it for the renderer (cache.meta): a cache from
+        before alliumd recorded it, or one whose record was lost, is described once more here."""
+        if not self.render_path.exists():
+            return
+        try:
+            sha = cachefiles.file_sha256(self.render_path)
+            if cachemeta.read(self.render_path, sha) is not None:
+                return
+            info = self.validate(self.cache_path)
+            cachemeta.write(self.render_path, sha, info.data_time, info.is_sample)
+        except InvalidDocument as e:
+            log.warning("cannot describe cached %s (%s)", self.cache_path, e)
+        except OSError as e:                # e.g. disk full: the renderer parses the document instead
+            log.error("source=%s cannot record the data time: %s", self.name, e)
 
     def ensure_summary(self) -> None:
         """Re-derive the render summary from the cached document when it is missing, outdated or damaged."""
@@ -166,14 +184,16 @@ class Fetcher:
             log.warning("cannot summarise cached %s (%s)", self.cache_path, e)
             return
         try:
-            self.write_summary(info.summary)
+            self.write_summary(info)
         except OSError as e:                # e.g. disk full: the next poll tries again
             log.error("source=%s cannot write the summary: %s", self.name, e)
             return
         log.info("source=%s summary re-derived from the cached document", self.name)
 
-    def write_summary(self, summary: bytes) -> None:
+    def write_summary(self, info) -> None:
+        summary = info.summary
         quarantine.ensure_not_dir(self.render_path)
+        cachemeta.write(self.render_path, hashlib.sha256(summary).hexdigest(), info.data_time, info.is_sample)
         atomic.write_bytes(self.render_path, summary)
         self.record.summary_format = self.summary_format
         self.record.summary_sha256 = hashlib.sha256(summary).hexdigest()
@@ -202,7 +222,9 @@ class Fetcher:
     def publish(self, tmp_path: Path, info) -> None:
         """Publish a validated document (summary first: the renderer reads only the summary)."""
         if info.summary is not None:
-            self.write_summary(info.summary)
+            self.write_summary(info)
+        else:                               # the document is the render file: its data time beside it first
+            cachemeta.write(self.render_path, cachefiles.file_sha256(tmp_path), info.data_time, info.is_sample)
         quarantine.ensure_not_dir(self.cache_path)
         atomic.publish_file(tmp_path, self.cache_path)
 

@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import paths
+from ..cache.names import AROI_SUMMARY_FORMAT, SAMPLE_KEY
 from ..core.text import plain_text
 from . import contactinfo, format as fmt, identity
 from .groups import Group, GroupsModel, clean_text
@@ -41,8 +42,7 @@ from .history import gc_paused
 from .relays import RelayModel
 
 SOURCE = "aroi"
-SUMMARY_FORMAT = 1
-SAMPLE_KEY = "alliumd_sample"
+SUMMARY_FORMAT = AROI_SUMMARY_FORMAT
 ERROR_CHARS = 300                 # an error text kept per relay (the validator's are up to ~400)
 
 VALIDATED, UNAUTHORIZED, MISCONFIGURED = "validated", "unauthorized", "misconfigured"
@@ -65,7 +65,7 @@ _HTTP_CODE_RE = re.compile(r"http error ([1-5][0-9]{2})\b")
 #    "results": {FINGERPRINT: {"valid": bool, ["proof_type": "uri-rsa",] ["domain": "example.org",]
 #                              ["error": "…"]}, …}}                          (sorted by fingerprint)
 #
-# ``metadata.timestamp`` keeps the validator's own key so the renderer's document_time finds it;
+# ``metadata.timestamp`` keeps the validator's own key (cache.meta.document_time reads it without a meta);
 # metadata and statistics keep numbers only; a domain is kept only when it is a strict domain.
 
 def summary_entry(valid: bool, proof_type: Any, domain: Any, error: Any) -> dict[str, Any]:

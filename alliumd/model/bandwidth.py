@@ -20,7 +20,8 @@ from typing import Any
 
 from . import format as fmt
 from ..core.jsonx import loads
-from .history import (BANDWIDTH_SUMMARY_FORMAT, PERIOD_KEYS, build_entries, decode_scaled, is_summary, relay_items,
+from ..cache.names import BANDWIDTH_SUMMARY_FORMAT
+from .history import (PERIOD_KEYS, build_entries, decode_scaled, is_summary, relay_items,
                       series_last)
 
 SOURCE = "onionoo_bandwidth"

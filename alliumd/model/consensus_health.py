@@ -46,10 +46,11 @@ from typing import Any, Iterator
 
 from lxml import etree, html
 
+from ..cache.names import CONSENSUS_HEALTH_SUMMARY_FORMAT
 from ..core.timefmt import onionoo_epoch
 from ..core.text import plain_text
 
-FORMAT = 1
+FORMAT = CONSENSUS_HEALTH_SUMMARY_FORMAT
 SECTIONS = ("validafter", "signatures", "knownflags", "flagthresholds", "numberofrelays",
             "consensusmethods", "recommendedversions", "consensusparams", "authorityclocks",
             "authorityversions", "bwauthstatus")

@@ -5,7 +5,8 @@ A graph history is ``{"first", "last", "interval", "factor", "count", "values"}`
 ``value * factor``, and ``count`` is never trusted (trimmed documents break
 it), ``len(values)`` is.  The fetchers reduce each relay's histories to the
 compact *summary* defined here while they stream the raw document, and the
-models read only that summary, so both import its format from this module.
+models read only that summary.  Its version and its line layout belong to
+the cache contract (``cache.names``, ``cache.layout``).
 
 The summary document (``<source>.summary.json``; compact JSON, one relay per line so
 that the renderer can read it relay by relay and recognise unchanged relays)::
@@ -47,8 +48,6 @@ from typing import Any, Callable, Iterable, Iterator
 from .. import paths
 from ..core.jsonx import dumps
 
-UPTIME_SUMMARY_FORMAT = 2          # 2: one relay per line (1: everything on one line)
-BANDWIDTH_SUMMARY_FORMAT = 2
 
 PERIODS = {"1_month": "1M", "6_months": "6M", "1_year": "1Y", "5_years": "5Y"}   # others (2014's
 PERIOD_KEYS = tuple(PERIODS.values())                                             # 3_days…) are ignored
@@ -61,42 +60,12 @@ FLAG_PRIORITY = ("Exit", "Guard", "Fast", "Running")
 
 _TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
-def summary_document(head: dict[str, Any], relays: dict[str, bytes]) -> bytes:
-    """The summary document: ``head`` members, then one ``"FP":relay`` line per relay, sorted."""
-    body = b",\n".join(b'"%s":%s' % (fp.encode(), relays[fp]) for fp in sorted(relays))
-    return dumps(head)[:-1] + b',\n"relays":{\n' + body + b"\n}}"
-
-
-def summary_relays(doc: bytes) -> dict[bytes, bytes]:
-    """A summary document's relays as written by :func:`summary_document`: fingerprint → relay JSON (bytes).
-
-    Lines of any other shape are skipped: a caller that needs the whole
-    document valid parses it; this serves lookups of known relays.
-    """
-    relays = {}
-    for line in doc.split(b"\n"):
-        line = line[:-1] if line.endswith(b",") else line
-        if line[:1] == b'"' and line[41:43] == b'":':
-            relays[line[1:41]] = line[43:]
-    return relays
-
-
 def relay_items(relays: Any) -> Iterator[tuple[str, str]]:
     """A parsed summary's ``relays`` object as (fingerprint, relay JSON) pairs, as the renderer reads lines."""
     if not isinstance(relays, dict):
         return
     for fp, relay in relays.items():
         yield fp, dumps(relay).decode("utf-8")
-
-
-def split_item(item: bytes | memoryview) -> tuple[str, str] | None:
-    """One summary line ``"FINGERPRINT":{…}`` → (fingerprint, relay JSON); None if it is not one."""
-    if item[:1] != b'"' or item[41:43] != b'":':
-        return None
-    try:
-        return str(item[1:41], "ascii"), str(item[43:], "utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 def build_entries(items: Iterable[tuple[str, str]], previous: dict[str, dict[str, Any]],

@@ -24,7 +24,8 @@ from typing import Any
 
 from . import format as fmt
 from ..core.jsonx import loads
-from .history import (FLAG_PRIORITY, PERIOD_KEYS, UPTIME_SUMMARY_FORMAT, build_entries, is_summary, relay_items, series_last)
+from ..cache.names import UPTIME_SUMMARY_FORMAT
+from .history import FLAG_PRIORITY, PERIOD_KEYS, build_entries, is_summary, relay_items, series_last
 
 SOURCE = "onionoo_uptime"
 MIN_POINTS = 30

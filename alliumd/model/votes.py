@@ -63,9 +63,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from ..cache.names import COLLECTOR_SUMMARY_FORMAT
 from ..core.text import plain_text
 
-FORMAT = 1
+FORMAT = COLLECTOR_SUMMARY_FORMAT
 VOTE_FIELDS = ("flags", "bandwidth", "measured", "wfu", "tk", "mtbf", "ipv6", "published")
 BANDWIDTH_FIELDS = ("bw", "status", "success", "errors")
 BANDWIDTH_STATUS = ("voted", "unmeasured", "under_min_report", "not_voted")

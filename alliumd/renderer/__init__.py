@@ -1,7 +1,7 @@
 """The renderer process: watch the cache, rebuild exactly the dependent pages.
 
 - ``registry``  page families, their declared inputs, models
-- ``inputs``    cache-file signatures, content hashes, document loading
+- (the cache files themselves are read through ``alliumd.cache``: signatures, hashes, data times, lines)
 - ``manifest``  what was rendered from what (persisted between runs)
 - ``writer``    write-only-if-changed, delete vanished pages
 - ``build``     one batch: changed inputs → affected families → pages that need work
