@@ -136,7 +136,7 @@ def install(src: Path, dst: Path) -> None:
 def builder_for(work: Path, votes: bool = False, workers: int | None = None):
     from alliumd.pages.site import FAMILIES, MODELS
     from alliumd.renderer.build import SiteBuilder
-    from alliumd.renderer.registry import Registry
+    from alliumd.pages.registry import Registry
     data = {"daemon": {"cache_dir": str(work / "cache"), "output_dir": str(work / "www"),
                        "state_dir": str(work / "lib"), "run_dir": str(work / "run")},
             "sources": {n: {"enabled": True} for n in ("onionoo_uptime", "onionoo_bandwidth", "aroi",

@@ -73,7 +73,7 @@ def build(directory: Path) -> Path:
     from alliumd.fetchers.runtime import Fetcher
     from alliumd.pages.site import FAMILIES, MODELS
     from alliumd.renderer.build import SiteBuilder
-    from alliumd.renderer.registry import Registry
+    from alliumd.pages.registry import Registry
     from test_collector import serve, set_2018
 
     with LoopbackAPI() as api:

@@ -23,8 +23,8 @@ from alliumd.model import groups as gm, identity
 from alliumd.model.relays import build_relays
 from alliumd.pages import common, groups as group_pages, lists as list_pages, search as search_pages, site
 from alliumd.renderer.build import json_bytes, view_digest
-from alliumd.renderer.registry import ModelSpec, Page, RenderInputs, SourceInfo, checked
-from alliumd.renderer.templates import make_lookup, template_dir
+from alliumd.pages.registry import ModelSpec, Page, RenderInputs, SourceInfo, checked
+from alliumd.pages.templates import make_lookup, template_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL = FIXTURES / "real"

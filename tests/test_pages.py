@@ -17,7 +17,7 @@ import pytest
 from alliumd import paths
 from alliumd.pages import site
 from alliumd.renderer.build import json_bytes
-from alliumd.renderer.registry import STATUS_INPUT, Registry, RenderInputs, SourceInfo, checked
+from alliumd.pages.registry import STATUS_INPUT, Registry, RenderInputs, SourceInfo, checked
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -42,7 +42,7 @@ def _ensure_templates_package() -> None:
 
 
 _ensure_templates_package()
-from alliumd.renderer.templates import make_lookup, template_dir  # noqa: E402
+from alliumd.pages.templates import make_lookup, template_dir  # noqa: E402
 
 LOOKUP = make_lookup()
 NAV = Registry(site.FAMILIES, site.MODELS).nav(lambda source: True)

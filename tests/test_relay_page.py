@@ -25,8 +25,8 @@ from alliumd.model.relays import build_relays
 from alliumd.pages import site
 from alliumd.pages.relays import RELAY_JSON_SCHEMA
 from alliumd.renderer.build import json_bytes
-from alliumd.renderer.registry import ModelSpec, RenderInputs, SourceInfo, checked
-from alliumd.renderer.templates import make_lookup
+from alliumd.pages.registry import ModelSpec, RenderInputs, SourceInfo, checked
+from alliumd.pages.templates import make_lookup
 
 FIXTURE = Path(__file__).parent / "fixtures" / "onionoo_details_small.json"
 DETAILS, UPTIME, BANDWIDTH = "onionoo_details", "onionoo_uptime", "onionoo_bandwidth"

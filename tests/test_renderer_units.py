@@ -20,7 +20,7 @@ from alliumd.pages import site
 from alliumd.paths import UnsafePath
 from alliumd.renderer import build as buildmod
 from alliumd.renderer import manifest as manifestmod
-from alliumd.renderer.registry import (STATUS_INPUT, ModelSpec, Page, PageFamily, Registry, RenderInputs,
+from alliumd.pages.registry import (STATUS_INPUT, ModelSpec, Page, PageFamily, Registry, RenderInputs,
                                        checked)
 from alliumd.renderer.writer import PageWriter, digest
 

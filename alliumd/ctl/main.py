@@ -25,7 +25,7 @@ import sys
 
 from .. import config as configmod
 from ..core import exitcodes
-from ..supervisor import control
+from ..core import control
 from . import check as checkmod, ctlconfig, events as eventsmod, status as statusmod
 
 

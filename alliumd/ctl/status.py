@@ -18,7 +18,7 @@ import psutil
 from .. import sourcestate, statusview
 from ..core import exitcodes
 from ..config import Config
-from ..supervisor import control
+from ..core import control
 from .check import _age
 
 

@@ -17,7 +17,7 @@ from ..cache.layout import split_item
 from ..model.bandwidth import build_bandwidth, build_bandwidth_from
 from ..model.relays import DOWNTIME_DAYS, RelayModel, build_relays, build_relays_lines
 from ..model.uptime import build_uptime, build_uptime_from
-from ..renderer.registry import ModelSpec, RenderInputs
+from .registry import ModelSpec, RenderInputs
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 
 

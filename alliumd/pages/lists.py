@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import format as fmt, groups as gm
-from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from .registry import ModelSpec, Page, PageFamily, RenderInputs
 from . import common
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 from .groups import group_href, groups_model, optional_model

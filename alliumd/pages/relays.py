@@ -38,7 +38,7 @@ from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
 from ..core.jsonx import loads
 from ..core.jsonx import view_bytes as json_bytes
-from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
+from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import events as event_pages
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
                      UPTIME, as_path, contact_path, country_path, family_path, first_seen_path, flag_path,

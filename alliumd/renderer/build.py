@@ -36,8 +36,8 @@ from ..cache import files as cachefiles, layout, meta as cachemeta
 from . import manifest as manifestmod
 from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
 from .jobs import Chunk, ChunkResult, Job, json_bytes, view_digest as _view_digest
-from .registry import STATUS_INPUT, Deferred, Page, RenderInputs, Registry, SourceInfo, checked
-from .templates import fingerprint_code, fingerprint_templates
+from ..pages.registry import STATUS_INPUT, Deferred, Page, RenderInputs, Registry, SourceInfo, checked
+from ..pages.templates import fingerprint_code, fingerprint_templates
 
 log = logging.getLogger("alliumd.renderer")
 

@@ -24,8 +24,8 @@ from mako import exceptions as mako_exceptions
 
 from ..core import jsonx
 
-from .registry import Deferred, SourceInfo
-from .templates import make_lookup
+from ..pages.registry import Deferred, SourceInfo
+from ..pages.templates import make_lookup
 from .writer import PageWriter
 
 json_bytes = jsonx.view_bytes

@@ -27,7 +27,7 @@ from ..core import channel, exitcodes
 from ..memory import release_free_memory
 from ..pages.site import FAMILIES, MODELS
 from .build import BatchResult, SiteBuilder
-from .registry import STATUS_INPUT, Registry
+from ..pages.registry import STATUS_INPUT, Registry
 from .watch import start_observer
 
 log = logging.getLogger("alliumd.renderer")

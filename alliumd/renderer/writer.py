@@ -35,7 +35,7 @@ import os
 from pathlib import Path
 
 from .. import atomic, paths
-from .registry import SAFE_PATH
+from ..pages.registry import SAFE_PATH
 
 log = logging.getLogger("alliumd.renderer")
 PAGE_MODE = 0o644

@@ -24,7 +24,8 @@ from .. import __version__, atomic, config as configmod, sourcestate, statusview
 from ..core import exitcodes
 from ..sourcestate import SourceRecord
 from ..states import fetch_backstop
-from . import control, lock, reconcile
+from ..core import control
+from . import lock, reconcile
 from .children import Child
 from .sdnotify import Notifier
 

@@ -137,7 +137,7 @@ class RenderInputs:
         return available(source) if available is not None else self.doc(source) is not None
 
     def lines(self, source: str, member: str) -> Any:
-        """The source's document split by lines (renderer.inputs.Lines), or None: then use ``doc``."""
+        """The source's document split by lines (cache.layout.Lines), or None: then use ``doc``."""
         split = getattr(self._docs, "lines", None)
         return split(source, member) if split is not None else None
 
