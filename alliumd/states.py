@@ -23,12 +23,6 @@ class SourceState(str, enum.Enum):
     DISABLED = "disabled"    # enabled = false in the config
 
 
-class RendererState(str, enum.Enum):
-    IDLE = "idle"
-    RENDERING = "rendering"
-    DOWN = "down"
-
-
 # -- process respawn (supervisor side) ---------------------------------------------
 
 RESPAWN_BASE = 1.0          # seconds before the first respawn

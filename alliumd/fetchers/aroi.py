@@ -1,7 +1,7 @@
 """The AROI validator's ``latest.json``: what a publishable document is, and its compact summary.
 
 The validator (aroivalidator.1aeo.com) publishes one result per relay it
-checked (FORMATS.md §8).  A document is refused unless it has ``metadata``
+checked (its ``latest.json``).  A document is refused unless it has ``metadata``
 with an ISO 8601 ``timestamp``, a ``statistics`` object and a non-empty
 ``results`` list whose every entry has a 40-hex ``fingerprint``, a boolean
 ``valid`` and ``proof_type``/``domain``/``error`` that are strings or null:

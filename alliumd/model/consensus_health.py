@@ -1,6 +1,6 @@
 """The consensus-health page (depictor's HTML) → a plain-text summary (pure).
 
-The page (FORMATS.md §7) is a sequence of sections, each an ``<a name=…>``
+The page (https://consensus-health.torproject.org/) is a sequence of sections, each an ``<a name=…>``
 anchor, an ``<h3>`` title and usually one ``<table>`` of rows
 ``<tr><td>authority</td><td>…</td></tr>``; a red cell (``class="oiv"``)
 marks a problem, the blue ``consensus`` row (``class="ic"``) the consensus.

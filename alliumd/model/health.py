@@ -32,11 +32,6 @@ TOP_N = 10
 UNDERWEIGHTED = 0.5           # weight/bandwidth below this fraction of the median ratio
 
 
-def build_health(relays: RelayModel, uptime: Any = None, bandwidth: Any = None) -> dict[str, Any]:
-    """The dashboard view model: ``{"published", "running", "cards": [card, ...]}``."""
-    return assemble(details_cards(relays), uptime_card_of(relays, uptime), growth_card_of(relays, bandwidth))
-
-
 # The cards by the sources they read, so that each part is recomputed only when its inputs change
 # (an uptime document leaves the nine details-only cards as they are).
 

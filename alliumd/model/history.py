@@ -1,7 +1,7 @@
 """Onionoo graph histories: validate, decode and summarise (pure functions).
 
 A graph history is ``{"first", "last", "interval", "factor", "count", "values"}``
-(FORMATS.md §4): ``values`` are integers 0–999 or null, the real value is
+(https://metrics.torproject.org/onionoo.html#history): ``values`` are integers 0–999 or null, the real value is
 ``value * factor``, and ``count`` is never trusted (trimmed documents break
 it), ``len(values)`` is.  The fetchers reduce each relay's histories to the
 compact *summary* defined here while they stream the raw document, and the

@@ -531,30 +531,3 @@ def flags_of(summary: dict[str, Any], mask: int) -> list[str]:
     """The flag names of a mask (in the summary's sorted flag order)."""
     table = summary["flags"]
     return [flag for i, flag in enumerate(table) if mask >> i & 1]
-
-
-def relay_matrix(summary: dict[str, Any], fingerprint: str) -> dict[str, Any] | None:
-    """One relay's row decoded: consensus entry, one dict per authority vote and bandwidth line."""
-    relay = summary.get("relays", {}).get(fingerprint)
-    if relay is None:
-        return None
-    auths = summary["authorities"]
-    status = summary["bandwidth_status"]
-    consensus = None
-    if "c" in relay:
-        mask, weight, unmeasured = relay["c"]
-        consensus = {"flags": flags_of(summary, mask), "weight": weight, "unmeasured": bool(unmeasured)}
-    votes = []
-    for auth, cell in zip(auths, relay["v"]):
-        if cell is not None:
-            vote = dict(zip(VOTE_FIELDS, cell))
-            vote["flags"] = flags_of(summary, vote["flags"])
-            vote["ipv6"] = bool(vote["ipv6"])
-            votes.append({"authority": auth["nickname"], "id": auth["id"], **vote})
-    bandwidth = []
-    for auth, cell in zip(auths, relay.get("b") or ()):
-        if cell is not None:
-            line = dict(zip(BANDWIDTH_FIELDS, cell))
-            line["status"] = status[line["status"]]
-            bandwidth.append({"authority": auth["nickname"], "id": auth["id"], **line})
-    return {"nickname": relay["n"], "consensus": consensus, "votes": votes, "bandwidth": bandwidth}

@@ -203,10 +203,6 @@ class Registry:
                          if f.nav is not None and all(available(s) for s in f.required))
         return tuple((path, label) for _, label, path in entries)
 
-    def affected(self, changed: set[str]) -> list[PageFamily]:
-        """Families that read any of ``changed`` (in declaration order)."""
-        return [f for f in self.families.values() if f.depends_on(changed)]
-
     def inputs(self) -> set[str]:
         return set().union(*(f.inputs for f in self.families.values())) if self.families else set()
 

@@ -1,6 +1,6 @@
 """One render batch: changed inputs → affected families → pages written only if changed.
 
-Algorithm (DAEMON.md §6.2): compare cache signatures with the manifest and
+Algorithm: compare cache signatures with the manifest and
 hash what moved (early cutoff on identical content); add sources whose stale
 marker flipped; select the families that read a changed input (all of them
 when the build info changed); expand each, decide per page whether it needs
@@ -56,10 +56,6 @@ class BatchResult:
     full: bool = False
     deferred: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)     # family -> seconds spent expanding it
-
-    @property
-    def pages(self) -> int:
-        return self.written + self.unchanged
 
 
 class _Documents(dict):

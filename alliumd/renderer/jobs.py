@@ -115,14 +115,27 @@ class PageRenderer:
                         return job.path, job.known_sha, view_hash, False      # new inputs, same view
             else:
                 view_hash = job.view_hash
-            if job.content_type == "json":
-                data = json_bytes(view)
-            else:
-                chrome = {"site_title": chunk.site_title, "root": "../" * job.path.count("/"),
-                          "page_path": job.path, "sources": chunk.sources, "nav": chunk.nav}
-                data = self.lookup.get_template(job.template).render(chrome=chrome, **view)
+            data = page_bytes(self.lookup, job.template, job.content_type, view, path=job.path,
+                              site_title=chunk.site_title, sources=chunk.sources, nav=chunk.nav)
         written, sha = self.writer.write_if_changed(job.path, data, job.known_sha)
         return job.path, sha, view_hash, written
+
+
+def page_chrome(path: str, site_title: str, sources: list[SourceInfo], nav: tuple[tuple[str, str], ...]) -> dict:
+    """What base.mako frames every HTML page with: the title, the way back to the site root from
+    ``path``, the sources line (their data times and markers) and the navigation."""
+    return {"site_title": site_title, "root": "../" * path.count("/"), "page_path": path, "sources": sources,
+            "nav": nav}
+
+
+def page_bytes(lookup, template: str, content_type: str, view: Any, *, path: str, site_title: str,
+               sources: list[SourceInfo], nav: tuple[tuple[str, str], ...]) -> bytes:
+    """A page's bytes from its finished view: raw bytes as they are, JSON, or the template in its chrome."""
+    if content_type == "raw":
+        return view["body"]
+    if content_type == "json":
+        return json_bytes(view)
+    return lookup.get_template(template).render(chrome=page_chrome(path, site_title, sources, nav), **view)
 
 
 def _detail(error: Exception) -> str:
