@@ -107,11 +107,7 @@ class Fetcher:
         sig = (st.st_ino, st.st_size, st.st_mtime_ns)
         if self._verified.get(path) == sig:
             return True
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
+        if cachefiles.file_sha256(path) != sha256:
             log.error("source=%s %s does not match its recorded sha256 (damaged on disk)", self.name, path.name)
             self._verified.pop(path, None)
             return False

@@ -39,14 +39,14 @@ from __future__ import annotations
 
 import gc
 import math
-import re
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator
 
 from .. import paths
 from ..core.jsonx import dumps
+from ..core.timefmt import parse_onionoo_time
 
 
 PERIODS = {"1_month": "1M", "6_months": "6M", "1_year": "1Y", "5_years": "5Y"}   # others (2014's
@@ -58,7 +58,6 @@ MAX_VALUE = 999
 # of the document, shown nowhere, and were most of the time it took to summarise it
 FLAG_PRIORITY = ("Exit", "Guard", "Fast", "Running")
 
-_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 def relay_items(relays: Any) -> Iterator[tuple[str, str]]:
     """A parsed summary's ``relays`` object as (fingerprint, relay JSON) pairs, as the renderer reads lines."""
@@ -149,9 +148,8 @@ def graph_summary(graph: Any, *, series: Callable[[list, float], dict] | None = 
     return out
 
 
-@lru_cache(maxsize=4096)              # most relays share their periods' times
 def _is_time(stamp: str) -> bool:
-    return _TIME_RE.fullmatch(stamp) is not None
+    return parse_onionoo_time(stamp) is not None          # memoised there: most relays share their times
 
 
 def _round(x: float, digits: int) -> int | float:
@@ -221,7 +219,7 @@ def shift_time(stamp: str, seconds: int) -> str:
     """'YYYY-MM-DD hh:mm:ss' plus ``seconds`` (cached: most relays share their period's first time)."""
     if not seconds:
         return stamp
-    return (datetime.fromisoformat(stamp) + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+    return (parse_onionoo_time(stamp) + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # -- series encodings ------------------------------------------------------------------
