@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import logging
 import os
 import random
@@ -27,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from .. import atomic, childproc, config as configmod, http, logs, quarantine, sourcestate
-from ..cache import files as cachefiles, meta as cachemeta
+from ..cache import files as cachefiles, meta as cachemeta, store as cachestore
 from ..core import channel, exitcodes
 from ..memory import release_free_memory
 from ..sources import SOURCES
@@ -187,13 +186,11 @@ class Fetcher:
         log.info("source=%s summary re-derived from the cached document", self.name)
 
     def write_summary(self, info) -> None:
-        summary = info.summary
         quarantine.ensure_not_dir(self.render_path)
-        cachemeta.write(self.render_path, hashlib.sha256(summary).hexdigest(), info.data_time, info.is_sample)
-        atomic.write_bytes(self.render_path, summary)
+        sha = cachestore.publish_summary(self.render_path, info.summary, info.data_time, info.is_sample)
         self.record.summary_format = self.summary_format
-        self.record.summary_sha256 = hashlib.sha256(summary).hexdigest()
-        self.save_line_memo(summary)
+        self.record.summary_sha256 = sha
+        self.save_line_memo(info.summary)
 
     def load_line_memo(self) -> None:
         """Before summarising a new document: the previous one's lines (unless still in memory)."""
@@ -219,10 +216,9 @@ class Fetcher:
         """Publish a validated document (summary first: the renderer reads only the summary)."""
         if info.summary is not None:
             self.write_summary(info)
-        else:                               # the document is the render file: its data time beside it first
-            cachemeta.write(self.render_path, cachefiles.file_sha256(tmp_path), info.data_time, info.is_sample)
         quarantine.ensure_not_dir(self.cache_path)
-        atomic.publish_file(tmp_path, self.cache_path)
+        cachestore.publish_document(tmp_path, self.cache_path, render_file=info.summary is None,
+                                    data_time=info.data_time, sample=info.is_sample)
 
     # -- one fetch -----------------------------------------------------------------
 
