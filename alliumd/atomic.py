@@ -1,6 +1,6 @@
 """Atomic publication of files: a reader sees the old file or the new one, never a torn one.
 
-Recipe (DAEMON.md §3.1): temp file in ``<dir>/.tmp/`` (same filesystem, and a
+Recipe: temp file in ``<dir>/.tmp/`` (same filesystem, and a
 directory the renderer does not watch, so a publish is exactly one
 "created" event), write, fsync, fchmod, optional validation, ``os.replace``,
 fsync the directory.  Pages skip the fsyncs: they are reproducible from the
@@ -112,6 +112,3 @@ def sweep_tmp(directory: str | os.PathLike, prefix: str = "") -> int:
         os.close(fd)
     return removed
 
-
-def write_text(target: str | os.PathLike, text: str, **kw) -> None:
-    write_bytes(target, text.encode("utf-8"), **kw)

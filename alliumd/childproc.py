@@ -1,26 +1,24 @@
 """What every child process (fetcher, renderer) does to be a good child.
 
-- ``PR_SET_PDEATHSIG``: the kernel sends SIGTERM when the supervisor dies,
-  even by SIGKILL; then a getppid check covers the race where the parent
-  died before the prctl call.
-- The supervisor talks to a child over its stdin (one JSON command per
-  line) and listens on its stdout (one JSON report per line); stderr is the
-  log.  EOF on stdin also means the supervisor is gone.
+- It dies with the supervisor (core.parentdeath: SIGTERM on the parent's death).
+- The supervisor talks to a child over its stdin and listens on its stdout
+  (core.channel: JSON lines); stderr is the log.  EOF on stdin also means
+  the supervisor is gone.
 - SIGTERM raises :class:`Terminated` so ``finally`` blocks remove temp
   files before the process exits.
 """
 
 from __future__ import annotations
 
-import ctypes
-import json
 import os
 import signal
 import sys
 import threading
 import time
 
-PR_SET_PDEATHSIG = 1
+from .core import channel, exitcodes
+from .core.parentdeath import die_with_parent, orphaned
+
 SUPERVISOR_PID_ENV = "ALLIUM_SUPERVISOR_PID"
 
 
@@ -37,27 +35,26 @@ _terminate = terminate_handler
 
 def become_child() -> None:
     """Set up parent-death signalling and graceful termination; exit if orphaned already."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-    expected = os.environ.get(SUPERVISOR_PID_ENV)
-    if expected and os.getppid() != int(expected):
-        sys.exit(76)
+    die_with_parent(signal.SIGTERM)
+    if orphaned(_supervisor_pid()):
+        sys.exit(exitcodes.PARENT_GONE)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)    # reload is the supervisor's business
 
 
-def parent_alive() -> bool:
+def _supervisor_pid() -> int | None:
     expected = os.environ.get(SUPERVISOR_PID_ENV)
-    return not expected or os.getppid() == int(expected)
+    return int(expected) if expected else None
 
 
-def report(message: dict) -> None:
+def parent_alive() -> bool:
+    return not orphaned(_supervisor_pid())
+
+
+def report(message: channel.SourceReport | channel.RendererReport | dict) -> None:
     """Send one report line to the supervisor (stdout)."""
-    line = json.dumps(message, separators=(",", ":")) + "\n"
+    line = channel.encode(message if isinstance(message, dict) else message.message()).decode()
     with _report_lock:                       # the heartbeat thread reports too: whole lines only
         try:
             sys.stdout.write(line)
@@ -82,16 +79,8 @@ def start_heartbeat(interval: float) -> threading.Thread:
     """
     def beat():
         while True:
-            report({"event": "heartbeat"})
+            report(channel.HEARTBEAT_MESSAGE)
             time.sleep(interval)
     thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
     thread.start()
     return thread
-
-
-def read_command(line: bytes) -> dict | None:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        return None
-    return msg if isinstance(msg, dict) else None

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__, config as configmod, exitcodes, logs
+from . import __version__, config as configmod, logs
+from .core import exitcodes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -204,12 +204,9 @@ def parse(data: dict, path: Path) -> Config:
         if name not in SOURCES:
             problems.append(f"[sources.{name}]: unknown source (known: {', '.join(SOURCES)})")
     sources = {}
-    for name, spec in SOURCES.items():
+    for name in SOURCES:
         values = _parse_table(SourceConfig, raw_sources.get(name, {}), f"sources.{name}", problems,
                               defaults=source_defaults(name))
-        if values.get("enabled") is True and spec.fetcher is None:
-            problems.append(f"[sources.{name}] enabled: the {spec.label} fetcher is not implemented "
-                            "in this version of alliumd; set enabled = false")
         sources[name] = values
     floor = daemon_values.get("min_interval")
     if isinstance(floor, (int, float)) and not isinstance(floor, bool):
@@ -282,8 +279,6 @@ def render_documented(overrides: dict[str, dict[str, Any]] | None = None) -> str
     table("daemon", DaemonConfig, {})
     table("render", RenderConfig, {})
     table("history", HistoryConfig, {})
-    for name, spec in SOURCES.items():
-        if spec.fetcher is None:
-            lines.append(f"# {spec.label}: fetcher not implemented yet; must stay disabled")
+    for name in SOURCES:
         table(f"sources.{name}", SourceConfig, source_defaults(name))
     return "\n".join(lines)

@@ -2,11 +2,11 @@
 
 One table so that the config schema, the supervisor, the renderer and
 ``alliumctl`` agree on what a source is called and what it defaults to.
-A source whose ``fetcher`` is None is known (its config table exists) but has
-no implementation yet: enabling it is a configuration error.
 """
 
 from dataclasses import dataclass
+
+from .cache import names
 
 MB = 1_000_000
 
@@ -22,16 +22,15 @@ class SourceSpec:
     retries: int
     max_bytes: int
     max_age: int
-    fetcher: str | None          # module under alliumd.fetchers, or None
+    fetcher: str                 # module under alliumd.fetchers
     cache_file: str              # the fetched document, under cache_dir
     render_file: str             # what the renderer reads: the document itself, or a summary derived from it
 
 
 def _spec(name, label, url, *, enabled=False, interval, timeout, retries=3,
-          max_bytes, max_age, fetcher=None, summarised=False):
-    render_file = f"{name}.summary.json" if summarised else f"{name}.json"
-    return SourceSpec(name, label, url, enabled, interval, timeout, retries,
-                      max_bytes, max_age, fetcher, f"{name}.json", render_file)
+          max_bytes, max_age, fetcher, summarised=False):
+    return SourceSpec(name, label, url, enabled, interval, timeout, retries, max_bytes, max_age, fetcher,
+                      names.document_file(name), names.render_file(name, summarised))
 
 
 SOURCES: dict[str, SourceSpec] = {s.name: s for s in (

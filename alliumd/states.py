@@ -13,6 +13,8 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
+from .core import exitcodes
+
 
 class SourceState(str, enum.Enum):
     IDLE = "idle"            # healthy, waiting for the next poll
@@ -21,12 +23,6 @@ class SourceState(str, enum.Enum):
     FATAL = "fatal"          # crashed too often, or a configuration error; cooling off
     STOPPED = "stopped"      # daemon not running / source being stopped
     DISABLED = "disabled"    # enabled = false in the config
-
-
-class RendererState(str, enum.Enum):
-    IDLE = "idle"
-    RENDERING = "rendering"
-    DOWN = "down"
 
 
 # -- process respawn (supervisor side) ---------------------------------------------
@@ -68,7 +64,7 @@ class RespawnTracker:
     def started(self, now: float) -> None:
         self.started_at = now
 
-    def exited(self, now: float, returncode: int, *, config_error_code: int = 78,
+    def exited(self, now: float, returncode: int, *, config_error_code: int = exitcodes.CONFIG,
                expected: bool = False) -> ExitDecision:
         """Decide what follows an exit at ``now`` with ``returncode`` (negative: signal)."""
         uptime = now - self.started_at if self.started_at is not None else 0.0

@@ -48,7 +48,7 @@ def build_and_crawl(data: Path, work: Path, *, details_only: bool = False, votes
     """Prepare the caches, render the site cold in this process, crawl it; prints what it measures."""
     from alliumd.pages.site import FAMILIES, MODELS
     from alliumd.renderer.build import SiteBuilder
-    from alliumd.renderer.registry import Registry
+    from alliumd.pages.registry import Registry
 
     files = prepare(data, work)
     for sub in ("cache", "www", "lib", "run"):

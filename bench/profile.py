@@ -127,7 +127,11 @@ def prepare_votes(files: dict[str, Path]) -> dict[str, Path]:
 
 
 def install(src: Path, dst: Path) -> None:
-    """Publish a cache file the way the fetchers do (a new inode, so the renderer sees a change)."""
+    """Publish a cache file the way the fetchers do: its data time recorded beside it first (cache.meta),
+    then the file (a new inode, so the renderer sees a change)."""
+    from alliumd.cache import files as cachefiles, meta as cachemeta
+    doc = cachefiles.load_document(src)
+    cachemeta.write(dst, cachefiles.file_sha256(src), cachemeta.document_time(doc), cachemeta.is_sample(doc))
     tmp = dst.with_suffix(".tmp")
     shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
@@ -136,7 +140,7 @@ def install(src: Path, dst: Path) -> None:
 def builder_for(work: Path, votes: bool = False, workers: int | None = None):
     from alliumd.pages.site import FAMILIES, MODELS
     from alliumd.renderer.build import SiteBuilder
-    from alliumd.renderer.registry import Registry
+    from alliumd.pages.registry import Registry
     data = {"daemon": {"cache_dir": str(work / "cache"), "output_dir": str(work / "www"),
                        "state_dir": str(work / "lib"), "run_dir": str(work / "run")},
             "sources": {n: {"enabled": True} for n in ("onionoo_uptime", "onionoo_bandwidth", "aroi",

@@ -45,7 +45,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from alliumd.supervisor import control  # noqa: E402
+from alliumd.core import control  # noqa: E402
 from daemon_harness import Daemon, wait_for  # noqa: E402
 from loopback import LoopbackAPI  # noqa: E402
 

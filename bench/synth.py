@@ -1,6 +1,6 @@
 """A deterministic synthetic Tor network in Onionoo's layout (details, uptime, bandwidth).
 
-For benchmarking when ``--data`` is not given.  Shapes follow FORMATS.md
+For benchmarking when ``--data`` is not given.  Shapes follow Onionoo's documents
 (one relay object per line, graph histories with 0–999 values, nulls, a
 factor); content is invented and says so in ``build_revision``.  Same seed,
 same bytes.

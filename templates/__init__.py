@@ -1,5 +1,5 @@
 """Mako templates and CSS, installed as the package ``alliumd.templates``.
 
 This file only exists so the directory can ship as package data; see
-``alliumd/renderer/templates.py``.
+``alliumd/pages/templates.py``.
 """

@@ -98,7 +98,7 @@ class Daemon:
                               capture_output=True, text=True, timeout=timeout)
 
     def status(self) -> dict:
-        from alliumd.supervisor import control
+        from alliumd.core import control
         snap = control.call(self.dir / "run", "Status")
         for entry in [snap["renderer"], *snap["sources"].values()]:
             if entry.get("pid"):

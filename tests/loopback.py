@@ -5,10 +5,10 @@ Why a real server: the fetch code has to be tested against real sockets. Mocks o
 Content-Length, a chunked body with no length, or gzip with Content-Length = compressed
 size. This module uses only the stdlib, so it works in any test environment.
 
-Behaviour follows the Onionoo servlet (docs/FORMATS.md §5): a Last-Modified with second
+Behaviour follows the Onionoo servlet: a Last-Modified with second
 resolution and an ETag on every 200, and 304 with no body for a matching If-None-Match or
 If-Modified-Since. Error bodies are Jetty HTML, never JSON. Faults can be switched on per
-path to drive every branch of the error taxonomy in DAEMON.md §5.
+path to drive every branch of the fetcher's error handling.
 
     with LoopbackAPI() as api:
         api.set_json("/details", {"relays": []})

@@ -24,7 +24,7 @@ from alliumd.model.bandwidth import BandwidthModel
 from alliumd.model.groups import Group, build_groups, clean_text
 from alliumd.model.relays import build_relays
 from alliumd.model.uptime import UptimeModel
-from alliumd.renderer import inputs as renderer_inputs
+from alliumd.cache import meta as cache_meta
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AROI_FIXTURE = FIXTURES / "aroi_latest_small.json"
@@ -76,8 +76,8 @@ def test_validate_the_fixture():
     assert results["0268983473DD34ECF9239E86226C410D883CE175"]["proof_type"] == "dns-rsa"    # lower case in, upper out
     assert results[fp(NO_CONTACT)] == {"valid": False, "error": "No contact information"}
     # the renderer reads the validator's time and the sample marker from the summary
-    assert renderer_inputs.document_time(doc) == pytest.approx(STAMP)
-    assert not renderer_inputs.is_sample(doc)
+    assert cache_meta.document_time(doc) == pytest.approx(STAMP)
+    assert not cache_meta.is_sample(doc)
     assert fetcher.validate(AROI_FIXTURE).summary == info.summary                # deterministic bytes
     assert info.summary.isascii()
 
@@ -89,7 +89,7 @@ def test_the_bundled_sample_is_accepted(tmp_path):
     info = fetcher.validate(tmp_path / "aroi.json")
     assert info.is_sample and info.items == 1003 and info.data_time == pytest.approx(STAMP)
     doc = json.loads(info.summary)
-    assert renderer_inputs.is_sample(doc) and len(doc["results"]) == 1003
+    assert cache_meta.is_sample(doc) and len(doc["results"]) == 1003
     assert aroi.build_validator(doc).sample
 
 

@@ -21,7 +21,7 @@ from alliumd.model import aroi as aroi_model
 from alliumd.pages import groups as group_pages
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
-from alliumd.renderer.registry import Registry
+from alliumd.pages.registry import Registry
 
 FIX = Path(__file__).parent / "fixtures"
 LATEST = json.loads((FIX / "aroi_latest_small.json").read_text())

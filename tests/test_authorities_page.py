@@ -10,7 +10,7 @@ from alliumd.model import consensus_health as ch, votes
 from alliumd.model.authorities import build_authorities, health_card
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
-from alliumd.renderer.registry import Registry
+from alliumd.pages.registry import Registry
 
 FIX = Path(__file__).parent / "fixtures"
 HEALTH_PAGE = FIX / "consensus_health" / "consensus-health_BUILT_2025-04-03-0500.html"

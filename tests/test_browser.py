@@ -23,7 +23,7 @@ import pytest
 from alliumd import config as configmod
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
-from alliumd.renderer.registry import Registry
+from alliumd.pages.registry import Registry
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

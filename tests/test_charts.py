@@ -12,7 +12,7 @@ from lxml import etree
 from mako.template import Template
 
 from alliumd.model import charts
-from alliumd.renderer.templates import make_lookup
+from alliumd.pages.templates import make_lookup
 
 COORD = re.compile(r"^\d+(\.\d)?$")
 POINT = re.compile(r"^\d+(\.\d)?,\d+(\.\d)?$")

@@ -297,9 +297,8 @@ def test_2018_set_lined_up_against_its_consensus():
         assert len(relay["v"]) == len(cols) and "b" not in relay
         for auth, cell in zip(s["authorities"], relay["v"]):
             assert (cell is not None) <= (auth["vote"] is not None)
-    row = votes.relay_matrix(s, in_consensus[0])
-    assert row["consensus"]["flags"] and {v["authority"] for v in row["votes"]} <= set(auths)
-    assert votes.relay_matrix(s, "0" * 40) is None
+    mask, weight, unmeasured = s["relays"][in_consensus[0]]["c"]
+    assert votes.flags_of(s, mask) and weight >= 0 and unmeasured in (0, 1)
 
 
 def test_summary_with_a_bandwidth_file_and_stats():

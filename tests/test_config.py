@@ -17,8 +17,6 @@ from alliumd import config
 from alliumd.config import ConfigError
 from alliumd.sources import SOURCES
 
-IMPLEMENTED = [name for name, spec in SOURCES.items() if spec.fetcher is not None]
-UNIMPLEMENTED = [name for name, spec in SOURCES.items() if spec.fetcher is None]
 
 
 def write(tmp_path: Path, text: str, name: str = "allium.toml") -> Path:
@@ -300,16 +298,6 @@ def test_table_that_is_not_a_table(tmp_path):
     assert_names(load_error(path), path, "daemon", None, "must be a table")
 
 
-def test_enabling_a_source_without_a_fetcher(tmp_path, monkeypatch):
-    """Every source has a fetcher today; a source known to the schema without one must stay disabled."""
-    import dataclasses
-    name = "collector"
-    monkeypatch.setitem(SOURCES, name, dataclasses.replace(SOURCES[name], fetcher=None))
-    path = write(tmp_path, f"[sources.{name}]\nenabled = true\n")
-    assert_names(load_error(path), path, f"sources.{name}", "enabled", "not implemented",
-                 SOURCES[name].label, "set enabled = false")
-
-
 def test_invalid_toml(tmp_path):
     path = write(tmp_path, '[daemon]\nlog_level = "info\n')
     message = load_error(path)
@@ -403,8 +391,6 @@ def test_render_documented_is_toml_that_loads_to_the_defaults(tmp_path):
         for f in dataclasses.fields(cls):
             if "doc" in f.metadata:
                 assert f"# {f.metadata['doc']}" in text
-    for name in UNIMPLEMENTED:
-        assert f"# {SOURCES[name].label}: fetcher not implemented yet" in text
 
     # ... and, written to a file, it loads to exactly the defaults.
     documented = config.load(write(tmp_path, text, "documented.toml"))

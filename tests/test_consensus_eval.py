@@ -27,7 +27,7 @@ from alliumd.fetchers import aroi as aroi_fetcher
 from alliumd.model import consensus_eval as ce, votes
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
-from alliumd.renderer.registry import Registry
+from alliumd.pages.registry import Registry
 
 from test_collector import CONSENSUS_2018, GABELMOO, VOTES_2018, modern_vote
 

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from alliumd.supervisor import control
+from alliumd.core import control
 from daemon_harness import wait_for
 
 

@@ -18,7 +18,7 @@ from alliumd import config as configmod, sourcestate
 from alliumd.fetchers.runtime import Fetcher
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
-from alliumd.renderer.registry import Registry
+from alliumd.pages.registry import Registry
 from alliumd.states import failure_delay as failures_delay
 from daemon_harness import write_config
 

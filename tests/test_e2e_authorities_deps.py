@@ -134,12 +134,15 @@ def test_health_change_and_vote_change_rerender_only_their_dependents(api, healt
     serve(api, tree)
     before = after
     col_success = status["sources"]["collector"]["last_success"]
-    # authorities.html is the batch's last family that reads collector: waiting for it too means the
-    # batch is over even if the renderer's "rendering" report has not reached the supervisor yet
+    # the relay's metrics.txt (relay_metrics) is the batch's last family that reads collector: waiting for it
+    # too means the batch is over even if the renderer's "rendering" report has not reached the supervisor yet
     authorities_before = before["authorities.html"][2]
+    metrics = www / f"relay/{calyx}/metrics.txt"
+    metrics_before = before[f"relay/{calyx}/metrics.txt"][2]
     wait_settled(d, "the collector change to render",
                  lambda: d.source("collector")["last_success"] != col_success
                  and (www / "authorities.html").read_bytes() != authorities_before
+                 and metrics.read_bytes() != metrics_before
                  and "does not list this relay" in relay_page.read_text()
                  and "19–20" in (www / "network-health.html").read_text()
                  and '"listed_by":3' in (www / f"relay/{calyx}/index.json").read_text())

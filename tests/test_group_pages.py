@@ -22,9 +22,10 @@ from alliumd import paths
 from alliumd.model import groups as gm, identity
 from alliumd.model.relays import build_relays
 from alliumd.pages import common, groups as group_pages, lists as list_pages, search as search_pages, site
-from alliumd.renderer.build import json_bytes, view_digest
-from alliumd.renderer.registry import ModelSpec, Page, RenderInputs, SourceInfo, checked
-from alliumd.renderer.templates import make_lookup, template_dir
+from alliumd.renderer.build import view_digest
+from alliumd.renderer.jobs import page_bytes
+from alliumd.pages.registry import ModelSpec, Page, RenderInputs, SourceInfo, checked
+from alliumd.pages.templates import make_lookup, template_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL = FIXTURES / "real"
@@ -61,14 +62,10 @@ def expand(inputs: RenderInputs, families=MINE) -> dict[str, tuple[Page, object]
 def render(inputs: RenderInputs, families=MINE) -> dict[str, bytes]:
     out = {}
     for path, (page, family) in expand(inputs, families).items():
-        if page.content_type == "raw":
-            out[path] = page.view["body"]
-        elif page.content_type == "json":
-            out[path] = json_bytes(page.view_model())
-        else:
-            chrome = {"site_title": "Test metrics", "root": "../" * path.count("/"), "page_path": path,
-                      "sources": inputs.source_line(sorted(family.inputs)), "nav": ()}
-            out[path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
+        out[path] = page_bytes(LOOKUP, page.template, page.content_type,
+                               page.view if page.content_type == "raw" else page.view_model(),
+                               path=path, site_title="Test metrics",
+                               sources=inputs.source_line(sorted(family.chrome_sources)), nav=())
     return out
 
 

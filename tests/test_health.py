@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from alliumd.model import format as fmt
 from alliumd.model import charts, identity
-from alliumd.model.health import (EU, allows, build_health, os_family, policy_ports, relay_diagnostics)
+from alliumd.model import health as hm
+from alliumd.model.health import (EU, allows, os_family, policy_ports, relay_diagnostics)
 from alliumd.model.relays import build_relays
 from alliumd.pages import site
 from test_relay_page import (bandwidth_model, check_html, load_doc, make_inputs, render, uptime_model,
@@ -15,6 +16,11 @@ from test_relay_page import (bandwidth_model, check_html, load_doc, make_inputs,
 
 CARDS = ["roles", "capacity", "uptime", "operators", "geography", "providers", "utilization", "versions",
          "platforms", "exits", "growth"]
+
+
+def build_health(relays, uptime=None, bandwidth=None) -> dict:
+    """The dashboard model from its three parts, the models pages/health.py caches separately."""
+    return hm.assemble(hm.details_cards(relays), hm.uptime_card_of(relays, uptime), hm.growth_card_of(relays, bandwidth))
 
 
 def rows(card) -> dict[str, dict]:

@@ -9,13 +9,19 @@ from datetime import datetime, timezone
 
 from alliumd.model import aroi, health_extra as extra
 from alliumd.model.groups import build_groups
-from alliumd.model.health import build_health, happy_families_card, validated_stack_card
+from alliumd.model import health as hm
+from alliumd.model.health import happy_families_card, validated_stack_card
 from alliumd.model.relays import build_relays
 from test_aroi import models
 from test_authorities_page import collector_summary
 from test_relay_page import load_doc, make_inputs, render, uptime_model
 
 PUBLISHED = datetime(2026, 8, 22, 11, tzinfo=timezone.utc)
+
+
+def build_health(relays, uptime=None, bandwidth=None) -> dict:
+    """The dashboard as pages/health.py assembles it from its three cached parts."""
+    return hm.assemble(hm.details_cards(relays), hm.uptime_card_of(relays, uptime), hm.growth_card_of(relays, bandwidth))
 
 
 def running_views(doc=None):

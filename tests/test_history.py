@@ -94,6 +94,7 @@ def test_empty_values_is_tolerated_as_no_data():
     ({"interval": "14400"}, "'interval'"),
     ({"first": "2026-07-22T14:00:00Z"}, "'first'/'last'"),
     ({"last": None}, "'first'/'last'"),
+    ({"first": "2026-02-30 14:00:00"}, "'first'/'last'"),     # the right shape, not a date
 ])
 def test_bad_graphs_are_refused(change, message):
     g = {**graph([999, 999]), **change}

@@ -20,7 +20,7 @@ import pytest
 from alliumd import config as configmod
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
-from alliumd.renderer.registry import Registry
+from alliumd.pages.registry import Registry
 
 FIXTURE = Path(__file__).parent / "fixtures" / "onionoo_details_small.json"
 

@@ -9,7 +9,7 @@ from alliumd import config as configmod
 from alliumd.fetchers import aroi as aroi_fetcher
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
-from alliumd.renderer.registry import Registry
+from alliumd.pages.registry import Registry
 
 FIX = Path(__file__).parent / "fixtures"
 

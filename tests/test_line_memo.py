@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from alliumd.cache import names
 from alliumd.config import parse
 from alliumd.fetchers import onionoo_stream, runtime
 from alliumd.model import history
@@ -69,7 +70,7 @@ def test_a_restarted_fetcher_summarises_only_the_changed_relay_line(tmp_path, mo
     scratch = tmp_path / "scratch.json"
     scratch.write_bytes(onionoo_layout(doc))
     assert published == onionoo_stream.summarise(scratch, source="onionoo_uptime",
-                                                 summary_format=history.UPTIME_SUMMARY_FORMAT,
+                                                 summary_format=names.UPTIME_SUMMARY_FORMAT,
                                                  relay_summary=real, workers=1).summary
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from alliumd.model import openmetrics
-from alliumd.renderer.templates import make_lookup
+from alliumd.pages.templates import make_lookup
 
 FP = "A" * 40
 

@@ -16,8 +16,7 @@ import pytest
 
 from alliumd import paths
 from alliumd.pages import site
-from alliumd.renderer.build import json_bytes
-from alliumd.renderer.registry import STATUS_INPUT, Registry, RenderInputs, SourceInfo, checked
+from alliumd.pages.registry import STATUS_INPUT, Registry, RenderInputs, SourceInfo, checked
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -42,7 +41,8 @@ def _ensure_templates_package() -> None:
 
 
 _ensure_templates_package()
-from alliumd.renderer.templates import make_lookup, template_dir  # noqa: E402
+from alliumd.pages.templates import make_lookup, template_dir  # noqa: E402
+from alliumd.renderer.jobs import page_bytes  # noqa: E402
 
 LOOKUP = make_lookup()
 NAV = Registry(site.FAMILIES, site.MODELS).nav(lambda source: True)
@@ -66,16 +66,10 @@ def render_site(inputs: RenderInputs) -> dict[str, bytes]:
         for page in family.expand(inputs):
             checked(page)
             assert page.path not in out
-            if page.content_type == "raw":
-                out[page.path] = page.view["body"]
-                continue
-            if page.content_type == "json":
-                out[page.path] = json_bytes(page.view_model())
-                continue
-            chrome = {"site_title": inputs.settings["site_title"], "root": "../" * page.path.count("/"),
-                      "page_path": page.path,
-                      "sources": inputs.source_line(sorted(family.inputs)), "nav": NAV}
-            out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
+            out[page.path] = page_bytes(LOOKUP, page.template, page.content_type,
+                                        page.view if page.content_type == "raw" else page.view_model(),
+                                        path=page.path, site_title=inputs.settings["site_title"],
+                                        sources=inputs.source_line(sorted(family.chrome_sources)), nav=NAV)
     return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alliumd import exitcodes
+from alliumd.core import exitcodes
 from alliumd.config import parse
 from alliumd.ctl.check import evaluate
 from alliumd.supervisor.reconcile import Plan, plan

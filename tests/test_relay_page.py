@@ -25,8 +25,9 @@ from alliumd.model.relays import build_relays
 from alliumd.pages import site
 from alliumd.pages.relays import RELAY_JSON_SCHEMA
 from alliumd.renderer.build import json_bytes
-from alliumd.renderer.registry import ModelSpec, RenderInputs, SourceInfo, checked
-from alliumd.renderer.templates import make_lookup
+from alliumd.renderer.jobs import page_bytes
+from alliumd.pages.registry import ModelSpec, RenderInputs, SourceInfo, checked
+from alliumd.pages.templates import make_lookup
 
 FIXTURE = Path(__file__).parent / "fixtures" / "onionoo_details_small.json"
 DETAILS, UPTIME, BANDWIDTH = "onionoo_details", "onionoo_uptime", "onionoo_bandwidth"
@@ -111,14 +112,10 @@ def render(inputs: RenderInputs, families=("relay",)) -> dict[str, bytes]:
         for page in family.expand(inputs):
             checked(page)
             assert page.path not in out
-            if page.content_type == "json":
-                out[page.path] = json_bytes(page.view_model())
-            elif page.content_type == "raw":
-                out[page.path] = page.view["body"]
-            else:
-                chrome = {"site_title": "Test", "root": "../" * page.path.count("/"), "page_path": page.path,
-                          "sources": inputs.source_line(sorted(family.chrome_sources)), "nav": ()}
-                out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
+            out[page.path] = page_bytes(LOOKUP, page.template, page.content_type,
+                                        page.view if page.content_type == "raw" else page.view_model(),
+                                        path=page.path, site_title="Test",
+                                        sources=inputs.source_line(sorted(family.chrome_sources)), nav=())
     return out
 
 

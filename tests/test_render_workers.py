@@ -23,8 +23,8 @@ from alliumd import atomic
 from alliumd.config import parse
 from alliumd.pages import site
 from alliumd.renderer import build as buildmod
-from alliumd.renderer.registry import STATUS_INPUT, Deferred, Page, PageFamily, Registry
-from alliumd.renderer.templates import html_text
+from alliumd.pages.registry import STATUS_INPUT, Deferred, Page, PageFamily, Registry
+from alliumd.pages.templates import html_text
 from alliumd.renderer.writer import PageWriter
 
 FIXTURES = Path(__file__).parent / "fixtures"

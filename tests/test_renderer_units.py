@@ -20,7 +20,7 @@ from alliumd.pages import site
 from alliumd.paths import UnsafePath
 from alliumd.renderer import build as buildmod
 from alliumd.renderer import manifest as manifestmod
-from alliumd.renderer.registry import (STATUS_INPUT, ModelSpec, Page, PageFamily, Registry, RenderInputs,
+from alliumd.pages.registry import (STATUS_INPUT, ModelSpec, Page, PageFamily, Registry, RenderInputs,
                                        checked)
 from alliumd.renderer.writer import PageWriter, digest
 
@@ -46,13 +46,18 @@ def fam(name: str, *inputs: str) -> PageFamily:
     return PageFamily(name, frozenset(inputs), noop)
 
 
-def test_affected_returns_only_families_reading_a_changed_input():
+def affected(reg: Registry, changed: set[str]) -> list[PageFamily]:
+    """The families a batch selects for ``changed`` (SiteBuilder: ``f.depends_on(changed)``, in order)."""
+    return [f for f in reg if f.depends_on(changed)]
+
+
+def test_a_change_selects_only_families_reading_a_changed_input():
     reg = Registry([fam("a", "x"), fam("b", "y"), fam("c", "x", "z"), fam("static")])
-    assert [f.name for f in reg.affected({"x"})] == ["a", "c"]
-    assert [f.name for f in reg.affected({"y"})] == ["b"]
-    assert [f.name for f in reg.affected({"z", "y"})] == ["b", "c"]
-    assert reg.affected({"unknown"}) == []
-    assert reg.affected(set()) == []
+    assert [f.name for f in affected(reg, {"x"})] == ["a", "c"]
+    assert [f.name for f in affected(reg, {"y"})] == ["b"]
+    assert [f.name for f in affected(reg, {"z", "y"})] == ["b", "c"]
+    assert affected(reg, {"unknown"}) == []
+    assert affected(reg, set()) == []
 
 
 def test_registry_keeps_declaration_order_and_reports_inputs():
@@ -70,22 +75,22 @@ def test_duplicate_family_names_rejected():
 def test_real_site_registry_dependencies():
     """Each source re-renders exactly the families that show it (issue: incremental rendering)."""
     reg = Registry(site.FAMILIES, site.MODELS)
-    details = {f.name for f in reg.affected({DETAILS})}
+    details = {f.name for f in affected(reg, {DETAILS})}
     assert {"index", "relays_all", "relay", "group_as", "group_country", "group_platform", "group_first_seen",
             "group_contact", "group_family", "group_flag", "lists", "lists_total_data", "top", "health",
             "search_index"} <= details
-    assert [f.name for f in reg.affected({STATUS_INPUT})] == ["status"]
-    uptime = {f.name for f in reg.affected({"onionoo_uptime"})}
+    assert [f.name for f in affected(reg, {STATUS_INPUT})] == ["status"]
+    uptime = {f.name for f in affected(reg, {"onionoo_uptime"})}
     assert {"relay", "group_contact", "group_family", "group_flag", "top", "health", "index"} <= uptime
     assert not uptime & {"group_as", "group_country", "group_platform", "group_first_seen", "lists",
                          "search_index", "relays_all"}
     # AROI: the boards (also on the home page), contact pages, health card and relay pages; nothing else
-    aroi = {f.name for f in reg.affected({"aroi"})}
+    aroi = {f.name for f in affected(reg, {"aroi"})}
     assert {"leaderboards", "index", "group_contact", "health"} <= aroi
     # (and the network memory: an AROI status change is an event of the relay, its contact and family)
     assert aroi <= {"leaderboards", "index", "group_contact", "health", "relay", "events", "relay_feeds",
                     "contact_feeds", "family_feeds", "group_family", "relay_metrics", "contact_metrics"}
-    bandwidth = {f.name for f in reg.affected({"onionoo_bandwidth"})}
+    bandwidth = {f.name for f in affected(reg, {"onionoo_bandwidth"})}
     assert {"relay", "group_contact", "group_family", "health", "lists_total_data"} <= bandwidth
     assert not bandwidth & {"group_as", "group_country", "group_platform", "group_first_seen", "lists",
                             "group_flag"}
@@ -641,7 +646,7 @@ def test_a_status_follow_up_leaves_a_newly_published_file_to_the_next_batch(buil
 
 def test_explicitly_changed_details_rerender_without_a_new_file(built):
     r = built.build({DETAILS})
-    assert set(r.families) == {f.name for f in Registry(site.FAMILIES, site.MODELS).affected({DETAILS})}
+    assert set(r.families) == {f.name for f in affected(Registry(site.FAMILIES, site.MODELS), {DETAILS})}
     static = sum(len(v) for k, v in built.builder.manifest.outputs.items() if k not in r.families)
     assert r.errors == [] and (r.written, r.unchanged) == (0, len(built.tree()) - static)
 
@@ -663,7 +668,7 @@ def test_data_already_stale_at_first_build_is_marked(tmp_path):
 # Cache documents read line by line
 # =========================================================================================
 
-from alliumd.renderer import inputs as inputsmod  # noqa: E402
+from alliumd.cache import files as cachefiles, layout, meta as cachemeta  # noqa: E402
 
 ONIONOO = (b'{"version":"8.0",\n"relays_published":"2026-08-22 11:00:00",\n"relays":[\n'
            b'{"fingerprint":"A","n":1},\n{"fingerprint":"B","n":2}\n],\n'
@@ -671,7 +676,7 @@ ONIONOO = (b'{"version":"8.0",\n"relays_published":"2026-08-22 11:00:00",\n"rela
 
 
 def test_split_lines_gives_the_envelope_and_raw_items():
-    lines = inputsmod.split_lines(ONIONOO, "relays")
+    lines = layout.split_lines(ONIONOO, "relays")
     assert lines.envelope == {"version": "8.0", "relays_published": "2026-08-22 11:00:00",
                               "bridges_published": "2026-08-22 10:59:01"}
     assert [bytes(i) for i in lines.items] == [b'{"fingerprint":"A","n":1}', b'{"fingerprint":"B","n":2}']
@@ -686,15 +691,24 @@ def test_split_lines_gives_the_envelope_and_raw_items():
     ONIONOO.replace(b'{"fingerprint":"B"', b'\n{"fingerprint":"B"'),  # a blank line
 ])
 def test_any_other_layout_is_left_to_a_full_parse(body):
-    assert inputsmod.split_lines(body, "relays") is None
+    assert layout.split_lines(body, "relays") is None
 
 
-def test_describe_large_documents_from_their_head(tmp_path, monkeypatch):
+def test_the_data_time_is_what_the_fetcher_recorded_for_that_file(tmp_path, monkeypatch):
     path = tmp_path / "doc.json"
     path.write_bytes(ONIONOO.replace(b'"version":"8.0",\n', b'"version":"8.0",\n"alliumd_sample":"x",\n'))
-    monkeypatch.setattr(inputsmod, "SMALL_DOCUMENT", 10)            # "large": the envelope lines only
-    monkeypatch.setattr(inputsmod, "load_document", lambda p: pytest.fail("parsed whole"))
-    assert inputsmod.describe(path) == (1787396400.0, True)
-    assert inputsmod.looks_complete(path) and not inputsmod.looks_complete(tmp_path / "missing.json")
+    sha = cachefiles.file_sha256(path)
+    cachemeta.write(path, sha, 1787396400.0, True)
+    with monkeypatch.context() as m:
+        m.setattr(cachemeta, "load_document", lambda p: pytest.fail("the renderer re-derived the data time"))
+        assert cachemeta.describe(path, sha) == cachemeta.Described(1787396400.0, True)
+    # a meta for another file (replaced meanwhile, or copied in by a tool): the document's envelope says
+    cachemeta.write(path, "0" * 64, 1.0, False)
+    assert cachemeta.read(path, sha) is None
+    assert cachemeta.describe(path, sha) == cachemeta.Described(1787396400.0, True)
+    (tmp_path / "doc.json.meta").write_text('{"sha256": "%s", "data_time": "soon", "sample": false}' % sha)
+    assert cachemeta.read(path, sha) is None                        # a damaged meta is not trusted
+    assert cachemeta.describe(tmp_path / "missing.json", sha) is None
+    assert cachefiles.looks_complete(path) and not cachefiles.looks_complete(tmp_path / "missing.json")
     path.write_bytes(ONIONOO[:-5])
-    assert not inputsmod.looks_complete(path)
+    assert not cachefiles.looks_complete(path)

@@ -16,7 +16,7 @@ from alliumd.model.relays import build_relays
 from alliumd.model.search import build_search_index, relay_ips
 from alliumd.pages import common, search as search_pages
 from alliumd.renderer.build import json_bytes
-from alliumd.renderer.templates import template_dir
+from alliumd.pages.templates import template_dir
 
 from test_group_pages import check_html, hostile_document, make_inputs, render, small
 

@@ -25,7 +25,7 @@ from alliumd import config as configmod
 from alliumd.fetchers import source_module
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
-from alliumd.renderer.registry import Page, PageFamily, Registry
+from alliumd.pages.registry import Page, PageFamily, Registry
 
 from daemon_harness import onionoo_bytes, write_config
 from loopback import LoopbackAPI

@@ -15,7 +15,7 @@ from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.paths import UnsafePath
 from alliumd.renderer.build import SiteBuilder
 from alliumd.renderer.jobs import Chunk, Job, PageRenderer
-from alliumd.renderer.registry import Registry
+from alliumd.pages.registry import Registry
 from alliumd.renderer.writer import PageWriter
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from alliumd.cache import layout, names
+from alliumd.core import jsonx
 from alliumd.fetchers import InvalidDocument, onionoo_bandwidth, onionoo_stream, onionoo_uptime
 from alliumd.model import history
 from alliumd.model import bandwidth as bandwidth_model, uptime as uptime_model
@@ -88,7 +90,7 @@ def test_2014_and_2021_real_documents_use_the_fallback():
 def test_stdlib_json_gives_the_same_summary(monkeypatch, module, path):
     expected = module.validate(path).summary
     monkeypatch.setattr(onionoo_stream, "loads", json.loads)
-    monkeypatch.setattr(onionoo_stream, "dumps", onionoo_stream.json_dumps)
+    monkeypatch.setattr(onionoo_stream, "dumps", jsonx.stdlib_dumps)
     got = module.validate(path).summary
     assert json.loads(got) == json.loads(expected)
 
@@ -196,10 +198,10 @@ def test_summary_document_shape_and_docinfo():
     assert b", " not in info.summary and b": " not in info.summary          # compact
     lines = info.summary.split(b"\n")                                       # one relay per line
     assert lines[1] == b'"relays":{' and lines[-1] == b"}}" and len(lines) == 40 + 3
-    assert all(history.split_item(line.rstrip(b",")) for line in lines[2:-1])
+    assert all(layout.split_item(line.rstrip(b",")) for line in lines[2:-1])
     doc = json.loads(info.summary)
     assert list(doc)[:3] == ["format", "source", "relays_published"]
-    assert doc["format"] == onionoo_uptime.SUMMARY_FORMAT == history.UPTIME_SUMMARY_FORMAT
+    assert doc["format"] == onionoo_uptime.SUMMARY_FORMAT == names.UPTIME_SUMMARY_FORMAT
     assert doc["source"] == "onionoo_uptime" and doc["relays_published"] == "2026-08-22 11:00:00"
     assert list(doc["relays"]) == sorted(doc["relays"])
     assert onionoo_uptime.validate(UPTIME_SMALL).summary == info.summary           # deterministic
@@ -289,7 +291,7 @@ def relay_summary(means: dict[str, float | None], flags: dict | None = None) -> 
 
 
 def uptime_doc(relays: dict) -> dict:
-    return {"format": history.UPTIME_SUMMARY_FORMAT, "source": "onionoo_uptime",
+    return {"format": names.UPTIME_SUMMARY_FORMAT, "source": "onionoo_uptime",
             "relays_published": "2026-08-22 11:00:00", "relays": relays}
 
 
@@ -403,7 +405,7 @@ def test_total_data_falls_back_5y_1y_6m_1m():
         return {p: {"mean": 10, "points": 5, "total": total, "first": "2026-08-01 12:00:00",
                     "interval": 86400, "scale": 1.0, "values": [10]}
                 for p, total in periods}
-    doc = {"format": history.BANDWIDTH_SUMMARY_FORMAT, "source": "onionoo_bandwidth",
+    doc = {"format": names.BANDWIDTH_SUMMARY_FORMAT, "source": "onionoo_bandwidth",
            "relays_published": "2026-08-22 11:00:00", "relays": {
                "A" * 40: {"read": graphs(("1M", 100), ("6M", 600), ("1Y", 1200)), "write": graphs(("1Y", 34))},
                "B" * 40: {"read": graphs(("1M", 7)), "write": {}},
@@ -464,7 +466,7 @@ def test_parallel_summary_is_identical(module, path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_unchanged_lines_keep_their_summary_and_changed_ones_are_summarised_again(tmp_path, monkeypatch, workers):
-    kw = {"source": "onionoo_uptime", "summary_format": history.UPTIME_SUMMARY_FORMAT,
+    kw = {"source": "onionoo_uptime", "summary_format": names.UPTIME_SUMMARY_FORMAT,
           "relay_summary": history.uptime_relay, "workers": workers}
     doc = load(UPTIME_SMALL)
 
@@ -472,7 +474,7 @@ def test_unchanged_lines_keep_their_summary_and_changed_ones_are_summarised_agai
         return onionoo_bytes(doc).replace(b'"bridges":[]}', b'"bridges":[\n]\n}')
 
     onionoo_stream.summarise(write(tmp_path, onionoo_layout(doc), "v1.json"), **kw)
-    memo = onionoo_stream.LineMemo.of("onionoo_uptime", history.UPTIME_SUMMARY_FORMAT)
+    memo = onionoo_stream.LineMemo.of("onionoo_uptime", names.UPTIME_SUMMARY_FORMAT)
     assert len(memo.previous) == len(doc["relays"])
     doc["relays"][3]["uptime"]["1_month"]["values"][-1] = 17
     doc["relays"].pop(5)
@@ -490,7 +492,7 @@ def test_unchanged_lines_keep_their_summary_and_changed_ones_are_summarised_agai
 
 
 def test_parallel_summary_reports_the_bad_relay_and_falls_back_for_other_layouts(tmp_path):
-    kw = {"source": "onionoo_uptime", "summary_format": history.UPTIME_SUMMARY_FORMAT,
+    kw = {"source": "onionoo_uptime", "summary_format": names.UPTIME_SUMMARY_FORMAT,
           "relay_summary": history.uptime_relay, "workers": 2}
     doc = load(UPTIME_SMALL)
     doc["relays"][7]["uptime"]["1_month"]["values"][0] = 1000
@@ -501,13 +503,13 @@ def test_parallel_summary_reports_the_bad_relay_and_falls_back_for_other_layouts
 
 
 def test_models_read_line_by_line_keep_unchanged_entries():
-    from alliumd.renderer.inputs import split_lines
+    split_lines = layout.split_lines
     for module, build_from, path in ((onionoo_uptime, uptime_model.build_uptime_from, UPTIME_SMALL),
                                      (onionoo_bandwidth, bandwidth_model.build_bandwidth_from, BANDWIDTH_SMALL)):
         data = module.validate(path).summary
         lines = split_lines(data, "relays")
-        first = build_from(lines.envelope, map(history.split_item, lines.items))
+        first = build_from(lines.envelope, map(layout.split_item, lines.items))
         assert first.relays == (build_uptime if module is onionoo_uptime else build_bandwidth)(json.loads(data)).relays
-        again = build_from(lines.envelope, map(history.split_item, lines.items), first)
+        again = build_from(lines.envelope, map(layout.split_item, lines.items), first)
         assert all(again.relays[fp] is first.relays[fp] for fp in first.relays)
         assert again.relays == first.relays and again.network == first.network

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from .. import exitcodes
+from ..core import exitcodes
 
 BACKBONE = "onionoo_details"
 

@@ -57,11 +57,8 @@ def salvage(data: dict) -> dict:
         out[table] = _valid(cls, data.get(table))
     raw_sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
     out["sources"] = {}
-    for name, spec in SOURCES.items():
-        values = _valid(SourceConfig, raw_sources.get(name))
-        if spec.fetcher is None:
-            values.pop("enabled", None)
-        out["sources"][name] = values
+    for name in SOURCES:
+        out["sources"][name] = _valid(SourceConfig, raw_sources.get(name))
     return out
 
 

@@ -13,7 +13,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from .. import exitcodes
+from ..core import exitcodes
 from ..history.store import HistoryStore, store_for
 from ..model import events as ev
 

@@ -23,8 +23,9 @@ import json
 import os
 import sys
 
-from .. import config as configmod, exitcodes
-from ..supervisor import control
+from .. import config as configmod
+from ..core import exitcodes
+from ..core import control
 from . import check as checkmod, ctlconfig, events as eventsmod, status as statusmod
 
 

@@ -15,9 +15,10 @@ from datetime import datetime
 
 import psutil
 
-from .. import exitcodes, sourcestate, statusview
+from .. import sourcestate, statusview
+from ..core import exitcodes
 from ..config import Config
-from ..supervisor import control
+from ..core import control
 from .check import _age
 
 

@@ -46,7 +46,4 @@ def load_json(path) -> Any:
 
 
 def source_module(name: str) -> ModuleType:
-    spec = SOURCES[name]
-    if spec.fetcher is None:
-        raise LookupError(f"source {name} has no fetcher")
-    return importlib.import_module(f"{__name__}.{spec.fetcher}")
+    return importlib.import_module(f"{__name__}.{SOURCES[name].fetcher}")

@@ -1,7 +1,7 @@
 """The AROI validator's ``latest.json``: what a publishable document is, and its compact summary.
 
 The validator (aroivalidator.1aeo.com) publishes one result per relay it
-checked (FORMATS.md §8).  A document is refused unless it has ``metadata``
+checked (its ``latest.json``).  A document is refused unless it has ``metadata``
 with an ISO 8601 ``timestamp``, a ``statistics`` object and a non-empty
 ``results`` list whose every entry has a 40-hex ``fingerprint``, a boolean
 ``valid`` and ``proof_type``/``domain``/``error`` that are strings or null:
@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..cache.names import SAMPLE_KEY
 from ..model import aroi as model
 from ..model import format as fmt
 from . import DocInfo, InvalidDocument, load_json
@@ -47,13 +48,13 @@ def validate_doc(doc: Any) -> DocInfo:
         fp, entry = _result(result, i)
         entries.setdefault(fp, entry)              # a duplicate keeps the first result
     head: dict[str, Any] = {"format": SUMMARY_FORMAT, "source": model.SOURCE}
-    if isinstance(doc.get(model.SAMPLE_KEY), str):
-        head[model.SAMPLE_KEY] = doc[model.SAMPLE_KEY]
+    if isinstance(doc.get(SAMPLE_KEY), str):
+        head[SAMPLE_KEY] = doc[SAMPLE_KEY]
     head["metadata"] = {"timestamp": stamp, **model.numbers_only(doc["metadata"], depth=1)}
     head["statistics"] = model.numbers_only(doc["statistics"], depth=3)
     head["results"] = dict(sorted(entries.items()))
     summary = json.dumps(head, separators=(",", ":")).encode("ascii")     # ASCII: no lone surrogate survives
-    return DocInfo(data_time=when.timestamp(), items=len(entries), is_sample=model.SAMPLE_KEY in doc,
+    return DocInfo(data_time=when.timestamp(), items=len(entries), is_sample=SAMPLE_KEY in doc,
                    summary=summary)
 
 

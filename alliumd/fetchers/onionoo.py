@@ -7,23 +7,20 @@ protocol 1.0 carry no ``version`` at all and are accepted.
 
 from __future__ import annotations
 
-import calendar
-import time
-
+from ..core.timefmt import onionoo_epoch
 from . import InvalidDocument
 
 SUPPORTED_MAJOR = 8
-SAMPLE_KEY = "alliumd_sample"
 
 
 def parse_onionoo_time(value: object, what: str) -> float:
     """'YYYY-MM-DD hh:mm:ss' (UTC, no zone) → epoch seconds."""
     if not isinstance(value, str):
         raise InvalidDocument(f"{what} missing or not a string")
-    try:
-        return float(calendar.timegm(time.strptime(value, "%Y-%m-%d %H:%M:%S")))
-    except ValueError:
-        raise InvalidDocument(f"{what} is not 'YYYY-MM-DD hh:mm:ss': {value[:40]!r}") from None
+    when = onionoo_epoch(value)
+    if when is None:
+        raise InvalidDocument(f"{what} is not 'YYYY-MM-DD hh:mm:ss': {value[:40]!r}")
+    return when
 
 
 def check_envelope(doc: object) -> float:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..cache import names
 from ..model import history
 from . import DocInfo
 from .onionoo_stream import LineMemo, summarise
 
 SOURCE = "onionoo_bandwidth"
-SUMMARY_FORMAT = history.BANDWIDTH_SUMMARY_FORMAT
+SUMMARY_FORMAT = names.BANDWIDTH_SUMMARY_FORMAT
 
 
 def validate(path: Path) -> DocInfo:

@@ -14,7 +14,8 @@ from typing import Any
 
 from .. import paths
 from . import DocInfo, InvalidDocument
-from .onionoo import SAMPLE_KEY, check_envelope
+from ..cache.names import SAMPLE_KEY
+from .onionoo import check_envelope
 from .onionoo_stream import read
 
 

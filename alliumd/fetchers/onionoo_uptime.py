@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..cache import names
 from ..model import history
 from . import DocInfo
 from .onionoo_stream import LineMemo, summarise
 
 SOURCE = "onionoo_uptime"
-SUMMARY_FORMAT = history.UPTIME_SUMMARY_FORMAT
+SUMMARY_FORMAT = names.UPTIME_SUMMARY_FORMAT
 
 
 def validate(path: Path) -> DocInfo:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import logging
 import os
 import random
@@ -26,7 +25,9 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from .. import atomic, childproc, config as configmod, exitcodes, http, logs, quarantine, sourcestate
+from .. import atomic, childproc, config as configmod, http, logs, quarantine, sourcestate
+from ..cache import files as cachefiles, meta as cachemeta, store as cachestore
+from ..core import channel, exitcodes
 from ..memory import release_free_memory
 from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
@@ -90,7 +91,7 @@ class Fetcher:
         self.report()
 
     def report(self) -> None:
-        childproc.report({"event": "source", "record": self.record.to_json()})
+        childproc.report(channel.SourceReport(self.record.to_json()))
 
     def _intact(self, path: Path, sha256: str | None) -> bool:
         """True when ``path`` hashes to ``sha256`` (hashed again only when its inode/size/mtime change)."""
@@ -105,11 +106,7 @@ class Fetcher:
         sig = (st.st_ino, st.st_size, st.st_mtime_ns)
         if self._verified.get(path) == sig:
             return True
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
+        if cachefiles.file_sha256(path) != sha256:
             log.error("source=%s %s does not match its recorded sha256 (damaged on disk)", self.name, path.name)
             self._verified.pop(path, None)
             return False
@@ -151,6 +148,23 @@ class Fetcher:
             rec.etag = rec.last_modified = rec.sha256 = None
             rec.summary_sha256 = None                  # derived from a document we no longer trust
         self.ensure_summary()
+        self.ensure_meta()
+
+    def ensure_meta(self) -> None:
+        """The render file's data time, recorded beside it for the renderer (cache.meta): a cache from
+        before alliumd recorded it, or one whose record was lost, is described once more here."""
+        if not self.render_path.exists():
+            return
+        try:
+            sha = cachefiles.file_sha256(self.render_path)
+            if cachemeta.read(self.render_path, sha) is not None:
+                return
+            info = self.validate(self.cache_path)
+            cachemeta.write(self.render_path, sha, info.data_time, info.is_sample)
+        except InvalidDocument as e:
+            log.warning("cannot describe cached %s (%s)", self.cache_path, e)
+        except OSError as e:                # e.g. disk full: the renderer parses the document instead
+            log.error("source=%s cannot record the data time: %s", self.name, e)
 
     def ensure_summary(self) -> None:
         """Re-derive the render summary from the cached document when it is missing, outdated or damaged."""
@@ -165,18 +179,18 @@ class Fetcher:
             log.warning("cannot summarise cached %s (%s)", self.cache_path, e)
             return
         try:
-            self.write_summary(info.summary)
+            self.write_summary(info)
         except OSError as e:                # e.g. disk full: the next poll tries again
             log.error("source=%s cannot write the summary: %s", self.name, e)
             return
         log.info("source=%s summary re-derived from the cached document", self.name)
 
-    def write_summary(self, summary: bytes) -> None:
+    def write_summary(self, info) -> None:
         quarantine.ensure_not_dir(self.render_path)
-        atomic.write_bytes(self.render_path, summary)
+        sha = cachestore.publish_summary(self.render_path, info.summary, info.data_time, info.is_sample)
         self.record.summary_format = self.summary_format
-        self.record.summary_sha256 = hashlib.sha256(summary).hexdigest()
-        self.save_line_memo(summary)
+        self.record.summary_sha256 = sha
+        self.save_line_memo(info.summary)
 
     def load_line_memo(self) -> None:
         """Before summarising a new document: the previous one's lines (unless still in memory)."""
@@ -201,9 +215,10 @@ class Fetcher:
     def publish(self, tmp_path: Path, info) -> None:
         """Publish a validated document (summary first: the renderer reads only the summary)."""
         if info.summary is not None:
-            self.write_summary(info.summary)
+            self.write_summary(info)
         quarantine.ensure_not_dir(self.cache_path)
-        atomic.publish_file(tmp_path, self.cache_path)
+        cachestore.publish_document(tmp_path, self.cache_path, render_file=info.summary is None,
+                                    data_time=info.data_time, sample=info.is_sample)
 
     # -- one fetch -----------------------------------------------------------------
 
@@ -364,7 +379,7 @@ class Fetcher:
 
     def wait_for(self, due: float) -> str:
         """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""
-        buffer = b""
+        reader = channel.LineReader()
         while True:
             remaining = due - self.clock()
             if remaining <= 0:
@@ -377,13 +392,9 @@ class Fetcher:
             chunk = os.read(sys.stdin.fileno(), 4096)
             if not chunk:
                 return "eof"
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                msg = childproc.read_command(line)
-                if msg and msg.get("cmd") == "refresh":
-                    log.info("source=%s refresh requested", self.name)
-                    return "refresh"
+            if any(channel.Command.of(msg) == channel.REFRESH for msg in reader.feed(chunk)):
+                log.info("source=%s refresh requested", self.name)
+                return "refresh"
 
 
 def main(argv: list[str] | None = None) -> int:

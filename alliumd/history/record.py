@@ -18,7 +18,7 @@ from typing import Any
 
 from ..model import events as ev
 from ..model.event_causes import flag_cause
-from ..renderer.inputs import loads
+from ..core.jsonx import loads
 from .store import HistoryStore
 
 log = logging.getLogger("alliumd.history")

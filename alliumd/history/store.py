@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..core import jsonx
+
 log = logging.getLogger("alliumd.history")
 
 FILENAME = "history.sqlite3"
@@ -179,7 +181,7 @@ class HistoryStore:
         """Every relay's last remembered state (fingerprint → state); do not modify the result."""
         if self._states is None or self.readonly:
             states = self._guarded("reading relay states", lambda db: {
-                fp: _loads(state) for fp, state in db.execute("SELECT fp, state FROM relay_state")}, None)
+                fp: jsonx.loads(state) for fp, state in db.execute("SELECT fp, state FROM relay_state")}, None)
             if states is None:
                 return {}
             self._states = states
@@ -270,7 +272,7 @@ class HistoryStore:
                 if states:
                     db.executemany("INSERT INTO relay_state (fp, state, seen) VALUES (?, ?, ?) "
                                    "ON CONFLICT (fp) DO UPDATE SET state = excluded.state, seen = excluded.seen",
-                                   [(fp, _dumps(s), published) for fp, s in states.items()])
+                                   [(fp, jsonx.dumps(s), published) for fp, s in states.items()])
                 for key, value in (network or {}).items():
                     db.execute("INSERT OR REPLACE INTO network_state (key, value) VALUES (?, ?)",
                                (key, json.dumps(value, separators=(",", ":"))))
@@ -305,22 +307,6 @@ class HistoryStore:
             db.execute("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE fp = ? "
                        "ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?)", (fp, self.max_per_relay))
         return gone
-
-
-try:                                   # 3-5x faster for the 10k relay states (a project dependency)
-    import orjson
-
-    def _dumps(value: Any) -> bytes:
-        return orjson.dumps(value)
-
-    def _loads(data: Any) -> Any:
-        return orjson.loads(data)
-except ImportError:                    # pragma: no cover - the stdlib is the fallback
-    def _dumps(value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":")).encode()
-
-    def _loads(data: Any) -> Any:
-        return json.loads(data)
 
 
 def _json(value: Any) -> str:

@@ -34,14 +34,15 @@ from datetime import datetime
 from typing import Any
 
 from .. import paths
+from ..cache.names import AROI_SUMMARY_FORMAT, SAMPLE_KEY
+from ..core.text import plain_text
 from . import contactinfo, format as fmt, identity
 from .groups import Group, GroupsModel, clean_text
 from .history import gc_paused
 from .relays import RelayModel
 
 SOURCE = "aroi"
-SUMMARY_FORMAT = 1
-SAMPLE_KEY = "alliumd_sample"
+SUMMARY_FORMAT = AROI_SUMMARY_FORMAT
 ERROR_CHARS = 300                 # an error text kept per relay (the validator's are up to ~400)
 
 VALIDATED, UNAUTHORIZED, MISCONFIGURED = "validated", "unauthorized", "misconfigured"
@@ -53,7 +54,6 @@ PROOF_LABELS = {"dns-rsa": "DNS-RSA", "uri-rsa": "URI-RSA"}
 TOP_REASONS = 5
 
 _PROOF_RE = re.compile(r"[a-z0-9-]{1,40}")
-_UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _HTTP_CODE_RE = re.compile(r"http error ([1-5][0-9]{2})\b")
 
 
@@ -65,7 +65,7 @@ _HTTP_CODE_RE = re.compile(r"http error ([1-5][0-9]{2})\b")
 #    "results": {FINGERPRINT: {"valid": bool, ["proof_type": "uri-rsa",] ["domain": "example.org",]
 #                              ["error": "…"]}, …}}                          (sorted by fingerprint)
 #
-# ``metadata.timestamp`` keeps the validator's own key so the renderer's document_time finds it;
+# ``metadata.timestamp`` keeps the validator's own key (cache.meta.document_time reads it without a meta);
 # metadata and statistics keep numbers only; a domain is kept only when it is a strict domain.
 
 def summary_entry(valid: bool, proof_type: Any, domain: Any, error: Any) -> dict[str, Any]:
@@ -87,10 +87,7 @@ def clean_error(error: Any) -> str | None:
     """A validator error as plain, bounded text (it quotes operator domains and URLs: display only)."""
     if not isinstance(error, str):
         return None
-    text = " ".join(_UNSAFE_CHARS.sub(" ", error).split())
-    if len(text) > ERROR_CHARS:
-        text = text[: ERROR_CHARS - 1].rstrip() + "…"
-    return text or None
+    return plain_text(error, ERROR_CHARS, fold=True, ellipsis=True) or None
 
 
 def numbers_only(obj: Any, depth: int = 2) -> dict[str, Any]:

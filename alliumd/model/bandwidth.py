@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import format as fmt
-from .history import (BANDWIDTH_SUMMARY_FORMAT, PERIOD_KEYS, build_entries, decode_scaled, is_summary, loads,
-                      relay_items, series_last)
+from ..core.jsonx import loads
+from ..cache.names import BANDWIDTH_SUMMARY_FORMAT
+from .history import (PERIOD_KEYS, build_entries, decode_scaled, is_summary, relay_items,
+                      series_last)
 
 SOURCE = "onionoo_bandwidth"
 DIRECTIONS = ("read", "write")

@@ -1,6 +1,6 @@
 """The consensus-health page (depictor's HTML) → a plain-text summary (pure).
 
-The page (FORMATS.md §7) is a sequence of sections, each an ``<a name=…>``
+The page (https://consensus-health.torproject.org/) is a sequence of sections, each an ``<a name=…>``
 anchor, an ``<h3>`` title and usually one ``<table>`` of rows
 ``<tr><td>authority</td><td>…</td></tr>``; a red cell (``class="oiv"``)
 marks a problem, the blue ``consensus`` row (``class="ic"``) the consensus.
@@ -40,15 +40,17 @@ says something): ``signed`` (bool), ``signature_problem`` (text),
 
 from __future__ import annotations
 
-import calendar
 import re
 from copy import deepcopy
-import time
 from typing import Any, Iterator
 
 from lxml import etree, html
 
-FORMAT = 1
+from ..cache.names import CONSENSUS_HEALTH_SUMMARY_FORMAT
+from ..core.timefmt import onionoo_epoch
+from ..core.text import plain_text
+
+FORMAT = CONSENSUS_HEALTH_SUMMARY_FORMAT
 SECTIONS = ("validafter", "signatures", "knownflags", "flagthresholds", "numberofrelays",
             "consensusmethods", "recommendedversions", "consensusparams", "authorityclocks",
             "authorityversions", "bwauthstatus")
@@ -62,7 +64,6 @@ MAX_CELL = 20_000         # a data cell read for parsing (params lines run to ~1
 MAX_ITEMS = 300
 _NICK_RE = re.compile(r"[A-Za-z0-9]{1,19}")
 _TIME_RE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _KV_RE = re.compile(r"([A-Za-z0-9_.-]{1,64})=(\S{1,64})")
 _INT_RE = re.compile(r"-?\d{1,15}")
 _FLAG_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -82,7 +83,7 @@ class _Unreadable(Exception):
 def text_of(el, limit: int = MAX_TEXT) -> str:
     """An element's text, markup dropped, whitespace collapsed, control characters removed, capped."""
     raw = el.text_content()[:MAX_CELL * 4] if el is not None else ""
-    return _CONTROL_RE.sub(" ", " ".join(raw.split()))[:limit]
+    return plain_text(raw, limit, fold=True)
 
 
 def cell_text(el) -> str:
@@ -388,6 +389,6 @@ def parse_page(data: bytes) -> dict[str, Any]:
     return out
 
 
-def data_time(summary: dict[str, Any]) -> float:
+def data_time(summary: dict[str, Any]) -> float | None:
     """The page's valid-after time as epoch seconds."""
-    return float(calendar.timegm(time.strptime(summary["relays_published"], "%Y-%m-%d %H:%M:%S")))
+    return onionoo_epoch(summary["relays_published"])

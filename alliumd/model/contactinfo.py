@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..core.text import plain_text
+
 from . import identity
 
 RSA_PROOFS = ("uri-rsa", "dns-rsa")                 # the proofs an AROI can rest on (CIISS v2)
@@ -34,7 +36,6 @@ KNOWN_KEYS = frozenset({
     "btc", "zec", "xmr", "donationurl", "operatorurl",
 })
 MAX_VALUE_CHARS = 256          # a stored field value (the raw string itself is never truncated)
-_UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _VERSION_RE = re.compile(r"[0-9]{1,3}")
 _PROOF_RE = re.compile(r"[a-z0-9-]{1,40}")
 _EMAIL_LOCAL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}")
@@ -118,7 +119,7 @@ def email_address(value: str | None) -> str | None:
 
 
 def _clean(value: str) -> str:
-    return _UNSAFE_CHARS.sub("", value)[:MAX_VALUE_CHARS]
+    return plain_text(value, MAX_VALUE_CHARS)
 
 
 def proof_fingerprints(text: str) -> list[str]:

@@ -6,15 +6,18 @@ and so that every page shows the same number the same way.
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from datetime import datetime, timezone
+
+from ..core import timefmt
 
 MISSING = "–"   # shown for unknown values
 
+# the one parser of each upstream time format, under the names the models use
+parse_onionoo_time = timefmt.parse_onionoo_time
+parse_iso_time = timefmt.parse_iso_time
+
 _BIT_UNITS = ("bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s")
-_ONIONOO_TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
 
 
 def bandwidth(bytes_per_second: int | float | None) -> str:
@@ -56,40 +59,6 @@ def count(value: int | None) -> str:
 def counted(value: int | None, noun: str, plural: str | None = None) -> str:
     """A count with its noun in the right number: (1, "relay") → "1 relay", (2, …) → "2 relays"."""
     return f"{count(value)} {noun}" if value == 1 else f"{count(value)} {plural or noun + 's'}"
-
-
-def parse_onionoo_time(text: object) -> datetime | None:
-    """Onionoo's "YYYY-MM-DD hh:mm:ss" (UTC, no zone marker) as an aware datetime."""
-    return _parse_onionoo_time(text) if isinstance(text, str) else None
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _parse_onionoo_time(text: str) -> datetime | None:
-    """Memoised: every model rebuild parses the same first-seen/last-seen times of ~10k relays again."""
-    if not _ONIONOO_TIME_RE.match(text):
-        return None
-    try:     # fromisoformat is ~10x faster than strptime; the regex pins the exact shape
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None
-
-
-def parse_iso_time(value: object) -> datetime | None:
-    """An ISO 8601 string or Unix epoch number as an aware UTC datetime."""
-    if _is_number(value):
-        try:
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
 
 
 def from_millis(ms: object) -> datetime | None:

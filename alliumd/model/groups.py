@@ -24,7 +24,6 @@ so pages and JSON stay valid whatever the document holds.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from operator import itemgetter
 from typing import Any
 
 from .. import paths
+from ..core.text import plain_text
 from . import charts, format as fmt, identity
 from .history import gc_paused
 from .relays import RelayModel
@@ -47,18 +47,13 @@ LIST_TITLES = {"families": "Families", "networks": "Networks (AS)", "contacts": 
 
 LABEL_LIMIT = 80            # list/table labels
 CONTACT_TEXT_LIMIT = 2000   # the contact text on a contact page
-_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_SPACES = re.compile(r"[\t\n]+")
 
 
 def clean_text(value: Any, limit: int = LABEL_LIMIT) -> str | None:
     """Operator text fit for display: control chars and lone surrogates removed, length bounded."""
     if not isinstance(value, str) or not value:
         return None
-    text = _SPACES.sub(" ", _UNSAFE_CHARS.sub("", value)).strip()
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text or None
+    return plain_text(value, limit, ellipsis=True) or None
 
 
 # -- the model ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import charts, format as fmt, health_extra as extra, identity
@@ -31,11 +31,6 @@ NEW_WINDOWS = (("24 hours", timedelta(days=1)), ("30 days", timedelta(days=30)),
 TOP_N = 10
 UNDERWEIGHTED = 0.5           # weight/bandwidth below this fraction of the median ratio
 TOP_AS_RATIOS = 5
-
-
-def build_health(relays: RelayModel, uptime: Any = None, bandwidth: Any = None) -> dict[str, Any]:
-    """The dashboard view model: ``{"published", "running", "cards": [card, ...]}``."""
-    return assemble(details_cards(relays), uptime_card_of(relays, uptime), growth_card_of(relays, bandwidth))
 
 
 # The cards by the sources they read, so that each part is recomputed only when its inputs change
@@ -517,10 +512,7 @@ def _parse_view_time(text: str | None) -> datetime | None:
     """A relay-model timestamp ("YYYY-MM-DD HH:MM:SS UTC") back to a datetime."""
     if not text or not text.endswith(" UTC"):
         return None
-    try:
-        return datetime.fromisoformat(text[:-4]).replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None
+    return fmt.parse_onionoo_time(text[:-4])
 
 
 def _uptime(entries: dict, fp: str, period: str) -> float | None:

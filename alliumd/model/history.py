@@ -1,11 +1,12 @@
 """Onionoo graph histories: validate, decode and summarise (pure functions).
 
 A graph history is ``{"first", "last", "interval", "factor", "count", "values"}``
-(FORMATS.md §4): ``values`` are integers 0–999 or null, the real value is
+(https://metrics.torproject.org/onionoo.html#history): ``values`` are integers 0–999 or null, the real value is
 ``value * factor``, and ``count`` is never trusted (trimmed documents break
 it), ``len(values)`` is.  The fetchers reduce each relay's histories to the
 compact *summary* defined here while they stream the raw document, and the
-models read only that summary, so both import its format from this module.
+models read only that summary.  Its version and its line layout belong to
+the cache contract (``cache.names``, ``cache.layout``).
 
 The summary document (``<source>.summary.json``; compact JSON, one relay per line so
 that the renderer can read it relay by relay and recognise unchanged relays)::
@@ -38,19 +39,16 @@ last point's time is ``first + (len(values) - 1) * interval``.
 from __future__ import annotations
 
 import gc
-import json
 import math
-import re
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator
 
 from .. import paths
+from ..core.jsonx import dumps
+from ..core.timefmt import parse_onionoo_time
 
-UPTIME_SUMMARY_FORMAT = 3          # 3: every flag's [mean, points] (2: only the first priority flag's;
-                                   # 1: everything on one line)
-BANDWIDTH_SUMMARY_FORMAT = 2
 
 PERIODS = {"1_month": "1M", "6_months": "6M", "1_year": "1Y", "5_years": "5Y"}   # others (2014's
 PERIOD_KEYS = tuple(PERIODS.values())                                             # 3_days…) are ignored
@@ -66,44 +64,6 @@ FLAG_PRIORITY = ("Exit", "Guard", "Fast", "Running")
 UPTIME_FLAGS = ("Authority", "BadExit", "Exit", "Fast", "Guard", "HSDir", "MiddleOnly", "Running", "Stable",
                 "StaleDesc", "V2Dir", "Valid")
 
-_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-
-try:                 # optional speed-up (pyproject.toml); the stdlib reads and writes the same JSON
-    import orjson
-
-    loads: Callable[[str | bytes], Any] = orjson.loads
-    _dumps_bytes: Callable[[Any], bytes] = orjson.dumps
-except ImportError:                    # pragma: no cover - depends on the environment
-    loads = json.loads
-
-    def _dumps_bytes(obj: Any) -> bytes:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def dumps(obj: Any) -> bytes:
-    """Compact JSON (orjson if installed)."""
-    return _dumps_bytes(obj)
-
-
-def summary_document(head: dict[str, Any], relays: dict[str, bytes]) -> bytes:
-    """The summary document: ``head`` members, then one ``"FP":relay`` line per relay, sorted."""
-    body = b",\n".join(b'"%s":%s' % (fp.encode(), relays[fp]) for fp in sorted(relays))
-    return dumps(head)[:-1] + b',\n"relays":{\n' + body + b"\n}}"
-
-
-def summary_relays(doc: bytes) -> dict[bytes, bytes]:
-    """A summary document's relays as written by :func:`summary_document`: fingerprint → relay JSON (bytes).
-
-    Lines of any other shape are skipped: a caller that needs the whole
-    document valid parses it; this serves lookups of known relays.
-    """
-    relays = {}
-    for line in doc.split(b"\n"):
-        line = line[:-1] if line.endswith(b",") else line
-        if line[:1] == b'"' and line[41:43] == b'":':
-            relays[line[1:41]] = line[43:]
-    return relays
-
 
 def relay_items(relays: Any) -> Iterator[tuple[str, str]]:
     """A parsed summary's ``relays`` object as (fingerprint, relay JSON) pairs, as the renderer reads lines."""
@@ -111,16 +71,6 @@ def relay_items(relays: Any) -> Iterator[tuple[str, str]]:
         return
     for fp, relay in relays.items():
         yield fp, dumps(relay).decode("utf-8")
-
-
-def split_item(item: bytes | memoryview) -> tuple[str, str] | None:
-    """One summary line ``"FINGERPRINT":{…}`` → (fingerprint, relay JSON); None if it is not one."""
-    if item[:1] != b'"' or item[41:43] != b'":':
-        return None
-    try:
-        return str(item[1:41], "ascii"), str(item[43:], "utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 def build_entries(items: Iterable[tuple[str, str]], previous: dict[str, dict[str, Any]],
@@ -204,9 +154,8 @@ def graph_summary(graph: Any, *, series: Callable[[list, float], dict] | None = 
     return out
 
 
-@lru_cache(maxsize=4096)              # most relays share their periods' times
 def _is_time(stamp: str) -> bool:
-    return _TIME_RE.fullmatch(stamp) is not None
+    return parse_onionoo_time(stamp) is not None          # memoised there: most relays share their times
 
 
 def _round(x: float, digits: int) -> int | float:
@@ -276,7 +225,7 @@ def shift_time(stamp: str, seconds: int) -> str:
     """'YYYY-MM-DD hh:mm:ss' plus ``seconds`` (cached: most relays share their period's first time)."""
     if not seconds:
         return stamp
-    return (datetime.fromisoformat(stamp) + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+    return (parse_onionoo_time(stamp) + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # -- series encodings ------------------------------------------------------------------

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import format as fmt
-from .history import (FLAG_PRIORITY, PERIOD_KEYS, UPTIME_SUMMARY_FORMAT, build_entries, is_summary, loads,
-                      relay_items, series_last)
+from ..core.jsonx import loads
+from ..cache.names import UPTIME_SUMMARY_FORMAT
+from .history import FLAG_PRIORITY, PERIOD_KEYS, build_entries, is_summary, relay_items, series_last
 
 SOURCE = "onionoo_uptime"
 MIN_POINTS = 30

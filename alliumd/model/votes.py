@@ -63,7 +63,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-FORMAT = 1
+from ..cache.names import COLLECTOR_SUMMARY_FORMAT
+from ..core.text import plain_text
+
+FORMAT = COLLECTOR_SUMMARY_FORMAT
 VOTE_FIELDS = ("flags", "bandwidth", "measured", "wfu", "tk", "mtbf", "ipv6", "published")
 BANDWIDTH_FIELDS = ("bw", "status", "success", "errors")
 BANDWIDTH_STATUS = ("voted", "unmeasured", "under_min_report", "not_voted")
@@ -78,7 +81,6 @@ MAX_MAP = 200             # most keys kept from a key=value header map
 _HEX40_RE = re.compile(r"[0-9A-F]{40}")            # relay fingerprints and authority v3 identities
 _FLAG_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _BW_ERROR_KEYS = ("error_circ", "error_stream", "error_misc", "error_destination", "error_second_relay")
 
 
@@ -99,8 +101,7 @@ def clean_text(value: object, limit: int = MAX_TEXT) -> str | None:
     """Plain text for the summary: str, control characters folded to a space, capped."""
     if value is None:
         return None
-    text = _CONTROL_RE.sub(" ", str(value)).strip()
-    return text[:limit]
+    return plain_text(str(value), limit)
 
 
 def time_text(value: datetime | None) -> str | None:
@@ -530,30 +531,3 @@ def flags_of(summary: dict[str, Any], mask: int) -> list[str]:
     """The flag names of a mask (in the summary's sorted flag order)."""
     table = summary["flags"]
     return [flag for i, flag in enumerate(table) if mask >> i & 1]
-
-
-def relay_matrix(summary: dict[str, Any], fingerprint: str) -> dict[str, Any] | None:
-    """One relay's row decoded: consensus entry, one dict per authority vote and bandwidth line."""
-    relay = summary.get("relays", {}).get(fingerprint)
-    if relay is None:
-        return None
-    auths = summary["authorities"]
-    status = summary["bandwidth_status"]
-    consensus = None
-    if "c" in relay:
-        mask, weight, unmeasured = relay["c"]
-        consensus = {"flags": flags_of(summary, mask), "weight": weight, "unmeasured": bool(unmeasured)}
-    votes = []
-    for auth, cell in zip(auths, relay["v"]):
-        if cell is not None:
-            vote = dict(zip(VOTE_FIELDS, cell))
-            vote["flags"] = flags_of(summary, vote["flags"])
-            vote["ipv6"] = bool(vote["ipv6"])
-            votes.append({"authority": auth["nickname"], "id": auth["id"], **vote})
-    bandwidth = []
-    for auth, cell in zip(auths, relay.get("b") or ()):
-        if cell is not None:
-            line = dict(zip(BANDWIDTH_FIELDS, cell))
-            line["status"] = status[line["status"]]
-            bandwidth.append({"authority": auth["nickname"], "id": auth["id"], **line})
-    return {"nickname": relay["n"], "consensus": consensus, "votes": votes, "bandwidth": bandwidth}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import aroi as aroi_model
-from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from .registry import ModelSpec, Page, PageFamily, RenderInputs
 from . import relays as relay_pages
 from .common import BANDWIDTH, DETAILS, INDEX_PATH, UPTIME, contact_path
 

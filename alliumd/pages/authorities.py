@@ -12,7 +12,7 @@ from typing import Any
 
 from ..model import format as fmt
 from ..model.authorities import build_authorities, health_card
-from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from .registry import ModelSpec, Page, PageFamily, RenderInputs
 
 COLLECTOR, HEALTH = "collector", "consensus_health"
 INPUTS = frozenset({COLLECTOR, HEALTH})

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..model import history
+from ..cache.layout import split_item
 from ..model.bandwidth import build_bandwidth, build_bandwidth_from
 from ..model.relays import DOWNTIME_DAYS, RelayModel, build_relays, build_relays_lines
 from ..model.uptime import build_uptime, build_uptime_from
-from ..renderer.registry import ModelSpec, RenderInputs
+from .registry import ModelSpec, RenderInputs
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 
 
@@ -45,7 +45,7 @@ def build_bandwidth_model(inputs: RenderInputs):
 
 
 def _summaries(items: list[bytes]) -> Iterator[tuple[str, str]]:
-    return filter(None, map(history.split_item, items))
+    return filter(None, map(split_item, items))
 
 
 MODELS = [

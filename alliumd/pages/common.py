@@ -8,7 +8,7 @@ data (dicts, lists, str, int, bool); templates turn them into HTML.
 from __future__ import annotations
 
 from ..model.relays import RelayModel
-from ..renderer.registry import RenderInputs
+from .registry import RenderInputs
 
 DETAILS = "onionoo_details"
 UPTIME = "onionoo_uptime"

@@ -28,9 +28,9 @@ from typing import Any
 from ..history import record as recordmod
 from ..model import consensus_eval, events as ev, format as fmt, openmetrics
 from ..model import uptime as uptime_model
-from ..renderer.inputs import loads
-from ..renderer.jobs import json_bytes
-from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
+from ..core.jsonx import loads
+from ..core.jsonx import view_bytes as json_bytes
+from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .common import (DETAILS, FEED_NAME, METRICS_NAME, contact_feed_path, contact_metrics_path, family_feed_path,
                      relay_feed_path, relay_metrics_path, relay_path, relays as relays_model)
 

@@ -23,9 +23,9 @@ from typing import Any
 import hashlib
 
 from ..model import aroi as aroi_model, groups as gm
-from ..renderer.jobs import json_bytes
-from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
-from ..renderer.templates import template_dir
+from ..core.jsonx import view_bytes as json_bytes
+from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
+from .templates import template_dir
 from . import common, events as event_pages
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 

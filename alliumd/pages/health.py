@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..model import health as hm
-from ..renderer.registry import ModelSpec, Page, PageFamily, RenderInputs
+from .registry import ModelSpec, Page, PageFamily, RenderInputs
 from . import authorities as authority_pages
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, UPTIME, relays as _relays
 from .relays import AROI, COLLECTOR, optional_model

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.jsonx import view_bytes as json_bytes
 from ..model import format as fmt, groups as gm
-from ..renderer.jobs import json_bytes
-from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
+from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import common
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 from .groups import group_href, groups_model, optional_model

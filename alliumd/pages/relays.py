@@ -36,9 +36,9 @@ from ..model import relay_extras as extras_model, uptime as uptime_model
 from ..model.aroi import JUDGED, PROOF_LABELS
 from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
-from ..renderer.inputs import loads
-from ..renderer.jobs import json_bytes
-from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
+from ..core.jsonx import loads
+from ..core.jsonx import view_bytes as json_bytes
+from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import events as event_pages
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
                      UPTIME, as_path, contact_path, country_path, family_path, first_seen_path, flag_path,

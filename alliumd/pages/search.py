@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from ..model import groups as gm
 from ..model.search import build_search_index
-from ..renderer.registry import Page, PageFamily, RenderInputs
+from .registry import Page, PageFamily, RenderInputs
 from . import common
 from .common import DETAILS_ONLY
 from .groups import groups_model

@@ -6,7 +6,7 @@ module only collects them, so adding a page kind is adding a module.
 
 from __future__ import annotations
 
-from ..renderer.registry import ModelSpec, PageFamily
+from .registry import ModelSpec, PageFamily
 from . import base_models
 from . import aroi as aroi_pages, authorities as authority_pages, relays, static, status
 from . import health as health_pages

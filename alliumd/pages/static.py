@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..renderer.registry import Page, PageFamily, RenderInputs
-from ..renderer.templates import template_dir
+from .registry import Page, PageFamily, RenderInputs
+from .templates import template_dir
 from .common import STYLE_PATH
 
 CHARTS_CSS_PATH = "static/charts.css"     # charts, relay health list, dashboard cards

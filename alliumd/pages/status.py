@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import format as fmt
-from ..renderer.registry import STATUS_INPUT, Page, PageFamily, RenderInputs
+from .registry import STATUS_INPUT, Page, PageFamily, RenderInputs
 from ..sources import SOURCES
 from .common import STATUS_PATH
 

@@ -1,6 +1,6 @@
 """One render batch: changed inputs → affected families → pages written only if changed.
 
-Algorithm (DAEMON.md §6.2): compare cache signatures with the manifest and
+Algorithm: compare cache signatures with the manifest and
 hash what moved (early cutoff on identical content); add sources whose stale
 marker flipped; select the families that read a changed input (all of them
 when the build info changed); expand each, decide per page whether it needs
@@ -32,11 +32,12 @@ from ..config import Config
 from ..history import store as history_store
 from ..memory import release_free_memory
 from ..sources import SOURCES
-from . import inputs as inputsmod, manifest as manifestmod
+from ..cache import files as cachefiles, layout, meta as cachemeta
+from . import manifest as manifestmod
 from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
 from .jobs import Chunk, ChunkResult, Job, json_bytes, view_digest as _view_digest
-from .registry import STATUS_INPUT, Deferred, Page, RenderInputs, Registry, SourceInfo, checked
-from .templates import fingerprint_code, fingerprint_templates
+from ..pages.registry import STATUS_INPUT, Deferred, Page, RenderInputs, Registry, SourceInfo, checked
+from ..pages.templates import fingerprint_code, fingerprint_templates
 
 log = logging.getLogger("alliumd.renderer")
 
@@ -55,10 +56,6 @@ class BatchResult:
     full: bool = False
     deferred: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)     # family -> seconds spent expanding it
-
-    @property
-    def pages(self) -> int:
-        return self.written + self.unchanged
 
 
 class _Documents(dict):
@@ -81,7 +78,7 @@ class _Documents(dict):
         if source in SOURCES:
             path = self._path(source)
             try:
-                doc = inputsmod.load_document(path)
+                doc = cachefiles.load_document(path)
             except FileNotFoundError:
                 doc = None
             except ValueError as e:
@@ -92,15 +89,15 @@ class _Documents(dict):
     def available(self, source: str) -> bool:
         if source in self:
             return self[source] is not None
-        return source in SOURCES and inputsmod.looks_complete(self._path(source))
+        return source in SOURCES and cachefiles.looks_complete(self._path(source))
 
-    def lines(self, source: str, member: str) -> inputsmod.Lines | None:
+    def lines(self, source: str, member: str) -> layout.Lines | None:
         key = (source, member)
         if key not in self._raw:
             split = None
             if source in SOURCES:
                 try:
-                    split = inputsmod.split_lines(self._path(source).read_bytes(), member)
+                    split = layout.split_lines(self._path(source).read_bytes(), member)
                 except FileNotFoundError:
                     split = None
             self._raw[key] = split
@@ -194,7 +191,7 @@ class SiteBuilder:
         """Sources whose cache content changed since the manifest was written."""
         changed = set()
         for name, spec in SOURCES.items():
-            sig = inputsmod.signature(self.cache_dir / spec.render_file)
+            sig = cachefiles.signature(self.cache_dir / spec.render_file)
             entry = self.manifest.inputs.get(name)
             if sig is None:
                 if entry is not None:
@@ -203,7 +200,7 @@ class SiteBuilder:
                 continue
             if entry is not None and entry.get("sig") == sig:
                 continue
-            sha = inputsmod.file_sha256(self.cache_dir / spec.render_file)
+            sha = cachefiles.file_sha256(self.cache_dir / spec.render_file)
             if entry is not None and entry.get("sha256") == sha:
                 entry["sig"] = sig
                 continue
@@ -307,8 +304,8 @@ class SiteBuilder:
         for name, spec in SOURCES.items():
             entry = self.manifest.inputs.get(name)
             if entry is not None and not entry.get("described") and name in needed:
-                described = inputsmod.describe(self.cache_dir / spec.render_file)
-                published, sample = described if described is not None else (None, False)
+                described = cachemeta.describe(self.cache_dir / spec.render_file, entry["sha256"])
+                published, sample = (described.data_time, described.sample) if described else (None, False)
                 entry["published"] = min(published, now) if published is not None else entry["sig"][2] / 1e9
                 entry["sample"] = sample
                 entry["described"] = True

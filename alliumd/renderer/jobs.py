@@ -15,7 +15,6 @@ written)`` per finished job, plus an error text if a job failed.
 from __future__ import annotations
 
 import hashlib
-import json
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,26 +22,13 @@ from typing import Any
 
 from mako import exceptions as mako_exceptions
 
-from .registry import Deferred, SourceInfo
-from .templates import make_lookup
+from ..core import jsonx
+
+from ..pages.registry import Deferred, SourceInfo
+from ..pages.templates import make_lookup
 from .writer import PageWriter
 
-try:                                   # optional speed-up (pyproject.toml); the stdlib is the fallback
-    import orjson
-
-    _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-except ImportError:                    # pragma: no cover - depends on the environment
-    orjson = None
-
-
-def json_bytes(view: Any) -> bytes:
-    """Deterministic compact JSON for ``<page>.json`` outputs and view hashes (views are plain data)."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(view, default=str, option=_OPTIONS)
-        except TypeError:              # e.g. a lone surrogate: the stdlib decides what happens
-            pass
-    return json.dumps(view, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+json_bytes = jsonx.view_bytes
 
 
 def view_digest(template: str, view: Any, salt: bytes) -> str:
@@ -129,14 +115,27 @@ class PageRenderer:
                         return job.path, job.known_sha, view_hash, False      # new inputs, same view
             else:
                 view_hash = job.view_hash
-            if job.content_type == "json":
-                data = json_bytes(view)
-            else:
-                chrome = {"site_title": chunk.site_title, "root": "../" * job.path.count("/"),
-                          "page_path": job.path, "sources": chunk.sources, "nav": chunk.nav}
-                data = self.lookup.get_template(job.template).render(chrome=chrome, **view)
+            data = page_bytes(self.lookup, job.template, job.content_type, view, path=job.path,
+                              site_title=chunk.site_title, sources=chunk.sources, nav=chunk.nav)
         written, sha = self.writer.write_if_changed(job.path, data, job.known_sha)
         return job.path, sha, view_hash, written
+
+
+def page_chrome(path: str, site_title: str, sources: list[SourceInfo], nav: tuple[tuple[str, str], ...]) -> dict:
+    """What base.mako frames every HTML page with: the title, the way back to the site root from
+    ``path``, the sources line (their data times and markers) and the navigation."""
+    return {"site_title": site_title, "root": "../" * path.count("/"), "page_path": path, "sources": sources,
+            "nav": nav}
+
+
+def page_bytes(lookup, template: str, content_type: str, view: Any, *, path: str, site_title: str,
+               sources: list[SourceInfo], nav: tuple[tuple[str, str], ...]) -> bytes:
+    """A page's bytes from its finished view: raw bytes as they are, JSON, or the template in its chrome."""
+    if content_type == "raw":
+        return view["body"]
+    if content_type == "json":
+        return json_bytes(view)
+    return lookup.get_template(template).render(chrome=page_chrome(path, site_title, sources, nav), **view)
 
 
 def _detail(error: Exception) -> str:

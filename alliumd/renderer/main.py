@@ -22,11 +22,12 @@ import sys
 import threading
 import time
 
-from .. import atomic, childproc, config as configmod, exitcodes, logs, quarantine, sourcestate, statusview
+from .. import atomic, childproc, config as configmod, logs, quarantine, sourcestate, statusview
+from ..core import channel, exitcodes
 from ..memory import release_free_memory
 from ..pages.site import FAMILIES, MODELS
 from .build import BatchResult, SiteBuilder
-from .registry import STATUS_INPUT, Registry
+from ..pages.registry import STATUS_INPUT, Registry
 from .watch import start_observer
 
 log = logging.getLogger("alliumd.renderer")
@@ -100,7 +101,7 @@ class RendererProcess:
                 "last_error": "; ".join(result.errors) or None}
 
     def render(self, changed: set[str], *, full: bool = False) -> BatchResult:
-        childproc.report({"event": "renderer", "state": "rendering", "queue": self.events.qsize()})
+        childproc.report(channel.RendererReport({"state": "rendering", "queue": self.events.qsize()}))
         self.batch_seq += 1
         self.last_render_at = time.monotonic()
         # status.html shows this batch's numbers, so it is rendered last, after the data pages
@@ -124,7 +125,7 @@ class RendererProcess:
             atomic.write_bytes(self.info_path, json.dumps(self.info).encode(), fsync=False)
         except OSError as e:            # e.g. disk full: the supervisor still gets the report
             log.error("cannot save %s: %s", self.info_path, e)
-        childproc.report({"event": "renderer", **batch, "queue": self.events.qsize()})
+        childproc.report(channel.RendererReport({**batch, "queue": self.events.qsize()}))
         release_free_memory()          # a large batch's views and chunks are garbage now
         return result
 
@@ -155,14 +156,10 @@ class RendererProcess:
         Reads the raw fd: a daemon thread blocked inside ``sys.stdin.buffer``
         would hold its lock and abort the interpreter at exit.
         """
-        buffer = b""
+        reader = channel.LineReader()
         while chunk := os.read(0, 4096):
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                msg = childproc.read_command(line)
-                if msg:
-                    self.events.put(("cmd", msg.get("cmd")))
+            for msg in reader.feed(chunk):
+                self.events.put(("cmd", channel.Command.of(msg)))
         self.events.put(("eof", None))
 
     def run_forever(self) -> int:

@@ -22,8 +22,8 @@ import logging
 import math
 
 from .. import atomic, quarantine
-from .inputs import loads
-from .jobs import json_bytes
+from ..core.jsonx import loads
+from ..core.jsonx import view_bytes as json_bytes
 
 FORMAT = 3
 log = logging.getLogger("alliumd.renderer")

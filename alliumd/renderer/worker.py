@@ -14,33 +14,26 @@ writes anything else to stdout, which is its channel to the renderer.
 from __future__ import annotations
 
 import gc
-import os
 import pickle
 import select
 import signal
 import sys
 import traceback
 
+from ..core import exitcodes
+from ..core.parentdeath import die_with_parent, orphaned
 from ..memory import release_free_memory
 from .frames import read_frame, write_frame
 
 READY = b"ready"
 
 
-def _die_with_parent(parent: int) -> None:
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)          # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:
-        sys.exit(0)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     output_dir, parent, template_dir = args[0], args[1], (args[2] if len(args) > 2 else None)
-    _die_with_parent(int(parent))
+    die_with_parent(signal.SIGKILL)                  # nothing of a worker needs cleaning up
+    if orphaned(int(parent)):
+        return exitcodes.OK
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the renderer decides when its workers stop
     from .jobs import ChunkResult, PageRenderer        # imported after the parent check: it is slow
     renderer = PageRenderer(output_dir, template_dir)
@@ -57,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if not select.select([stdin], [], [], 0)[0]:
             release_free_memory()          # idle: the chunk's views are garbage now
     renderer.writer.close()
-    return 0
+    return exitcodes.OK
 
 
 if __name__ == "__main__":

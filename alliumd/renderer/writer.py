@@ -2,7 +2,7 @@
 
 Unchanged pages keep their mtime and inode, so web caches, rsync and
 ``If-Modified-Since`` clients see no change.  Pages skip fsync: they are
-reproducible from the cache (DAEMON.md §3.1).
+reproducible from the cache.
 
 A cold build writes ~30k new files into ~17k new directories, so the
 per-page file system work is kept to what atomicity needs:
@@ -37,7 +37,7 @@ import os
 from pathlib import Path
 
 from .. import atomic, paths
-from .registry import SAFE_PATH
+from ..pages.registry import SAFE_PATH
 
 log = logging.getLogger("alliumd.renderer")
 PAGE_MODE = 0o644

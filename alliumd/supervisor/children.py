@@ -10,7 +10,6 @@ also reaches anything it spawned.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..childproc import SUPERVISOR_PID_ENV
+from ..core import channel
 from ..states import RespawnTracker
 
 log = logging.getLogger("alliumd.supervisor")
@@ -44,7 +44,7 @@ class Child:
     last_heard: float | None = None     # monotonic time of its last report or heartbeat
     silent: bool = False                # went without a heartbeat beyond the limit (killed, restarting)
     silenced_pid: int | None = None     # the process killed for it (its successor is watched again)
-    _buffer: bytes = b""
+    _reader: channel.LineReader = field(default_factory=channel.LineReader)
 
     @property
     def pid(self) -> int | None:
@@ -61,7 +61,7 @@ class Child:
                                      close_fds=True, process_group=0)
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self.proc.stdin.fileno(), False)
-        self._buffer = b""
+        self._reader = channel.LineReader()
         self.respawn_at = None
         self.stopping = False
         if first:
@@ -75,7 +75,7 @@ class Child:
         if not self.alive:
             return
         try:
-            os.write(self.proc.stdin.fileno(), (json.dumps(message) + "\n").encode())
+            os.write(self.proc.stdin.fileno(), channel.encode(message))
         except (BlockingIOError, BrokenPipeError, OSError):
             pass
 
@@ -97,17 +97,7 @@ class Child:
                 eof = True
                 break
             chunks.append(chunk)
-        self._buffer += b"".join(chunks)
-        reports = []
-        while b"\n" in self._buffer:
-            line, self._buffer = self._buffer.split(b"\n", 1)
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(msg, dict):
-                reports.append(msg)
-        return reports, eof
+        return self._reader.feed(b"".join(chunks)), eof
 
     def _send(self, sig: int, *, group: bool) -> None:
         """``sig`` to the child (``group``: and its process group), unless it has already exited."""

@@ -20,10 +20,12 @@ import time
 
 import psutil
 
-from .. import __version__, atomic, config as configmod, exitcodes, sourcestate, statusview
+from .. import __version__, atomic, config as configmod, sourcestate, statusview
+from ..core import exitcodes
 from ..sourcestate import SourceRecord
 from ..states import fetch_backstop
-from . import control, lock, reconcile
+from ..core import control
+from . import lock, reconcile
 from .children import Child
 from .sdnotify import Notifier
 

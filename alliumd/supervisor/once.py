@@ -10,7 +10,6 @@ could be rendered, 78 bad config, 75 a daemon already runs on this run_dir.
 
 from __future__ import annotations
 
-import json
 import os
 import selectors
 import signal
@@ -18,7 +17,8 @@ import subprocess
 import sys
 import time
 
-from .. import atomic, exitcodes
+from .. import atomic
+from ..core import channel, exitcodes
 from ..childproc import SUPERVISOR_PID_ENV
 from ..config import Config
 from ..states import fetch_backstop
@@ -82,7 +82,7 @@ def run_once(cfg: Config, *, full: bool = False, stream=None) -> int:
         return _render(cfg, out, full, started)
     except KeyboardInterrupt:
         out.line("interrupted")
-        return 130
+        return exitcodes.INTERRUPTED
     finally:
         os.close(lock_fd)
 
@@ -92,8 +92,8 @@ def _fetch_all(cfg: Config, out: _Progress) -> None:
     running = {}
     for src in cfg.enabled_sources:
         proc = _spawn(["alliumd.fetchers.runtime", "--config", str(cfg.path), "--source", src.name, "--once"])
-        running[src.name] = {"proc": proc, "deadline": time.monotonic() + fetch_backstop(src.timeout, src.retries), "record": None,
-                             "buf": b""}
+        running[src.name] = {"proc": proc, "deadline": time.monotonic() + fetch_backstop(src.timeout, src.retries),
+                             "record": None, "reader": channel.LineReader()}
         sel.register(proc.stdout, selectors.EVENT_READ, src.name)
         out.line(f"{src.name}: fetching {src.url}")
     try:
@@ -104,15 +104,9 @@ def _fetch_all(cfg: Config, out: _Progress) -> None:
                 if not chunk:
                     sel.unregister(key.fileobj)
                     continue
-                item["buf"] += chunk
-                *lines, item["buf"] = item["buf"].split(b"\n")
-                for line in lines:
-                    try:
-                        msg = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(msg, dict) and msg.get("event") == "source":
-                        item["record"] = msg["record"]
+                for msg in item["reader"].feed(chunk):
+                    if (report := channel.SourceReport.of(msg)) is not None:
+                        item["record"] = report.record
             for name, item in running.items():
                 if item["proc"].poll() is None and time.monotonic() > item["deadline"]:
                     out.line(f"{name}: no answer within its backstop deadline; stopping it")
@@ -132,13 +126,11 @@ def _render(cfg: Config, out: _Progress, full: bool, started: float) -> int:
     out.line("renderer: rendering")
     proc = _spawn(["alliumd.renderer.main", "--config", str(cfg.path), "--once"] + (["--full"] if full else []))
     stats = {}
-    for line in proc.stdout:
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(msg, dict) and msg.get("state") == "idle":
-            stats = msg
+    reader = channel.LineReader()
+    while chunk := proc.stdout.read1(65536):
+        for msg in reader.feed(chunk):
+            if (report := channel.RendererReport.of(msg)) is not None and report.fields.get("state") == "idle":
+                stats = report.fields
     returncode = proc.wait()
     proc.stdout.close()
     index = cfg.daemon.output_dir / "index.html"

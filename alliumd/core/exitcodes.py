@@ -12,6 +12,7 @@ CONFIG = os.EX_CONFIG       # 78: bad configuration; children exiting with it ar
 OBSERVER_DIED = 70          # renderer: the watchdog observer thread died (respawn us)
 ALREADY_RUNNING = 75        # another alliumd holds the run_dir lock (EX_TEMPFAIL)
 PARENT_GONE = 76            # child noticed its supervisor disappeared
+INTERRUPTED = 130           # --once stopped by Ctrl-C (128 + SIGINT, the shell's convention)
 
 # alliumctl status (LSB status action)
 STATUS_RUNNING = 0

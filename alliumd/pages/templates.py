@@ -67,7 +67,7 @@ def template_dir() -> Path:
 def make_lookup(directory: Path | None = None) -> TemplateLookup:
     return TemplateLookup(directories=[str(directory or template_dir())],
                           default_filters=["html_text"],
-                          imports=["from alliumd.renderer.templates import html_text"],
+                          imports=["from alliumd.pages.templates import html_text"],
                           strict_undefined=True, input_encoding="utf-8", output_encoding="utf-8")
 
 

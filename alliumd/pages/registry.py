@@ -137,7 +137,7 @@ class RenderInputs:
         return available(source) if available is not None else self.doc(source) is not None
 
     def lines(self, source: str, member: str) -> Any:
-        """The source's document split by lines (renderer.inputs.Lines), or None: then use ``doc``."""
+        """The source's document split by lines (cache.layout.Lines), or None: then use ``doc``."""
         split = getattr(self._docs, "lines", None)
         return split(source, member) if split is not None else None
 
@@ -202,10 +202,6 @@ class Registry:
         entries = sorted(f.nav for f in self.families.values()
                          if f.nav is not None and all(available(s) for s in f.required))
         return tuple((path, label) for _, label, path in entries)
-
-    def affected(self, changed: set[str]) -> list[PageFamily]:
-        """Families that read any of ``changed`` (in declaration order)."""
-        return [f for f in self.families.values() if f.depends_on(changed)]
 
     def inputs(self) -> set[str]:
         return set().union(*(f.inputs for f in self.families.values())) if self.families else set()
