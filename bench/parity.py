@@ -22,7 +22,7 @@ from alliumd.fetchers import source_module
 from alliumd.model import aroi as aroi_model, health as hm, health_extra as extra, relay_extras
 from alliumd.model.bandwidth import build_bandwidth
 from alliumd.model.groups import build_groups
-from alliumd.model.history import FLAG_PRIORITY
+from alliumd.cache.graphs import FLAG_PRIORITY
 from alliumd.model.relays import build_relays
 from alliumd.model.uptime import build_uptime, flag_uptime
 

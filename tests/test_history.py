@@ -1,4 +1,4 @@
-"""Graph histories (model/history.py): validation, decoding and the summary, on real graphs."""
+"""Graph histories (summaries/histories.py, cache/graphs.py): validation, decoding and the summary, on real graphs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from alliumd.model import history
-from alliumd.model.history import BadGraph, graph_summary
+from alliumd.core import gcpause
+from alliumd.summaries import histories as history
+from alliumd.summaries.histories import BadGraph, graph_summary
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 
@@ -210,6 +211,6 @@ def test_overload_objects_keep_numbers_only():
 def test_gc_paused_restores_the_collector():
     import gc
     assert gc.isenabled()
-    with history.gc_paused():
+    with gcpause.gc_paused():
         assert not gc.isenabled()
     assert gc.isenabled()

@@ -15,7 +15,7 @@ import pytest
 from alliumd.cache import names
 from alliumd.config import parse
 from alliumd.fetchers import onionoo_stream, runtime
-from alliumd.model import history
+from alliumd.summaries import histories as history
 
 from daemon_harness import FIXTURES, onionoo_bytes
 from loopback import LoopbackAPI

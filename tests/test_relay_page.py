@@ -45,7 +45,7 @@ def load_doc() -> dict:
 # -- hand-made models (the shared interface) ----------------------------------------------------
 
 def _series(values, period):
-    """A summary graph (model/history.py) spanning SPANS[period] with ``values``."""
+    """A summary graph (cache/graphs.py) spanning SPANS[period] with ``values``."""
     first, last = (datetime.fromisoformat(t) for t in SPANS[period])
     interval = round((last - first).total_seconds() / (len(values) - 1))
     return {"first": SPANS[period][0], "interval": interval, "values": values}

@@ -17,7 +17,8 @@ import pytest
 from alliumd.cache import layout, names
 from alliumd.core import jsonx
 from alliumd.fetchers import InvalidDocument, onionoo_bandwidth, onionoo_stream, onionoo_uptime
-from alliumd.model import history
+from alliumd.model.history import relay_items
+from alliumd.summaries import histories as history
 from alliumd.model import bandwidth as bandwidth_model, uptime as uptime_model
 from alliumd.model.bandwidth import BandwidthModel, build_bandwidth
 from alliumd.model.uptime import UptimeModel, build_uptime, build_uptime_from, distribution, percentile
@@ -359,7 +360,7 @@ def test_a_reused_entry_is_marked_again_against_the_new_network():
     assert first.relays["F" * 40]["outlier"] == "high"
     for i in range(30):                                   # everyone else catches up: F is no outlier now
         doc["relays"][f"{i:040X}"] = relay_summary({"6M": 1.0})
-    second = build_uptime_from(doc, history.relay_items(doc["relays"]), first)
+    second = build_uptime_from(doc, relay_items(doc["relays"]), first)
     assert second.relays["F" * 40] is first.relays["F" * 40]          # reused, not parsed again
     assert second.relays["F" * 40]["outlier"] is None
 

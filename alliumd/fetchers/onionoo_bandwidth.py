@@ -2,7 +2,7 @@
 
 Per relay the summary keeps, for read and write history and each period, the
 mean bytes/s, the bytes moved, the number of points and a ≤ 90-point series,
-plus the two overload objects (model/history.py).
+plus the two overload objects (summaries/histories.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..cache import names
-from ..model import history
+from ..summaries import histories as history
 from . import DocInfo
 from .onionoo_stream import LineMemo, summarise
 

@@ -31,7 +31,8 @@ from .. import paths
 from ..core import jsonx
 from ..cache.layout import summary_document, summary_relays
 from ..cache.names import SAMPLE_KEY
-from ..model.history import BadGraph, gc_paused
+from ..core.gcpause import gc_paused
+from ..summaries.histories import BadGraph
 from . import DocInfo, InvalidDocument
 from . import strictjson
 from .onionoo import check_envelope

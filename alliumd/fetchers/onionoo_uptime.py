@@ -2,7 +2,7 @@
 
 The full document is ~240 MB (every relay's uptime and per-flag uptime
 histories); the summary keeps per period the mean, the number of points and
-a ≤ 90-point series, and per flag the mean and points (model/history.py).
+a ≤ 90-point series, and per flag the mean and points (summaries/histories.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..cache import names
-from ..model import history
+from ..summaries import histories as history
 from . import DocInfo
 from .onionoo_stream import LineMemo, summarise
 

@@ -38,7 +38,7 @@ from ..cache.names import AROI_SUMMARY_FORMAT, SAMPLE_KEY
 from ..core.text import plain_text
 from . import contactinfo, format as fmt, identity
 from .groups import Group, GroupsModel, clean_text
-from .history import gc_paused
+from ..core.gcpause import gc_paused
 from .relays import RelayModel
 
 SOURCE = "aroi"

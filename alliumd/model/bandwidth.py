@@ -4,7 +4,7 @@ As in allium (bandwidth_utils.py): a period's mean is over its non-null
 points; the data a relay moved in a period is read + written bytes (each
 point's rate times its interval); ``total_data`` is the total of the best
 available period, 5Y → 1Y → 6M → 1M.  Everything comes from the summary
-document (model/history.py), never from the clock.
+document (cache/graphs.py), never from the clock.
 
 Like the uptime model, an entry keeps its relay's summary as JSON text
 (``raw``) and :func:`series_of` parses the chart series from it on demand:

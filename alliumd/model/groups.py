@@ -33,7 +33,7 @@ from typing import Any
 from .. import paths
 from ..core.text import plain_text
 from . import charts, format as fmt, identity
-from .history import gc_paused
+from ..core.gcpause import gc_paused
 from .relays import RelayModel
 
 KINDS = ("family", "as", "contact", "country", "platform", "flag", "first_seen")

@@ -20,7 +20,7 @@ from typing import Any
 from .. import paths
 from . import format as fmt, identity
 from ..core.jsonx import loads
-from .history import gc_paused
+from ..core.gcpause import gc_paused
 
 DOWNTIME_DAYS = 7.0           # allium's --filter-downtime; [render] hide_down_after_days
 TOP_RELAYS = 25

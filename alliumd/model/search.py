@@ -22,7 +22,7 @@ import ipaddress
 from typing import Any
 
 from .groups import GroupsModel, clean_text, most_common
-from .history import gc_paused
+from ..core.gcpause import gc_paused
 from .relays import RelayModel
 
 INDEX_VERSION = 1

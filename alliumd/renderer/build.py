@@ -241,7 +241,7 @@ class SiteBuilder:
         what the batch creates: page views and Mako's per-render cycles,
         which must be collected (with the collector off, a 10k-relay build
         grew by a gigabyte of uncollected render contexts).  Bulk model
-        building pauses the collector itself (model/history.gc_paused).
+        building pauses the collector itself (core/gcpause.gc_paused).
         """
         gc.freeze()
         try:
