@@ -7,8 +7,8 @@ one consensus, a current vote from each of 9 authorities (6 of them
 bandwidth authorities with an sbws bandwidth file), derived from each
 relay's details record with small, deterministic per-authority variation.
 
-It builds the parsed documents ``alliumd.model.votes`` would get from stem
-(:class:`~alliumd.model.votes.StatusDoc`, :class:`~alliumd.model.votes.BandwidthDoc`:
+It builds the parsed documents ``alliumd.summaries.votes`` would get from stem
+(:class:`~alliumd.summaries.votes.StatusDoc`, :class:`~alliumd.summaries.votes.BandwidthDoc`:
 the same header dicts, router-entry tuples and bandwidth cells that
 ``parse_status``/``parse_bandwidth_file`` produce) and hands them to
 ``votes.build_summary``, serialised like ``collector.validate`` does, so the
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from alliumd.fetchers.onionoo_stream import dumps
-from alliumd.model import votes
+from alliumd.summaries import votes
 
 GENERATOR = 1                       # bump when the output changes (bench.profile caches the files)
 BASE_VALID_AFTER = "2026-08-22 11:00:00"      # network-10k's relays_published
@@ -130,7 +130,7 @@ def _stats(relay: dict, flags: set[str], va: int, rng: random.Random, thresholds
 
 def _relay_votes(relay: dict, consensus_flags: set[str], va: int, hour: int, salt: str, seed: int,
                  auths: list[dict]) -> list[tuple | None]:
-    """One router-entry tuple (votes._vote_entry's shape, minus nothing) per authority, or None."""
+    """One router-entry tuple (votes.status._vote_entry's shape, minus nothing) per authority, or None."""
     fp = relay["fingerprint"]
     running = bool(relay.get("running"))
     advertised_kb = int(relay.get("advertised_bandwidth") or 0) // 1000
@@ -165,7 +165,7 @@ def _relay_votes(relay: dict, consensus_flags: set[str], va: int, hour: int, sal
         if nick in measured_auths:
             measured = max(1, int(weight * rng.uniform(0.85, 1.15))) if weight else rng.randrange(1, 20)
         table = auth["flags"]
-        mask = votes._mask(sorted(flags), table)
+        mask = votes.status._mask(sorted(flags), table)
         out.append((relay.get("nickname") or "Unnamed", mask, advertised_kb, measured, wfu, tk, mtbf, ipv6,
                     min(published + rng.randrange(0, 600), va)))
     return out
@@ -220,8 +220,8 @@ def build(relays: list[dict], *, hour: int = 0, touch: float = 0.0, seed: int = 
             weight = int(relay.get("consensus_weight") or 0)
             if hour:
                 weight = max(1, int(weight * _rng(seed, fp, hour, "cw").uniform(0.97, 1.03)))
-            consensus_entries[fp] = (relay.get("nickname") or "Unnamed", votes._mask(sorted(flags), consensus_flags),
-                                     weight, 0 if relay.get("measured", True) else 1)
+            consensus_entries[fp] = (relay.get("nickname") or "Unnamed",
+                                     votes.status._mask(sorted(flags), consensus_flags), weight, 0 if relay.get("measured", True) else 1)
 
     vote_inputs, bw_inputs = [], []
     for col, auth in enumerate(auths):
@@ -235,7 +235,7 @@ def build(relays: list[dict], *, hour: int = 0, touch: float = 0.0, seed: int = 
                   "published": published,
                   "consensus_methods": [32, 33, 34] if nick != "dizum" else [32, 33, 34, 35],
                   "flag_thresholds": auth["thresholds"],
-                  "bandwidth_file_headers": (votes._text_map(bw_doc.info["headers"]) if bw_doc else None),
+                  "bandwidth_file_headers": (votes.common._text_map(bw_doc.info["headers"]) if bw_doc else None),
                   "bandwidth_file_sha256": (hashlib.sha256(f"{nick}:{stamp}:{seed}".encode()).hexdigest().upper()
                                             if bw_doc else None)}
         doc = votes.StatusDoc("vote", header, [_dir_source(nick, auth["address"])], auth["flags"], entries[col])
@@ -281,7 +281,7 @@ def _bandwidth_doc(entries: dict[str, tuple], va_dt: datetime, nick: str, seed: 
                "destinations_countries": "ZZ", "software": "sbws", "software_version": "1.8.1",
                "timestamp": str(int(created_dt.timestamp())), "version": "1.4.0"}
     info = {"version": "1.4.0", "created": created, "software": "sbws", "software_version": "1.8.1",
-            "headers": votes._text_map(headers), "relays": len(relays), "excluded": excluded}
+            "headers": votes.common._text_map(headers), "relays": len(relays), "excluded": excluded}
     return votes.BandwidthDoc(info, relays)
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from alliumd import config as configmod
-from alliumd.model import consensus_health as ch, votes
+from alliumd.summaries import consensus_health as ch, votes
 from alliumd.model.authorities import build_authorities, health_card
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alliumd.model import consensus_eval, votes
+from alliumd.model import consensus_eval
+from alliumd.summaries import votes
 
 from bench import synth_votes
 

@@ -22,7 +22,7 @@ import pytest
 
 from alliumd import http
 from alliumd.fetchers import InvalidDocument, collector
-from alliumd.model import votes
+from alliumd.summaries import votes
 
 from loopback import LoopbackAPI
 

@@ -2,7 +2,7 @@
 
 The vote data is real: the matched 2018 set (consensus + the votes of
 bastet, dannenberg, Faravahar and gabelmoo, 20 entries each) from
-tests/fixtures/collector/, summarised by model/votes.py like the fetcher
+tests/fixtures/collector/, summarised by summaries/votes/ like the fetcher
 does.  Where a test needs figures no fixture has (the ``stats`` lines of
 current votes), it uses test_collector's labelled "modern" copy of
 gabelmoo's vote; where it edits a row, it says so.
@@ -24,7 +24,8 @@ import pytest
 
 from alliumd import config as configmod
 from alliumd.fetchers import aroi as aroi_fetcher
-from alliumd.model import consensus_eval as ce, votes
+from alliumd.model import consensus_eval as ce
+from alliumd.summaries import votes
 from alliumd.pages.site import FAMILIES, MODELS
 from alliumd.renderer.build import SiteBuilder
 from alliumd.pages.registry import Registry

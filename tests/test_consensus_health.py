@@ -15,7 +15,7 @@ import pytest
 
 from alliumd.fetchers import InvalidDocument
 from alliumd.fetchers import consensus_health as fetcher
-from alliumd.model import consensus_health as ch
+from alliumd.summaries import consensus_health as ch
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "consensus_health"
 PAGE = FIX / "consensus-health_BUILT_2025-04-03-0500.html"

@@ -26,7 +26,7 @@ The cached document (``collector.json``) is the *bundle manifest*: which
 files, their sha256 and the authority each belongs to; a vote or bandwidth
 file that the server refused for good (404, too large) is listed with its
 error so the summary can say so.  ``validate`` parses the files the manifest
-names (model/votes.py) into the render summary; the store keeps the files of
+names (summaries/votes/) into the render summary; the store keeps the files of
 the published and the new manifest, and nothing else.  When nothing new was
 selected the hook answers like a 304 and nothing is parsed or written.
 """
@@ -53,7 +53,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import atomic, http
-from ..model import votes
+from ..summaries import votes
 from . import DocInfo, InvalidDocument
 from .onionoo_stream import dumps
 
@@ -254,7 +254,7 @@ def _load(store: Path, entry: dict) -> bytes:
 
 
 def validate(path: Path) -> DocInfo:
-    """Parse the bundle a manifest names into the render summary (model/votes.py)."""
+    """Parse the bundle a manifest names into the render summary (summaries/votes/)."""
     manifest = read_manifest(path)
     if manifest is None or manifest.get("format") != BUNDLE_FORMAT:
         raise InvalidDocument("not an alliumd collector bundle manifest")

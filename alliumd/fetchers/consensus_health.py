@@ -2,7 +2,7 @@
 
 The raw page is kept as the cached document (``consensus_health.json``
 holds the HTML as served); the renderer reads only the summary
-(model/consensus_health.py).  A page that is not recognisably a
+(summaries/consensus_health.py).  A page that is not recognisably a
 consensus-health page (an error page, a captive portal, a redesign) is
 refused, so the last good cache and summary stay in place.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..model import consensus_health
+from ..summaries import consensus_health
 from . import DocInfo, InvalidDocument
 from .onionoo_stream import dumps
 

@@ -1,6 +1,6 @@
 """A relay's consensus evaluation: what every directory authority voted, and why (pure).
 
-Input is the ``collector`` summary (alliumd.model.votes): a per-authority
+Input is the ``collector`` summary (alliumd.summaries.votes): a per-authority
 header (flag thresholds, known flags) and one vote-matrix row per relay.
 The work is split so that relay pages stay cheap to keep fresh:
 
