@@ -221,7 +221,8 @@ def build(relays: list[dict], *, hour: int = 0, touch: float = 0.0, seed: int = 
             if hour:
                 weight = max(1, int(weight * _rng(seed, fp, hour, "cw").uniform(0.97, 1.03)))
             consensus_entries[fp] = (relay.get("nickname") or "Unnamed",
-                                     votes.status._mask(sorted(flags), consensus_flags), weight, 0 if relay.get("measured", True) else 1)
+                                     votes.status._mask(sorted(flags), consensus_flags), weight,
+                                     0 if relay.get("measured", True) else 1)
 
     vote_inputs, bw_inputs = [], []
     for col, auth in enumerate(auths):
