@@ -20,6 +20,7 @@ import pytest
 
 from alliumd.fetchers import InvalidDocument, aroi as fetcher
 from alliumd.model import aroi, contactinfo
+from alliumd.summaries import aroi as aroi_summary
 from alliumd.model.bandwidth import BandwidthModel
 from alliumd.model.groups import Group, build_groups, clean_text
 from alliumd.model.relays import build_relays
@@ -136,7 +137,7 @@ def test_hostile_result_values_are_reduced():
     assert doc["results"][THYME]["valid"] is True
     bad = doc["results"][LATEST["results"][1]["fingerprint"]]
     assert "domain" not in bad and "proof_type" not in bad
-    assert len(bad["error"]) == aroi.ERROR_CHARS and bad["error"].startswith("bad [31m x")
+    assert len(bad["error"]) == aroi_summary.ERROR_CHARS and bad["error"].startswith("bad [31m x")
     assert not any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in bad["error"])
 
 

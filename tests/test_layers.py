@@ -1,8 +1,10 @@
 """The architecture is enforced: import-linter checks the contracts in pyproject.toml on every run.
 
-``ctl | supervisor | fetchers | renderer > pages > model > cache > core``: a
-layer imports only layers below it, the four process roles never import
-each other, fetchers never render and the renderer never fetches.
+``ctl | supervisor | fetchers | renderer > pages > model | summaries > cache > core``:
+a layer imports only layers below it, the four process roles never import
+each other, nor do the view models and the fetchers' summarisers; fetchers
+never render, the renderer never fetches, and renderer and pages read
+summaries through cache and model, never through the summarisers.
 """
 
 from __future__ import annotations
@@ -26,25 +28,31 @@ def lint_imports(config: Path) -> subprocess.CompletedProcess:
 def test_the_contracts_are_the_architecture():
     contracts = tomllib.loads(PYPROJECT.read_text())["tool"]["importlinter"]["contracts"]
     layers = next(c for c in contracts if c["type"] == "layers")
-    assert layers["layers"] == ["ctl | supervisor | fetchers | renderer", "pages", "model", "cache", "core"]
-    forbidden = {m: set(c["forbidden_modules"]) for c in contracts if c["type"] == "forbidden"
-                 for m in c["source_modules"]}
+    assert layers["layers"] == ["ctl | supervisor | fetchers | renderer", "pages", "model | summaries", "cache",
+                                "core"]
+    forbidden: dict[str, set[str]] = {}
+    for c in contracts:
+        for m in c["source_modules"] if c["type"] == "forbidden" else ():
+            forbidden.setdefault(m, set()).update(c["forbidden_modules"])
     assert forbidden == {"alliumd.fetchers": {"alliumd.renderer", "alliumd.pages"},
-                         "alliumd.renderer": {"alliumd.fetchers"}}
+                         "alliumd.renderer": {"alliumd.fetchers", "alliumd.summaries"},
+                         "alliumd.pages": {"alliumd.summaries"}}
 
 
 def test_the_import_contracts_are_kept():
     run = lint_imports(PYPROJECT)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Contracts: 3 kept, 0 broken." in run.stdout
+    assert "Contracts: 4 kept, 0 broken." in run.stdout
 
 
 def test_a_violation_is_caught(tmp_path):
-    """The check is not vacuous: a model importing the renderer breaks the layers contract."""
+    """The check is not vacuous: a model importing the renderer, or a summariser importing a model, breaks
+    the layers contract."""
     pkg = tmp_path / "layered"
     for name, body in {"__init__": "", "core": "", "cache": "from . import core\n",
                        "model": "from . import renderer\n", "pages": "from . import model\n",
-                       "renderer": "", "ctl": "", "supervisor": "", "fetchers": ""}.items():
+                       "renderer": "", "ctl": "", "supervisor": "", "fetchers": "",
+                       "summaries": "from . import model\n"}.items():
         (pkg / f"{name}.py").parent.mkdir(exist_ok=True)
         (pkg / f"{name}.py").write_text(body)
     config = tmp_path / "pyproject.toml"
@@ -54,3 +62,4 @@ def test_a_violation_is_caught(tmp_path):
     run = lint_imports(config)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "layered.model is not allowed to import layered.renderer" in run.stdout
+    assert "layered.summaries is not allowed to import layered.model" in run.stdout

@@ -6,7 +6,7 @@ with an ISO 8601 ``timestamp``, a ``statistics`` object and a non-empty
 ``results`` list whose every entry has a 40-hex ``fingerprint``, a boolean
 ``valid`` and ``proof_type``/``domain``/``error`` that are strings or null:
 an empty or broken answer would turn every operator "unknown".  The
-renderer reads only the summary (``model/aroi.py`` defines it): per
+renderer reads only the summary (``cache/validator.py`` defines it, ``summaries/aroi.py`` reduces a result): per
 fingerprint the verdict, proof type, strict domain and a bounded error text
 (~1 MB for the whole network instead of ~3.7 MB with every validation step).
 """
@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ..cache.names import SAMPLE_KEY
-from ..model import aroi as model
-from ..model import format as fmt
+from ..cache import validator
+from ..core.timefmt import parse_iso_time
+from ..summaries.aroi import summary_entry
 from . import DocInfo, InvalidDocument, load_json
 
-SUMMARY_FORMAT = model.SUMMARY_FORMAT
+SUMMARY_FORMAT = validator.SUMMARY_FORMAT
 OPTIONAL_TEXT = ("proof_type", "domain", "error")
 
 
@@ -37,7 +38,7 @@ def validate_doc(doc: Any) -> DocInfo:
         if not isinstance(doc.get(key), kind):
             raise InvalidDocument(f"'{key}' missing or not {'a list' if kind is list else 'an object'}")
     stamp = doc["metadata"].get("timestamp")
-    when = fmt.parse_iso_time(stamp) if isinstance(stamp, str) else None
+    when = parse_iso_time(stamp) if isinstance(stamp, str) else None
     if when is None:
         raise InvalidDocument(f"metadata.timestamp is not an ISO 8601 time: {str(stamp)[:40]!r}")
     results = doc["results"]
@@ -47,11 +48,11 @@ def validate_doc(doc: Any) -> DocInfo:
     for i, result in enumerate(results):
         fp, entry = _result(result, i)
         entries.setdefault(fp, entry)              # a duplicate keeps the first result
-    head: dict[str, Any] = {"format": SUMMARY_FORMAT, "source": model.SOURCE}
+    head: dict[str, Any] = {"format": SUMMARY_FORMAT, "source": validator.SOURCE}
     if isinstance(doc.get(SAMPLE_KEY), str):
         head[SAMPLE_KEY] = doc[SAMPLE_KEY]
-    head["metadata"] = {"timestamp": stamp, **model.numbers_only(doc["metadata"], depth=1)}
-    head["statistics"] = model.numbers_only(doc["statistics"], depth=3)
+    head["metadata"] = {"timestamp": stamp, **validator.numbers_only(doc["metadata"], depth=1)}
+    head["statistics"] = validator.numbers_only(doc["statistics"], depth=3)
     head["results"] = dict(sorted(entries.items()))
     summary = json.dumps(head, separators=(",", ":")).encode("ascii")     # ASCII: no lone surrogate survives
     return DocInfo(data_time=when.timestamp(), items=len(entries), is_sample=SAMPLE_KEY in doc,
@@ -72,5 +73,4 @@ def _result(result: Any, index: int) -> tuple[str, dict[str, Any]]:
         value = result.get(key)
         if value is not None and not isinstance(value, str):
             raise InvalidDocument(f"results[{index}] ({fp}): '{key}' is neither a string nor null")
-    return fp, model.summary_entry(result["valid"], result.get("proof_type"), result.get("domain"),
-                                   result.get("error"))
+    return fp, summary_entry(result["valid"], result.get("proof_type"), result.get("domain"), result.get("error"))

@@ -3,7 +3,7 @@
 Three pure models, each computed once per version of its inputs:
 
 * ``build_validator(doc)`` reads the compact summary the ``aroi`` fetcher
-  publishes (its format is defined here, next to its reader);
+  publishes (its format: ``cache.validator``);
 * ``build_aroi(relays, groups, validator)`` classifies every relay and every
   operator (contact group) the way allium does: validated, unauthorized
   (the proof does not list the relay), misconfigured (DNS/TLS/HTTP trouble),
@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import heapq
 import ipaddress
-import math
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -34,16 +33,13 @@ from datetime import datetime
 from typing import Any
 
 from .. import paths
-from ..cache.names import AROI_SUMMARY_FORMAT, SAMPLE_KEY
-from ..core.text import plain_text
-from . import contactinfo, format as fmt, identity
+from ..cache.names import SAMPLE_KEY
+from ..cache.validator import SOURCE, SUMMARY_FORMAT, is_summary, numbers_only   # noqa: F401  (the format read here)
+from . import contactinfo, format as fmt
 from .groups import Group, GroupsModel, clean_text
 from ..core.gcpause import gc_paused
 from .relays import RelayModel
 
-SOURCE = "aroi"
-SUMMARY_FORMAT = AROI_SUMMARY_FORMAT
-ERROR_CHARS = 300                 # an error text kept per relay (the validator's are up to ~400)
 
 VALIDATED, UNAUTHORIZED, MISCONFIGURED = "validated", "unauthorized", "misconfigured"
 UNKNOWN, INCOMPLETE, NOT_CONFIGURED = "unknown", "incomplete", "not_configured"
@@ -53,61 +49,7 @@ JUDGED = (VALIDATED, UNAUTHORIZED, MISCONFIGURED)        # statuses that rest on
 PROOF_LABELS = {"dns-rsa": "DNS-RSA", "uri-rsa": "URI-RSA"}
 TOP_REASONS = 5
 
-_PROOF_RE = re.compile(r"[a-z0-9-]{1,40}")
 _HTTP_CODE_RE = re.compile(r"http error ([1-5][0-9]{2})\b")
-
-
-# -- the validator summary (written by fetchers/aroi.py, read by build_validator) -----------
-#
-#   {"format": 1, "source": "aroi", ["alliumd_sample": "…",]
-#    "metadata": {"timestamp": "<ISO 8601>", "total_relays", "valid_relays", "invalid_relays", "success_rate"},
-#    "statistics": {"dns_rsa": {"total", "valid", "success_rate"}, "uri_rsa": {…}, "no_proof": {"total"}},
-#    "results": {FINGERPRINT: {"valid": bool, ["proof_type": "uri-rsa",] ["domain": "example.org",]
-#                              ["error": "…"]}, …}}                          (sorted by fingerprint)
-#
-# ``metadata.timestamp`` keeps the validator's own key (cache.meta.document_time reads it without a meta);
-# metadata and statistics keep numbers only; a domain is kept only when it is a strict domain.
-
-def summary_entry(valid: bool, proof_type: Any, domain: Any, error: Any) -> dict[str, Any]:
-    """One validator result reduced to what alliumd uses (shapes are checked by the fetcher)."""
-    entry: dict[str, Any] = {"valid": valid}
-    proof = proof_type.strip().lower() if isinstance(proof_type, str) else None
-    if proof and _PROOF_RE.fullmatch(proof):
-        entry["proof_type"] = proof
-    host = identity.normalise_domain(domain) if isinstance(domain, str) else None
-    if host:
-        entry["domain"] = host
-    text = clean_error(error)
-    if text:
-        entry["error"] = text
-    return entry
-
-
-def clean_error(error: Any) -> str | None:
-    """A validator error as plain, bounded text (it quotes operator domains and URLs: display only)."""
-    if not isinstance(error, str):
-        return None
-    return plain_text(error, ERROR_CHARS, fold=True, ellipsis=True) or None
-
-
-def numbers_only(obj: Any, depth: int = 2) -> dict[str, Any]:
-    """A dict keeping only finite numbers (and, ``depth`` levels down, dicts of them)."""
-    out: dict[str, Any] = {}
-    if not isinstance(obj, dict):
-        return out
-    for key, value in list(obj.items())[:32]:
-        if not isinstance(key, str) or len(key) > 40:
-            continue
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            out[key] = value
-        elif depth > 1 and isinstance(value, dict):
-            out[key] = numbers_only(value, depth - 1)
-    return out
-
-
-def is_summary(doc: Any) -> bool:
-    return (isinstance(doc, dict) and doc.get("source") == SOURCE and doc.get("format") == SUMMARY_FORMAT
-            and isinstance(doc.get("results"), dict))
 
 
 @dataclass
