@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from alliumd.fetchers import source_module
-from alliumd.model import aroi as aroi_model, health as hm, health_extra as extra, relay_extras
+from alliumd.model import aroi as aroi_model, format as fmt, health as hm, health_extra as extra, relay_extras
 from alliumd.model.bandwidth import build_bandwidth
 from alliumd.model.groups import build_groups
 from alliumd.cache.graphs import FLAG_PRIORITY
@@ -99,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         old = sorted((m for m in metrics.values() if m.relays > cat.min_relays and old_value[m.id] > 0),
                      key=lambda m: (-old_value[m.id], -m.relays, m.id))[:10]
         show(f"#2 {cat.title}: top 3 new (served over the period)",
-             "; ".join(f"{m.label} {aroi_model.fmt.bandwidth(getattr(m, cat.metric))}" for m in new[:3]))
+             "; ".join(f"{m.label} {fmt.bandwidth(getattr(m, cat.metric))}" for m in new[:3]))
         show(f"#2 {cat.title}: top 3 old (sum of relay means)",
-             "; ".join(f"{m.label} {aroi_model.fmt.bandwidth(old_value[m.id])}" for m in old[:3]))
+             "; ".join(f"{m.label} {fmt.bandwidth(old_value[m.id])}" for m in old[:3]))
         show(f"#2 {cat.title}: operators in the old top 10 no longer in the new top 10",
              str(len({m.id for m in old} - {m.id for m in new})))
     young = sum(1 for b in bandwidth.relays.values() if 0 < b["read_points"]["6M"] < aroi_model.SERVED_MIN_POINTS)
