@@ -19,7 +19,7 @@ import lxml.html
 import pytest
 
 from alliumd import paths
-from alliumd.model import groups as gm, identity
+from alliumd.model import charts, groups as gm, identity
 from alliumd.model.relays import build_relays
 from alliumd.pages import common, groups as group_pages, lists as list_pages, search as search_pages, site
 from alliumd.renderer.build import view_digest
@@ -388,9 +388,9 @@ def test_uptime_chart_is_one_bar_per_relay_capped_and_plain_numbers():
     assert (chart["shown"], chart["relays"]) == (50, 60) and len(chart["rows"]) == 50
     assert [r["label"] for r in chart["rows"]] == [f"relay{i}" for i in range(50)]  # view order: weight desc
     assert chart["rows"][0]["value_text"] == "100.0%" and chart["rows"][49]["value_text"] == "51.0%"
-    span = gm.charts.BAR_WIDTH - gm.charts.BAR_LABEL_W - gm.charts.BAR_VALUE_W
+    span = charts.BAR_WIDTH - charts.BAR_LABEL_W - charts.BAR_VALUE_W
     assert float(chart["rows"][0]["w"]) == span and float(chart["rows"][49]["w"]) == pytest.approx(span * 0.51, abs=0.1)
-    assert chart["height"] == 50 * gm.charts.BAR_ROW + 4
+    assert chart["height"] == 50 * charts.BAR_ROW + 4
     for r in chart["rows"]:
         assert all(re.fullmatch(r"\d+(\.\d)?", r[k]) for k in ("y", "text_y", "w", "value_x"))
     json.dumps(chart)                                                          # plain data only

@@ -1,4 +1,4 @@
-"""The collector render summary from the parsed consensus, votes and bandwidth files (format: the package docstring)."""
+"""The collector render summary from the parsed consensus, votes and bandwidth files (format: package doc)."""
 
 from __future__ import annotations
 
