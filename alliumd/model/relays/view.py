@@ -1,31 +1,15 @@
-"""The relay model: Onionoo details → sorted relay views and a network summary.
-
-Every relay object is operator-influenced input, so each field is read with a
-type check and a default: Onionoo omits empty keys, older documents lack keys
-(2014: no ``version``, ``as_number`` instead of ``as``), and a malformed
-object must cost one relay, never the page.  Relay views are plain dicts of
-str/int/float/bool/None/lists so templates stay presentation only.
-"""
+"""One relay object → its view dict: every operator-influenced field read with a type check, a cap and a default."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from .. import paths
-from . import format as fmt, identity
-from ..core.jsonx import loads
-from ..core.gcpause import gc_paused
+from ... import paths
+from .. import format as fmt, identity
 
-DOWNTIME_DAYS = 7.0           # allium's --filter-downtime; [render] hide_down_after_days
-TOP_RELAYS = 25
-SUMMARY_FLAGS = ("Exit", "Guard", "Fast", "Stable", "HSDir", "V2Dir", "BadExit")
-ROLES = ("exit", "guard", "middle")
 
 # Operator-controlled strings are capped (characters): a relay may not blow a page up with a 1 MB
 # nickname.  Nickname: dir-spec's 1-19; the others have no spec limit, so far above any real value
@@ -36,110 +20,6 @@ MAX_FAMILY_IDS = 8            # Happy Families keys a relay may list (one in pra
 MAX_HOST_NAMES = 16
 _COUNTRY_RE = re.compile(r"^[a-z]{2}$")
 _AS_RE = re.compile(r"^AS[0-9]{1,10}$")
-
-
-@dataclass
-class RelayModel:
-    """The relays of one details document, ready for page families."""
-
-    published: str                       # relays_published as "YYYY-MM-DD HH:MM:SS UTC"
-    relays: list[dict[str, Any]]         # consensus weight desc, then fingerprint
-    by_fingerprint: dict[str, dict[str, Any]]
-    summary: dict[str, Any]
-    skipped: int = 0                     # objects dropped as invalid or duplicate
-    filtered: int = 0                    # relays dropped by the downtime filter
-    hidden: frozenset[str] = frozenset()  # their fingerprints (a relay page says why a family member has no page)
-    source_time: str | None = None       # relays_published as the document wrote it
-    downtime_days: float = DOWNTIME_DAYS  # the downtime filter this model was built with (0: none)
-    # line digest → (view or None, filtered): what each raw relay line became, for the next build
-    memo: dict[bytes, tuple[dict | None, bool]] = field(default_factory=dict, repr=False)
-
-
-def build_relays(doc: Any, downtime_days: float = DOWNTIME_DAYS) -> RelayModel:
-    """Build the model; a missing or malformed document yields an empty model."""
-    doc = doc if isinstance(doc, dict) else {}
-    raw = doc.get("relays")
-    return build_relays_from(doc, raw if isinstance(raw, list) else (), downtime_days)
-
-
-def build_relays_from(envelope: dict[str, Any], objects: Iterable[Any],
-                      downtime_days: float = DOWNTIME_DAYS) -> RelayModel:
-    """Build the model from the document's envelope (``relays_published``…) and its relay objects."""
-    return _build(envelope, ((obj, None) for obj in objects), {}, downtime_days)
-
-
-def build_relays_lines(envelope: dict[str, Any], items: Iterable[bytes | memoryview],
-                       previous: RelayModel | None = None, downtime_days: float = DOWNTIME_DAYS) -> RelayModel:
-    """Build the model from the raw JSON of each relay object (one per line of the document).
-
-    A relay whose line is byte-identical to its line in ``previous`` (from a
-    document with the same publication time, which the view's "ago" texts
-    depend on) keeps its view: a document in which one relay changed costs
-    one parse, not ten thousand.
-    """
-    reuse = previous.memo if previous is not None and previous.source_time == envelope.get("relays_published") \
-        and previous.downtime_days == downtime_days else {}
-    return _build(envelope, ((item, hashlib.blake2b(item, digest_size=16).digest()) for item in items), reuse,
-                  downtime_days)
-
-
-def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]],
-           reuse: dict[bytes, tuple[dict | None, bool]], downtime_days: float) -> RelayModel:
-    """``entries``: (relay object, or its raw JSON when a line digest is given; line digest or None)."""
-    published = fmt.parse_onionoo_time(envelope.get("relays_published"))
-    limit = timedelta(days=downtime_days) if downtime_days > 0 else None
-    relays: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    memo: dict[bytes, tuple[dict | None, bool]] = {}
-    skipped = filtered = 0
-    hidden: set[str] = set()
-    with gc_paused():
-        for obj, line_digest in entries:
-            known = reuse.get(line_digest) if line_digest is not None else None
-            if known is None:
-                if line_digest is not None:
-                    try:
-                        obj = loads(obj)
-                    except ValueError:
-                        obj = None            # costs that relay (counted as skipped), never the page
-                view = relay_view(obj, published)
-                known = (view, view is not None and is_long_down(obj, published, limit))
-            if line_digest is not None:
-                memo[line_digest] = known
-            view, long_down = known
-            if view is None or view["fingerprint"] in seen:
-                skipped += 1
-                continue
-            seen.add(view["fingerprint"])
-            if long_down:
-                filtered += 1
-                hidden.add(view["fingerprint"])
-                continue
-            relays.append(view)
-    relays.sort(key=lambda r: (-r["consensus_weight"], r["fingerprint"]))
-    truncated = _int(envelope.get("relays_truncated")) or 0
-    source_time = envelope.get("relays_published")
-    return RelayModel(
-        published=fmt.timestamp(published),
-        relays=relays,
-        by_fingerprint={r["fingerprint"]: r for r in relays},
-        summary=network_summary(relays, truncated=truncated),
-        skipped=skipped,
-        filtered=filtered,
-        hidden=frozenset(hidden),
-        source_time=source_time if isinstance(source_time, str) else None,
-        downtime_days=downtime_days,
-        memo=memo,
-    )
-
-
-def is_long_down(obj: dict, published: datetime | None,
-                 limit: timedelta | None = timedelta(days=DOWNTIME_DAYS)) -> bool:
-    """Not running and last seen more than ``limit`` before the document's own time (None: never)."""
-    if limit is None or obj.get("running") is True or published is None:
-        return False
-    last_seen = fmt.parse_onionoo_time(obj.get("last_seen"))
-    return last_seen is not None and published - last_seen > limit
 
 
 def relay_view(obj: Any, published: datetime | None) -> dict[str, Any] | None:
@@ -176,38 +56,6 @@ def relay_view(obj: Any, published: datetime | None) -> dict[str, Any] | None:
     view.update(_times(obj, published))
     view.update(_overload(obj))
     return view
-
-
-def network_summary(relays: list[dict[str, Any]], truncated: int = 0) -> dict[str, Any]:
-    """Counts, bandwidth totals and the top relays; role/flag figures cover running relays."""
-    running = [r for r in relays if r["running"]]
-    by_role = {role: [r for r in running if r["role"] == role] for role in ROLES}
-    advertised = sum(r["advertised_bandwidth"] or 0 for r in running)
-    observed = sum(r["observed_bandwidth"] or 0 for r in running)
-    top = sorted(running, key=lambda r: (-r["consensus_weight"], r["fingerprint"]))[:TOP_RELAYS]
-    return {
-        "relays_total": len(relays),
-        "relays_running": len(running),
-        "relays_truncated": truncated,
-        "roles": [_role_summary(role, by_role[role]) for role in ROLES],
-        "flags": [{"flag": flag, "count": sum(1 for r in running if flag in r["flags"])}
-                  for flag in SUMMARY_FLAGS],
-        "advertised_bandwidth": advertised,
-        "advertised_bandwidth_text": fmt.bandwidth(advertised),
-        "observed_bandwidth": observed,
-        "observed_bandwidth_text": fmt.bandwidth(observed),
-        "countries": len({r["country"] for r in running if r["country"]}),
-        "as_count": len({r["as_number"] for r in running if r["as_number"]}),
-        "top_relays": top,
-    }
-
-
-def _role_summary(role: str, relays: list[dict[str, Any]]) -> dict[str, Any]:
-    advertised = sum(r["advertised_bandwidth"] or 0 for r in relays)
-    observed = sum(r["observed_bandwidth"] or 0 for r in relays)
-    return {"role": role, "count": len(relays),
-            "advertised_bandwidth": advertised, "advertised_bandwidth_text": fmt.bandwidth(advertised),
-            "observed_bandwidth": observed, "observed_bandwidth_text": fmt.bandwidth(observed)}
 
 
 # -- field groups ---------------------------------------------------------------------------
