@@ -13,7 +13,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from .consensus_eval import CHECKED_FLAGS, _cells, _show, requirements
+from .consensus_eval.checks import CHECKED_FLAGS, _show, requirements
+from .consensus_eval.context import _cells
 
 
 def flag_cause(context: dict[str, Any] | None, row: dict[str, Any] | None, flag: str, gained: bool) -> str | None:
