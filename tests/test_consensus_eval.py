@@ -1,4 +1,4 @@
-"""The relay page's consensus evaluation (model/consensus_eval.py) and its place in the site.
+"""The relay page's consensus evaluation (model/consensus_eval/) and its place in the site.
 
 The vote data is real: the matched 2018 set (consensus + the votes of
 bastet, dannenberg, Faravahar and gabelmoo, 20 entries each) from

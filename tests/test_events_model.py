@@ -1,4 +1,4 @@
-"""The pure diff (model/events.py) and the flag causes (model/event_causes.py), with injected times."""
+"""The pure diff (model/events/) and the flag causes (model/event_causes.py), with injected times."""
 
 from __future__ import annotations
 

@@ -39,6 +39,15 @@ def test_the_contracts_are_the_architecture():
                          "alliumd.pages": {"alliumd.summaries"}}
 
 
+def test_every_package_folder_ships():
+    """``packages`` in pyproject.toml is an explicit list: a new package folder left out of it would be
+    missing from a plain ``pip install .`` while every test (run from the checkout) still passes."""
+    listed = set(tomllib.loads(PYPROJECT.read_text())["tool"]["setuptools"]["packages"])
+    root = PYPROJECT.parent
+    folders = {".".join(init.parent.relative_to(root).parts) for init in (root / "alliumd").rglob("__init__.py")}
+    assert folders and folders <= listed, sorted(folders - listed)
+
+
 def test_the_import_contracts_are_kept():
     run = lint_imports(PYPROJECT)
     assert run.returncode == 0, run.stdout + run.stderr

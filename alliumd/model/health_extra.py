@@ -1,7 +1,7 @@
 """Network health figures added for parity with allium (issue 16), as plain numbers.
 
 Pure functions over running relays (and, where named, the uptime entries,
-the AROI model or the CollecTor summary); model/health.py turns them into
+the AROI model or the CollecTor summary); model/health/ turns them into
 card rows.  Every function is one linear pass, computed once per input
 version, never per page.
 """

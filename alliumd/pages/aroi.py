@@ -1,7 +1,7 @@
 """The home page and ``aroi/leaderboards.html``: the 19 AROI operator leaderboards, and the AROI models.
 
 Leaderboards are computed once per input version (details, uptime,
-bandwidth, AROI validator) by ``model/aroi.py``; this module only turns them
+bandwidth, AROI validator) by ``model/aroi/``; this module only turns them
 into views.  Ranks 1–10 are shown, 11–20 and 21–25 sit in native
 ``<details>`` disclosures, so "pagination" works without JavaScript.
 

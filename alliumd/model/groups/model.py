@@ -71,7 +71,7 @@ def build_groups(model: RelayModel, previous: GroupsModel | None = None) -> Grou
     CPU for the 10k-relay bench network on the 2-core build host.  Given
     the ``previous`` model, a document in which a few relays changed
     without changing group (their views are new objects, everything else
-    is shared, see model/relays.py) only re-aggregates their groups.
+    is shared, see model/relays/) only re-aggregates their groups.
     """
     with gc_paused():           # acyclic data built next to the large details document
         if previous is not None:
