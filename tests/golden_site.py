@@ -67,12 +67,8 @@ site_title = "Golden metrics"
     return path
 
 
-def build(directory: Path, *, prepare: tuple[frozenset[str], ...] = (), models: list | None = None) -> Path:
-    """Fetch every fixture through its fetcher, render the site; return the output directory.
-
-    ``prepare``: sets of finished sources handed to ``SiteBuilder.prepare`` before the batch, as
-    ``alliumd --once`` does while fetchers run; ``models``: the model specs (default: the site's).
-    """
+def build(directory: Path) -> Path:
+    """Fetch every fixture through its fetcher, render the site; return the output directory."""
     from alliumd import config as configmod
     from alliumd.fetchers.runtime import Fetcher
     from alliumd.pages.site import FAMILIES, MODELS
@@ -93,11 +89,8 @@ def build(directory: Path, *, prepare: tuple[frozenset[str], ...] = (), models: 
                 ok = fetcher.run_once()
             if ok != 0 or fetcher.record.last_error:
                 raise RuntimeError(f"fetching {name} failed: {fetcher.record.last_error}")
-    builder = SiteBuilder(cfg, Registry(FAMILIES, MODELS if models is None else models), clock=lambda: NOW,
-                          workers=1)
+    builder = SiteBuilder(cfg, Registry(FAMILIES, MODELS), clock=lambda: NOW, workers=1)
     try:
-        for final in prepare:
-            builder.prepare(set(final), now=NOW)
         result = builder.build(full=True, now=NOW)
     finally:
         builder.close()

@@ -276,7 +276,7 @@ def group_events_section(events: tuple, members: int, listed: Iterable[str] = ()
             "feed": FEED_NAME, "metrics": METRICS_NAME if metrics else None}
 
 
-MODELS = [ModelSpec("history", HISTORY_INPUTS, build_history, eager=False)]
+MODELS = [ModelSpec("history", HISTORY_INPUTS, build_history)]
 
 FAMILIES = [
     PageFamily("events", HISTORY_INPUTS, expand_events, required=frozenset({DETAILS}),

@@ -176,9 +176,6 @@ class ModelSpec:
     name: str
     inputs: frozenset[str]
     build: Callable[[RenderInputs], Any]
-    # False: never built ahead of a batch (SiteBuilder.prepare), e.g. a model with side effects or one
-    # that reads a source outside ``inputs`` once (the history store's baseline reads uptime)
-    eager: bool = True
 
 
 class Registry:

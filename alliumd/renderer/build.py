@@ -144,7 +144,6 @@ class SiteBuilder:
         self.writer = self.dispatcher.local.writer
         self.model_cache: dict = {}
         self.forced: set[str] = set()          # families to render in the next batch regardless
-        self.prepared: set[str] = set()        # sources whose change prepare() saw: the next batch's changes
         self._base_info = self._build_info()
         self.nav: tuple[tuple[str, str], ...] = ()
         self.build_info = self._base_info
@@ -227,49 +226,6 @@ class SiteBuilder:
                  and e["published"] + self.cfg.sources[n].max_age > now]
         return min(times) if times else None
 
-    # -- ahead of a batch ----------------------------------------------------------------
-
-    def prepare(self, final: set[str], now: float | None = None) -> list[str]:
-        """Build the models whose every input is ``final`` before the batch that renders them.
-
-        ``alliumd --once`` calls this when a source's fetcher has finished
-        while others still run (the uptime document takes seconds to
-        summarise): the relay, group and health models of the details
-        document are built on the otherwise idle core, and the batch finds
-        them in the model cache (same input hashes).  The changes this scan
-        sees are handed on to the next batch, which renders them.  Returns
-        the models built.
-        """
-        now = self.clock() if now is None else now
-        self.prepared |= self.scan()
-        ready = [spec for spec in self.registry.models.values() if spec.eager and spec.inputs <= final]
-        if not ready:
-            return []
-        docs = _Documents(self.cache_dir)
-        sources = self._describe_sources(set().union(*(spec.inputs for spec in ready)), now)
-        hashes = {n: e["sha256"] for n, e in self.manifest.inputs.items()}
-        inputs = RenderInputs(docs, hashes, sources, self.registry.models, self.model_cache, {},
-                              self._settings(), now)
-        built = []
-        gc.freeze()
-        try:
-            for spec in ready:
-                try:
-                    inputs.model(spec.name)
-                    built.append(spec.name)
-                except Exception as e:            # noqa: BLE001 - the batch builds it again and reports
-                    log.warning("model %s could not be built ahead of the batch (%s: %s)", spec.name,
-                                type(e).__name__, e)
-        finally:
-            gc.unfreeze()
-            docs.release()
-        return built
-
-    def _settings(self) -> dict[str, Any]:
-        return {"site_title": self.cfg.render.site_title,
-                "hide_down_after_days": self.cfg.render.hide_down_after_days,
-                "history": self.history}
-
     # -- the batch -------------------------------------------------------------------
 
     def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None,
@@ -302,10 +258,7 @@ class SiteBuilder:
         self.build_info = self._with_nav(self.nav)
         if self.manifest.build_info != self.build_info:
             full = True
-        changed = set(changed)
-        if rescan:
-            changed |= self.scan() | self.stale_flips(now) | self.prepared
-            self.prepared = set()
+        changed = set(changed) | (self.scan() | self.stale_flips(now) if rescan else set())
         result.full = full
         result.changed = sorted(changed)
         families = list(self.registry) if full else [
@@ -323,7 +276,9 @@ class SiteBuilder:
         hashes = {n: e["sha256"] for n, e in self.manifest.inputs.items()}
         status = self.status_provider() if any(STATUS_INPUT in f.inputs for f in families) else {}
         inputs = RenderInputs(docs, hashes, sources, self.registry.models, self.model_cache, status,
-                              self._settings(), now)
+                              {"site_title": self.cfg.render.site_title,
+                               "hide_down_after_days": self.cfg.render.hide_down_after_days,
+                               "history": self.history}, now)
         self.dispatcher.begin_batch()
         seen: set[str] = set()
         runs: list[FamilyRun] = []

@@ -131,37 +131,11 @@ class RendererProcess:
 
     # -- modes ---------------------------------------------------------------------
 
-    def run_once(self, *, full: bool = False, prepare: bool = False) -> int:
-        """Render once and exit; with ``prepare``, first follow ``alliumd --once``'s fetch progress on stdin.
-
-        ``{"cmd": "prepare", "final": [sources]}`` (sent as fetchers finish)
-        builds the models of the finished sources while the others are still
-        fetched; ``{"cmd": "render"}`` or the end of stdin starts the batch.
-        """
+    def run_once(self, *, full: bool = False) -> int:
         self.daemon_state = "once"
-        if prepare:
-            self._prepare_from_stdin()
         self.render({STATUS_INPUT}, full=full)
         index = self.cfg.daemon.output_dir / "index.html"
         return exitcodes.OK if index.exists() else exitcodes.FAILURE
-
-    def _prepare_from_stdin(self) -> None:
-        reader = channel.LineReader()
-        while chunk := os.read(0, 4096):
-            for msg in reader.feed(chunk):
-                cmd = channel.Command.of(msg)
-                if cmd == "render":
-                    return
-                final = msg.get("final")
-                if cmd == "prepare" and isinstance(final, list):
-                    pool = self.builder.dispatcher.pool
-                    if pool is not None and not pool.started:
-                        pool.start()            # the workers start (imports, templates) while we build
-                    started = time.monotonic()
-                    built = self.builder.prepare({s for s in final if isinstance(s, str)})
-                    if built:
-                        log.info("built ahead of the batch in %.0f ms: %s", (time.monotonic() - started) * 1000,
-                                 ", ".join(built))
 
     def render_stopped(self) -> None:
         """The daemon stops gracefully: status.html says so instead of "running" forever.
@@ -263,8 +237,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", required=True)
     ap.add_argument("--once", action="store_true", help="render what changed, then exit")
     ap.add_argument("--full", action="store_true", help="with --once: rebuild every page")
-    ap.add_argument("--prepare", action="store_true",
-                    help="with --once: build models as stdin reports finished sources, render on 'render'")
     args = ap.parse_args(argv)
     logs.setup("renderer")
     childproc.become_child()
@@ -280,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     proc = None
     try:
         proc = RendererProcess(cfg)
-        return proc.run_once(full=args.full, prepare=args.prepare) if args.once else proc.run_forever()
+        return proc.run_once(full=args.full) if args.once else proc.run_forever()
     except childproc.Terminated as e:
         if proc is not None and not args.once and str(e) == DAEMON_STOPPING.name:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)      # the final page first; SIGKILL bounds it

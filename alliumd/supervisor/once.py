@@ -10,14 +10,12 @@ could be rendered, 78 bad config, 75 a daemon already runs on this run_dir.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import selectors
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 
 from .. import atomic
 from ..core import channel, exitcodes
@@ -27,10 +25,10 @@ from ..states import fetch_backstop
 from . import lock
 
 
-def _spawn(args: list[str], *, stdin=subprocess.DEVNULL) -> subprocess.Popen:
+def _spawn(args: list[str]) -> subprocess.Popen:
     env = dict(os.environ, **{SUPERVISOR_PID_ENV: str(os.getpid()), "PYTHONUNBUFFERED": "1"})
     env.setdefault("ALLIUM_LOG_LEVEL", "warning")      # the progress lines are the --once interface
-    return subprocess.Popen([sys.executable, "-m", *args], stdin=stdin, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             env=env, close_fds=True, process_group=0)
 
 
@@ -80,18 +78,8 @@ def run_once(cfg: Config, *, full: bool = False, stream=None) -> int:
             path.mkdir(parents=True, exist_ok=True)
         atomic.sweep_tmp(d.cache_dir)
         started = time.monotonic()
-        # the renderer starts with the fetchers and builds the models of each source that is done while
-        # the others are still fetched (the uptime document takes seconds); it renders once all are done
-        renderer = _spawn(["alliumd.renderer.main", "--config", str(cfg.path), "--once", "--prepare"]
-                          + (["--full"] if full else []), stdin=subprocess.PIPE)
-        try:
-            never = {name for name, src in cfg.sources.items() if not src.enabled}
-            _fetch_all(cfg, out, on_done=lambda done: _tell(renderer, {"cmd": "prepare",
-                                                                        "final": sorted(done | never)}))
-        except BaseException:
-            _stop(renderer)
-            raise
-        return _render(renderer, out, started, d.output_dir / "index.html")
+        _fetch_all(cfg, out)
+        return _render(cfg, out, full, started)
     except KeyboardInterrupt:
         out.line("interrupted")
         return exitcodes.INTERRUPTED
@@ -99,29 +87,9 @@ def run_once(cfg: Config, *, full: bool = False, stream=None) -> int:
         os.close(lock_fd)
 
 
-def _tell(proc: subprocess.Popen, message: dict) -> None:
-    """A command to the renderer; one that has died is reported by _render, not here."""
-    try:
-        proc.stdin.write(channel.encode(message))
-        proc.stdin.flush()
-    except (BrokenPipeError, ValueError):
-        pass
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    with contextlib.suppress(OSError):
-        proc.stdin.close()
-    proc.wait()
-    proc.stdout.close()
-
-
-def _fetch_all(cfg: Config, out: _Progress, on_done: Callable[[set[str]], None] = lambda done: None) -> None:
-    """Run every enabled source's fetcher; ``on_done`` gets the finished sources each time one finishes."""
+def _fetch_all(cfg: Config, out: _Progress) -> None:
     sel = selectors.DefaultSelector()
     running = {}
-    done: set[str] = set()
     for src in cfg.enabled_sources:
         proc = _spawn(["alliumd.fetchers.runtime", "--config", str(cfg.path), "--source", src.name, "--once"])
         running[src.name] = {"proc": proc, "deadline": time.monotonic() + fetch_backstop(src.timeout, src.retries),
@@ -133,11 +101,8 @@ def _fetch_all(cfg: Config, out: _Progress, on_done: Callable[[set[str]], None] 
             for key, _ in sel.select(timeout=0.5):
                 item = running[key.data]
                 chunk = os.read(key.fileobj.fileno(), 65536)
-                if not chunk:                       # the fetcher exited: its cache file is final
+                if not chunk:
                     sel.unregister(key.fileobj)
-                    done.add(key.data)
-                    if sel.get_map():                   # the last one is followed by the render itself
-                        on_done(set(done))
                     continue
                 for msg in item["reader"].feed(chunk):
                     if (report := channel.SourceReport.of(msg)) is not None:
@@ -157,11 +122,9 @@ def _fetch_all(cfg: Config, out: _Progress, on_done: Callable[[set[str]], None] 
         out.line(f"{name}: {_outcome(item['record'], returncode)}")
 
 
-def _render(proc: subprocess.Popen, out: _Progress, started: float, index_path) -> int:
+def _render(cfg: Config, out: _Progress, full: bool, started: float) -> int:
     out.line("renderer: rendering")
-    _tell(proc, {"cmd": "render"})
-    with contextlib.suppress(OSError):
-        proc.stdin.close()
+    proc = _spawn(["alliumd.renderer.main", "--config", str(cfg.path), "--once"] + (["--full"] if full else []))
     stats = {}
     reader = channel.LineReader()
     while chunk := proc.stdout.read1(65536):
@@ -170,12 +133,13 @@ def _render(proc: subprocess.Popen, out: _Progress, started: float, index_path) 
                 stats = report.fields
     returncode = proc.wait()
     proc.stdout.close()
+    index = cfg.daemon.output_dir / "index.html"
     if returncode == exitcodes.OK:
         out.line(f"renderer: {stats.get('pages_written', 0)} pages written, "
                  f"{stats.get('pages_unchanged', 0)} unchanged, {stats.get('pages_deleted', 0)} deleted "
                  f"in {stats.get('last_duration', 0):.1f}s; the site has {stats.get('site_pages', '?')} pages; "
                  f"total {time.monotonic() - started:.1f}s")
-        out.line(f"site: {index_path}")
+        out.line(f"site: {index}")
         return exitcodes.OK
     if returncode == exitcodes.CONFIG:
         return exitcodes.CONFIG
