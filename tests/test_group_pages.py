@@ -23,6 +23,7 @@ from alliumd.model import groups as gm, identity
 from alliumd.model.relays import build_relays
 from alliumd.pages import common, groups as group_pages, lists as list_pages, search as search_pages, site
 from alliumd.renderer.build import json_bytes, view_digest
+from alliumd.renderer.jobs import page_chrome
 from alliumd.renderer.registry import ModelSpec, Page, RenderInputs, SourceInfo, checked
 from alliumd.renderer.templates import make_lookup, template_dir
 
@@ -66,8 +67,7 @@ def render(inputs: RenderInputs, families=MINE) -> dict[str, bytes]:
         elif page.content_type == "json":
             out[path] = json_bytes(page.view_model())
         else:
-            chrome = {"site_title": "Test metrics", "root": "../" * path.count("/"), "page_path": path,
-                      "sources": inputs.source_line(sorted(family.inputs)), "nav": ()}
+            chrome = page_chrome(path, "Test metrics", inputs.source_line(sorted(family.inputs)), ())
             out[path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 

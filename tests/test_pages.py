@@ -17,6 +17,7 @@ import pytest
 from alliumd import paths
 from alliumd.pages import site
 from alliumd.renderer.build import json_bytes
+from alliumd.renderer.jobs import page_chrome
 from alliumd.renderer.registry import STATUS_INPUT, Registry, RenderInputs, SourceInfo, checked
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,9 +73,8 @@ def render_site(inputs: RenderInputs) -> dict[str, bytes]:
             if page.content_type == "json":
                 out[page.path] = json_bytes(page.view_model())
                 continue
-            chrome = {"site_title": inputs.settings["site_title"], "root": "../" * page.path.count("/"),
-                      "page_path": page.path,
-                      "sources": inputs.source_line(sorted(family.inputs)), "nav": NAV}
+            chrome = page_chrome(page.path, inputs.settings["site_title"],
+                                 inputs.source_line(sorted(family.inputs)), NAV)
             out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 

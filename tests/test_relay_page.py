@@ -25,6 +25,7 @@ from alliumd.model.relays import build_relays
 from alliumd.pages import site
 from alliumd.pages.relays import RELAY_JSON_SCHEMA
 from alliumd.renderer.build import json_bytes
+from alliumd.renderer.jobs import page_chrome
 from alliumd.renderer.registry import ModelSpec, RenderInputs, SourceInfo, checked
 from alliumd.renderer.templates import make_lookup
 
@@ -117,8 +118,7 @@ def render(inputs: RenderInputs, families=("relay",)) -> dict[str, bytes]:
             elif page.content_type == "raw":
                 out[page.path] = page.view["body"]
             else:
-                chrome = {"site_title": "Test", "root": "../" * page.path.count("/"), "page_path": page.path,
-                          "sources": inputs.source_line(sorted(family.chrome_sources)), "nav": ()}
+                chrome = page_chrome(page.path, "Test", inputs.source_line(sorted(family.chrome_sources)), ())
                 out[page.path] = LOOKUP.get_template(page.template).render(chrome=chrome, **page.view_model())
     return out
 

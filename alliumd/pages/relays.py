@@ -63,8 +63,10 @@ def optional_model(inputs: RenderInputs, name: str, source: str) -> Any:
 
 def expand_index(inputs: RenderInputs) -> Iterator[Page]:
     model = _relays(inputs)
+    summary = {**model.summary, "top_relays": [{**r, "path": relay_path(r["fingerprint"])}
+                                                for r in model.summary["top_relays"]]}
     yield Page(INDEX_PATH, "index.mako", {
-        "published": model.published, "summary": model.summary,
+        "published": model.published, "summary": summary,
         "links": {"health": HEALTH_PATH, "top": TOP_PATH,
                   "lists": [{"label": label, "path": list_path(kind, LIST_VARIANT)} for kind, label in LIST_KINDS]},
     })

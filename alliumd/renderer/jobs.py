@@ -23,6 +23,7 @@ from typing import Any
 
 from mako import exceptions as mako_exceptions
 
+from ..pages.common import INDEX_PATH, STYLE_PATH
 from .registry import Deferred, SourceInfo
 from .templates import make_lookup
 from .writer import PageWriter
@@ -54,6 +55,16 @@ def view_digest(template: str, view: Any, salt: bytes) -> str:
     h.update(b"\0")
     h.update(json_bytes(view))
     return h.hexdigest()
+
+
+def page_chrome(path: str, site_title: str, sources: list[SourceInfo] | tuple,
+                nav: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """What base.mako draws around every page; its links come from the site's URL table (pages/common.py).
+
+    ``home`` is the overview's path only when this build writes it (it leads the navigation).
+    """
+    return {"site_title": site_title, "root": "../" * path.count("/"), "page_path": path, "sources": sources,
+            "nav": nav, "style": STYLE_PATH, "home": INDEX_PATH if nav and nav[0][0] == INDEX_PATH else None}
 
 
 @dataclass(frozen=True)
@@ -132,8 +143,7 @@ class PageRenderer:
             if job.content_type == "json":
                 data = json_bytes(view)
             else:
-                chrome = {"site_title": chunk.site_title, "root": "../" * job.path.count("/"),
-                          "page_path": job.path, "sources": chunk.sources, "nav": chunk.nav}
+                chrome = page_chrome(job.path, chunk.site_title, chunk.sources, chunk.nav)
                 data = self.lookup.get_template(job.template).render(chrome=chrome, **view)
         written, sha = self.writer.write_if_changed(job.path, data, job.known_sha)
         return job.path, sha, view_hash, written
