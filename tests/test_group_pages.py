@@ -23,6 +23,7 @@ from alliumd.model import groups as gm, identity
 from alliumd.model.relays import build_relays
 from alliumd.pages import common, groups as group_pages, lists as list_pages, search as search_pages, site
 from alliumd.renderer.build import json_bytes, view_digest
+from alliumd.renderer import pagekey
 from alliumd.renderer.jobs import page_chrome
 from alliumd.renderer.registry import ModelSpec, Page, RenderInputs, SourceInfo, checked
 from alliumd.renderer.templates import make_lookup, template_dir
@@ -461,7 +462,7 @@ def test_contact_keys_cover_the_chart_and_unchanged_contacts_are_skipped():
     def keyed(uptime):
         pages = expand(make_inputs(doc, uptime=uptime, bandwidth=fake_bandwidth(doc)),
                        [f for f in MINE if f.name == "group_contact"])
-        return {p: page.key for p, (page, _) in pages.items()}, pages
+        return {p: pagekey.derive(page.view.fn, page.view.args) for p, (page, _) in pages.items()}, pages
 
     base, pages = keyed(fake_uptime(doc))
     again, _ = keyed(fake_uptime(doc))

@@ -19,7 +19,6 @@ relay, contact and family pages (pages/relays.py, pages/groups.py).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ from ..history import record as recordmod
 from ..model import consensus_eval, events as ev, format as fmt, openmetrics
 from ..model import uptime as uptime_model
 from ..renderer.inputs import loads
-from ..renderer.jobs import json_bytes
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .common import (DETAILS, FEED_NAME, METRICS_NAME, contact_feed_path, contact_metrics_path, family_feed_path,
                      relay_feed_path, relay_metrics_path, relay_path, relays as relays_model)
@@ -191,10 +189,6 @@ def feed_view(*, feed_id: str, title: str, self_href: str, page_href: str, autho
             "author": ev.clean_text(author, 100), "updated": updated, "entries": entries}
 
 
-def _feed_key(*parts: Any) -> str:
-    return hashlib.blake2b(json_bytes(parts), digest_size=16).hexdigest()
-
-
 def expand_relay_feeds(inputs: RenderInputs) -> Iterator[Page]:
     model = history(inputs)
     title = inputs.settings.get("site_title", "")
@@ -205,8 +199,7 @@ def expand_relay_feeds(inputs: RenderInputs) -> Iterator[Page]:
         args = dict(feed_id=f"{FEED_AUTHORITY}relay/{fp}", title=f"{name} ({fp}): events",
                     self_href=FEED_NAME, page_href="index.html", author=title, events=events,
                     updated_fallback=model.started)
-        key = _feed_key(fp, name, title, model.started, [e["uid"] for e in events])
-        yield Page(relay_feed_path(fp), "events_feed.mako", Deferred(feed_from, (args,)), key=key)
+        yield Page(relay_feed_path(fp), "events_feed.mako", Deferred(feed_from, (args,)))
 
 
 def feed_from(args: dict[str, Any]) -> dict[str, Any]:
@@ -226,11 +219,10 @@ def _group_feeds(inputs: RenderInputs, kind: str) -> Iterator[Page]:
         label = ev.clean_text(group.label, 80)
         shown = events[:RECENT]
         linked = sorted({e["fp"] for e in shown if e["fp"]} & set(group.fingerprints))   # relays with a page
-        key = _feed_key(kind, gid, label, site, model.started, [e["uid"] for e in shown], linked)
         args = dict(feed_id=f"{FEED_AUTHORITY}{kind}/{gid}", title=f"{word} {label}: events of its relays",
-                    self_href=FEED_NAME, page_href="index.html", author=site, events=events,
+                    self_href=FEED_NAME, page_href="index.html", author=site, events=shown,
                     updated_fallback=model.started, relay_links=linked)
-        yield Page(path_of(gid), "events_feed.mako", Deferred(feed_from, (args,)), key=key)
+        yield Page(path_of(gid), "events_feed.mako", Deferred(feed_from, (args,)))
 
 
 def expand_contact_feeds(inputs: RenderInputs) -> Iterator[Page]:
@@ -306,8 +298,8 @@ def relay_metrics_view(relay, ranks, uptime_entry, bandwidth_entry, family, vote
 
 
 def expand_relay_metrics(inputs: RenderInputs) -> Iterator[Page]:
-    for fp, (args, key, _) in inputs.model("relay_pages").items():
-        yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, args), key=key)
+    for fp, args in inputs.model("relay_pages").items():
+        yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, args))
 
 
 
@@ -321,12 +313,12 @@ CONTACT_METRIC_FIELDS = ("fingerprint", "running", "flags", "consensus_weight", 
                          "advertised_bandwidth")
 
 
-def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
-    """Per contact: the arguments of its metrics.txt view and their digest (the page key).
+def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, Any]]:
+    """Per contact: the arguments of its metrics.txt view (its page key is derived from them) and its group.
 
     The groups model keeps a group's object while none of its relays
     changed, so an unchanged group with the same validated count reuses its
-    arguments and key without collecting its members again.
+    arguments (and so their key) without collecting its members again.
     """
     relays = inputs.model("relays").by_fingerprint
     aroi = inputs.model("aroi") if inputs.has(AROI) else None
@@ -338,19 +330,18 @@ def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
             validated = sum(1 for fp in group.fingerprints
                             if (aroi.relays.get(fp) or {}).get("status") == "validated")
         old = previous.get(gid)
-        if old is not None and old[2] is group and old[0][1] == validated:
+        if old is not None and old[1] is group and old[0][1] == validated:
             out[gid] = old
             continue
         members = [{k: relays[fp].get(k) for k in CONTACT_METRIC_FIELDS} for fp in group.fingerprints
                    if fp in relays]
-        args = (members, validated)
-        out[gid] = (args, _feed_key("metrics", args), group)
+        out[gid] = ((members, validated), group)
     return out
 
 
 def expand_contact_metrics(inputs: RenderInputs) -> Iterator[Page]:
-    for gid, (args, key, _) in inputs.model("contact_metrics").items():
-        yield Page(contact_metrics_path(gid), "metrics.mako", Deferred(contact_metrics_view, args), key=key)
+    for gid, (args, _) in inputs.model("contact_metrics").items():
+        yield Page(contact_metrics_path(gid), "metrics.mako", Deferred(contact_metrics_view, args))
 
 
 MODELS.append(ModelSpec("contact_metrics", frozenset({DETAILS, AROI}), build_contact_metrics))

@@ -4,16 +4,17 @@ Relay pages read details, uptime, bandwidth, CollecTor votes and the AROI
 validator but need only details: a missing source leaves its section saying
 so.
 
-The ~10k relay pages are the bulk of the site, so each carries a page key:
-the digest of exactly what its view is derived from (the relay's record,
-its ranks, its uptime and bandwidth records, its family's names).  The view
-itself, chart geometry included, is a Deferred: it is built only for relays
-whose key changed, in a render worker, from that relay's records alone.
+The ~10k relay pages are the bulk of the site.  Each view, chart geometry
+included, is a Deferred of the relay's own records (its record, ranks,
+uptime and bandwidth records, family, vote row, AROI status, group ids,
+events, source marks): its page key is derived from exactly those
+arguments (renderer/pagekey.py), and it is built only for relays whose key
+changed, in a render worker, from those records alone.
 Charts are not memoized in a model: ~30 kB per relay, ~300 MB for a
 10k-relay network.
 
-Votes and AROI are per-relay inputs too: the key covers the relay's own row
-of the vote matrix (as compact JSON text), the digest of what every relay's
+Votes and AROI are per-relay inputs too: the arguments hold the relay's own
+row of the vote matrix (as compact JSON text), what every relay's
 evaluation shares (authorities, thresholds) and the relay's AROI status, so
 a new CollecTor summary or validator run re-renders only the relays whose
 share changed.  The consensus evaluation itself (model/consensus_eval.py,
@@ -26,7 +27,6 @@ the pages' ``marks`` (and keys) once.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +38,7 @@ from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
 from ..renderer.inputs import loads
 from ..renderer.jobs import json_bytes
+from ..renderer.pagekey import same_arguments
 from ..renderer.registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import events as event_pages
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
@@ -89,12 +90,10 @@ def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
 
 def expand_relay(inputs: RenderInputs) -> Iterator[Page]:
     marks = relay_marks(inputs)
-    suffix = "" if marks == NO_MARKS else "|" + json_bytes(marks).decode()
-    for fp, (args, key, _) in inputs.model("relay_pages").items():
+    for fp, args in inputs.model("relay_pages").items():
         args = (*args, marks)
-        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args), key=key + suffix)
-        yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args), content_type="json",
-                   key=key + suffix)
+        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args))
+        yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args), content_type="json")
 
 
 NO_MARKS = {"votes_stale": False, "aroi_available": True, "aroi_stale": False, "aroi_sample": False}
@@ -128,13 +127,13 @@ def build_relay_votes(inputs: RenderInputs) -> dict[str, Any]:
             "rows": {fp: json_bytes(row).decode() for fp, row in relays.items()}}
 
 
-def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]:
-    """Per relay (model order): the arguments of its views, their page key and the outlier mark it saw.
+def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple]:
+    """Per relay (model order): the arguments of its views (their page key is derived from them).
 
     The models reuse a relay's record objects when its lines did not change,
-    so a relay whose records are the same objects as last time, with the same
-    ranks, family, vote row and AROI status, keeps its key without hashing
-    its arguments again.
+    so a relay whose arguments are all the same objects (or equal) as last
+    time keeps its old argument tuple: the new copies are garbage, and the
+    renderer recognises the old tuple's key without hashing it again.
     """
     model = _relays(inputs)
     keys = inputs.model("groups").relay_keys
@@ -157,40 +156,8 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
         args = (relay, ranks.get(fp), up, bw, family_section(relay, model, keys, shared=members), vote,
                 aroi.get(fp), keys[fp], recent.get(fp, ()))
         old = previous.get(fp)
-        if old is not None and _same_arguments(old[0], args) and old[2] == _outlier(up):
-            out[fp] = old                  # equal arguments: keep the old ones, the new copies are garbage
-        else:
-            out[fp] = (args, relay_key(*args), _outlier(up))
+        out[fp] = old if old is not None and same_arguments(old, args) else args
     return out
-
-
-def _same_arguments(old: tuple, new: tuple) -> bool:
-    """Same record objects (relay, uptime, bandwidth, event list), equal ranks, family, vote share, AROI status,
-    group ids."""
-    return (old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
-            and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6] and old[7] == new[7]
-            and old[8] is new[8])
-
-
-def _vote_key(vote: tuple | None) -> tuple | None:
-    """A relay's share of the vote data: the shared context's digest and its own row."""
-    return (vote[0]["digest"], vote[1]) if vote is not None else None
-
-
-def _outlier(entry: dict | None) -> Any:
-    """The one field of an uptime entry that changes after its build (model.uptime.mark_outliers)."""
-    return entry.get("outlier") if entry is not None else None
-
-
-def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups, events=()) -> str:
-    """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read.
-
-    ``family`` (members and their status) and ``groups`` (the ids of the
-    group pages it links) say which pages exist, so a family page that
-    appears or disappears re-renders the relay pages that link it.
-    """
-    return hashlib.blake2b(json_bytes((relay, ranks, uptime_entry, bandwidth_entry, family, _vote_key(vote), aroi,
-                                       groups, [e["uid"] for e in events])), digest_size=16).hexdigest()
 
 
 def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,

@@ -8,9 +8,9 @@ work, render and write the pages that do (in-process or on the render
 workers, see dispatch.py), delete pages a family no longer produces, and
 commit the manifest last.  A family that fails keeps its previous pages.
 
-Per page, cheapest test first: an unchanged page key (the digest of the
-page's inputs, when its family gives one) skips the page without building
-its view; an unchanged view hash skips the template; an unchanged output
+Per page, cheapest test first: an unchanged page key (for a deferred view,
+derived from its function and arguments: pagekey.py) skips the page without
+building its view; an unchanged view hash skips the template; an unchanged output
 hash skips the write.  Keys and view hashes are salted with the build info,
 which covers the code, the templates and the render settings, and with the
 family's page chrome (source times, stale and sample markers).
@@ -33,6 +33,7 @@ from ..history import store as history_store
 from ..memory import release_free_memory
 from ..sources import SOURCES
 from . import inputs as inputsmod, manifest as manifestmod
+from .pagekey import KeyMemo
 from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
 from .jobs import Chunk, ChunkResult, Job, json_bytes, view_digest as _view_digest
 from .registry import STATUS_INPUT, Deferred, Page, RenderInputs, Registry, SourceInfo, checked
@@ -146,6 +147,7 @@ class SiteBuilder:
                                      template_dir=template_dir)
         self.writer = self.dispatcher.local.writer
         self.model_cache: dict = {}
+        self.keys = KeyMemo()                  # derived page keys of the last build (pagekey.py)
         self.forced: set[str] = set()          # families to render in the next batch regardless
         self._base_info = self._build_info()
         self.nav: tuple[tuple[str, str], ...] = ()
@@ -355,9 +357,11 @@ class SiteBuilder:
                     chunk = new_chunk()
             if fixed:           # pages are linked because the family declares them (navigation)
                 raise ValueError(f"declared pages not written: {', '.join(sorted(fixed))}")
+            self.keys.finish(family.name, complete=True)
         except Exception as e:
             log.exception("family %s failed; its previous pages stay in place", family.name)
             run.error = run.error or f"{type(e).__name__}: {e}"
+            self.keys.finish(family.name, complete=False)
         self.dispatcher.dispatch(run, chunk, self._chunk_done)     # the pages expanded so far
         run.expanded = True
         return run
@@ -366,24 +370,24 @@ class SiteBuilder:
         """The work ``page`` needs, or None when its manifest entry still holds (recorded in ``run``)."""
         known = run.old.get(page.path)
         known_sha, known_view, known_key = (known + [None, None, None])[:3] if known else (None, None, None)
-        key = _salted(page.key, salt) if page.key is not None else None
         if page.content_type == "raw":
-            return self._queued(run, page, key, Job(page.path, page.template, "raw", page.view, None,
+            return self._queued(run, page, None, Job(page.path, page.template, "raw", page.view, None,
                                                     known_sha, None))
-        if key is not None and key == known_key and exists(page.path):
-            run.new[page.path] = known
-            run.unchanged += 1
-            return None
         if isinstance(page.view, Deferred):
+            key = _salted(self.keys.key(run.name, page.path, page.view.fn, page.view.args), salt)
+            if key == known_key and exists(page.path):
+                run.new[page.path] = known
+                run.unchanged += 1
+                return None
             return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
-                                                    None, known_sha, known_view, keyed=key is not None))
+                                                    None, known_sha, known_view, keyed=True))
         view_hash = _view_digest(page.template, page.view, salt)
         if view_hash == known_view and exists(page.path):
-            run.new[page.path] = [known_sha, view_hash, key]
+            run.new[page.path] = [known_sha, view_hash, None]
             run.unchanged += 1
             return None
-        return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
-                                                view_hash, known_sha, known_view))
+        return self._queued(run, page, None, Job(page.path, page.template, page.content_type, page.view,
+                                                 view_hash, known_sha, known_view))
 
     @staticmethod
     def _queued(run: FamilyRun, page: Page, key: str | None, job: Job) -> Job:

@@ -1,0 +1,100 @@
+"""Page keys derived from what a deferred view reads, never listed by hand.
+
+A :class:`~alliumd.renderer.registry.Deferred` view is a module-level
+function of plain-data arguments (they are pickled to a render worker, which
+has nothing else to read), so the function and its arguments are everything
+its page depends on besides the code, the templates and the chrome (which
+salt every key, see build.py).  The key is therefore a digest of all the
+arguments: an input a page module forgot to mention cannot exist, because
+there is no list to forget it from.
+
+Hashing every argument of ~40k keyed pages on every build would cost more
+than the pages it skips, so :class:`KeyMemo` keeps each page's arguments and
+key from the build before and reuses the key while every argument is the
+very same object or an equal one.  That is sound because models never change
+an object they have handed out (``model.uptime.mark_outliers`` copies an
+entry whose mark changes); ``verify`` re-derives each reused key and fails
+loudly when that rule is broken (the test suite runs with it on).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from typing import Any, Callable
+
+try:                                   # optional speed-up (pyproject.toml); the stdlib is the fallback
+    import orjson
+except ImportError:                    # pragma: no cover - depends on the environment
+    orjson = None
+
+VERIFY_ENV = "ALLIUMD_VERIFY_PAGE_KEYS"     # "1": re-derive every reused key (tests)
+
+
+def derive(fn: Callable[..., Any], args: tuple) -> str:
+    """The key of ``fn(*args)``: the function's name and a digest of every argument."""
+    h = hashlib.blake2b(f"{fn.__module__}.{fn.__qualname__}".encode(), digest_size=16)
+    h.update(b"\0")
+    h.update(key_bytes(args))
+    return h.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """What JSON cannot say itself, said deterministically: sets sorted, dataclasses by every field."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"a page view argument of type {type(value).__name__} has no key")
+
+
+def key_bytes(args: Any) -> bytes:
+    """Every argument's full content as JSON (a type that cannot be serialised raises: no silent gap)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(args, default=_plain, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:              # e.g. a lone surrogate: the stdlib decides what happens
+            pass
+    return json.dumps(args, ensure_ascii=False, separators=(",", ":"), default=_plain).encode("utf-8")
+
+
+def same_arguments(old: tuple, new: tuple) -> bool:
+    """Every argument the same object or equal (plain data: equal values serialise alike)."""
+    return len(old) == len(new) and all(a is b or a == b for a, b in zip(old, new))
+
+
+class StaleKey(AssertionError):
+    """A reused key no longer matches its arguments: something changed an object in place."""
+
+
+class KeyMemo:
+    """Derived keys per family and page path, carried from one build to the next."""
+
+    def __init__(self, verify: bool | None = None):
+        self.verify = os.environ.get(VERIFY_ENV) == "1" if verify is None else verify
+        self._families: dict[str, dict[str, tuple[Callable, tuple, str]]] = {}
+        self._building: dict[str, dict[str, tuple[Callable, tuple, str]]] = {}
+        self.derived = 0        # keys hashed (the rest were reused): for tests and profiling
+
+    def key(self, family: str, path: str, fn: Callable[..., Any], args: tuple) -> str:
+        old = self._families.get(family, {}).get(path)
+        if old is not None and old[0] is fn and same_arguments(old[1], args):
+            key = old[2]
+            if self.verify and derive(fn, args) != key:
+                raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
+        else:
+            key = derive(fn, args)
+            self.derived += 1
+        self._building.setdefault(family, {})[path] = (fn, args, key)
+        return key
+
+    def finish(self, family: str, *, complete: bool) -> None:
+        """End a family's expansion: its pages' entries replace the old ones (``complete``) or join them."""
+        new = self._building.pop(family, {})
+        self._families[family] = new if complete else {**self._families.get(family, {}), **new}
+
+    def forget(self, family: str) -> None:
+        self._families.pop(family, None)
+        self._building.pop(family, None)
