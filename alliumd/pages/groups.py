@@ -8,11 +8,10 @@ A view holds only what its page shows, so an unrelated change elsewhere in
 the network leaves it (and its bytes) untouched.
 
 Contact pages also show their operator's AROI validation and read the
-``aroi`` source.  Each carries a page key (the digest of its view, which
-includes the operator's validation status), reused while the group, its
-rows, its families and its status are the same: a new validator run
-re-renders only the contacts whose status changed, without building the
-other views.
+``aroi`` source.  Their page key is derived from their view's arguments
+(which include the operator's validation status) and reused while those
+are the same objects or equal: a new validator run re-renders only the
+contacts whose status changed, without building the other views.
 """
 
 from __future__ import annotations
