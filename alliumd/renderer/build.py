@@ -33,7 +33,7 @@ from ..history import store as history_store
 from ..memory import release_free_memory
 from ..sources import SOURCES
 from . import inputs as inputsmod, manifest as manifestmod
-from .pagekey import KeyMemo
+from .pagekey import FamilyKeys, KeyMemo
 from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
 from .jobs import Chunk, ChunkResult, Job, json_bytes, view_digest as _view_digest
 from .registry import STATUS_INPUT, Deferred, Page, RenderInputs, Registry, SourceInfo, checked
@@ -340,6 +340,7 @@ class SiteBuilder:
 
         chunk = new_chunk()
         exists = self.writer.exists
+        keys = self.keys.begin(family.name)
         fixed = set(family.paths)
         try:
             for page in family.expand(inputs):
@@ -348,7 +349,7 @@ class SiteBuilder:
                     raise ValueError(f"two pages claim {page.path}")
                 seen.add(page.path)
                 fixed.discard(page.path)
-                job = self._job(page, run, salt, exists)
+                job = self._job(page, run, salt, exists, keys)
                 if job is None:
                     continue
                 chunk.jobs.append(job)
@@ -357,16 +358,17 @@ class SiteBuilder:
                     chunk = new_chunk()
             if fixed:           # pages are linked because the family declares them (navigation)
                 raise ValueError(f"declared pages not written: {', '.join(sorted(fixed))}")
-            self.keys.finish(family.name, complete=True)
+            self.keys.finish(family.name, keys, complete=True)
         except Exception as e:
             log.exception("family %s failed; its previous pages stay in place", family.name)
             run.error = run.error or f"{type(e).__name__}: {e}"
-            self.keys.finish(family.name, complete=False)
+            self.keys.finish(family.name, keys, complete=False)
         self.dispatcher.dispatch(run, chunk, self._chunk_done)     # the pages expanded so far
         run.expanded = True
         return run
 
-    def _job(self, page: Page, run: FamilyRun, salt: bytes, exists: Callable[[str], bool]) -> Job | None:
+    def _job(self, page: Page, run: FamilyRun, salt: bytes, exists: Callable[[str], bool],
+             keys: FamilyKeys) -> Job | None:
         """The work ``page`` needs, or None when its manifest entry still holds (recorded in ``run``)."""
         known = run.old.get(page.path)
         known_sha, known_view, known_key = (known + [None, None, None])[:3] if known else (None, None, None)
@@ -374,7 +376,7 @@ class SiteBuilder:
             return self._queued(run, page, None, Job(page.path, page.template, "raw", page.view, None,
                                                     known_sha, None))
         if isinstance(page.view, Deferred):
-            key = _salted(self.keys.key(run.name, page.path, page.view.fn, page.view.args), salt)
+            key = _salted(keys.key(page.path, page.view.fn, page.view.args), salt)
             if key == known_key and exists(page.path):
                 run.new[page.path] = known
                 run.unchanged += 1

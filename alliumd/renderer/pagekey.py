@@ -62,11 +62,47 @@ def key_bytes(args: Any) -> bytes:
 
 def same_arguments(old: tuple, new: tuple) -> bool:
     """Every argument the same object or equal (plain data: equal values serialise alike)."""
-    return len(old) == len(new) and all(a is b or a == b for a, b in zip(old, new))
+    if old is new:
+        return True
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new):              # a loop, not all(): this runs for every keyed page of a build
+        if a is not b and a != b:
+            return False
+    return True
 
 
 class StaleKey(AssertionError):
     """A reused key no longer matches its arguments: something changed an object in place."""
+
+
+class FamilyKeys:
+    """One family's keys during one expansion: the previous build's entries and the new ones."""
+
+    def __init__(self, old: dict[str, tuple[Callable, tuple, str]], verify: bool):
+        self.old, self.new, self.verify = old, {}, verify
+        self.derived = 0
+        self._last: tuple = (None, None, False)     # (new args, old args, same?): a page's HTML and JSON share them
+
+    def key(self, path: str, fn: Callable[..., Any], args: tuple) -> str:
+        old = self.old.get(path)
+        if old is not None and old[0] is fn and self._same(old[1], args):
+            key = old[2]
+            if self.verify and derive(fn, args) != key:
+                raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
+        else:
+            key = derive(fn, args)
+            self.derived += 1
+        self.new[path] = (fn, args, key)
+        return key
+
+    def _same(self, old: tuple, new: tuple) -> bool:
+        last_new, last_old, same = self._last
+        if new is last_new and old is last_old:
+            return same
+        same = same_arguments(old, new)
+        self._last = (new, old, same)
+        return same
 
 
 class KeyMemo:
@@ -75,26 +111,12 @@ class KeyMemo:
     def __init__(self, verify: bool | None = None):
         self.verify = os.environ.get(VERIFY_ENV) == "1" if verify is None else verify
         self._families: dict[str, dict[str, tuple[Callable, tuple, str]]] = {}
-        self._building: dict[str, dict[str, tuple[Callable, tuple, str]]] = {}
         self.derived = 0        # keys hashed (the rest were reused): for tests and profiling
 
-    def key(self, family: str, path: str, fn: Callable[..., Any], args: tuple) -> str:
-        old = self._families.get(family, {}).get(path)
-        if old is not None and old[0] is fn and same_arguments(old[1], args):
-            key = old[2]
-            if self.verify and derive(fn, args) != key:
-                raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
-        else:
-            key = derive(fn, args)
-            self.derived += 1
-        self._building.setdefault(family, {})[path] = (fn, args, key)
-        return key
+    def begin(self, family: str) -> FamilyKeys:
+        return FamilyKeys(self._families.get(family, {}), self.verify)
 
-    def finish(self, family: str, *, complete: bool) -> None:
+    def finish(self, family: str, keys: FamilyKeys, *, complete: bool) -> None:
         """End a family's expansion: its pages' entries replace the old ones (``complete``) or join them."""
-        new = self._building.pop(family, {})
-        self._families[family] = new if complete else {**self._families.get(family, {}), **new}
-
-    def forget(self, family: str) -> None:
-        self._families.pop(family, None)
-        self._building.pop(family, None)
+        self._families[family] = keys.new if complete else {**keys.old, **keys.new}
+        self.derived += keys.derived
