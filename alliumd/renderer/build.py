@@ -249,9 +249,11 @@ class SiteBuilder:
         building pauses the collector itself (model/history.gc_paused).
         """
         gc.freeze()
+        self.keys.new_build()
         try:
             return self._build(changed, full=full, now=now, defer=defer, rescan=rescan)
         finally:
+            self.keys.new_build()       # the batch's argument digests hold its objects: let them go
             gc.unfreeze()
 
     def _build(self, changed, *, full, now, defer, rescan) -> BatchResult:

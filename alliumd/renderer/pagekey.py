@@ -33,12 +33,42 @@ except ImportError:                    # pragma: no cover - depends on the envir
 VERIFY_ENV = "ALLIUMD_VERIFY_PAGE_KEYS"     # "1": re-derive every reused key (tests)
 
 
-def derive(fn: Callable[..., Any], args: tuple) -> str:
-    """The key of ``fn(*args)``: the function's name and a digest of every argument."""
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def derive(fn: Callable[..., Any], args: tuple, shared: dict | None = None) -> str:
+    """The key of ``fn(*args)``: the function's name and a digest of every argument.
+
+    ``shared`` (one dict per build, see :class:`KeyMemo`) remembers the digest of
+    each argument object, so an object many pages receive (a relay's records are
+    the arguments of its HTML, JSON and metrics pages; the vote context is in
+    every relay's) is serialised once per build.  The key is the same with or
+    without it.
+    """
     h = hashlib.blake2b(f"{fn.__module__}.{fn.__qualname__}".encode(), digest_size=16)
-    h.update(b"\0")
-    h.update(key_bytes(args))
+    for arg in args:
+        h.update(b"\0")
+        h.update(_digest(arg, shared))
     return h.hexdigest()
+
+
+def _digest(value: Any, shared: dict | None) -> bytes:
+    if isinstance(value, _SCALARS):
+        return key_bytes(value)
+    if shared is not None:
+        hit = shared.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+    if type(value) is tuple:              # e.g. (vote context, row): the shared part is hashed once
+        h = hashlib.blake2b(b"(", digest_size=16)
+        for item in value:
+            h.update(_digest(item, shared))
+        digest = h.digest()
+    else:
+        digest = hashlib.blake2b(key_bytes(value), digest_size=16).digest()
+    if shared is not None:
+        shared[id(value)] = (value, digest)    # the object is kept alive, so its id is not reused this build
+    return digest
 
 
 def _plain(value: Any) -> Any:
@@ -79,8 +109,8 @@ class StaleKey(AssertionError):
 class FamilyKeys:
     """One family's keys during one expansion: the previous build's entries and the new ones."""
 
-    def __init__(self, old: dict[str, tuple[Callable, tuple, str]], verify: bool):
-        self.old, self.new, self.verify = old, {}, verify
+    def __init__(self, old: dict[str, tuple[Callable, tuple, str]], verify: bool, shared: dict):
+        self.old, self.new, self.verify, self.shared = old, {}, verify, shared
         self.derived = 0
         self._last: tuple = (None, None, False)     # (new args, old args, same?): a page's HTML and JSON share them
 
@@ -91,7 +121,7 @@ class FamilyKeys:
             if self.verify and derive(fn, args) != key:
                 raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
         else:
-            key = derive(fn, args)
+            key = derive(fn, args, self.shared)
             self.derived += 1
         self.new[path] = (fn, args, key)
         return key
@@ -111,10 +141,15 @@ class KeyMemo:
     def __init__(self, verify: bool | None = None):
         self.verify = os.environ.get(VERIFY_ENV) == "1" if verify is None else verify
         self._families: dict[str, dict[str, tuple[Callable, tuple, str]]] = {}
+        self._shared: dict = {}  # id → (object, digest) of this build's arguments (see derive)
         self.derived = 0        # keys hashed (the rest were reused): for tests and profiling
 
+    def new_build(self) -> None:
+        """Forget the argument digests of the last build (its objects may change identity or be freed)."""
+        self._shared = {}
+
     def begin(self, family: str) -> FamilyKeys:
-        return FamilyKeys(self._families.get(family, {}), self.verify)
+        return FamilyKeys(self._families.get(family, {}), self.verify, self._shared)
 
     def finish(self, family: str, keys: FamilyKeys, *, complete: bool) -> None:
         """End a family's expansion: its pages' entries replace the old ones (``complete``) or join them."""

@@ -242,8 +242,9 @@ class Supervisor:
         if renderer is not None and renderer.alive and renderer.silenced_pid != renderer.pid \
                 and renderer.last_heard is not None:
             deadlines.append(renderer.last_heard + self.cfg.daemon.renderer_timeout)
-        if self.control is not None and self.control.deadline() is not None:
-            deadlines.append(self.control.deadline())
+        client_deadline = self.control.deadline() if self.control is not None else None
+        if client_deadline is not None:
+            deadlines.append(client_deadline)
         if self.stopping_since is not None:
             deadlines.append(now + 0.1)
         return min(deadlines)
