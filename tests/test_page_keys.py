@@ -8,13 +8,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from alliumd.pages import relays as relay_pages
 from alliumd.renderer import pagekey
 from alliumd.renderer.registry import Deferred, Page, PageFamily, Registry
 
-from test_render_workers import site_builder
+from alliumd.model.relays import build_relays
+
+from test_render_workers import FIXTURES, site_builder
 
 RENDERED: list[str] = []
 
@@ -85,10 +89,20 @@ def test_keys_cover_every_argument_deterministically():
 
 def test_a_relay_event_whose_text_changes_changes_the_relay_page_key():
     """The old relay_key hashed only the events' ids; the derived key holds everything the page shows."""
-    fp = "A" * 40
-    relay = {"fingerprint": fp, "nickname": "x", "contact": None, "flags": [], "family": []}
-    event = {"uid": "e1", "fp": fp, "text": "restarted", "time": "2026-08-22T11:00:00Z"}
-    args = (relay, None, None, None, {"members": [], "note": None}, None, None, None, (event,),
-            relay_pages.NO_MARKS)
-    changed = (*args[:8], ({**event, "text": "went down"},), args[9])
-    assert pagekey.derive(relay_pages.relay_page_view, args) != pagekey.derive(relay_pages.relay_page_view, changed)
+    relay = build_relays(json.loads((FIXTURES / "onionoo_details_small.json").read_text())).relays[0]
+    fp = relay["fingerprint"]
+    event = {"uid": "e1", "fp": fp, "kind": "restart", "text": "restarted", "time": "2026-08-22T11:00:00Z"}
+    records = (relay, None, None, None, {"members": [], "note": None}, None, None, None, (event,))
+    changed = (*records[:8], ({**event, "text": "went down"},))
+    view = relay_pages.relay_page_view
+    assert pagekey.derive(view, (records, relay_pages.NO_MARKS)) != pagekey.derive(view, (changed, relay_pages.NO_MARKS))
+    assert view(changed, relay_pages.NO_MARKS)["events"]["items"][0]["text"] == "went down"   # the page shows it
+
+
+def test_the_shared_digests_of_one_build_give_the_same_keys():
+    records = ({"fingerprint": "A" * 40}, (1, ({"context": "big"}, "row")), [1, 2])
+    shared: dict = {}
+    alone = pagekey.derive(record_view, (records, {"m": 1}))
+    assert pagekey.derive(record_view, (records, {"m": 1}), shared) == alone
+    assert id(records) in shared                                      # the tuple's digest is remembered ...
+    assert pagekey.derive(record_view, (records, {"m": 1}), shared) == alone       # ... and reused alike

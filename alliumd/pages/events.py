@@ -190,21 +190,21 @@ def feed_view(*, feed_id: str, title: str, self_href: str, page_href: str, autho
 
 
 def expand_relay_feeds(inputs: RenderInputs) -> Iterator[Page]:
+    """One feed per relay; its view's arguments are the model's own objects (cheap to keep and compare)."""
     model = history(inputs)
     title = inputs.settings.get("site_title", "")
     for relay in inputs.model("relays").relays:
         fp = relay["fingerprint"]
-        events = model.relays.get(fp, ())
-        name = ev.clean_text(relay["nickname"], 40)
-        args = dict(feed_id=f"{FEED_AUTHORITY}relay/{fp}", title=f"{name} ({fp}): events",
-                    self_href=FEED_NAME, page_href="index.html", author=title, events=events,
-                    updated_fallback=model.started)
-        yield Page(relay_feed_path(fp), "events_feed.mako", Deferred(feed_from, (args,)))
+        yield Page(relay_feed_path(fp), "events_feed.mako",
+                   Deferred(relay_feed, (fp, relay["nickname"], title, model.relays.get(fp, ()), model.started)))
 
 
-def feed_from(args: dict[str, Any]) -> dict[str, Any]:
-    """:func:`feed_view` of a Deferred page (built only when its key changed, maybe in a worker)."""
-    return feed_view(**args)
+def relay_feed(fp: str, nickname: str | None, site_title: str, events: tuple,
+               started: float | None) -> dict[str, Any]:
+    """A relay's feed (a Deferred view: built only when its key changed, maybe in a worker)."""
+    name = ev.clean_text(nickname, 40)
+    return feed_view(feed_id=f"{FEED_AUTHORITY}relay/{fp}", title=f"{name} ({fp}): events", self_href=FEED_NAME,
+                     page_href="index.html", author=site_title, events=events, updated_fallback=started)
 
 
 def _group_feeds(inputs: RenderInputs, kind: str) -> Iterator[Page]:
@@ -213,16 +213,21 @@ def _group_feeds(inputs: RenderInputs, kind: str) -> Iterator[Page]:
     store = model.contacts if kind == "contact" else model.families
     site = inputs.settings.get("site_title", "")
     path_of = contact_feed_path if kind == "contact" else family_feed_path
-    word = "operator" if kind == "contact" else "family"
     for gid, group in groups.items():
-        events = store.get(gid, ())
-        label = ev.clean_text(group.label, 80)
-        shown = events[:RECENT]
+        shown = store.get(gid, ())[:RECENT]
         linked = sorted({e["fp"] for e in shown if e["fp"]} & set(group.fingerprints))   # relays with a page
-        args = dict(feed_id=f"{FEED_AUTHORITY}{kind}/{gid}", title=f"{word} {label}: events of its relays",
-                    self_href=FEED_NAME, page_href="index.html", author=site, events=shown,
-                    updated_fallback=model.started, relay_links=linked)
-        yield Page(path_of(gid), "events_feed.mako", Deferred(feed_from, (args,)))
+        yield Page(path_of(gid), "events_feed.mako",
+                   Deferred(group_feed, (kind, gid, group.label, site, shown, model.started, linked)))
+
+
+def group_feed(kind: str, gid: str, label: str, site_title: str, events: tuple, started: float | None,
+               linked: list[str]) -> dict[str, Any]:
+    """A contact's or family's feed (a Deferred view, like :func:`relay_feed`)."""
+    word = "operator" if kind == "contact" else "family"
+    return feed_view(feed_id=f"{FEED_AUTHORITY}{kind}/{gid}",
+                     title=f"{word} {ev.clean_text(label, 80)}: events of its relays", self_href=FEED_NAME,
+                     page_href="index.html", author=site_title, events=events, updated_fallback=started,
+                     relay_links=linked)
 
 
 def expand_contact_feeds(inputs: RenderInputs) -> Iterator[Page]:
@@ -285,9 +290,9 @@ FAMILIES = [
 
 # -- metrics.txt --------------------------------------------------------------------------------
 
-def relay_metrics_view(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups,
-                       events) -> dict[str, Any]:
-    """``relay/<FP>/metrics.txt`` from the relay page's own arguments (pages/relays.py)."""
+def relay_metrics_view(records: tuple) -> dict[str, Any]:
+    """``relay/<FP>/metrics.txt`` from the relay page's own records (pages/relays.py build_relay_pages)."""
+    relay, _, uptime_entry, _, _, vote, aroi, _, _ = records
     flag_votes = None
     if vote is not None:
         context, row = vote
@@ -299,7 +304,7 @@ def relay_metrics_view(relay, ranks, uptime_entry, bandwidth_entry, family, vote
 
 def expand_relay_metrics(inputs: RenderInputs) -> Iterator[Page]:
     for fp, args in inputs.model("relay_pages").items():
-        yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, args))
+        yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, (args,)))
 
 
 

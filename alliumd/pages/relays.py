@@ -90,8 +90,8 @@ def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
 
 def expand_relay(inputs: RenderInputs) -> Iterator[Page]:
     marks = relay_marks(inputs)
-    for fp, args in inputs.model("relay_pages").items():
-        args = (*args, marks)
+    for fp, records in inputs.model("relay_pages").items():
+        args = (records, marks)
         yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args))
         yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args), content_type="json")
 
@@ -160,30 +160,27 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple]:
     return out
 
 
-def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
-                    bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, groups: dict[str, Any], events: tuple,
-                    marks: dict[str, bool]) -> dict[str, Any]:
-    """The relay page's view: its data and the chart geometry of its histories."""
+def relay_page_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
+    """The relay page's view: its data and the chart geometry of its histories.
+
+    ``records`` is the relay's entry of build_relay_pages: (relay, ranks, uptime entry,
+    bandwidth entry, family, vote, AROI status, group ids, events).
+    """
+    uptime_entry, bandwidth_entry = records[2], records[3]
     charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
                                               bandwidth_model.series_of(bandwidth_entry))
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events)
-    return {**data, "charts": charts_view}
+    return {**_shared_data(records, marks), "charts": charts_view}
 
 
-def relay_json_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
-                    bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, groups: dict[str, Any], events: tuple,
-                    marks: dict[str, bool]) -> dict[str, Any]:
+def relay_json_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
     """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events)
-    return {"schema": RELAY_JSON_SCHEMA, **data}
+    return {"schema": RELAY_JSON_SCHEMA, **_shared_data(records, marks)}
 
 
-_last_data: list = [None, None]          # (arguments, relay_data of them): see _shared_data
+_last_data: list = [None, None, None]          # (records, marks, relay_data of them): see _shared_data
 
 
-def _shared_data(*args) -> dict[str, Any]:
+def _shared_data(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
     """relay_data, computed once for a relay's two pages.
 
     The HTML and JSON jobs of a relay are queued together with the very same
@@ -191,11 +188,12 @@ def _shared_data(*args) -> dict[str, Any]:
     second view reuses the first one's data when the arguments are the same
     objects.  Views are read-only, so sharing the dict is safe.
     """
-    last_args, last_data = _last_data
-    if last_args is not None and all(a is b for a, b in zip(args, last_args)):
+    last_records, last_marks, last_data = _last_data
+    if records is last_records and marks is last_marks:
         return last_data
-    data = relay_data(*args)
-    _last_data[:] = [args, data]
+    relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups, events = records
+    data = relay_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events)
+    _last_data[:] = [records, marks, data]
     return data
 
 

@@ -8,7 +8,7 @@ salt every key, see build.py).  The key is therefore a digest of all the
 arguments: an input a page module forgot to mention cannot exist, because
 there is no list to forget it from.
 
-Hashing every argument of ~40k keyed pages on every build would cost more
+Hashing every argument of ~55k keyed pages (10k relays) on every build would cost more
 than the pages it skips, so :class:`KeyMemo` keeps each page's arguments and
 key from the build before and reuses the key while every argument is the
 very same object or an equal one.  That is sound because models never change
@@ -31,8 +31,6 @@ except ImportError:                    # pragma: no cover - depends on the envir
     orjson = None
 
 VERIFY_ENV = "ALLIUMD_VERIFY_PAGE_KEYS"     # "1": re-derive every reused key (tests)
-
-
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -40,10 +38,10 @@ def derive(fn: Callable[..., Any], args: tuple, shared: dict | None = None) -> s
     """The key of ``fn(*args)``: the function's name and a digest of every argument.
 
     ``shared`` (one dict per build, see :class:`KeyMemo`) remembers the digest of
-    each argument object, so an object many pages receive (a relay's records are
-    the arguments of its HTML, JSON and metrics pages; the vote context is in
-    every relay's) is serialised once per build.  The key is the same with or
-    without it.
+    each argument that is a tuple (a group of records), so one tuple many pages
+    receive (a relay's records: its HTML, JSON and metrics pages) is serialised
+    once per build.  Only those are remembered, to keep the build's memory
+    small.  The key is the same with or without it.
     """
     h = hashlib.blake2b(f"{fn.__module__}.{fn.__qualname__}".encode(), digest_size=16)
     for arg in args:
@@ -55,19 +53,18 @@ def derive(fn: Callable[..., Any], args: tuple, shared: dict | None = None) -> s
 def _digest(value: Any, shared: dict | None) -> bytes:
     if isinstance(value, _SCALARS):
         return key_bytes(value)
+    if type(value) is not tuple:
+        return hashlib.blake2b(key_bytes(value), digest_size=16).digest()
     if shared is not None:
         hit = shared.get(id(value))
         if hit is not None and hit[0] is value:
             return hit[1]
-    if type(value) is tuple:              # e.g. (vote context, row): the shared part is hashed once
-        h = hashlib.blake2b(b"(", digest_size=16)
-        for item in value:
-            h.update(_digest(item, shared))
-        digest = h.digest()
-    else:
-        digest = hashlib.blake2b(key_bytes(value), digest_size=16).digest()
+    h = hashlib.blake2b(b"(", digest_size=16)
+    for item in value:
+        h.update(_digest(item, None))
+    digest = h.digest()
     if shared is not None:
-        shared[id(value)] = (value, digest)    # the object is kept alive, so its id is not reused this build
+        shared[id(value)] = (value, digest)    # the tuple is kept alive, so its id is not reused this build
     return digest
 
 
@@ -91,7 +88,11 @@ def key_bytes(args: Any) -> bytes:
 
 
 def same_arguments(old: tuple, new: tuple) -> bool:
-    """Every argument the same object or equal (plain data: equal values serialise alike)."""
+    """Every argument the same object or equal.
+
+    Equal plain data serialises alike, except numbers of another type (``1 == 1.0 == True``): the
+    models parse one type per field, and in the test suite ``verify`` would report such a change.
+    """
     if old is new:
         return True
     if len(old) != len(new):
