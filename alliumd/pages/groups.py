@@ -8,11 +8,10 @@ A view holds only what its page shows, so an unrelated change elsewhere in
 the network leaves it (and its bytes) untouched.
 
 Contact pages also show their operator's AROI validation and read the
-``aroi`` source.  Each carries a page key (the digest of its view, which
-includes the operator's validation status), reused while the group, its
-rows, its families and its status are the same: a new validator run
-re-renders only the contacts whose status changed, without building the
-other views.
+``aroi`` source.  Their page key is derived from their view's arguments
+(which include the operator's validation status) and reused while those
+are the same objects or equal: a new validator run re-renders only the
+contacts whose status changed, without building the other views.
 """
 
 from __future__ import annotations
@@ -20,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import hashlib
 
 from ..model import aroi as aroi_model, groups as gm
-from ..core.jsonx import view_bytes as json_bytes
+from .pagekey import same_arguments
 from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .templates import template_dir
 from . import common, events as event_pages
@@ -145,14 +143,13 @@ def contact_page_view(*args: Any) -> dict[str, Any]:
     return with_uptime_chart(contact_view(*args))
 
 
-def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
-    """Per contact: the arguments of its view and its page key.
+def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple]:
+    """Per contact: the arguments of its view (its page key is derived from them: pages/pagekey.py).
 
-    The key is the digest of the view.  It is reused without building the
-    view while the group and its rows are the very objects of last time
-    (the groups and rows models share unchanged objects between versions)
-    and its families and AROI status are equal: an AROI-only change then
-    costs a comparison per contact.
+    A contact whose arguments are all the same objects (or equal) as last
+    time keeps its old tuple (the groups and rows models share unchanged
+    objects between versions), so the renderer reuses its key without
+    hashing: an AROI-only change then costs a comparison per contact.
     """
     groups = groups_model(inputs)
     rows_model = inputs.model("group_rows_data")
@@ -165,31 +162,21 @@ def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
         status = aroi_model.operator_view(aroi.operators.get(gid), aroi.validator_available)
         args = (group, rows, rows_model.summary(group), related_groups(groups, group), status, recent.get(gid, ()))
         old = previous.get(gid)
-        if old is not None and _same_contact_arguments(old[0], args):
-            out[gid] = (args, old[1])
-        else:
-            out[gid] = (args, hashlib.blake2b(json_bytes(contact_view(*args)), digest_size=16).hexdigest())
+        out[gid] = old if old is not None and same_arguments(old, args) else args
     return out
-
-
-def _same_contact_arguments(old: tuple, new: tuple) -> bool:
-    return (old[0] is new[0] and len(old[1]) == len(new[1]) and all(a is b for a, b in zip(old[1], new[1]))
-            and old[2] == new[2] and old[3] == new[3] and old[4] == new[4] and old[5] is new[5])
 
 
 def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
     """Contact pages; the AROI source's stale and sample markers (not in the model: a stale flip
-    changes no document) are added to each view and key here."""
+    changes no document) are added to each view here."""
     source = inputs.sources.get(AROI)
     markers = {"validator_stale": bool(source and source.stale), "validator_sample": bool(source and source.sample)}
-    suffix = f":{int(markers['validator_stale'])}{int(markers['validator_sample'])}"
-    for gid, (args, key) in inputs.model("contact_pages").items():
+    for gid, args in inputs.model("contact_pages").items():
         path = group_href("contact", gid)
         view_args = (*args[:4], {**args[4], **markers}, *args[5:])
-        key += suffix
-        yield Page(path, "group.mako", Deferred(contact_page_view, view_args), key=key)
+        yield Page(path, "group.mako", Deferred(contact_page_view, view_args))
         yield Page(common.entity_json_path(path), "group.mako", Deferred(contact_view, view_args),
-                   content_type="json", key=key)
+                   content_type="json")
 
 
 def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterator[Page]:
