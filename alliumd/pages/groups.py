@@ -60,35 +60,6 @@ def group_href(kind: str, gid: str) -> str:
     return GROUP_PATHS[kind](gid)
 
 
-def group_view(groups: gm.GroupsModel, group: gm.Group, *, uptime: Any = None, bandwidth: Any = None,
-               history: bool = False, history_rows: gm.HistoryRows | None = None) -> dict[str, Any]:
-    """Everything a group page shows; ``history`` adds 6-month uptime (and total data with bandwidth).
-
-    ``history_rows`` (precomputed for every relay) replaces per-page joins
-    with the uptime and bandwidth models.
-    """
-    if history_rows is not None:
-        rows = history_rows.rows_of(group)
-        summary_history = history_rows.summary(group)
-    elif history:
-        rows = gm.rows_with_history(groups, group.fingerprints, uptime, bandwidth,
-                                    total_data=group.kind in ("contact", "family"))
-        summary_history = gm.history_summary(group, uptime, bandwidth)
-    else:
-        rows = [groups.rows[fp] for fp in group.fingerprints]
-        summary_history = None
-    return {
-        "kind": group.kind,
-        "id": group.id,
-        "label": group.label,
-        "summary": gm.summary(group),
-        "history": summary_history,
-        "contact": contact_details(group) if group.kind == "contact" else None,
-        "related": related_groups(groups, group),
-        "relays": rows,
-    }
-
-
 CHART_KINDS = frozenset({"contact", "family"})
 
 
@@ -179,21 +150,51 @@ def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
                    content_type="json")
 
 
+def group_args(groups: gm.GroupsModel, group: gm.Group, rows_model: gm.HistoryRows | None,
+               events: tuple | None) -> tuple:
+    """What a (non-contact) group page shows, as the arguments of :func:`plain_group_view`.
+
+    The group and its rows are the objects the models keep for unchanged
+    groups and relays, so a group untouched by a new document gets equal
+    arguments and keeps its derived key without its view being built.
+    """
+    if rows_model is not None:
+        rows, history = rows_model.rows_of(group), rows_model.summary(group)
+    else:
+        rows, history = [groups.rows[fp] for fp in group.fingerprints], None
+    return group, rows, history, related_groups(groups, group), events
+
+
+def plain_group_view(group: gm.Group, rows: list[dict[str, Any]], history: dict[str, Any] | None,
+                     related: list[dict[str, Any]], events: tuple | None) -> dict[str, Any]:
+    """A family, AS, country, platform, flag or first-seen page (and its JSON) from :func:`group_args`."""
+    view = {"kind": group.kind, "id": group.id, "label": group.label, "summary": gm.summary(group),
+            "history": history, "contact": contact_details(group) if group.kind == "contact" else None,
+            "related": related, "relays": rows}
+    if events is not None:
+        view["events"] = event_pages.group_events_section(events, group.size, group.fingerprints)
+    return view
+
+
+def charted_group_view(*args: Any) -> dict[str, Any]:
+    """:func:`plain_group_view` with the relays' uptime chart (family and flag pages)."""
+    return with_uptime_chart(plain_group_view(*args))
+
+
 def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterator[Page]:
     groups = groups_model(inputs)
     rows = None
     if history:
         rows = inputs.model("group_rows_data" if kind in ("contact", "family") else "group_rows_uptime")
     recent = inputs.model("history").families if kind == "family" else None
+    html_view = charted_group_view if history and kind in CHART_KINDS else plain_group_view
     for group in groups.groups[kind].values():
         path = group_href(kind, group.id)
-        view = group_view(groups, group, history_rows=rows)
-        if recent is not None:
-            view["events"] = event_pages.group_events_section(recent.get(group.id, ()), group.size,
-                                                              group.fingerprints)
-        yield Page(path, "group.mako", with_uptime_chart(view) if history and kind in CHART_KINDS else view)
+        args = group_args(groups, group, rows, recent.get(group.id, ()) if recent is not None else None)
+        yield Page(path, "group.mako", Deferred(html_view, args))
         if kind in WITH_JSON:
-            yield Page(common.entity_json_path(path), "group.mako", view, content_type="json")
+            yield Page(common.entity_json_path(path), "group.mako", Deferred(plain_group_view, args),
+                       content_type="json")
 
 
 def expand_family(inputs: RenderInputs) -> Iterator[Page]:
