@@ -9,13 +9,13 @@
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title><%block name="title"/> · ${chrome['site_title']}</title>
-<link rel="stylesheet" href="${chrome['root']}static/style.css">
+<link rel="stylesheet" href="${chrome['root']}${chrome['style']}">
 <%block name="head"/>
 </head>
 <body>
 <header class="top">
-% if chrome['nav'] and chrome['nav'][0][0] == "index.html":
-<a class="brand" href="${chrome['root']}index.html">${chrome['site_title']}</a>
+% if chrome['home']:
+<a class="brand" href="${chrome['root']}${chrome['home']}">${chrome['site_title']}</a>
 % else:
 <span class="brand">${chrome['site_title']}</span>
 % endif
@@ -61,8 +61,8 @@ ${next.body()}
 </p>\
 % endif
 </%def>\
-<%def name="relay_link(fingerprint, nickname)">\
-<a href="${chrome['root']}relay/${fingerprint}/index.html">${nickname}</a>\
+<%def name="relay_link(path, nickname)">\
+<a href="${chrome['root']}${path}">${nickname}</a>\
 </%def>\
 ## A key/value row; the value is always escaped text.
 <%def name="kv(label, value)">\

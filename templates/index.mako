@@ -64,7 +64,7 @@
 <thead><tr><th class="n">#</th><th>Nickname</th><th>Role</th><th>Country</th><th class="n">Observed</th><th class="n">Consensus weight</th><th class="n">Share</th></tr></thead>
 <tbody>
 % for r in s['top_relays']:
-<tr><td class="n">${loop.index + 1}</td><td>${self.relay_link(r['fingerprint'], r['nickname'])}</td><td>${r['role']}</td><td>${r['country_code'] or "–"}</td><td class="n">${r['observed_bandwidth_text']}</td><td class="n">${count(r['consensus_weight'])}</td><td class="n">${r['consensus_weight_fraction_text']}</td></tr>
+<tr><td class="n">${loop.index + 1}</td><td>${self.relay_link(r['path'], r['nickname'])}</td><td>${r['role']}</td><td>${r['country_code'] or "–"}</td><td class="n">${r['observed_bandwidth_text']}</td><td class="n">${count(r['consensus_weight'])}</td><td class="n">${r['consensus_weight_fraction_text']}</td></tr>
 % endfor
 </tbody>
 </table>

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# every reused page key is re-derived and compared, here and in the daemons the tests start: a model that
+# changes an object in place after handing it to a page fails the suite (alliumd/pages/pagekey.py)
+os.environ["ALLIUMD_VERIFY_PAGE_KEYS"] = "1"
 
 from daemon_harness import Daemon, details_doc, now_published, onionoo_bytes, write_config  # noqa: E402
 from loopback import LoopbackAPI  # noqa: E402

@@ -21,7 +21,7 @@ import pytest
 from alliumd import paths
 from alliumd.model import charts, groups as gm, identity
 from alliumd.model.relays import build_relays
-from alliumd.pages import common, groups as group_pages, lists as list_pages, search as search_pages, site
+from alliumd.pages import common, groups as group_pages, lists as list_pages, pagekey, search as search_pages, site
 from alliumd.renderer.build import view_digest
 from alliumd.renderer.jobs import page_bytes
 from alliumd.pages.registry import ModelSpec, Page, RenderInputs, SourceInfo, checked
@@ -460,7 +460,7 @@ def test_contact_keys_cover_the_chart_and_unchanged_contacts_are_skipped():
     def keyed(uptime):
         pages = expand(make_inputs(doc, uptime=uptime, bandwidth=fake_bandwidth(doc)),
                        [f for f in MINE if f.name == "group_contact"])
-        return {p: page.key for p, (page, _) in pages.items()}, pages
+        return {p: pagekey.derive(page.view.fn, page.view.args) for p, (page, _) in pages.items()}, pages
 
     base, pages = keyed(fake_uptime(doc))
     again, _ = keyed(fake_uptime(doc))
@@ -499,6 +499,9 @@ def test_listing_keys_change_exactly_when_a_listing_does():
     def pages(doc):
         return {p: page for p, (page, _) in expand(make_inputs(doc), list_pages.FAMILIES[:1]).items()}
 
+    def key(page):
+        return pagekey.derive(page.view.fn, page.view.args)
+
     doc = small()
     before = pages(doc)
     renamed = copy.deepcopy(doc)
@@ -507,7 +510,7 @@ def test_listing_keys_change_exactly_when_a_listing_does():
     faster["relays"][0]["observed_bandwidth"] = 10 ** 10
     for changed, expected in ((renamed, set()), (faster, {common.list_path("networks", "bandwidth")})):
         after = pages(changed)
-        moved = {p for p in after if after[p].key != before[p].key}
+        moved = {p for p in after if key(after[p]) != key(before[p])}
         assert expected <= moved
         if changed is renamed:
             assert moved and all(p.startswith("lists/families-") for p in moved)

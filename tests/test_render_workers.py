@@ -79,7 +79,8 @@ def test_workers_write_the_same_bytes_as_the_renderer_itself(tmp_path):
         not parallel.dispatcher.pool.workers
 
 
-def counted_view(name: str) -> dict:
+def counted_view(name: str, version: str = "") -> dict:
+    """``version`` is an input the page does not show: a new one changes the key, not the bytes."""
     CALLS.append(name)
     return {"name": name}
 
@@ -99,11 +100,11 @@ def tiny_registry(tmp_path: Path, pages) -> tuple[Registry, Path]:
 
 
 def test_unchanged_page_keys_skip_building_the_view(tmp_path):
-    keys = {"a": "1", "b": "1"}
+    versions = {"a": "1", "b": "1"}
 
     def pages(inputs):
-        for name, key in keys.items():
-            yield Page(f"one/{name}.html", "one.mako", Deferred(counted_view, (name,)), key=key)
+        for name, version in versions.items():
+            yield Page(f"one/{name}.html", "one.mako", Deferred(counted_view, (name, version)))
 
     registry, tpl = tiny_registry(tmp_path, pages)
     builder = site_builder(tmp_path / "s", workers=0, registry=registry, template_dir=tpl)
@@ -112,7 +113,7 @@ def test_unchanged_page_keys_skip_building_the_view(tmp_path):
     CALLS.clear()
     r = builder.build({"onionoo_details"})
     assert (r.written, r.unchanged, CALLS) == (0, 2, [])              # same keys: no view built
-    keys["b"] = "2"
+    versions["b"] = "2"
     r = builder.build({"onionoo_details"})
     assert CALLS == ["b"] and (r.written, r.unchanged) == (0, 2)      # new key, same bytes: not written
     (tmp_path / "s" / "www" / "one" / "a.html").unlink()
@@ -129,7 +130,7 @@ def test_a_dying_worker_fails_its_family_and_is_replaced(tmp_path, monkeypatch):
 
     def pages(inputs):
         for name in ("a", "b", "c"):
-            yield Page(f"one/{name}.html", "one.mako", Deferred(state["fn"], (name,)), key=name)
+            yield Page(f"one/{name}.html", "one.mako", Deferred(state["fn"], (name,)))
 
     registry, tpl = tiny_registry(tmp_path, pages)
     builder = site_builder(tmp_path / "s", workers=2, parallel_min=0, registry=registry, template_dir=tpl)

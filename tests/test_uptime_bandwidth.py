@@ -361,8 +361,12 @@ def test_a_reused_entry_is_marked_again_against_the_new_network():
     for i in range(30):                                   # everyone else catches up: F is no outlier now
         doc["relays"][f"{i:040X}"] = relay_summary({"6M": 1.0})
     second = build_uptime_from(doc, relay_items(doc["relays"]), first)
-    assert second.relays["F" * 40] is first.relays["F" * 40]          # reused, not parsed again
     assert second.relays["F" * 40]["outlier"] is None
+    # a new mark means a marked copy: the previous model (and any page key derived from it) keeps its entry
+    assert first.relays["F" * 40]["outlier"] == "high"
+    assert second.relays["F" * 40]["uptime"] is first.relays["F" * 40]["uptime"]     # reused, not parsed again
+    third = build_uptime_from(doc, relay_items(doc["relays"]), second)
+    assert third.relays["F" * 40] is second.relays["F" * 40]          # same mark: the very same entry
 
 
 def test_percentile_interpolates_between_ranks():

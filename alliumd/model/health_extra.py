@@ -84,6 +84,7 @@ def _network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | No
         return None
 
 
+@functools.lru_cache(maxsize=1 << 14)        # its properties walk lists of networks: once per distinct address
 def _is_private(address: str) -> bool:
     """``private`` or a private/reserved network: what tor's ExitPolicyRejectPrivate expands to."""
     if address == "private":
@@ -101,6 +102,25 @@ def _own_addresses(relay: dict[str, Any]) -> set[str]:
     return own
 
 
+@functools.lru_cache(maxsize=1 << 12)        # most exits share one of a few hundred full policies
+def _policy_addresses(policy: tuple[str, ...]) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """Whether ``policy`` rejects a private network, and its rules for particular public addresses
+    (action, address without brackets): those count unless the address is the relay's own."""
+    private, specific = False, []
+    for rule in policy:
+        parsed = _rule_address(rule)
+        if parsed is None:
+            continue
+        action, address = parsed
+        if address in ANY_ADDRESS:
+            continue
+        if _is_private(address):
+            private = private or action == "reject"
+            continue
+        specific.append((action, address.strip("[]")))
+    return private, tuple(specific)
+
+
 def exit_ip_restrictions(exits: list[dict[str, Any]]) -> dict[str, int]:
     """How exits restrict destinations by address (their full exit policy, not the port summary).
 
@@ -110,22 +130,11 @@ def exit_ip_restrictions(exits: list[dict[str, Any]]) -> dict[str, int]:
     """
     out = Counter()
     for r in exits:
-        kinds = set()
-        own = None
-        for rule in r["exit_policy"]:
-            parsed = _rule_address(rule)
-            if parsed is None:
-                continue
-            action, address = parsed
-            if address in ANY_ADDRESS:
-                continue
-            if _is_private(address):
-                if action == "reject":
-                    kinds.add("private")
-                continue
-            own = _own_addresses(r) if own is None else own
-            if address.strip("[]") not in own:
-                kinds.add(f"{action}_specific")
+        private, specific = _policy_addresses(tuple(r["exit_policy"]))
+        kinds = {"private"} if private else set()
+        if specific:
+            own = _own_addresses(r)
+            kinds.update(f"{action}_specific" for action, address in specific if address not in own)
         out.update(kinds)
         if kinds & {"reject_specific", "accept_specific"}:
             out["restricted"] += 1

@@ -151,14 +151,17 @@ def mark_outliers(relays: dict[str, dict], stats: dict[str, Any]) -> None:
     """"low"/"high" for relays whose OUTLIER_PERIOD uptime is ≥ 2σ from the network mean, else None.
 
     Every entry is (re)marked: entries reused from the previous model carry
-    the previous network's marks.
+    the previous network's marks, and one whose mark changes is replaced by
+    a marked copy, never changed in place (the previous model, and the page
+    keys derived from it, still hold the old object: pages/pagekey.py).
     """
     mean, std = stats["mean"], stats["std"]
     if mean is None or not std:
         low = high = None
     else:
         low, high = mean - OUTLIER_SIGMA * std, mean + OUTLIER_SIGMA * std
-    for relay in relays.values():
+    for fp, relay in relays.items():
         value = relay["uptime"][OUTLIER_PERIOD]
-        relay["outlier"] = None if value is None or low is None else \
-            "low" if value <= low else "high" if value >= high else None
+        mark = None if value is None or low is None else "low" if value <= low else "high" if value >= high else None
+        if relay.get("outlier") != mark:
+            relays[fp] = {**relay, "outlier": mark}

@@ -19,7 +19,6 @@ relay, contact and family pages (pages/relays.py, pages/groups.py).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ from ..history import record as recordmod
 from ..model import consensus_eval, events as ev, format as fmt, openmetrics
 from ..model import uptime as uptime_model
 from ..core.jsonx import loads
-from ..core.jsonx import view_bytes as json_bytes
 from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .common import (DETAILS, FEED_NAME, METRICS_NAME, contact_feed_path, contact_metrics_path, family_feed_path,
                      relay_feed_path, relay_metrics_path, relay_path, relays as relays_model)
@@ -191,27 +189,22 @@ def feed_view(*, feed_id: str, title: str, self_href: str, page_href: str, autho
             "author": ev.clean_text(author, 100), "updated": updated, "entries": entries}
 
 
-def _feed_key(*parts: Any) -> str:
-    return hashlib.blake2b(json_bytes(parts), digest_size=16).hexdigest()
-
-
 def expand_relay_feeds(inputs: RenderInputs) -> Iterator[Page]:
+    """One feed per relay; its view's arguments are the model's own objects (cheap to keep and compare)."""
     model = history(inputs)
     title = inputs.settings.get("site_title", "")
     for relay in inputs.model("relays").relays:
         fp = relay["fingerprint"]
-        events = model.relays.get(fp, ())
-        name = ev.clean_text(relay["nickname"], 40)
-        args = dict(feed_id=f"{FEED_AUTHORITY}relay/{fp}", title=f"{name} ({fp}): events",
-                    self_href=FEED_NAME, page_href="index.html", author=title, events=events,
-                    updated_fallback=model.started)
-        key = _feed_key(fp, name, title, model.started, [e["uid"] for e in events])
-        yield Page(relay_feed_path(fp), "events_feed.mako", Deferred(feed_from, (args,)), key=key)
+        yield Page(relay_feed_path(fp), "events_feed.mako",
+                   Deferred(relay_feed, (fp, relay["nickname"], title, model.relays.get(fp, ()), model.started)))
 
 
-def feed_from(args: dict[str, Any]) -> dict[str, Any]:
-    """:func:`feed_view` of a Deferred page (built only when its key changed, maybe in a worker)."""
-    return feed_view(**args)
+def relay_feed(fp: str, nickname: str | None, site_title: str, events: tuple,
+               started: float | None) -> dict[str, Any]:
+    """A relay's feed (a Deferred view: built only when its key changed, maybe in a worker)."""
+    name = ev.clean_text(nickname, 40)
+    return feed_view(feed_id=f"{FEED_AUTHORITY}relay/{fp}", title=f"{name} ({fp}): events", self_href=FEED_NAME,
+                     page_href="index.html", author=site_title, events=events, updated_fallback=started)
 
 
 def _group_feeds(inputs: RenderInputs, kind: str) -> Iterator[Page]:
@@ -220,17 +213,21 @@ def _group_feeds(inputs: RenderInputs, kind: str) -> Iterator[Page]:
     store = model.contacts if kind == "contact" else model.families
     site = inputs.settings.get("site_title", "")
     path_of = contact_feed_path if kind == "contact" else family_feed_path
-    word = "operator" if kind == "contact" else "family"
     for gid, group in groups.items():
-        events = store.get(gid, ())
-        label = ev.clean_text(group.label, 80)
-        shown = events[:RECENT]
+        shown = store.get(gid, ())[:RECENT]
         linked = sorted({e["fp"] for e in shown if e["fp"]} & set(group.fingerprints))   # relays with a page
-        key = _feed_key(kind, gid, label, site, model.started, [e["uid"] for e in shown], linked)
-        args = dict(feed_id=f"{FEED_AUTHORITY}{kind}/{gid}", title=f"{word} {label}: events of its relays",
-                    self_href=FEED_NAME, page_href="index.html", author=site, events=events,
-                    updated_fallback=model.started, relay_links=linked)
-        yield Page(path_of(gid), "events_feed.mako", Deferred(feed_from, (args,)), key=key)
+        yield Page(path_of(gid), "events_feed.mako",
+                   Deferred(group_feed, (kind, gid, group.label, site, shown, model.started, linked)))
+
+
+def group_feed(kind: str, gid: str, label: str, site_title: str, events: tuple, started: float | None,
+               linked: list[str]) -> dict[str, Any]:
+    """A contact's or family's feed (a Deferred view, like :func:`relay_feed`)."""
+    word = "operator" if kind == "contact" else "family"
+    return feed_view(feed_id=f"{FEED_AUTHORITY}{kind}/{gid}",
+                     title=f"{word} {ev.clean_text(label, 80)}: events of its relays", self_href=FEED_NAME,
+                     page_href="index.html", author=site_title, events=events, updated_fallback=started,
+                     relay_links=linked)
 
 
 def expand_contact_feeds(inputs: RenderInputs) -> Iterator[Page]:
@@ -293,9 +290,9 @@ FAMILIES = [
 
 # -- metrics.txt --------------------------------------------------------------------------------
 
-def relay_metrics_view(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups,
-                       events, extras=None) -> dict[str, Any]:
-    """``relay/<FP>/metrics.txt`` from the relay page's own arguments (pages/relays.py)."""
+def relay_metrics_view(records: tuple) -> dict[str, Any]:
+    """``relay/<FP>/metrics.txt`` from the relay page's own records (pages/relays.py build_relay_pages)."""
+    relay, _, uptime_entry, _, _, vote, aroi, _, _, _ = records
     flag_votes = None
     if vote is not None:
         context, row = vote
@@ -306,8 +303,8 @@ def relay_metrics_view(relay, ranks, uptime_entry, bandwidth_entry, family, vote
 
 
 def expand_relay_metrics(inputs: RenderInputs) -> Iterator[Page]:
-    for fp, (args, key, _) in inputs.model("relay_pages").items():
-        yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, args), key=key)
+    for fp, args in inputs.model("relay_pages").items():
+        yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, (args,)))
 
 
 
@@ -321,12 +318,12 @@ CONTACT_METRIC_FIELDS = ("fingerprint", "running", "flags", "consensus_weight", 
                          "advertised_bandwidth")
 
 
-def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
-    """Per contact: the arguments of its metrics.txt view and their digest (the page key).
+def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, Any]]:
+    """Per contact: the arguments of its metrics.txt view (its page key is derived from them) and its group.
 
     The groups model keeps a group's object while none of its relays
     changed, so an unchanged group with the same validated count reuses its
-    arguments and key without collecting its members again.
+    arguments (and so their key) without collecting its members again.
     """
     relays = inputs.model("relays").by_fingerprint
     aroi = inputs.model("aroi") if inputs.has(AROI) else None
@@ -338,19 +335,18 @@ def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
             validated = sum(1 for fp in group.fingerprints
                             if (aroi.relays.get(fp) or {}).get("status") == "validated")
         old = previous.get(gid)
-        if old is not None and old[2] is group and old[0][1] == validated:
+        if old is not None and old[1] is group and old[0][1] == validated:
             out[gid] = old
             continue
         members = [{k: relays[fp].get(k) for k in CONTACT_METRIC_FIELDS} for fp in group.fingerprints
                    if fp in relays]
-        args = (members, validated)
-        out[gid] = (args, _feed_key("metrics", args), group)
+        out[gid] = ((members, validated), group)
     return out
 
 
 def expand_contact_metrics(inputs: RenderInputs) -> Iterator[Page]:
-    for gid, (args, key, _) in inputs.model("contact_metrics").items():
-        yield Page(contact_metrics_path(gid), "metrics.mako", Deferred(contact_metrics_view, args), key=key)
+    for gid, (args, _) in inputs.model("contact_metrics").items():
+        yield Page(contact_metrics_path(gid), "metrics.mako", Deferred(contact_metrics_view, args))
 
 
 MODELS.append(ModelSpec("contact_metrics", frozenset({DETAILS, AROI}), build_contact_metrics))

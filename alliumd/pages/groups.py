@@ -8,11 +8,10 @@ A view holds only what its page shows, so an unrelated change elsewhere in
 the network leaves it (and its bytes) untouched.
 
 Contact pages also show their operator's AROI validation and read the
-``aroi`` source.  Each carries a page key (the digest of its view, which
-includes the operator's validation status), reused while the group, its
-rows, its families and its status are the same: a new validator run
-re-renders only the contacts whose status changed, without building the
-other views.
+``aroi`` source.  Their page key is derived from their view's arguments
+(which include the operator's validation status) and reused while those
+are the same objects or equal: a new validator run re-renders only the
+contacts whose status changed, without building the other views.
 """
 
 from __future__ import annotations
@@ -20,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import hashlib
 
 from ..model import aroi as aroi_model, groups as gm
-from ..core.jsonx import view_bytes as json_bytes
+from .pagekey import same_arguments
 from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .templates import template_dir
 from . import common, events as event_pages
@@ -60,35 +58,6 @@ def optional_model(inputs: RenderInputs, name: str) -> Any:
 
 def group_href(kind: str, gid: str) -> str:
     return GROUP_PATHS[kind](gid)
-
-
-def group_view(groups: gm.GroupsModel, group: gm.Group, *, uptime: Any = None, bandwidth: Any = None,
-               history: bool = False, history_rows: gm.HistoryRows | None = None) -> dict[str, Any]:
-    """Everything a group page shows; ``history`` adds 6-month uptime (and total data with bandwidth).
-
-    ``history_rows`` (precomputed for every relay) replaces per-page joins
-    with the uptime and bandwidth models.
-    """
-    if history_rows is not None:
-        rows = history_rows.rows_of(group)
-        summary_history = history_rows.summary(group)
-    elif history:
-        rows = gm.rows_with_history(groups, group.fingerprints, uptime, bandwidth,
-                                    total_data=group.kind in ("contact", "family"))
-        summary_history = gm.history_summary(group, uptime, bandwidth)
-    else:
-        rows = [groups.rows[fp] for fp in group.fingerprints]
-        summary_history = None
-    return {
-        "kind": group.kind,
-        "id": group.id,
-        "label": group.label,
-        "summary": gm.summary(group),
-        "history": summary_history,
-        "contact": contact_details(group) if group.kind == "contact" else None,
-        "related": related_groups(groups, group),
-        "relays": rows,
-    }
 
 
 CHART_KINDS = frozenset({"contact", "family"})
@@ -145,14 +114,13 @@ def contact_page_view(*args: Any) -> dict[str, Any]:
     return with_uptime_chart(contact_view(*args))
 
 
-def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
-    """Per contact: the arguments of its view and its page key.
+def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple]:
+    """Per contact: the arguments of its view (its page key is derived from them: pages/pagekey.py).
 
-    The key is the digest of the view.  It is reused without building the
-    view while the group and its rows are the very objects of last time
-    (the groups and rows models share unchanged objects between versions)
-    and its families and AROI status are equal: an AROI-only change then
-    costs a comparison per contact.
+    A contact whose arguments are all the same objects (or equal) as last
+    time keeps its old tuple (the groups and rows models share unchanged
+    objects between versions), so the renderer reuses its key without
+    hashing: an AROI-only change then costs a comparison per contact.
     """
     groups = groups_model(inputs)
     rows_model = inputs.model("group_rows_data")
@@ -165,31 +133,52 @@ def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str]]:
         status = aroi_model.operator_view(aroi.operators.get(gid), aroi.validator_available)
         args = (group, rows, rows_model.summary(group), related_groups(groups, group), status, recent.get(gid, ()))
         old = previous.get(gid)
-        if old is not None and _same_contact_arguments(old[0], args):
-            out[gid] = (args, old[1])
-        else:
-            out[gid] = (args, hashlib.blake2b(json_bytes(contact_view(*args)), digest_size=16).hexdigest())
+        out[gid] = old if old is not None and same_arguments(old, args) else args
     return out
-
-
-def _same_contact_arguments(old: tuple, new: tuple) -> bool:
-    return (old[0] is new[0] and len(old[1]) == len(new[1]) and all(a is b for a, b in zip(old[1], new[1]))
-            and old[2] == new[2] and old[3] == new[3] and old[4] == new[4] and old[5] is new[5])
 
 
 def expand_contact(inputs: RenderInputs) -> Iterator[Page]:
     """Contact pages; the AROI source's stale and sample markers (not in the model: a stale flip
-    changes no document) are added to each view and key here."""
+    changes no document) are added to each view here."""
     source = inputs.sources.get(AROI)
     markers = {"validator_stale": bool(source and source.stale), "validator_sample": bool(source and source.sample)}
-    suffix = f":{int(markers['validator_stale'])}{int(markers['validator_sample'])}"
-    for gid, (args, key) in inputs.model("contact_pages").items():
+    for gid, args in inputs.model("contact_pages").items():
         path = group_href("contact", gid)
         view_args = (*args[:4], {**args[4], **markers}, *args[5:])
-        key += suffix
-        yield Page(path, "group.mako", Deferred(contact_page_view, view_args), key=key)
+        yield Page(path, "group.mako", Deferred(contact_page_view, view_args))
         yield Page(common.entity_json_path(path), "group.mako", Deferred(contact_view, view_args),
-                   content_type="json", key=key)
+                   content_type="json")
+
+
+def group_args(groups: gm.GroupsModel, group: gm.Group, rows_model: gm.HistoryRows | None,
+               events: tuple | None) -> tuple:
+    """What a (non-contact) group page shows, as the arguments of :func:`plain_group_view`.
+
+    The group and its rows are the objects the models keep for unchanged
+    groups and relays, so a group untouched by a new document gets equal
+    arguments and keeps its derived key without its view being built.
+    """
+    if rows_model is not None:
+        rows, history = rows_model.rows_of(group), rows_model.summary(group)
+    else:
+        rows, history = [groups.rows[fp] for fp in group.fingerprints], None
+    return group, rows, history, related_groups(groups, group), events
+
+
+def plain_group_view(group: gm.Group, rows: list[dict[str, Any]], history: dict[str, Any] | None,
+                     related: list[dict[str, Any]], events: tuple | None) -> dict[str, Any]:
+    """A family, AS, country, platform, flag or first-seen page (and its JSON) from :func:`group_args`."""
+    view = {"kind": group.kind, "id": group.id, "label": group.label, "summary": gm.summary(group),
+            "history": history, "contact": contact_details(group) if group.kind == "contact" else None,
+            "related": related, "relays": rows}
+    if events is not None:
+        view["events"] = event_pages.group_events_section(events, group.size, group.fingerprints)
+    return view
+
+
+def charted_group_view(*args: Any) -> dict[str, Any]:
+    """:func:`plain_group_view` with the relays' uptime chart (family and flag pages)."""
+    return with_uptime_chart(plain_group_view(*args))
 
 
 def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterator[Page]:
@@ -198,15 +187,14 @@ def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterato
     if history:
         rows = inputs.model("group_rows_data" if kind in ("contact", "family") else "group_rows_uptime")
     recent = inputs.model("history").families if kind == "family" else None
+    html_view = charted_group_view if history and kind in CHART_KINDS else plain_group_view
     for group in groups.groups[kind].values():
         path = group_href(kind, group.id)
-        view = group_view(groups, group, history_rows=rows)
-        if recent is not None:
-            view["events"] = event_pages.group_events_section(recent.get(group.id, ()), group.size,
-                                                              group.fingerprints)
-        yield Page(path, "group.mako", with_uptime_chart(view) if history and kind in CHART_KINDS else view)
+        args = group_args(groups, group, rows, recent.get(group.id, ()) if recent is not None else None)
+        yield Page(path, "group.mako", Deferred(html_view, args))
         if kind in WITH_JSON:
-            yield Page(common.entity_json_path(path), "group.mako", view, content_type="json")
+            yield Page(common.entity_json_path(path), "group.mako", Deferred(plain_group_view, args),
+                       content_type="json")
 
 
 def expand_family(inputs: RenderInputs) -> Iterator[Page]:

@@ -8,12 +8,10 @@ uptime column.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.jsonx import view_bytes as json_bytes
 from ..model import format as fmt, groups as gm
 from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import common
@@ -43,27 +41,24 @@ def list_row(group: gm.Group) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ListRows:
-    """Kind → group id → row (shared by the 18 listings of a kind), the groups they were made from and,
-    per kind, a digest of all its rows (part of every listing's key)."""
+    """Kind → group id → row (shared by the 18 listings of a kind) and the groups they were made from."""
 
     rows: dict[str, dict[str, dict[str, Any]]]
     groups: dict[str, dict[str, gm.Group]]
-    digests: dict[str, bytes]
 
 
 def build_list_rows(inputs: RenderInputs) -> ListRows:
     """Rows of every listed group; a group object kept by the groups model (not re-aggregated) keeps its row."""
     groups = groups_model(inputs)
     previous = inputs.previous("list_rows")
-    rows, digests = {}, {}
+    rows = {}
     for kind in gm.LIST_KINDS.values():
         old_groups = previous.groups.get(kind, {}) if previous is not None else {}
         old_rows = previous.rows.get(kind, {}) if previous is not None else {}
         by_id = {gid: old_rows[gid] if old_groups.get(gid) is g else list_row(g)
                  for gid, g in groups.groups[kind].items()}
         rows[kind] = by_id
-        digests[kind] = hashlib.blake2b(json_bytes(by_id), digest_size=32).digest()
-    return ListRows(rows, {kind: groups.groups[kind] for kind in rows}, digests)
+    return ListRows(rows, {kind: groups.groups[kind] for kind in rows})
 
 
 # listings whose sorted column repeats a fixed column: that column is left out (one number, one column)
@@ -89,22 +84,22 @@ def list_view(list_kind: str, variant_name: str, shown: list[tuple[dict[str, Any
     }
 
 
-def list_page(groups: gm.GroupsModel, rows: ListRows, list_kind: str, variant: gm.Variant, values: dict[str, Any] | None = None,
-              available: bool = True) -> Page:
-    """One listing as a keyed page: its key is the order and sort values plus the digest of its kind's rows.
+def list_page(groups: gm.GroupsModel, rows: ListRows, list_kind: str, variant: gm.Variant,
+              values: dict[str, Any] | None = None, available: bool = True) -> Page:
+    """One listing as a deferred page: its (row, sort value) pairs in order.
 
-    A new details document changes few listings (one relay's change moves
-    no group in most of the 85); the key lets the others be skipped without
-    building and hashing their thousands of rows.
+    A new details document changes few listings (one relay's change moves no
+    group in most of the 85), and the rows of unchanged groups are the same
+    objects as last time, so the derived key (pages/pagekey.py) is reused by
+    an equality check instead of hashing thousands of rows, and the view is
+    built only for listings that changed.
     """
     kind = gm.LIST_KINDS[list_kind]
     order = gm.sorted_groups(groups, kind, variant, values) if available else []
-    key = hashlib.blake2b(json_bytes([list_kind, variant.name, available, [[g.id, v] for g, v in order]]),
-                          key=rows.digests[kind], digest_size=16).hexdigest()
     base = rows.rows[kind]
     shown = [(base[g.id], v) for g, v in order]
     return Page(common.list_path(list_kind, variant.name), "list.mako",
-                Deferred(list_view, (list_kind, variant.name, shown, available)), key=key)
+                Deferred(list_view, (list_kind, variant.name, shown, available)))
 
 
 def expand_lists(inputs: RenderInputs) -> Iterator[Page]:

@@ -32,7 +32,8 @@ class Deferred:
 
     ``fn(*args)`` returns the plain view dict.  ``fn`` must be a module-level
     function and ``args`` plain data (they are pickled to the worker), so a
-    page whose ``key`` is unchanged costs nothing but that key.
+    page whose key (derived from ``fn`` and ``args``) is unchanged costs
+    nothing but that key.
     """
 
     fn: Callable[..., dict[str, Any]]
@@ -46,18 +47,18 @@ class Deferred:
 class Page:
     """One output file: its site-relative path, its template and a plain view model.
 
-    ``key``, when given, is a digest of everything the view is derived from
-    (for a relay page: its details, ranks, uptime and bandwidth records).  A
+    A page whose view is a :class:`Deferred` has a key derived from that
+    view's function and every one of its arguments (pages/pagekey.py): a
     page whose key equals the one recorded last time, and whose file still
-    exists, is skipped without building its view; the view hash stays the
-    safety net for pages without a key and for keys that changed.
+    exists, is skipped without building its view.  No page states its own
+    key, so none can leave out an input.  Plain views are compared by their
+    view hash.
     """
 
     path: str
     template: str
     view: dict[str, Any] | Deferred
     content_type: str = "html"       # "html" (template) | "json" (the view itself) | "raw" (view["body"] bytes)
-    key: str | None = None
 
     def view_model(self) -> dict[str, Any]:
         """The plain view (building a deferred one)."""

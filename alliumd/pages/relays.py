@@ -4,16 +4,17 @@ Relay pages read details, uptime, bandwidth, CollecTor votes and the AROI
 validator but need only details: a missing source leaves its section saying
 so.
 
-The ~10k relay pages are the bulk of the site, so each carries a page key:
-the digest of exactly what its view is derived from (the relay's record,
-its ranks, its uptime and bandwidth records, its family's names).  The view
-itself, chart geometry included, is a Deferred: it is built only for relays
-whose key changed, in a render worker, from that relay's records alone.
+The ~10k relay pages are the bulk of the site.  Each view, chart geometry
+included, is a Deferred of the relay's own records (its record, ranks,
+uptime and bandwidth records, family, vote row, AROI status, group ids,
+events, source marks): its page key is derived from exactly those
+arguments (pages/pagekey.py), and it is built only for relays whose key
+changed, in a render worker, from those records alone.
 Charts are not memoized in a model: ~30 kB per relay, ~300 MB for a
 10k-relay network.
 
-Votes and AROI are per-relay inputs too: the key covers the relay's own row
-of the vote matrix (as compact JSON text), the digest of what every relay's
+Votes and AROI are per-relay inputs too: the arguments hold the relay's own
+row of the vote matrix (as compact JSON text), what every relay's
 evaluation shares (authorities, thresholds) and the relay's AROI status, so
 a new CollecTor summary or validator run re-renders only the relays whose
 share changed.  The consensus evaluation itself (model/consensus_eval.py,
@@ -26,7 +27,6 @@ the pages' ``marks`` (and keys) once.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +38,7 @@ from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
 from ..core.jsonx import loads
 from ..core.jsonx import view_bytes as json_bytes
+from .pagekey import same_arguments
 from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import events as event_pages
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
@@ -63,8 +64,10 @@ def optional_model(inputs: RenderInputs, name: str, source: str) -> Any:
 
 def expand_index(inputs: RenderInputs) -> Iterator[Page]:
     model = _relays(inputs)
+    summary = {**model.summary, "top_relays": [{**r, "path": relay_path(r["fingerprint"])}
+                                                for r in model.summary["top_relays"]]}
     yield Page(INDEX_PATH, "index.mako", {
-        "published": model.published, "summary": model.summary,
+        "published": model.published, "summary": summary,
         "links": {"health": HEALTH_PATH, "top": TOP_PATH,
                   "lists": [{"label": label, "path": list_path(kind, LIST_VARIANT)} for kind, label in LIST_KINDS]},
     })
@@ -87,12 +90,10 @@ def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
 
 def expand_relay(inputs: RenderInputs) -> Iterator[Page]:
     marks = relay_marks(inputs)
-    suffix = "" if marks == NO_MARKS else "|" + json_bytes(marks).decode()
-    for fp, (args, key, _) in inputs.model("relay_pages").items():
-        args = (*args, marks)
-        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args), key=key + suffix)
-        yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args), content_type="json",
-                   key=key + suffix)
+    for fp, records in inputs.model("relay_pages").items():
+        args = (records, marks)
+        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args))
+        yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args), content_type="json")
 
 
 NO_MARKS = {"votes_stale": False, "aroi_available": True, "aroi_stale": False, "aroi_sample": False}
@@ -126,13 +127,13 @@ def build_relay_votes(inputs: RenderInputs) -> dict[str, Any]:
             "rows": {fp: json_bytes(row).decode() for fp, row in relays.items()}}
 
 
-def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]:
-    """Per relay (model order): the arguments of its views, their page key and the outlier mark it saw.
+def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple]:
+    """Per relay (model order): the arguments of its views (their page key is derived from them).
 
     The models reuse a relay's record objects when its lines did not change,
-    so a relay whose records are the same objects as last time, with the same
-    ranks, family, vote row and AROI status, keeps its key without hashing
-    its arguments again.
+    so a relay whose arguments are all the same objects (or equal) as last
+    time keeps its old argument tuple: the new copies are garbage, and the
+    renderer recognises the old tuple's key without hashing it again.
     """
     model = _relays(inputs)
     keys = inputs.model("groups").relay_keys
@@ -156,70 +157,31 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple[tuple, str, Any]]
         args = (relay, ranks.get(fp), up, bw, family_section(relay, model, keys, shared=members), vote,
                 aroi.get(fp), keys[fp], recent.get(fp, ()), extras[fp])
         old = previous.get(fp)
-        if old is not None and _same_arguments(old[0], args) and old[2] == _outlier(up):
-            out[fp] = old                  # equal arguments: keep the old ones, the new copies are garbage
-        else:
-            out[fp] = (args, relay_key(*args), _outlier(up))
+        out[fp] = old if old is not None and same_arguments(old, args) else args
     return out
 
 
-def _same_arguments(old: tuple, new: tuple) -> bool:
-    """Same record objects (relay, uptime, bandwidth, event list), equal ranks, family, vote share, AROI status,
-    group ids, extras."""
-    return (old[0] is new[0] and old[2] is new[2] and old[3] is new[3] and old[1] == new[1] and old[4] == new[4]
-            and _vote_key(old[5]) == _vote_key(new[5]) and old[6] == new[6] and old[7] == new[7]
-            and old[8] is new[8] and (old[9] is new[9] or old[9] == new[9]))
+def relay_page_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
+    """The relay page's view: its data and the chart geometry of its histories.
 
-
-def _vote_key(vote: tuple | None) -> tuple | None:
-    """A relay's share of the vote data: the shared context's digest and its own row."""
-    return (vote[0]["digest"], vote[1]) if vote is not None else None
-
-
-def _outlier(entry: dict | None) -> Any:
-    """The one field of an uptime entry that changes after its build (model.uptime.mark_outliers)."""
-    return entry.get("outlier") if entry is not None else None
-
-
-def relay_key(relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups, events=(), extras=None) -> str:
-    """The page key of a relay's pages: a digest of everything ``relay_data`` and its charts read.
-
-    ``family`` (members and their status) and ``groups`` (the ids of the
-    group pages it links) say which pages exist, so a family page that
-    appears or disappears re-renders the relay pages that link it.  ``relay`` carries its current UP/DOWN
-    span (counted to the data's publication time) and location; ``extras`` its AS rarity, family support
-    type and alleged/indirect members (model/relay_extras.py).
+    ``records`` is the relay's entry of build_relay_pages: (relay, ranks, uptime entry,
+    bandwidth entry, family, vote, AROI status, group ids, events, extras).
     """
-    return hashlib.blake2b(json_bytes((relay, ranks, uptime_entry, bandwidth_entry, family, _vote_key(vote), aroi,
-                                       groups, [e["uid"] for e in events], extras)), digest_size=16).hexdigest()
-
-
-def relay_page_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
-                    bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, groups: dict[str, Any], events: tuple, extras: dict | None,
-                    marks: dict[str, bool]) -> dict[str, Any]:
-    """The relay page's view: its data and the chart geometry of its histories."""
+    uptime_entry, bandwidth_entry = records[2], records[3]
     charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
                                               bandwidth_model.series_of(bandwidth_entry))
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events,
-                        extras)
-    return {**data, "charts": charts_view}
+    return {**_shared_data(records, marks), "charts": charts_view}
 
 
-def relay_json_view(relay: dict[str, Any], ranks: dict[str, int | None] | None, uptime_entry: dict | None,
-                    bandwidth_entry: dict | None, family: dict[str, Any], vote: tuple | None,
-                    aroi: dict | None, groups: dict[str, Any], events: tuple, extras: dict | None,
-                    marks: dict[str, bool]) -> dict[str, Any]:
+def relay_json_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
     """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    data = _shared_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events,
-                        extras)
-    return {"schema": RELAY_JSON_SCHEMA, **data}
+    return {"schema": RELAY_JSON_SCHEMA, **_shared_data(records, marks)}
 
 
-_last_data: list = [None, None]          # (arguments, relay_data of them): see _shared_data
+_last_data: list = [None, None, None]          # (records, marks, relay_data of them): see _shared_data
 
 
-def _shared_data(*args) -> dict[str, Any]:
+def _shared_data(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
     """relay_data, computed once for a relay's two pages.
 
     The HTML and JSON jobs of a relay are queued together with the very same
@@ -227,11 +189,13 @@ def _shared_data(*args) -> dict[str, Any]:
     second view reuses the first one's data when the arguments are the same
     objects.  Views are read-only, so sharing the dict is safe.
     """
-    last_args, last_data = _last_data
-    if last_args is not None and all(a is b for a, b in zip(args, last_args)):
+    last_records, last_marks, last_data = _last_data
+    if records is last_records and marks is last_marks:
         return last_data
-    data = relay_data(*args)
-    _last_data[:] = [args, data]
+    relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups, events, extras = records
+    data = relay_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events,
+                      extras)
+    _last_data[:] = [records, marks, data]
     return data
 
 

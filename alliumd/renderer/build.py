@@ -8,9 +8,9 @@ work, render and write the pages that do (in-process or on the render
 workers, see dispatch.py), delete pages a family no longer produces, and
 commit the manifest last.  A family that fails keeps its previous pages.
 
-Per page, cheapest test first: an unchanged page key (the digest of the
-page's inputs, when its family gives one) skips the page without building
-its view; an unchanged view hash skips the template; an unchanged output
+Per page, cheapest test first: an unchanged page key (for a deferred view,
+derived from its function and arguments: pagekey.py) skips the page without
+building its view; an unchanged view hash skips the template; an unchanged output
 hash skips the write.  Keys and view hashes are salted with the build info,
 which covers the code, the templates and the render settings, and with the
 family's page chrome (source times, stale and sample markers).
@@ -33,6 +33,7 @@ from ..history import store as history_store
 from ..memory import release_free_memory
 from ..sources import SOURCES
 from ..cache import files as cachefiles, layout, meta as cachemeta
+from ..pages.pagekey import FamilyKeys, KeyMemo
 from . import manifest as manifestmod
 from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
 from .jobs import Chunk, ChunkResult, Job, json_bytes, view_digest as _view_digest
@@ -143,6 +144,7 @@ class SiteBuilder:
                                      template_dir=template_dir)
         self.writer = self.dispatcher.local.writer
         self.model_cache: dict = {}
+        self.keys = KeyMemo()                  # derived page keys of the last build (pagekey.py)
         self.forced: set[str] = set()          # families to render in the next batch regardless
         self._base_info = self._build_info()
         self.nav: tuple[tuple[str, str], ...] = ()
@@ -244,9 +246,11 @@ class SiteBuilder:
         building pauses the collector itself (core/gcpause.gc_paused).
         """
         gc.freeze()
+        self.keys.new_build()
         try:
             return self._build(changed, full=full, now=now, defer=defer, rescan=rescan)
         finally:
+            self.keys.new_build()       # the batch's argument digests hold its objects: let them go
             gc.unfreeze()
 
     def _build(self, changed, *, full, now, defer, rescan) -> BatchResult:
@@ -335,6 +339,7 @@ class SiteBuilder:
 
         chunk = new_chunk()
         exists = self.writer.exists
+        keys = self.keys.begin(family.name)
         fixed = set(family.paths)
         try:
             for page in family.expand(inputs):
@@ -343,7 +348,7 @@ class SiteBuilder:
                     raise ValueError(f"two pages claim {page.path}")
                 seen.add(page.path)
                 fixed.discard(page.path)
-                job = self._job(page, run, salt, exists)
+                job = self._job(page, run, salt, exists, keys)
                 if job is None:
                     continue
                 chunk.jobs.append(job)
@@ -352,35 +357,38 @@ class SiteBuilder:
                     chunk = new_chunk()
             if fixed:           # pages are linked because the family declares them (navigation)
                 raise ValueError(f"declared pages not written: {', '.join(sorted(fixed))}")
+            self.keys.finish(family.name, keys, complete=True)
         except Exception as e:
             log.exception("family %s failed; its previous pages stay in place", family.name)
             run.error = run.error or f"{type(e).__name__}: {e}"
+            self.keys.finish(family.name, keys, complete=False)
         self.dispatcher.dispatch(run, chunk, self._chunk_done)     # the pages expanded so far
         run.expanded = True
         return run
 
-    def _job(self, page: Page, run: FamilyRun, salt: bytes, exists: Callable[[str], bool]) -> Job | None:
+    def _job(self, page: Page, run: FamilyRun, salt: bytes, exists: Callable[[str], bool],
+             keys: FamilyKeys) -> Job | None:
         """The work ``page`` needs, or None when its manifest entry still holds (recorded in ``run``)."""
         known = run.old.get(page.path)
         known_sha, known_view, known_key = (known + [None, None, None])[:3] if known else (None, None, None)
-        key = _salted(page.key, salt) if page.key is not None else None
         if page.content_type == "raw":
-            return self._queued(run, page, key, Job(page.path, page.template, "raw", page.view, None,
+            return self._queued(run, page, None, Job(page.path, page.template, "raw", page.view, None,
                                                     known_sha, None))
-        if key is not None and key == known_key and exists(page.path):
-            run.new[page.path] = known
-            run.unchanged += 1
-            return None
         if isinstance(page.view, Deferred):
+            key = _salted(keys.key(page.path, page.view.fn, page.view.args), salt)
+            if key == known_key and exists(page.path):
+                run.new[page.path] = known
+                run.unchanged += 1
+                return None
             return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
-                                                    None, known_sha, known_view, keyed=key is not None))
+                                                    None, known_sha, known_view, keyed=True))
         view_hash = _view_digest(page.template, page.view, salt)
         if view_hash == known_view and exists(page.path):
-            run.new[page.path] = [known_sha, view_hash, key]
+            run.new[page.path] = [known_sha, view_hash, None]
             run.unchanged += 1
             return None
-        return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
-                                                view_hash, known_sha, known_view))
+        return self._queued(run, page, None, Job(page.path, page.template, page.content_type, page.view,
+                                                 view_hash, known_sha, known_view))
 
     @staticmethod
     def _queued(run: FamilyRun, page: Page, key: str | None, job: Job) -> Job:

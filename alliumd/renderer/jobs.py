@@ -24,6 +24,7 @@ from mako import exceptions as mako_exceptions
 
 from ..core import jsonx
 
+from ..pages.common import INDEX_PATH, STYLE_PATH
 from ..pages.registry import Deferred, SourceInfo
 from ..pages.templates import make_lookup
 from .writer import PageWriter
@@ -40,6 +41,16 @@ def view_digest(template: str, view: Any, salt: bytes) -> str:
     h.update(b"\0")
     h.update(json_bytes(view))
     return h.hexdigest()
+
+
+def page_chrome(path: str, site_title: str, sources: list[SourceInfo] | tuple,
+                nav: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """What base.mako draws around every page; its links come from the site's URL table (pages/common.py).
+
+    ``home`` is the overview's path only when this build writes it (it leads the navigation).
+    """
+    return {"site_title": site_title, "root": "../" * path.count("/"), "page_path": path, "sources": sources,
+            "nav": nav, "style": STYLE_PATH, "home": INDEX_PATH if nav and nav[0][0] == INDEX_PATH else None}
 
 
 @dataclass(frozen=True)
@@ -119,13 +130,6 @@ class PageRenderer:
                               site_title=chunk.site_title, sources=chunk.sources, nav=chunk.nav)
         written, sha = self.writer.write_if_changed(job.path, data, job.known_sha)
         return job.path, sha, view_hash, written
-
-
-def page_chrome(path: str, site_title: str, sources: list[SourceInfo], nav: tuple[tuple[str, str], ...]) -> dict:
-    """What base.mako frames every HTML page with: the title, the way back to the site root from
-    ``path``, the sources line (their data times and markers) and the navigation."""
-    return {"site_title": site_title, "root": "../" * path.count("/"), "page_path": path, "sources": sources,
-            "nav": nav}
 
 
 def page_bytes(lookup, template: str, content_type: str, view: Any, *, path: str, site_title: str,

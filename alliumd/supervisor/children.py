@@ -1,4 +1,4 @@
-"""A supervised child process: spawn, talk, stop, and its respawn bookkeeping.
+"""A supervised child process: spawn, talk, stop, its lifecycle state and respawn bookkeeping.
 
 Children are started with fork+exec (``subprocess.Popen`` of
 ``python -m alliumd.<module>``), not multiprocessing: every child gets a
@@ -21,6 +21,8 @@ from typing import Any
 from ..childproc import SUPERVISOR_PID_ENV
 from ..core import channel
 from ..states import RespawnTracker
+from . import lifecycle
+from .lifecycle import Event, Lifecycle
 
 log = logging.getLogger("alliumd.supervisor")
 
@@ -33,11 +35,8 @@ class Child:
     spec: Any = None                # the config slice it was started with (for reconcile)
     proc: subprocess.Popen | None = None
     tracker: RespawnTracker = field(default_factory=RespawnTracker)
-    respawn_at: float | None = None     # monotonic; set while awaiting respawn
-    fatal: bool = False
-    fatal_reason: str | None = None
-    stopping: bool = False          # we asked it to stop; its exit is expected
-    restart_when_stopped: bool = False
+    life: Lifecycle = field(default_factory=Lifecycle)    # its state (lifecycle.py); changed only by ``event``
+    restart_when_stopped: bool = False  # once its expected exit is seen, start it again (a changed config)
     last_exit: str | None = None
     report: dict = field(default_factory=dict)  # the latest report it sent
     busy_since: float | None = None     # monotonic start of the fetch in flight (backstop)
@@ -54,6 +53,10 @@ class Child:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
+    def event(self, event: Event, now: float, **kw) -> None:
+        """Move its lifecycle along the transition table (IllegalTransition for an edge it does not have)."""
+        self.life = lifecycle.apply(self.life, event, now, **kw)
+
     def spawn(self, now: float, *, first: bool) -> None:
         env = dict(os.environ, **{SUPERVISOR_PID_ENV: str(os.getpid()), "PYTHONUNBUFFERED": "1"})
         self.proc = subprocess.Popen([sys.executable, "-m", self.module, *self.args],
@@ -62,8 +65,7 @@ class Child:
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self.proc.stdin.fileno(), False)
         self._reader = channel.LineReader()
-        self.respawn_at = None
-        self.stopping = False
+        self.event(Event.SPAWN, now)
         if first:
             self.tracker.started(now)
         else:
@@ -111,14 +113,19 @@ class Child:
     def signal_group(self, sig: int) -> None:
         self._send(sig, group=True)
 
-    def terminate(self) -> None:
-        self.stopping = True
+    def terminate(self, now: float) -> None:
+        """SIGTERM to its process group; its exit is then expected (STOPPING)."""
+        self._stop(now)
         self.signal_group(signal.SIGTERM)
 
-    def stop_signal(self, sig: int) -> None:
+    def stop_signal(self, sig: int, now: float) -> None:
         """Terminate with ``sig`` sent to the child alone (its own helpers follow it by PDEATHSIG)."""
-        self.stopping = True
+        self._stop(now)
         self._send(sig, group=False)
+
+    def _stop(self, now: float) -> None:
+        if self.alive and self.life.alive:      # nothing to stop in BACKOFF, FATAL, EXITED or STOPPED
+            self.event(Event.STOP, now)
 
     def close_pipes(self) -> None:
         if self.proc is None:

@@ -5,12 +5,13 @@ waits on a signal wakeup socket, the control socket and every child's report
 pipe, with a timeout that is the time to the next deadline (a respawn, a
 kill, a watchdog ping, a status flush).  Signal handlers do nothing; the
 wakeup fd carries the signal number and the loop dispatches it to one small
-``handle_<name>`` method (gunicorn's arbiter pattern).
+``handle_<name>`` method (gunicorn's arbiter pattern).  Each child's state
+is its :class:`~alliumd.supervisor.lifecycle.Lifecycle` (a transition table);
+the control socket's clients and requests are :mod:`alliumd.supervisor.rpc`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import selectors
@@ -18,26 +19,18 @@ import signal
 import socket
 import time
 
-import psutil
-
-from .. import __version__, atomic, config as configmod, sourcestate, statusview
-from ..core import exitcodes
-from ..sourcestate import SourceRecord
+from .. import __version__, atomic, config as configmod
+from ..core import control, exitcodes
 from ..states import fetch_backstop
-from ..core import control
-from . import lock, reconcile
+from . import lock, reconcile, rpc, status
 from .children import Child
+from .lifecycle import Event, ProcessState, due
 from .sdnotify import Notifier
 
 log = logging.getLogger("alliumd.supervisor")
 
 SIGNAL_NAMES = {signal.SIGTERM: "term", signal.SIGINT: "int", signal.SIGHUP: "hup", signal.SIGCHLD: "chld"}
-STATUS_FLUSH = 30.0          # status.json is rewritten at least this often
-STATUS_MIN_GAP = 0.5         # ... and at most this often
-RENDERER = "renderer"
-MAX_CLIENTS = 64             # open control connections; beyond this, accepting pauses
-CLIENT_TIMEOUT = 5.0         # a control client must send its whole request within this
-BUSY_CLIENT_TIMEOUT = 0.5    # ... or within this while all MAX_CLIENTS slots are taken
+STATUS_FLUSH, STATUS_MIN_GAP, RENDERER = status.STATUS_FLUSH, status.STATUS_MIN_GAP, status.RENDERER
 
 
 class Supervisor:
@@ -58,8 +51,7 @@ class Supervisor:
         self.status_dirty = True
         self.last_status_write = 0.0
         self.next_watchdog = clock()
-        self._conns: dict[socket.socket, list] = {}     # conn -> [bytes so far, accepted at]
-        self.accept_paused = False
+        self.control: rpc.ControlServer | None = None
 
     # -- start-up ----------------------------------------------------------------
 
@@ -70,8 +62,7 @@ class Supervisor:
             path.mkdir(parents=True, exist_ok=True)
         atomic.sweep_tmp(d.cache_dir)
         self._setup_signals()
-        self.listener = control.listen(d.run_dir)
-        self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
+        self.control = rpc.ControlServer(self.selector, control.listen(d.run_dir), self, self.clock)
         self._apply(reconcile.plan(None, self.cfg, set()))
         self.notifier.ready(self._summary())
         log.info("alliumd %s started pid=%d config=%s sources=%s", __version__, os.getpid(), self.cfg.path,
@@ -132,7 +123,6 @@ class Supervisor:
                      spec=(self.cfg.daemon, self.cfg.render))
 
     def _spawn(self, child: Child, *, first: bool) -> None:
-        child.fatal, child.fatal_reason = False, None
         child.spawn(self.clock(), first=first)
         child.last_heard = self.clock()
         self.selector.register(child.proc.stdout, selectors.EVENT_READ, lambda f, c=child: self._on_output(c))
@@ -152,7 +142,7 @@ class Supervisor:
         for name in plan.stop:
             child = self.children[name]
             if child.alive:
-                child.terminate()
+                child.terminate(self.clock())
             else:
                 del self.children[name]
         self.children[RENDERER].send({"cmd": "status"})
@@ -163,7 +153,7 @@ class Supervisor:
         child.spec, child.args = fresh.spec, fresh.args
         if child.alive:
             child.restart_when_stopped = True
-            child.terminate()
+            child.terminate(self.clock())
         else:
             self._spawn(child, first=True)
 
@@ -182,6 +172,8 @@ class Supervisor:
 
     def _on_report(self, child: Child, report: dict) -> None:
         child.last_heard = self.clock()
+        if child.life.state is ProcessState.STARTING:
+            child.event(Event.HEARD, child.last_heard)
         if child.silent:
             log.info("%s is heard from again", child.name)
             child.silent = False
@@ -208,21 +200,24 @@ class Supervisor:
         returncode = child.proc.returncode
         child.last_exit = exitcodes.describe(returncode)
         self.status_dirty = True
-        if child.restart_when_stopped and self.stopping_since is None:
+        expected = child.life.state is ProcessState.STOPPING
+        if expected or self.stopping_since is not None:
+            child.event(Event.EXITED, now)          # STOPPING → STOPPED; ended by itself while stopping → EXITED
+        if expected and child.restart_when_stopped and self.stopping_since is None:
             child.restart_when_stopped = False
             self._spawn(child, first=True)
             return
-        if child.stopping or self.stopping_since is not None:
+        if expected or self.stopping_since is not None:
             log.info("%s stopped (%s)", child.name, child.last_exit)
             if child.name != RENDERER and child.name not in {s.name for s in self.cfg.enabled_sources}:
                 del self.children[child.name]
             return
         decision = child.tracker.exited(now, returncode, config_error_code=exitcodes.CONFIG)
         if decision.action == "respawn":
-            child.respawn_at = decision.at
+            child.event(Event.CRASHED, now, at=decision.at)
             log.warning("%s %s; respawning in %.1fs", child.name, child.last_exit, decision.at - now)
         else:
-            child.fatal, child.fatal_reason, child.respawn_at = True, decision.reason, decision.at
+            child.event(Event.GAVE_UP, now, at=decision.at, reason=decision.reason)
             log.error("%s %s; %s", child.name, child.last_exit, decision.reason)
             self.notifier.status(self._summary())
         renderer = self.children.get(RENDERER)
@@ -239,7 +234,7 @@ class Supervisor:
         deadlines = [now + STATUS_FLUSH, self.last_status_write + STATUS_FLUSH]
         if self.status_dirty:
             deadlines.append(self.last_status_write + STATUS_MIN_GAP)
-        deadlines += [c.respawn_at for c in self.children.values() if c.respawn_at is not None]
+        deadlines += [c.life.respawn_at for c in self.children.values() if c.life.respawn_at is not None]
         deadlines += [c.busy_since + fetch_backstop(self.cfg.sources[n].timeout, self.cfg.sources[n].retries)
                       for n, c in self.children.items() if c.busy_since is not None and n in self.cfg.sources]
         if self.notifier.watchdog_interval:
@@ -248,18 +243,20 @@ class Supervisor:
         if renderer is not None and renderer.alive and renderer.silenced_pid != renderer.pid \
                 and renderer.last_heard is not None:
             deadlines.append(renderer.last_heard + self.cfg.daemon.renderer_timeout)
-        if self._conns:
-            deadlines.append(min(at for _, at in self._conns.values()) + self._client_timeout())
+        client_deadline = self.control.deadline() if self.control is not None else None
+        if client_deadline is not None:
+            deadlines.append(client_deadline)
         if self.stopping_since is not None:
             deadlines.append(now + 0.1)
         return min(deadlines)
 
     def _tick(self) -> None:
         now = self.clock()
-        self._expire_clients(now)
+        if self.control is not None:
+            self.control.expire(now)
         if self.stopping_since is None:
             for child in list(self.children.values()):
-                if child.respawn_at is not None and now >= child.respawn_at and not child.alive:
+                if due(child.life, now) and not child.alive:
                     self._spawn(child, first=False)
                 self._enforce_backstop(child, now)
             self._enforce_heartbeat(now)
@@ -310,9 +307,10 @@ class Supervisor:
         self.stopping_since = self.clock()
         self.notifier.stopping()
         for child in self.children.values():
-            child.respawn_at = None
+            if child.life.state in (ProcessState.BACKOFF, ProcessState.FATAL):
+                child.event(Event.CANCEL, self.stopping_since)      # no respawn from now on
             if child.name != RENDERER and child.alive:
-                child.terminate()
+                child.terminate(self.stopping_since)
         self._advance_stop(self.stopping_since)
 
     def _advance_stop(self, now: float) -> None:
@@ -323,7 +321,7 @@ class Supervisor:
         fetchers_alive = any(c.alive for n, c in self.children.items() if n != RENDERER)
         if renderer is not None and not self.renderer_stop_sent and (not fetchers_alive or elapsed > budget / 2):
             self.renderer_stop_sent = True
-            renderer.stop_signal(signal.SIGUSR1)       # renders "stopped" on status.html, then exits
+            renderer.stop_signal(signal.SIGUSR1, now)  # renders "stopped" on status.html, then exits
         if elapsed > budget:
             for child in self.children.values():
                 if child.alive:
@@ -363,12 +361,14 @@ class Supervisor:
             self.status_dirty = True
             self.notifier.ready(f"reload failed: {e.problems[0]}; {self._summary()}")
             return {"reloaded": False, "error": str(e)}
-        running = {n for n, c in self.children.items() if n != RENDERER and not c.stopping}
+        running = {n for n, c in self.children.items()
+                   if n != RENDERER and c.life.state not in (ProcessState.STOPPING, ProcessState.STOPPED)}
         plan = reconcile.plan(self.cfg, new, running)
         self.cfg, self.loaded_at, self.reload_error, self.reload_error_at = new, self.wall(), None, None
         for name, child in self.children.items():       # a fixed config may cure a configuration error
-            if child.fatal and child.respawn_at is None and name not in plan.restart + plan.stop:
-                child.respawn_at = self.clock()
+            if child.life.state is ProcessState.FATAL and child.life.respawn_at is None \
+                    and name not in plan.restart + plan.stop:
+                child.event(Event.RETRY, self.clock(), at=self.clock())
         self._apply(plan)
         log.info("reloaded: start=%s stop=%s restart=%s renderer=%s", plan.start, plan.stop, plan.restart,
                  "restart" if plan.restart_renderer else "kept")
@@ -377,106 +377,11 @@ class Supervisor:
         return {"reloaded": True, "start": plan.start, "stop": plan.stop, "restart": plan.restart,
                 "restart_renderer": plan.restart_renderer}
 
-    # -- control socket ------------------------------------------------------------
+    # -- control methods (rpc.dispatch) -----------------------------------------------
 
-    def _accept(self, listener) -> None:
-        """Accept up to MAX_CLIENTS clients; beyond that, later ones wait in the backlog."""
-        while len(self._conns) < MAX_CLIENTS:
-            try:
-                conn, _ = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as e:                 # EMFILE/ENFILE/ENOBUFS: wait for a slot
-                log.warning("control socket: accept failed: %s", e)
-                if self._conns:
-                    self._pause_accept()
-                return
-            conn.setblocking(False)
-            self._conns[conn] = [b"", self.clock()]
-            self.selector.register(conn, selectors.EVENT_READ, self._on_request)
-        self._pause_accept()
-
-    def _pause_accept(self) -> None:
-        if not self.accept_paused:
-            self.accept_paused = True
-            self.selector.unregister(self.listener)
-
-    def _client_timeout(self) -> float:
-        return BUSY_CLIENT_TIMEOUT if self.accept_paused else CLIENT_TIMEOUT
-
-    def _drop(self, conn: socket.socket, reply: dict | None = None) -> None:
-        """Forget a client: unregister, optionally answer, close; resume accepting."""
-        self._conns.pop(conn, None)
-        try:
-            self.selector.unregister(conn)
-        except (KeyError, ValueError):
-            pass
-        try:
-            if reply is not None:
-                conn.setblocking(True)
-                conn.settimeout(2.0)
-                conn.sendall(control.encode(reply))
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        if self.accept_paused and len(self._conns) < MAX_CLIENTS:
-            self.accept_paused = False
-            self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
-
-    def _expire_clients(self, now: float) -> None:
-        for conn, (_, at) in list(self._conns.items()):
-            if now - at > self._client_timeout():
-                self._drop(conn)
-
-    def _on_request(self, conn: socket.socket) -> None:
-        """One request per connection; whatever it holds, it can never end the supervisor."""
-        try:
-            chunk = conn.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            chunk = b""
-        entry = self._conns.get(conn)
-        if entry is None:
-            self._drop(conn)
-            return
-        data = entry[0] + chunk
-        if chunk and b"\0" not in data and len(data) <= control.MAX_REQUEST:
-            entry[0] = data
-            return
-        try:
-            if b"\0" not in data:
-                raise ValueError("request not terminated or too large")
-            request = control.decode(data.split(b"\0", 1)[0])
-            reply = {"parameters": self.dispatch(request, control.peer_uid(conn))}
-        except PermissionError as e:
-            reply = {"error": "PermissionDenied", "message": str(e)}
-        except (ValueError, LookupError) as e:
-            reply = {"error": "InvalidRequest", "message": str(e)}
-        except Exception as e:                   # a bug must cost one request, not the daemon
-            log.exception("control request failed")
-            reply = {"error": "InternalError", "message": f"{type(e).__name__}: {e}"}
-        self._drop(conn, reply)
-
-    def dispatch(self, request: dict, uid: int) -> dict:
-        method, params = control.validate(request)
-        if method in control.MUTATING and not control.may_mutate(uid):
-            raise PermissionError(f"{method} needs root or the daemon's user")
-        if method == "Status":
-            return self.snapshot()
-        if method == "Reload":
-            return self.reload()
-        if method == "Refresh":
-            return self.refresh(params["source"])
-        if method == "Render":
-            renderer = self.children[RENDERER]
-            renderer.send({"cmd": "render_all" if params.get("all") else "render"})
-            return {"queued": True, "all": bool(params.get("all"))}
-        if method == "Stop":
-            self.begin_stop("alliumctl stop")
-            return {"stopping": True}
-        raise LookupError(f"unknown method {method!r}")
+    def render(self, everything: bool) -> dict:
+        self.children[RENDERER].send({"cmd": "render_all" if everything else "render"})
+        return {"queued": True, "all": everything}
 
     def refresh(self, name: str) -> dict:
         """Fetch now, even during failure backoff or a Retry-After window."""
@@ -495,86 +400,15 @@ class Supervisor:
             child.send({"cmd": "refresh"})
         return {"refreshing": name}
 
-    # -- status ----------------------------------------------------------------------
+    # -- status (status.py) ---------------------------------------------------------
 
     def snapshot(self) -> dict:
-        now = self.wall()
-        sources = {}
-        for name in self.cfg.sources:
-            child = self.children.get(name)
-            rec = None
-            if child is not None and child.report.get("record"):
-                try:
-                    rec = SourceRecord.from_json(child.report["record"])
-                except ValueError as e:
-                    log.warning("%s reported an invalid record: %s", name, e)
-            if rec is None:
-                rec = sourcestate.load(self.cfg.daemon.state_dir, name)
-            state = note = None
-            if child is not None:
-                if child.fatal:
-                    state, note = "fatal", child.fatal_reason
-                elif child.respawn_at is not None:
-                    state = "backoff"
-                    note = f"process {child.last_exit}; respawn in {max(0, child.respawn_at - self.clock()):.0f}s"
-                elif child.stopping:
-                    state = "stopped"
-            sources[name] = statusview.source_entry(
-                self.cfg, rec, now, running=child is not None, pid=child.pid if child else None,
-                restarts=child.tracker.restarts if child else 0, state=state,
-                rss=_rss(child.pid) if child else None, note=note)
-        renderer = self.children.get(RENDERER)
-        return {
-            "daemon": {"running": True, "pid": os.getpid(), "version": __version__,
-                       "started_at": statusview.iso(self.started_at), "uptime_s": round(now - self.started_at, 1),
-                       "config": str(self.cfg.path), "loaded_at": statusview.iso(self.loaded_at),
-                       "last_reload_error": self.reload_error,
-                       "last_reload_error_at": statusview.iso(self.reload_error_at),
-                       "stopping": self.stopping_since is not None, "rss_tree": _rss(os.getpid(), tree=True)},
-            "renderer": statusview.renderer_entry(
-                renderer.report if renderer else None,
-                running=bool(renderer and renderer.alive and not renderer.silent),
-                pid=renderer.pid if renderer else None, rss=_rss(renderer.pid) if renderer else None,
-                restarts=renderer.tracker.restarts if renderer else 0),
-            "sources": sources,
-        }
+        return status.snapshot(self)
 
     def write_status_file(self, *, final: bool = False) -> None:
-        """``run_dir/status.json``: what ``alliumctl status`` reads when the socket does not answer."""
-        snap = self.snapshot()
-        if final:
-            snap["daemon"]["running"] = False
-        snap["updated_at"] = statusview.iso(self.wall())
-        snap["flush_interval"] = STATUS_FLUSH
-        try:
-            snap["daemon"]["create_time"] = psutil.Process().create_time()
-        except psutil.Error:
-            pass
-        try:
-            atomic.write_bytes(self.cfg.daemon.run_dir / "status.json", json.dumps(snap).encode(), fsync=False)
-        except OSError as e:          # e.g. a full run_dir: alliumctl still has the socket
-            log.error("cannot write status.json: %s", e)
+        status.write_file(self, final=final)
         self.last_status_write = self.clock()
         self.status_dirty = False
 
     def _summary(self) -> str:
-        states = {}
-        for name, child in self.children.items():
-            if name == RENDERER:
-                continue
-            state = "fatal" if child.fatal else child.report.get("record", {}).get("state", "starting")
-            states[state] = states.get(state, 0) + 1
-        text = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no sources"
-        return f"{len(self.cfg.enabled_sources)} sources ({text})"
-
-
-def _rss(pid: int | None, *, tree: bool = True) -> int | None:
-    """Resident memory of a process and (by default) its descendants."""
-    if pid is None:
-        return None
-    try:
-        proc = psutil.Process(pid)
-        procs = [proc] + (proc.children(recursive=True) if tree else [])
-        return sum(p.memory_info().rss for p in procs if p.is_running())
-    except psutil.Error:
-        return None
+        return status.summary(self)

@@ -8,8 +8,8 @@ The work is split so that relay pages stay cheap to keep fresh:
   evaluation shares (authorities, their thresholds, the majority), with a
   digest of it;
 * :func:`relay_row` picks one relay's row (plain lists, a few hundred
-  bytes): with the context's digest it is the relay page's share of the
-  page key, so a new summary re-renders only relays whose row changed
+  bytes): with the context it is the relay page's share of the vote data
+  (and so of its derived page key), so a new summary re-renders only relays whose row changed
   (or every relay when the shared context did, e.g. new thresholds);
 * :func:`evaluate` turns a context and a row into the plain view the
   relay page shows; it runs in a render worker, for changed pages only.

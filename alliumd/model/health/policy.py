@@ -17,11 +17,19 @@ def exit_policy_card(running: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(exits)
     weight = sum(r["exit_probability"] or 0 for r in exits)
 
+    answers: dict[tuple[int, int], bool] = {}     # (policy object, port): each distinct policy asked once
+
+    def allows_port(p: Any, port: int) -> bool:
+        known = answers.get((id(p), port))
+        if known is None:
+            known = answers[id(p), port] = bool(p) and allows(p, port)
+        return known
+
     def allowing(port: int) -> tuple[int, float]:
-        hits = [r for r, p in zip(exits, policies) if p and allows(p, port)]
+        hits = [r for r, p in zip(exits, policies) if allows_port(p, port)]
         return len(hits), sum(r["exit_probability"] or 0 for r in hits)
 
-    web = [r for r, p in zip(exits, policies) if p and allows(p, 80) and allows(p, 443)]
+    web = [r for r, p in zip(exits, policies) if allows_port(p, 80) and allows_port(p, 443)]
     web_only = sum(1 for p in policies if p and p[0] == "accept" and _only(p, {80, 443}))
     reject_lists = sum(1 for p in policies if p and p[0] == "reject")
     rows = [_row("Exit relays", fmt.count(n)),

@@ -1,0 +1,158 @@
+"""Page keys derived from what a deferred view reads, never listed by hand.
+
+A :class:`~alliumd.pages.registry.Deferred` view is a module-level
+function of plain-data arguments (they are pickled to a render worker, which
+has nothing else to read), so the function and its arguments are everything
+its page depends on besides the code, the templates and the chrome (which
+salt every key, see build.py).  The key is therefore a digest of all the
+arguments: an input a page module forgot to mention cannot exist, because
+there is no list to forget it from.
+
+Hashing every argument of ~55k keyed pages (10k relays) on every build would cost more
+than the pages it skips, so :class:`KeyMemo` keeps each page's arguments and
+key from the build before and reuses the key while every argument is the
+very same object or an equal one.  That is sound because models never change
+an object they have handed out (``model.uptime.mark_outliers`` copies an
+entry whose mark changes); ``verify`` re-derives each reused key and fails
+loudly when that rule is broken (the test suite runs with it on).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from typing import Any, Callable
+
+try:                                   # optional speed-up (pyproject.toml); the stdlib is the fallback
+    import orjson
+except ImportError:                    # pragma: no cover - depends on the environment
+    orjson = None
+
+VERIFY_ENV = "ALLIUMD_VERIFY_PAGE_KEYS"     # "1": re-derive every reused key (tests)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def derive(fn: Callable[..., Any], args: tuple, shared: dict | None = None) -> str:
+    """The key of ``fn(*args)``: the function's name and a digest of every argument.
+
+    ``shared`` (one dict per build, see :class:`KeyMemo`) remembers the digest of
+    each argument that is a tuple (a group of records), so one tuple many pages
+    receive (a relay's records: its HTML, JSON and metrics pages) is serialised
+    once per build.  Only those are remembered, to keep the build's memory
+    small.  The key is the same with or without it.
+    """
+    h = hashlib.blake2b(f"{fn.__module__}.{fn.__qualname__}".encode(), digest_size=16)
+    for arg in args:
+        h.update(b"\0")
+        h.update(_digest(arg, shared))
+    return h.hexdigest()
+
+
+def _digest(value: Any, shared: dict | None) -> bytes:
+    if isinstance(value, _SCALARS):
+        return key_bytes(value)
+    if type(value) is not tuple:
+        return hashlib.blake2b(key_bytes(value), digest_size=16).digest()
+    if shared is not None:
+        hit = shared.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+    h = hashlib.blake2b(b"(", digest_size=16)
+    for item in value:
+        h.update(_digest(item, None))
+    digest = h.digest()
+    if shared is not None:
+        shared[id(value)] = (value, digest)    # the tuple is kept alive, so its id is not reused this build
+    return digest
+
+
+def _plain(value: Any) -> Any:
+    """What JSON cannot say itself, said deterministically: sets sorted, dataclasses by every field."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"a page view argument of type {type(value).__name__} has no key")
+
+
+def key_bytes(args: Any) -> bytes:
+    """Every argument's full content as JSON (a type that cannot be serialised raises: no silent gap)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(args, default=_plain, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:              # e.g. a lone surrogate: the stdlib decides what happens
+            pass
+    return json.dumps(args, ensure_ascii=False, separators=(",", ":"), default=_plain).encode("utf-8")
+
+
+def same_arguments(old: tuple, new: tuple) -> bool:
+    """Every argument the same object or equal.
+
+    Equal plain data serialises alike, except numbers of another type (``1 == 1.0 == True``): the
+    models parse one type per field, and in the test suite ``verify`` would report such a change.
+    """
+    if old is new:
+        return True
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new):              # a loop, not all(): this runs for every keyed page of a build
+        if a is not b and a != b:
+            return False
+    return True
+
+
+class StaleKey(AssertionError):
+    """A reused key no longer matches its arguments: something changed an object in place."""
+
+
+class FamilyKeys:
+    """One family's keys during one expansion: the previous build's entries and the new ones."""
+
+    def __init__(self, old: dict[str, tuple[Callable, tuple, str]], verify: bool, shared: dict):
+        self.old, self.new, self.verify, self.shared = old, {}, verify, shared
+        self.derived = 0
+        self._last: tuple = (None, None, False)     # (new args, old args, same?): a page's HTML and JSON share them
+
+    def key(self, path: str, fn: Callable[..., Any], args: tuple) -> str:
+        old = self.old.get(path)
+        if old is not None and old[0] is fn and self._same(old[1], args):
+            key = old[2]
+            if self.verify and derive(fn, args) != key:
+                raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
+        else:
+            key = derive(fn, args, self.shared)
+            self.derived += 1
+        self.new[path] = (fn, args, key)
+        return key
+
+    def _same(self, old: tuple, new: tuple) -> bool:
+        last_new, last_old, same = self._last
+        if new is last_new and old is last_old:
+            return same
+        same = same_arguments(old, new)
+        self._last = (new, old, same)
+        return same
+
+
+class KeyMemo:
+    """Derived keys per family and page path, carried from one build to the next."""
+
+    def __init__(self, verify: bool | None = None):
+        self.verify = os.environ.get(VERIFY_ENV) == "1" if verify is None else verify
+        self._families: dict[str, dict[str, tuple[Callable, tuple, str]]] = {}
+        self._shared: dict = {}  # id → (object, digest) of this build's arguments (see derive)
+        self.derived = 0        # keys hashed (the rest were reused): for tests and profiling
+
+    def new_build(self) -> None:
+        """Forget the argument digests of the last build (its objects may change identity or be freed)."""
+        self._shared = {}
+
+    def begin(self, family: str) -> FamilyKeys:
+        return FamilyKeys(self._families.get(family, {}), self.verify, self._shared)
+
+    def finish(self, family: str, keys: FamilyKeys, *, complete: bool) -> None:
+        """End a family's expansion: its pages' entries replace the old ones (``complete``) or join them."""
+        self._families[family] = keys.new if complete else {**keys.old, **keys.new}
+        self.derived += keys.derived
