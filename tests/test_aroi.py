@@ -457,3 +457,36 @@ def test_allium_scores():
     assert aroi.as_rarity(0.000_1, 11) == 3 and aroi.as_rarity(0.0, 0) == 0
     assert [aroi.veteran_factor(n) for n in (1, 9, 10, 20, 50, 100, 200, 300)] == [
         1.0, 1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3]
+
+
+def test_leaderboards_of_a_few_changed_relays_equal_a_fresh_build():
+    """Operators whose contact group is unchanged keep their figures (the memo); the boards equal a fresh build."""
+    from alliumd.model.relays import build_relays_lines
+    details, latest, big = big_network()
+    BIG_ID = build_groups(build_relays(copy.deepcopy(details))).relay_keys[big[0]]["contact"]
+
+    def lines(doc):
+        return {k: v for k, v in doc.items() if k != "relays"}, [json.dumps(r).encode() for r in doc["relays"]]
+
+    def plain(lb):
+        return lb.categories, lb.ranks, lb.overview, lb.operators, lb.inputs
+
+    vm = aroi.build_validator(summary_of(latest))
+    rm = build_relays_lines(*lines(details))
+    gm = build_groups(rm)
+    uptime, bandwidth = hand_made_history([r["fingerprint"] for r in details["relays"]])
+    versions = ("uptime-1", "bandwidth-1")
+    first = aroi.build_leaderboards(rm, gm, uptime, bandwidth, aroi.build_aroi(rm, gm, vm), versions=versions)
+    changed = copy.deepcopy(details)
+    changed["relays"][35]["consensus_weight"] *= 7               # one relay outside the big operator
+    rm2 = build_relays_lines(*lines(changed), rm)
+    gm2 = build_groups(rm2, gm)
+    am2 = aroi.build_aroi(rm2, gm2, vm)
+    again = aroi.build_leaderboards(rm2, gm2, uptime, bandwidth, am2, previous=first, versions=versions)
+    assert plain(again) == plain(aroi.build_leaderboards(rm2, gm2, uptime, bandwidth, am2))
+    kept = {gid for gid in again.memo.metrics if gm2.groups["contact"][gid] is gm.groups["contact"].get(gid)}
+    moved = gm2.relay_keys[changed["relays"][35]["fingerprint"]]["contact"]
+    assert kept and moved not in kept and BIG_ID in kept         # only the changed relay's operator is redone
+    other = aroi.build_leaderboards(rm2, gm2, uptime, bandwidth, am2, previous=first, versions=("uptime-2",
+                                                                                             "bandwidth-1"))
+    assert plain(other) == plain(again)                          # a new uptime document: everything recomputed

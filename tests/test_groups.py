@@ -329,7 +329,7 @@ def test_groups_of_a_few_changed_relays_are_updated_like_a_full_build():
     lambda r: r.update(contact="ciissversion:2 url:https://new.example proof:uri-rsa"),   # another group
     lambda r: r.update(effective_family=[r["fingerprint"]]),                             # family changed
 ])
-def test_relays_that_move_between_groups_rebuild_the_model(change):
+def test_relays_that_move_between_groups_are_updated_like_a_full_build(change):
     from alliumd.model.relays import build_relays_lines
     doc = small()
     before = build_relays_lines(*lines_of(doc))
@@ -338,6 +338,45 @@ def test_relays_that_move_between_groups_rebuild_the_model(change):
     change(next(r for r in changed["relays"] if r.get("effective_family") and len(r["effective_family"]) > 1))
     after = build_relays_lines(*lines_of(changed), before)
     assert snapshot(gm.build_groups(after, groups)) == snapshot(gm.build_groups(after))
+
+
+def churned(doc: dict, seed: int) -> dict:
+    """``doc`` an hour later: two relays gone, a new one (a copy under a new fingerprint, in no family),
+    one moved to a new contact and one family declaration dropped."""
+    out = copy.deepcopy(doc)
+    relays = out["relays"]
+    rng = __import__("random").Random(seed)
+    for _ in range(2):
+        relays.pop(rng.randrange(len(relays)))
+    newcomer = copy.deepcopy(relays[rng.randrange(len(relays))])
+    newcomer["fingerprint"] = f"{seed:040X}"
+    newcomer["nickname"] = "Newcomer"
+    newcomer.pop("effective_family", None)
+    newcomer.pop("alleged_family", None)
+    relays.append(newcomer)
+    relays[rng.randrange(len(relays))]["contact"] = f"operator {seed} <ops{seed}@example.org>"
+    declared = [r for r in relays if r.get("effective_family") and len(r["effective_family"]) > 1]
+    if declared:
+        rng.choice(declared)["effective_family"] = []
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_an_hour_of_churn_is_updated_like_a_full_build(seed):
+    """Relays that came, went and moved: only their groups are re-aggregated, the result is a full build's."""
+    from alliumd.model.relays import build_relays_lines
+    doc = small()
+    before = build_relays_lines(*lines_of(doc))
+    groups = gm.build_groups(before)
+    after = build_relays_lines(*lines_of(churned(doc, seed)), before)
+    updated = gm.build_groups(after, groups)
+    assert updated.columns is not None and updated.source is after.by_fingerprint
+    assert snapshot(updated) == snapshot(gm.build_groups(after))
+    later = build_relays_lines(*lines_of(churned(churned(doc, seed), seed + 100)), after)   # and again
+    assert snapshot(gm.build_groups(later, updated)) == snapshot(gm.build_groups(later))
+    untouched = [k for k, by_id in groups.groups.items() for gid, g in by_id.items()
+                 if updated.groups[k].get(gid) is g]
+    assert untouched                                   # groups without a changed relay are shared
 
 
 def test_history_rows_reuse_rows_of_unchanged_relays():

@@ -245,3 +245,29 @@ def test_authorities_card_without_data_says_which_source_is_enabled():
     assert card["notes"] == ["No directory-authority data: CollecTor votes is enabled but has no data yet (its "
                              "last error is on the status page); consensus-health is disabled in the config."]
     assert "not enabled" not in card["notes"][0]
+
+
+def test_the_uptime_card_is_kept_while_no_running_relays_role_flags_or_mark_change():
+    """A details document that renames a relay keeps the card object; one that changes a flag rebuilds it."""
+    import copy
+
+    from alliumd.pages.registry import RenderInputs
+    doc = load_doc()
+    first = with_models(doc)
+    card = first.model("health_uptime")
+    cache = first._model_cache
+
+    def next_inputs(changed, digest):
+        inputs = with_models(changed)
+        return RenderInputs(inputs._docs, {**inputs._hashes, "onionoo_details": digest}, inputs.sources,
+                            inputs._models, cache, None, {"site_title": "Test"}, 0.0)
+
+    renamed = copy.deepcopy(doc)
+    renamed["relays"][0]["nickname"] = "Renamed"
+    assert next_inputs(renamed, "d2").model("health_uptime") is card
+    reflagged = copy.deepcopy(renamed)
+    running = next(r for r in reflagged["relays"] if r.get("running") and "Stable" in r["flags"])
+    running["flags"].remove("Stable")
+    rebuilt = next_inputs(reflagged, "d3").model("health_uptime")
+    assert rebuilt is not card and rebuilt.card == hm.uptime_card_of(build_relays(reflagged), with_models(reflagged)
+                                                                       .model("uptime"))

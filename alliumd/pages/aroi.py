@@ -37,7 +37,9 @@ def build_aroi_model(inputs: RenderInputs):
 def build_leaderboards(inputs: RenderInputs):
     return aroi_model.build_leaderboards(inputs.model("relays"), inputs.model("groups"),
                                          _optional(inputs, "uptime", UPTIME),
-                                         _optional(inputs, "bandwidth", BANDWIDTH), inputs.model("aroi"))
+                                         _optional(inputs, "bandwidth", BANDWIDTH), inputs.model("aroi"),
+                                         inputs.previous("leaderboards"),
+                                         (inputs.version(UPTIME), inputs.version(BANDWIDTH)))
 
 
 def _entry_view(e: dict[str, Any]) -> dict[str, Any]:

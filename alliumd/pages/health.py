@@ -11,6 +11,7 @@ the data is missing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from ..model import health as hm
 from .registry import ModelSpec, Page, PageFamily, RenderInputs
@@ -22,8 +23,31 @@ HEALTH_INPUTS = frozenset({DETAILS, UPTIME, BANDWIDTH})
 
 
 def build_health_model(inputs: RenderInputs) -> dict:
-    return hm.assemble(inputs.model("health_details"), inputs.model("health_uptime"),
+    return hm.assemble(inputs.model("health_details"), inputs.model("health_uptime").card,
                        inputs.model("health_growth"))
+
+
+@dataclass(frozen=True)
+class UptimeCard:
+    """The uptime card and what it was computed from: the uptime document and, per running relay, its
+    fingerprint, role, flags and outlier mark (everything the card reads of the details document)."""
+
+    basis: tuple
+    card: dict
+
+
+def build_uptime_card(inputs: RenderInputs) -> UptimeCard:
+    """A details document that changes no running relay's role, flags or mark keeps the previous card."""
+    relays, uptime = _relays(inputs), optional_model(inputs, "uptime", UPTIME)
+    entries = uptime.relays if uptime is not None else {}
+    running = [r for r in relays.relays if r["running"]]
+    marks = {fp: entry.get("outlier") for fp, entry in entries.items() if entry.get("outlier")}
+    basis = (inputs.version(UPTIME), uptime is None,
+             tuple((r["fingerprint"], r["role"], tuple(r["flags"]), marks.get(r["fingerprint"])) for r in running))
+    previous = inputs.previous("health_uptime")
+    if previous is not None and previous.basis == basis:
+        return previous
+    return UptimeCard(basis, hm.uptime_card(running, uptime))
 
 
 def expand_health(inputs: RenderInputs) -> Iterator[Page]:
@@ -35,8 +59,7 @@ def expand_health(inputs: RenderInputs) -> Iterator[Page]:
 
 MODELS = [
     ModelSpec("health_details", DETAILS_ONLY, lambda inputs: hm.details_cards(_relays(inputs))),
-    ModelSpec("health_uptime", frozenset({DETAILS, UPTIME}),
-              lambda inputs: hm.uptime_card_of(_relays(inputs), optional_model(inputs, "uptime", UPTIME))),
+    ModelSpec("health_uptime", frozenset({DETAILS, UPTIME}), build_uptime_card),
     ModelSpec("health_growth", frozenset({DETAILS, BANDWIDTH}),
               lambda inputs: hm.growth_card_of(_relays(inputs), optional_model(inputs, "bandwidth", BANDWIDTH))),
     ModelSpec("health_stacks", frozenset({DETAILS, AROI}),

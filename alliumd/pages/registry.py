@@ -132,6 +132,10 @@ class RenderInputs:
         except KeyError:
             return None
 
+    def version(self, source: str) -> str:
+        """The content hash of ``source``'s cache file ("" without one): which document a model was built from."""
+        return self._hashes.get(source, "")
+
     def has(self, source: str) -> bool:
         """Whether ``source`` has data, without parsing it when the document mapping can tell."""
         available = getattr(self._docs, "available", None)

@@ -11,7 +11,7 @@ from ...core.gcpause import gc_paused
 from .. import format as fmt
 from ..groups import GroupsModel
 from ..relays import RelayModel
-from .metrics import OperatorMetrics, build_operator_metrics
+from .metrics import MetricsMemo, OperatorMetrics, build_operator_metrics
 from .rarity import EU_COUNTRIES
 from .status import VALIDATED, AroiModel, _pct
 from .views import _pct_text
@@ -187,18 +187,25 @@ class LeaderboardModel:
     operators: int                          # operators considered (contact of 3+ characters)
     inputs: dict[str, bool]                 # which optional inputs were available: uptime, bandwidth, aroi
     overview: dict[str, Any] = field(default_factory=dict)   # leaderboard_overview: totals and top 3s
+    memo: MetricsMemo = field(default_factory=MetricsMemo, repr=False)   # for the next build
 
 
 def build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any = None, bandwidth: Any = None,
-                       aroi: AroiModel | None = None) -> LeaderboardModel:
-    """All leaderboards from the relay, group, uptime, bandwidth and AROI models (the last three optional)."""
+                       aroi: AroiModel | None = None, previous: LeaderboardModel | None = None,
+                       versions: tuple = ()) -> LeaderboardModel:
+    """All leaderboards from the relay, group, uptime, bandwidth and AROI models (the last three optional).
+
+    ``previous`` and ``versions`` (the uptime and bandwidth documents' hashes) let operators whose relays
+    did not change keep their figures (metrics.MetricsMemo).
+    """
     with gc_paused():
-        return _build_leaderboards(relays, groups, uptime, bandwidth, aroi)
+        return _build_leaderboards(relays, groups, uptime, bandwidth, aroi,
+                                   previous.memo if previous is not None else MetricsMemo(), versions)
 
 
 def _build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any, bandwidth: Any,
-                        aroi: AroiModel | None) -> LeaderboardModel:
-    operators = build_operator_metrics(relays, groups, uptime, bandwidth, aroi)
+                        aroi: AroiModel | None, memo: MetricsMemo, versions: tuple) -> LeaderboardModel:
+    operators = build_operator_metrics(relays, groups, uptime, bandwidth, aroi, memo, versions)
     categories = []
     ranks: dict[str, list[dict[str, Any]]] = {}
     for category in CATEGORIES:
@@ -211,7 +218,7 @@ def _build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any, ba
                             operators=len(operators),
                             inputs={"uptime": uptime is not None, "bandwidth": bandwidth is not None,
                                     "aroi": aroi is not None and aroi.validator_available},
-                            overview=leaderboard_overview(relays, groups, operators, aroi, categories))
+                            overview=leaderboard_overview(relays, groups, operators, aroi, categories), memo=memo)
 
 
 def leaderboard_overview(relays: RelayModel, groups: GroupsModel, operators: dict[str, OperatorMetrics],

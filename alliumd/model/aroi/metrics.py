@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 from collections import Counter
@@ -54,9 +55,31 @@ class OperatorMetrics:
     status: str | None = None            # operator validation status (None without the AROI model)
 
 
+@dataclass
+class MetricsMemo:
+    """What the per-operator metrics of one build were computed from, for the next build.
+
+    An operator whose contact group is the very same object (the groups
+    model shares a group none of whose relays changed) and whose network-wide
+    inputs (uptime and bandwidth models, rare countries, AS rarity scores,
+    the document time) are unchanged keeps its history, spread and veteran
+    figures; only the cheap figures that read the whole network (weight
+    authority) or the validator are computed again.
+    """
+
+    context: tuple = ()
+    groups: dict[str, Any] = field(default_factory=dict)          # operator id → its contact group object
+    metrics: dict[str, "OperatorMetrics"] = field(default_factory=dict)
+
+
 def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any = None, bandwidth: Any = None,
-                           aroi: AroiModel | None = None) -> dict[str, OperatorMetrics]:
-    """Metrics of every operator with a contact (allium skips contacts shorter than 3 characters)."""
+                           aroi: AroiModel | None = None, memo: MetricsMemo | None = None,
+                           versions: tuple = ()) -> dict[str, OperatorMetrics]:
+    """Metrics of every operator with a contact (allium skips contacts shorter than 3 characters).
+
+    ``memo`` (the previous build's, filled in for the next one) lets unchanged operators keep their figures;
+    ``versions`` names the uptime and bandwidth documents they were read from (their content hashes).
+    """
     by_fp = relays.by_fingerprint
     keys = groups.relay_keys
     network = len(relays.relays)
@@ -69,26 +92,35 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
     bandwidth_relays = bandwidth.relays if bandwidth is not None else {}
     period_points = (bandwidth.network.get("period_points") or {}) if bandwidth is not None else {}
     statuses = aroi.relays if aroi is not None else {}
+    context = (versions, uptime is None, bandwidth is None, period_points, rare, as_scores, reference)
+    reusable = memo is not None and bool(versions) and memo.context == context
+    old_groups, old_metrics = (memo.groups, memo.metrics) if reusable else ({}, {})
     out: dict[str, OperatorMetrics] = {}
     for gid, group in groups.groups["contact"].items():
         members = [by_fp[fp] for fp in group.fingerprints]
         contact = members[0]["contact"] or ""
         if len(contact.strip()) < 3:
             continue
-        domain = keys[group.fingerprints[0]]["aroi"]
-        m = OperatorMetrics(id=gid, label=domain or clean_text(contact, 40) or gid, aroi_domain=domain,
-                            relays=group.size, bandwidth=group.bandwidth,
-                            consensus_weight_fraction=group.weight_fraction,
-                            exit_count=group.role_count["exit"], guard_count=group.role_count["guard"])
+        if old_groups.get(gid) is group:
+            m = dataclasses.replace(old_metrics[gid])
+        else:
+            domain = keys[group.fingerprints[0]]["aroi"]
+            m = OperatorMetrics(id=gid, label=domain or clean_text(contact, 40) or gid, aroi_domain=domain,
+                                relays=group.size, bandwidth=group.bandwidth,
+                                consensus_weight_fraction=group.weight_fraction,
+                                exit_count=group.role_count["exit"], guard_count=group.role_count["guard"])
+            _history_metrics(m, group.fingerprints, uptime_relays, bandwidth_relays, period_points)
+            _spread_metrics(m, members, keys, rare, as_scores)
+            _veteran_metrics(m, members, reference)
         m.exit_authority = group.role_weight["exit"] / net_weight["exit"] if net_weight.get("exit") else 0.0
         m.guard_authority = group.role_weight["guard"] / net_weight["guard"] if net_weight.get("guard") else 0.0
-        _history_metrics(m, group.fingerprints, uptime_relays, bandwidth_relays, period_points)
-        _spread_metrics(m, members, keys, rare, as_scores)
-        _veteran_metrics(m, members, reference)
         m.validated_count = sum(1 for fp in group.fingerprints if statuses.get(fp, {}).get("status") == VALIDATED)
-        if aroi is not None and gid in aroi.operators:
-            m.status = aroi.operators[gid]["status"]
+        m.status = aroi.operators[gid]["status"] if aroi is not None and gid in aroi.operators else None
         out[gid] = m
+    if memo is not None:
+        memo.context = context
+        memo.groups = {gid: groups.groups["contact"][gid] for gid in out}
+        memo.metrics = out
     return out
 
 
