@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
          f"{sum(1 for r in running if r['alleged_family']):,} / {sum(1 for r in running if r['indirect_family']):,}")
 
     # network health
-    cards = {c["id"]: c for c in hm.build_health(relays, uptime, bandwidth)["cards"]}
+    dashboard = hm.assemble(hm.details_cards(relays), hm.uptime_card_of(relays, uptime),
+                            hm.growth_card_of(relays, bandwidth))             # as pages/health.py caches them
+    cards = {c["id"]: c for c in dashboard["cards"]}
     show("health: overloaded", f"{rows(cards['roles'])['Overloaded']['value']} "
          f"({rows(cards['roles'])['Overloaded']['detail']})")
     g = rows(cards["growth"])

@@ -113,7 +113,8 @@ def test_hostile_strings_in_every_field_that_reaches_a_sentence():
 
 
 def test_clean_text_caps_and_strips():
-    assert ev.clean_text("a\nb\tc\x00d") == "a b cd"
+    assert ev.clean_text("a\nb\tc\x00d") == "a b c d"          # core.text: each unsafe run is one space
+    assert ev.clean_text("\u202eevil\u2066x\ufffe") == "evil x"   # bidi overrides and noncharacters go too
     assert ev.clean_text("x" * 300, 10) == "x" * 9 + "…"
     assert ev.clean_text(None) == ""
 

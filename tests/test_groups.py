@@ -178,8 +178,8 @@ def test_aggregates_cover_running_relays_by_primary_role():
 
 
 def test_clean_text_removes_controls_and_surrogates_and_bounds_length():
-    # the one policy (core.text): each run of controls or lone surrogates is one space
-    assert gm.clean_text("a\x00b\u202ec\ud800d\te") == "a b\u202ec d e"
+    # the one policy (core.text): each run of controls, bidi overrides or lone surrogates is one space
+    assert gm.clean_text("a\x00b\u202ec\ud800d\te") == "a b c d e"
     assert gm.clean_text("x" * 10_000, 10) == "x" * 9 + "…"
     assert gm.clean_text("\x00\x01") is None and gm.clean_text(None) is None
 

@@ -1,8 +1,11 @@
 """Operator text (nicknames, contacts, platforms, vote headers, validator errors) made plain: one policy.
 
 Operator-controlled strings are hostile input.  Whatever reads one for
-display or a summary removes the same characters: C0 controls (tab and
-newline included), DEL, C1 controls and lone UTF-16 surrogates.  Each run of
+display, a summary or a feed removes the same characters: C0 controls (tab
+and newline included), DEL, C1 controls, lone UTF-16 surrogates, the
+bidirectional embedding/override/isolate controls (U+202A-202E,
+U+2066-2069: they reorder the text around them, a spoofing tool) and the
+noncharacters U+FFFE/U+FFFF (not allowed in XML).  Each run of
 them becomes one space, so words they separated stay apart; the result is
 trimmed and capped.  Escaping for HTML/XML is the templates' job (Mako's
 ``h`` filter), not this.
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]+")
 
 
 def plain_text(value: str, limit: int | None = None, *, fold: bool = False, ellipsis: bool = False) -> str:

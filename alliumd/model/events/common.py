@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ...core.text import plain_text
+
 import hashlib
 import json
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -42,17 +43,9 @@ Cause = Callable[[str, str, bool], "str | None"]      # (fingerprint, flag, gain
 
 
 def clean_text(value: Any, limit: int = TEXT_LIMIT) -> str:
-    """Operator text fit for a sentence and an XML feed: no control or format characters, one line, capped."""
-    text = "" if value is None else str(value)
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs", "Cf", "Co", "Cn") or ch in "\ufffe\uffff":
-            out.append(" " if ch in "\t\n\r\x0b\x0c" else "")
-        else:
-            out.append(ch)
-    text = " ".join("".join(out).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Operator text fit for a sentence and an XML feed: the one operator-text policy (core.text), one line,
+    capped."""
+    return plain_text("" if value is None else str(value), limit, fold=True, ellipsis=True)
 
 
 def time_text(epoch: float) -> str:
