@@ -35,7 +35,9 @@ def test_json_shim_writes_what_the_stdlib_fallback_writes():
     ("a\x00\x01b", {}, "a b"),                        # a run of controls is one space
     ("a\x85b\x9fc", {}, "a b c"),                     # C1 controls too
     ("a\ud800b", {}, "a b"),                          # lone surrogates
-    ("a\u202eb", {}, "a\u202eb"),                     # a visible (format) character stays
+    ("a\u202eb\u2066c", {}, "a b c"),                # bidi overrides and isolates reorder text: gone
+    ("a\ufffeb", {}, "a b"),                          # noncharacters (not allowed in XML)
+    ("a\u200db\u200ec", {}, "a\u200db\u200ec"),          # joiners and marks stay (emoji, scripts)
     ("line\nbreak\r\nend", {}, "line break end"),
     ("a   b", {}, "a   b"),                           # spaces are the operator's
     ("a  \x01  b", {"fold": True}, "a b"),
