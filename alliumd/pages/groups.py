@@ -25,6 +25,7 @@ from .pagekey import same_arguments
 from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .templates import template_dir
 from . import common, events as event_pages
+from .group_text import group_text
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 
 GROUP_PATHS: dict[str, Callable[[str], str]] = {
@@ -93,12 +94,19 @@ CHART_KINDS = frozenset({"contact", "family"})
 
 
 def with_uptime_chart(view: dict[str, Any]) -> dict[str, Any]:
-    """An HTML page's view: ``view`` plus its relays' uptime chart (None without uptime data).
+    """``view`` plus its relays' uptime chart (None without uptime data).
 
     Derived from the view's own rows only, so whatever keys or hashes the
     view also covers the chart; the JSON page keeps the plain view.
     """
     return {**view, "uptime_chart": gm.uptime_chart(view["relays"])}
+
+
+def html_view(view: dict[str, Any], *, chart: bool = False) -> dict[str, Any]:
+    """An HTML page's view: ``view`` (with the uptime chart when ``chart``) and the page's wording of it
+    (pages/group_text.py); the JSON page keeps the plain view."""
+    view = with_uptime_chart(view) if chart else view
+    return {**view, "shown": group_text(view)}
 
 
 def contact_details(group: gm.Group, aroi: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -139,8 +147,8 @@ def contact_view(group: gm.Group, rows: list[dict[str, Any]], history: dict[str,
 
 
 def contact_page_view(*args: Any) -> dict[str, Any]:
-    """A contact's HTML view: :func:`contact_view` with the uptime chart."""
-    return with_uptime_chart(contact_view(*args))
+    """A contact's HTML view: :func:`contact_view` with the uptime chart and the page's wording."""
+    return html_view(contact_view(*args), chart=True)
 
 
 def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple]:
@@ -191,7 +199,7 @@ def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterato
         if recent is not None:
             view["events"] = event_pages.group_events_section(recent.get(group.id, ()), group.size,
                                                               group.fingerprints)
-        yield Page(path, "group.mako", with_uptime_chart(view) if history and kind in CHART_KINDS else view)
+        yield Page(path, "group.mako", html_view(view, chart=history and kind in CHART_KINDS))
         if kind in WITH_JSON:
             yield Page(common.entity_json_path(path), "group.mako", view, content_type="json")
 
