@@ -61,10 +61,22 @@ def optional_model(inputs: RenderInputs, name: str, source: str) -> Any:
 
 # -- overview and the all-relays table --------------------------------------------------------
 
+def overview_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """The network summary with the overview's wording of its counts (index.mako only lays it out)."""
+    counts = {f"{key}_text": fmt.count(summary[key])
+              for key in ("relays_truncated", "relays_running", "relays_total", "countries", "as_count")}
+    return {**summary, **counts,
+            "roles": [{**role, "label": role["role"].capitalize(), "count_text": fmt.count(role["count"])}
+                      for role in summary["roles"]],
+            "flags": [{**f, "count_text": fmt.count(f["count"])} for f in summary["flags"]],
+            "top_relays": [{**r, "path": relay_path(r["fingerprint"]),
+                            "consensus_weight_text": fmt.count(r["consensus_weight"])}
+                           for r in summary["top_relays"]]}
+
+
 def expand_index(inputs: RenderInputs) -> Iterator[Page]:
     model = _relays(inputs)
-    summary = {**model.summary, "top_relays": [{**r, "path": relay_path(r["fingerprint"])}
-                                                for r in model.summary["top_relays"]]}
+    summary = overview_summary(model.summary)
     yield Page(INDEX_PATH, "index.mako", {
         "published": model.published, "summary": summary,
         "links": {"health": HEALTH_PATH, "top": TOP_PATH,
@@ -73,14 +85,16 @@ def expand_index(inputs: RenderInputs) -> Iterator[Page]:
 
 
 ALL_RELAYS_FIELDS = ("running", "fingerprint", "nickname", "fp_short", "flags_text", "country_code", "as_number",
-                     "observed_bandwidth_text", "consensus_weight", "version", "os", "first_seen_date")
+                     "observed_bandwidth_text", "version", "os", "first_seen_date")
 
 
 def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
     model = _relays(inputs)
     yield Page(RELAYS_ALL_PATH, "relays_all.mako", {
         "published": model.published,
-        "relays": [{k: r[k] for k in ALL_RELAYS_FIELDS} for r in model.relays],     # only what the table shows
+        # only what the table shows
+        "relays": [{**{k: r[k] for k in ALL_RELAYS_FIELDS}, "consensus_weight_text": fmt.count(r["consensus_weight"])}
+                   for r in model.relays],
         "count": fmt.count(len(model.relays)),
     })
 
