@@ -40,9 +40,8 @@ from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import events as event_pages
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
                      UPTIME, list_path, relay_json_path, relay_path, relays as _relays)
-from .relay_sections import (AROI_STATUS_TEXT, FAMILY_SHOWN, MEMBER_STATUS, NO_LINKS, aroi_section,  # noqa: F401
-                             consensus_section, family_note, family_section, relay_links, traffic_section,
-                             uptime_section)
+from .relay_sections import (NO_LINKS, aroi_section, consensus_section, family_section, relay_links,
+                             traffic_section, uptime_section)
 from .relay_text import relay_text
 
 COLLECTOR, AROI = "collector", "aroi"
