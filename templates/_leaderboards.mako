@@ -26,7 +26,7 @@
 % for e in c['entries']:
 <td><a href="${chrome['root']}${e['href']}"><bdi>${e['label']}</bdi></a> <span class="d">${e['value_text']}</span></td>\
 % endfor
-% for _ in range(3 - len(c['entries'])):
+% for _ in c['blanks']:
 <td>–</td>\
 % endfor
 </tr>
@@ -49,17 +49,12 @@
 % if not c['entries']:
 <p>No operator qualifies yet.</p>
 % else:
-${board(c['entries'][:10])}
-% if len(c['entries']) > 10:
-<details><summary>Ranks 11–${min(20, len(c['entries']))}</summary>
-${board(c['entries'][10:20])}
+${board(c['first'])}
+% for part in c['more']:
+<details><summary>${part['label']}</summary>
+${board(part['entries'])}
 </details>
-% endif
-% if len(c['entries']) > 20:
-<details><summary>Ranks 21–${len(c['entries'])}</summary>
-${board(c['entries'][20:])}
-</details>
-% endif
+% endfor
 % endif
 </section>
 % endfor

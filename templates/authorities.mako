@@ -18,7 +18,7 @@ ${voters} voting authorities, ${signers} signatures, ${relays} relays, ${bandwid
 <p class="note">No consensus-health data yet: signatures, clocks, versions and notices are empty.</p>
 % endif
 % if sections_missing:
-<p class="note">consensus-health sections missing or unreadable: ${", ".join(sections_missing)}.</p>
+<p class="note">consensus-health sections missing or unreadable: ${sections_missing_text}.</p>
 % endif
 % if general_notices:
 <ul class="notices">
@@ -37,7 +37,7 @@ ${voters} voting authorities, ${signers} signatures, ${relays} relays, ${bandwid
 <tr class="${'bad' if r['problem'] else 'ok'}"><td>${r['nickname']}</td><td>${r['voting']}</td><td>${r['signed']}</td>
 <td>${r['vote_current']}</td><td>${r['method']}</td><td class="n">${r['relays']}</td><td class="n">${r['measured']}</td>
 <td>${r['version']}</td><td>${r['clock']}</td><td class="small">${r['flags']}</td><td class="small">${r['thresholds']}</td>
-<td>${"; ".join(r['problems']) or "–"}</td></tr>
+<td>${r['problems_text']}</td></tr>
 % endfor
 </tbody>
 </table>

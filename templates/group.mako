@@ -5,30 +5,16 @@
 ## Operator text is escaped by the default filter and isolated with <bdi> so
 ## bidi controls cannot reorder the text around it.  Tables are inlined (no
 ## def call per row): the largest flag pages list every relay.
-<%!
-    from alliumd.model.format import count, counted
-
-    HEADINGS = {"family": "Family", "as": "Autonomous system", "contact": "Operator",
-                "country": "Country", "platform": "Platform", "flag": "Flag",
-                "first_seen": "First seen"}
-    OWN_UNIQUE = {"as": "unique_as", "country": "unique_countries", "contact": "unique_contacts",
-                  "family": "unique_families"}
-    UNIQUE = (("unique_as", "Autonomous systems"), ("unique_countries", "Countries"),
-              ("unique_contacts", "Contacts"), ("unique_families", "Families"))
-
-    def tally(items):
-        return ", ".join("%s (%s)" % (i["name"], count(i["count"])) for i in items)
-%>\
-<%block name="title">${HEADINGS[kind]} ${label}</%block>\
+<%block name="title">${shown['heading']} ${label}</%block>\
 ## contact and family HTML views carry "uptime_chart" (None without uptime data); other views do not
 <%block name="head">${ch.stylesheet() if context.get('uptime_chart') else ""}\
 % if context.get('events'):
 <link rel="alternate" type="application/atom+xml" title="Events of these relays" href="${context['events']['feed']}">
 % endif
 </%block>\
-<% s = summary; root = chrome['root'] %>\
+<% s = summary; t = shown; root = chrome['root'] %>\
 <link rel="stylesheet" href="${root}static/groups.css">
-<h1>${HEADINGS[kind]} <bdi>${label}</bdi></h1>
+<h1>${t['heading']} <bdi>${label}</bdi></h1>
 <p class="lead">${intro()}</p>
 % if contact is not None:
 ${contact_section()}
@@ -38,16 +24,14 @@ ${contact_section()}
 <section>
 <h2>Summary</h2>
 <table class="kv">
-<tr><th scope="row">Relays</th><td>${count(s['running'])} running of ${count(s['relays'])} listed</td></tr>
-<tr><th scope="row">Running by role</th><td>${count(s['exit'])} exit, ${count(s['guard'])} guard, ${count(s['middle'])} middle</td></tr>
+<tr><th scope="row">Relays</th><td>${t['running']}</td></tr>
+<tr><th scope="row">Running by role</th><td>${t['roles']}</td></tr>
 <tr><th scope="row">Observed bandwidth</th><td>${s['observed_bandwidth']}</td></tr>
 <tr><th scope="row">Advertised bandwidth</th><td>${s['advertised_bandwidth']}</td></tr>
-<tr><th scope="row">Consensus weight</th><td>${count(s['consensus_weight'])} (${s['consensus_weight_fraction']} of the network)</td></tr>
+<tr><th scope="row">Consensus weight</th><td>${t['consensus_weight']}</td></tr>
 <tr><th scope="row">Guard / middle / exit probability</th><td>${s['guard_probability']} / ${s['middle_probability']} / ${s['exit_probability']}</td></tr>
-% for key, heading in UNIQUE:
-% if OWN_UNIQUE.get(kind) != key:
-<tr><th scope="row">${heading}</th><td>${count(s[key])}</td></tr>
-% endif
+% for u in t['unique']:
+<tr><th scope="row">${u['heading']}</th><td>${u['value']}</td></tr>
 % endfor
 <tr><th scope="row">First seen (oldest relay)</th><td>${s['first_seen']}</td></tr>
 </table>
@@ -57,8 +41,8 @@ ${contact_section()}
 <section>
 <h2>Software</h2>
 <table class="kv">
-<tr><th scope="row">Platforms</th><td><bdi>${tally(s['platforms'])}</bdi></td></tr>
-<tr><th scope="row">Versions</th><td><bdi>${tally(s['versions'])}</bdi></td></tr>
+<tr><th scope="row">Platforms</th><td><bdi>${t['platforms']}</bdi></td></tr>
+<tr><th scope="row">Versions</th><td><bdi>${t['versions']}</bdi></td></tr>
 </table>
 % if history is not None:
 ${history_section()}
@@ -86,18 +70,18 @@ ${events_section(context['events'])}
 % endif
 </tr></thead>
 <tbody>
-% for r in relays:
+% for r, (weight, data) in zip(relays, t['rows']):
 % if r['running']:
 <tr>\
 % else:
 <tr class="d">\
 % endif
-<td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n">${count(r['consensus_weight'])}</td>\
+<td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n">${weight}</td>\
 % if show_uptime:
 <td class="n">${r['uptime']}</td>\
 % endif
 % if show_data:
-<td class="n">${r['total_data']}${" (%s)" % r['total_data_period'] if r['total_data_period'] else ""}</td>\
+<td class="n">${data}</td>\
 % endif
 </tr>
 % endfor
@@ -108,7 +92,7 @@ ${events_section(context['events'])}
 </section>
 <%def name="intro()">\
 % if kind == 'family':
-${counted(summary['relays'], 'relay')} that list each other in their effective family.\
+${shown['relays']} that list each other in their effective family.\
 % elif kind == 'as':
 Relays announced from ${id}.\
 % elif kind == 'contact':
@@ -138,18 +122,18 @@ Relays first seen on ${id} (UTC).\
 % endfor
 </section>
 % if contact['aroi'] is not None:
-${aroi_section(contact['aroi'])}
+${aroi_section(contact['aroi'], shown['aroi'])}
 % endif
 </%def>\
-<%def name="aroi_section(a)">\
+<%def name="aroi_section(a, at)">\
 <section id="aroi">
 <h2>AROI validation</h2>
 <table class="kv">
 <tr><th scope="row">Status</th><td><span class="badge${" ok" if a['status'] == 'validated' else " warn" if a['status'] in ('unauthorized', 'misconfigured') else ""}">${a['label']}</span> ${a['explanation']}</td></tr>
-<tr><th scope="row">Proof type</th><td>${", ".join(a['proof_types']) or "–"}</td></tr>
-<tr><th scope="row">Relays by status</th><td>${", ".join("%s: %s" % (c['label'], count(c['relays'])) for c in a['counts']) or "–"}</td></tr>
-% for r in a['reasons']:
-<tr><th scope="row">${"Failure reasons" if loop.first else ""}</th><td>${r['reason']} (${counted(r['relays'], 'relay')})</td></tr>
+<tr><th scope="row">Proof type</th><td>${at['proof_types']}</td></tr>
+<tr><th scope="row">Relays by status</th><td>${at['counts']}</td></tr>
+% for reason in at['reasons']:
+<tr><th scope="row">${"Failure reasons" if loop.first else ""}</th><td>${reason}</td></tr>
 % endfor
 </table>
 % if not a['validator_available']:
@@ -172,13 +156,13 @@ ${aroi_section(contact['aroi'])}
 </h2>
 <table class="kv">
 % if history['uptime_available']:
-<tr><th scope="row">Mean uptime (6 months)</th><td>${history['uptime_mean']} over ${counted(history['uptime_relays'], 'relay')} with data</td></tr>
+<tr><th scope="row">Mean uptime (6 months)</th><td>${shown['history']['uptime']}</td></tr>
 % else:
 <tr><th scope="row">Uptime</th><td>no uptime data available</td></tr>
 % endif
 % if kind in ('contact', 'family'):
 % if history['bandwidth_available']:
-<tr><th scope="row">Total data</th><td>${history['total_data']} read and written by ${counted(history['total_data_relays'], 'relay')} with data, each over its longest history (up to 5 years)</td></tr>
+<tr><th scope="row">Total data</th><td>${shown['history']['total_data']}</td></tr>
 % else:
 <tr><th scope="row">Total data</th><td>no bandwidth history available</td></tr>
 % endif
@@ -187,8 +171,8 @@ ${aroi_section(contact['aroi'])}
 <% chart = context.get('uptime_chart') %>\
 % if chart:
 ${ch.bar_chart(chart, "uptime-chart")}\
-% if chart['shown'] < chart['relays']:
-<p class="note">The chart shows the ${counted(chart['shown'], 'relay')} with the most consensus weight of ${count(chart['relays'])}; the table below lists them all.</p>
+% if shown['chart_note']:
+<p class="note">${shown['chart_note']}</p>
 % endif
 % endif
 </%def>\
@@ -196,8 +180,8 @@ ${ch.bar_chart(chart, "uptime-chart")}\
 <section>
 <h2>${"Families of this operator" if kind == 'contact' else "Contacts in this family"}</h2>
 <ul class="related">
-% for g in related:
-<li><a href="${chrome['root']}${g['href']}"><bdi>${g['label']}</bdi></a> (${counted(g['relays'], 'relay')})</li>
+% for g, relays_text in zip(related, shown['related']):
+<li><a href="${chrome['root']}${g['href']}"><bdi>${g['label']}</bdi></a> (${relays_text})</li>
 % endfor
 </ul>
 </section>

@@ -39,8 +39,8 @@
 </tbody>
 </table></div>
 % endfor
-% for c in card['charts']:
-${ch.bar_chart(c, "%s%d" % (card['id'], loop.index))}\
+% for c, cid in zip(card['charts'], card['chart_ids']):
+${ch.bar_chart(c, cid)}\
 % endfor
 % for note in card['notes']:
 <p class="note">${note}</p>

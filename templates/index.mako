@@ -1,5 +1,4 @@
 <%inherit file="base.mako"/>\
-<%! from alliumd.model.format import count, counted %>\
 <%namespace name="lb" file="_leaderboards.mako"/>\
 <%block name="title">Network overview</%block>\
 <% s = summary %>\
@@ -17,17 +16,17 @@
 % endfor
 </nav>
 % if s['relays_truncated']:
-<p class="note">This document is truncated: ${count(s['relays_truncated'])} further relays were left out by the source.</p>
+<p class="note">This document is truncated: ${s['relays_truncated_text']} further relays were left out by the source.</p>
 % endif
 
 ## The network overview comes first; the 19 AROI leaderboards (thousands of pixels) follow it.
 <section>
 <h2>Relays</h2>
 <div class="cards">
-<div class="card"><span class="big">${count(s['relays_running'])}</span> running</div>
-<div class="card"><span class="big">${count(s['relays_total'])}</span> listed</div>
-<div class="card"><span class="big">${count(s['countries'])}</span> countries</div>
-<div class="card"><span class="big">${count(s['as_count'])}</span> autonomous systems</div>
+<div class="card"><span class="big">${s['relays_running_text']}</span> running</div>
+<div class="card"><span class="big">${s['relays_total_text']}</span> listed</div>
+<div class="card"><span class="big">${s['countries_text']}</span> countries</div>
+<div class="card"><span class="big">${s['as_count_text']}</span> autonomous systems</div>
 </div>
 </section>
 
@@ -38,10 +37,10 @@
 <thead><tr><th>Role</th><th class="n">Relays</th><th class="n">Advertised bandwidth</th><th class="n">Observed bandwidth</th></tr></thead>
 <tbody>
 % for role in s['roles']:
-<tr><td>${role['role'].capitalize()}</td><td class="n">${count(role['count'])}</td><td class="n">${role['advertised_bandwidth_text']}</td><td class="n">${role['observed_bandwidth_text']}</td></tr>
+<tr><td>${role['label']}</td><td class="n">${role['count_text']}</td><td class="n">${role['advertised_bandwidth_text']}</td><td class="n">${role['observed_bandwidth_text']}</td></tr>
 % endfor
 </tbody>
-<tfoot><tr><th scope="row">All</th><td class="n">${count(s['relays_running'])}</td><td class="n">${s['advertised_bandwidth_text']}</td><td class="n">${s['observed_bandwidth_text']}</td></tr></tfoot>
+<tfoot><tr><th scope="row">All</th><td class="n">${s['relays_running_text']}</td><td class="n">${s['advertised_bandwidth_text']}</td><td class="n">${s['observed_bandwidth_text']}</td></tr></tfoot>
 </table>
 </section>
 
@@ -51,7 +50,7 @@
 <thead><tr><th>Flag</th><th class="n">Relays</th></tr></thead>
 <tbody>
 % for f in s['flags']:
-<tr><td>${f['flag']}</td><td class="n">${count(f['count'])}</td></tr>
+<tr><td>${f['flag']}</td><td class="n">${f['count_text']}</td></tr>
 % endfor
 </tbody>
 </table>
@@ -64,7 +63,7 @@
 <thead><tr><th class="n">#</th><th>Nickname</th><th>Role</th><th>Country</th><th class="n">Observed</th><th class="n">Consensus weight</th><th class="n">Share</th></tr></thead>
 <tbody>
 % for r in s['top_relays']:
-<tr><td class="n">${loop.index + 1}</td><td>${self.relay_link(r['path'], r['nickname'])}</td><td>${r['role']}</td><td>${r['country_code'] or "–"}</td><td class="n">${r['observed_bandwidth_text']}</td><td class="n">${count(r['consensus_weight'])}</td><td class="n">${r['consensus_weight_fraction_text']}</td></tr>
+<tr><td class="n">${loop.index + 1}</td><td>${self.relay_link(r['path'], r['nickname'])}</td><td>${r['role']}</td><td>${r['country_code'] or "–"}</td><td class="n">${r['observed_bandwidth_text']}</td><td class="n">${r['consensus_weight_text']}</td><td class="n">${r['consensus_weight_fraction_text']}</td></tr>
 % endfor
 </tbody>
 </table>
@@ -76,7 +75,7 @@
 <section id="aroi">
 <h2>AROI operator leaderboards</h2>
 <% b = leaderboards %>\
-<p class="note">${counted(b['operators'], 'operator')} ranked in ${len(b['categories'])} categories, top 25 each; ranks 11–25 open below each board.
+<p class="note">${b['lead']}
 Operators are grouped by their AROI domain (Authenticated Relay Operator ID) when their contact has one.
 <a href="${chrome['root']}${leaderboards_path}">All boards on one page</a></p>
 ${lb.note(b['inputs'])}\

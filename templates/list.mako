@@ -2,12 +2,11 @@
 ## A sorted listing of groups (families, networks, contacts, countries,
 ## platforms).  Thousands of rows at network scale: rows are inlined and the
 ## rank is a CSS counter (no per-row expression).
-<%! from alliumd.model.format import count, counted %>\
 <%block name="title">${kind_title} by ${variant_title}</%block>\
 <% root = chrome['root'] %>\
 <link rel="stylesheet" href="${root}static/groups.css">
 <h1>${kind_title} by ${variant_title}</h1>
-<p class="lead">${counted(len(rows), 'entry', 'entries')}, sorted by <strong>${variant_title}</strong>, ${"oldest first" if ascending else "highest first"}. Counts, bandwidth and weight cover running relays.</p>
+<p class="lead">${entries}, sorted by <strong>${variant_title}</strong>, ${"oldest first" if ascending else "highest first"}. Counts, bandwidth and weight cover running relays.</p>
 <nav class="lists" aria-label="Listings">
 <p>Kind:
 % for k in nav['kinds']:
@@ -45,7 +44,7 @@
 % if show_share:
 <th class="n">Weight share</th>\
 % endif
-<th class="n sorted">${variant_title.capitalize()}</th></tr></thead>
+<th class="n sorted">${sorted_title}</th></tr></thead>
 <tbody class="ranked">
 % for r in rows:
 <tr><td class="n rank"></td><td><a href="${root}${r['href']}">${r['label']}</a></td><td class="n">${r['relays']}</td><td class="n">${r['roles']}</td>\

@@ -2,28 +2,7 @@
 <%namespace name="ch" file="charts.mako"/>\
 ## About 10k of these per build: rows are inlined and helpers are plain
 ## functions (a Mako def call costs several times a function call).
-<%!
-    from alliumd.model.format import MISSING, count
-    from alliumd.model.percentiles import ordinal
-
-    # Plain-text helpers (their results are escaped like any other value).
-    def v(value):
-        return MISSING if value is None or value == "" else value
-
-    def yesno(value):
-        return "unknown" if value is None else ("yes" if value else "no")
-
-    def with_ago(relay, key):
-        ago = relay[key + "_ago"]
-        return relay[key] if ago == MISSING else "%s (%s)" % (relay[key], ago)
-
-    def join_present(*parts):
-        return " ".join(p for p in parts if p) or MISSING
-
-    def with_rank(text, rank):
-        return text if rank is None else "%s (%s percentile)" % (text, ordinal(rank))
-%>\
-<% r = relay %><% root = chrome['root'] %><% relay_events = events %>\
+<% r = relay %><% t = shown %><% root = chrome['root'] %><% relay_events = events %>\
 <%block name="title">Relay ${relay['nickname']}</%block>\
 <%block name="head">${ch.stylesheet()}
 <link rel="alternate" type="application/atom+xml" title="Events of this relay" href="${events['feed']}">
@@ -35,7 +14,7 @@
 % else:
 <span class="badge warn">not running</span>
 % endif
-Role: ${", ".join(r['roles'])}.
+Role: ${t['roles']}.
 <span class="state">${"UP" if r['state'] == "up" else "DOWN"} for ${r['state_duration']}</span> \
 <span class="note">(${"since its last restart" if r['state'] == "up" else "since last seen"}, ${r['state_since']}, counted to the data's publication)</span></p>
 
@@ -71,29 +50,27 @@ The relay as the network sees it, for a Prometheus scraper next to its MetricsPo
 <section>
 <h2>Connectivity and location</h2>
 <table class="kv">
-<tr><th scope="row">IPv4 OR</th><td>${v(", ".join(r['ipv4_addresses']))}</td></tr>
-<tr><th scope="row">IPv6 OR</th><td>${v(", ".join(r['ipv6_addresses']))}</td></tr>
-<tr><th scope="row">Unreachable OR</th><td>${v(", ".join(r['unreachable_or_addresses']))}</td></tr>
-<tr><th scope="row">Exit addresses</th><td>${v(", ".join(r['exit_addresses']))}</td></tr>
-<tr><th scope="row">Dir address</th><td>${v(r['dir_address'])}</td></tr>
-<tr><th scope="row">Host names</th><td>${v(", ".join(r['verified_host_names']))}</td></tr>
-<% country = join_present(r['country_name'], r['country_code'] and "(%s)" % r['country_code']) %>\
+<tr><th scope="row">IPv4 OR</th><td>${t['ipv4']}</td></tr>
+<tr><th scope="row">IPv6 OR</th><td>${t['ipv6']}</td></tr>
+<tr><th scope="row">Unreachable OR</th><td>${t['unreachable']}</td></tr>
+<tr><th scope="row">Exit addresses</th><td>${t['exits']}</td></tr>
+<tr><th scope="row">Dir address</th><td>${t['dir_address']}</td></tr>
+<tr><th scope="row">Host names</th><td>${t['host_names']}</td></tr>
 <tr><th scope="row">Country</th><td>\
 % if links['country']:
-<a href="${root}${links['country']}">${country}</a>\
+<a href="${root}${links['country']}">${t['country']}</a>\
 % else:
-${country}\
+${t['country']}\
 % endif
 </td></tr>
-<% as_text = join_present(r['as_number'], r['as_name']) %>\
-<tr><th scope="row">Region</th><td>${v(r['region_name'])}</td></tr>
-<tr><th scope="row">City</th><td>${v(r['city_name'])}</td></tr>
-<tr><th scope="row">Coordinates</th><td>${v(r['coordinates_text'])}</td></tr>
+<tr><th scope="row">Region</th><td>${t['region']}</td></tr>
+<tr><th scope="row">City</th><td>${t['city']}</td></tr>
+<tr><th scope="row">Coordinates</th><td>${t['coordinates']}</td></tr>
 <tr><th scope="row">AS</th><td>\
 % if links['as']:
-<a href="${root}${links['as']}">${as_text}</a>\
+<a href="${root}${links['as']}">${t['as']}</a>\
 % else:
-${as_text}\
+${t['as']}\
 % endif
 </td></tr>
 % if extras and extras['as_rarity']:
@@ -118,8 +95,8 @@ No flags.\
 % endif
 </p>
 <table class="kv">
-<tr><th scope="row">Measured</th><td>${yesno(r['measured'])}</td></tr>
-<tr><th scope="row">Hibernating</th><td>${yesno(r['hibernating'])}</td></tr>
+<tr><th scope="row">Measured</th><td>${t['measured']}</td></tr>
+<tr><th scope="row">Hibernating</th><td>${t['hibernating']}</td></tr>
 </table>
 <p class="note"><a href="#consensus">Per-authority votes and flag eligibility</a> are in the consensus evaluation below.</p>
 </section>
@@ -135,11 +112,11 @@ No flags.\
 <tr><th scope="row">Burst limit</th><td>${r['bandwidth_burst_text']}</td></tr>
 </table>
 <table class="kv">
-<tr><th scope="row">Consensus weight</th><td>${count(r['consensus_weight'])}</td></tr>
-<tr><th scope="row">Share of network</th><td>${with_rank(r['consensus_weight_fraction_text'], percentiles['consensus_weight'])}</td></tr>
-<tr><th scope="row">Guard probability</th><td>${with_rank(r['guard_probability_text'], percentiles['guard'])}</td></tr>
-<tr><th scope="row">Middle probability</th><td>${with_rank(r['middle_probability_text'], percentiles['middle'])}</td></tr>
-<tr><th scope="row">Exit probability</th><td>${with_rank(r['exit_probability_text'], percentiles['exit'])}</td></tr>
+<tr><th scope="row">Consensus weight</th><td>${t['consensus_weight']}</td></tr>
+<tr><th scope="row">Share of network</th><td>${t['weight_share']}</td></tr>
+<tr><th scope="row">Guard probability</th><td>${t['guard']}</td></tr>
+<tr><th scope="row">Middle probability</th><td>${t['middle']}</td></tr>
+<tr><th scope="row">Exit probability</th><td>${t['exit']}</td></tr>
 </table>
 </div>
 <p class="note">Percentiles rank this relay among running relays; for a probability, among the relays that can be picked for that position.</p>
@@ -180,14 +157,14 @@ No flags.\
 <table class="kv">
 <tr><th scope="row">First seen</th><td>\
 % if links['first_seen']:
-<a href="${root}${links['first_seen']}">${with_ago(r, 'first_seen')}</a>\
+<a href="${root}${links['first_seen']}">${t['first_seen']}</a>\
 % else:
-${with_ago(r, 'first_seen')}\
+${t['first_seen']}\
 % endif
 </td></tr>
-<tr><th scope="row">Last seen</th><td>${with_ago(r, 'last_seen')}</td></tr>
-<tr><th scope="row">Last restarted</th><td>${with_ago(r, 'last_restarted')}</td></tr>
-<tr><th scope="row">Address changed</th><td>${with_ago(r, 'last_changed_address_or_port')}</td></tr>
+<tr><th scope="row">Last seen</th><td>${t['last_seen']}</td></tr>
+<tr><th scope="row">Last restarted</th><td>${t['last_restarted']}</td></tr>
+<tr><th scope="row">Address changed</th><td>${t['address_changed']}</td></tr>
 </table>
 </section>
 
@@ -222,7 +199,7 @@ ${ch.time_chart(c, "h" + c['period'])}\
  (${av['proof_type']} proof)\
 % endif
 % if av['missing']:
-; missing: ${", ".join(av['missing'])}\
+; missing: ${t['aroi_missing']}\
 % endif
 % if av['reason']:
 ; ${av['reason']}\
@@ -263,10 +240,8 @@ ${ch.time_chart(c, "h" + c['period'])}\
 </li>
 % endfor
 </ul>
-% if len(r['family']) > len(family):
-<% more = len(r['family']) - len(family) %>\
-<p class="note">${count(more)} more ${"member is" if more == 1 else "members are"} \
-${"listed on the family page" if links['family'] else "not shown"}.</p>
+% if t['family_more']:
+<p class="note">${t['family_more']}</p>
 % endif
 % else:
 <p>No effective family.</p>
@@ -274,14 +249,13 @@ ${"listed on the family page" if links['family'] else "not shown"}.</p>
 % if extras:
 <p>Family support: <b>${extras['family_support_text']}</b>.\
 % if extras['family_ids']:
- Happy Families key: <span class="fp">${", ".join(extras['family_ids'])}</span>.\
+ Happy Families key: <span class="fp">${t['family_ids']}</span>.\
 % endif
 </p>
-% for kind, title, explain in (("alleged", "Alleged members", "this relay lists them, they do not list it back"), ("indirect", "Indirect members", "they list this relay, it does not list them")):
-% if extras[kind + '_count']:
-<p>${title} (${count(extras[kind + '_count'])}; ${explain}):</p>
+% for group in t['also_members']:
+<p>${group['heading']}</p>
 <ul class="family">
-% for m in extras[kind]:
+% for m in group['members']:
 % if m['present']:
 <li><a href="${root}relay/${m['fingerprint']}/index.html">${m['nickname']}</a> <span class="fp">${m['fingerprint']}</span></li>
 % else:
@@ -289,9 +263,8 @@ ${"listed on the family page" if links['family'] else "not shown"}.</p>
 % endif
 % endfor
 </ul>
-% if extras[kind + '_count'] > len(extras[kind]):
-<p class="note">${count(extras[kind + '_count'] - len(extras[kind]))} more not shown.</p>
-% endif
+% if group['more']:
+<p class="note">${group['more']}</p>
 % endif
 % endfor
 % endif
@@ -301,24 +274,24 @@ ${"listed on the family page" if links['family'] else "not shown"}.</p>
 <section>
 <h2>Software and version</h2>
 <table class="kv">
-<tr><th scope="row">Platform</th><td>${v(r['platform'])}</td></tr>
-<tr><th scope="row">Version</th><td>${v(r['version'])}</td></tr>
-<tr><th scope="row">Version status</th><td>${v(r['version_status'])}</td></tr>
-<tr><th scope="row">Recommended</th><td>${yesno(r['recommended_version'])}</td></tr>
+<tr><th scope="row">Platform</th><td>${t['platform']}</td></tr>
+<tr><th scope="row">Version</th><td>${t['version']}</td></tr>
+<tr><th scope="row">Version status</th><td>${t['version_status']}</td></tr>
+<tr><th scope="row">Recommended</th><td>${t['recommended']}</td></tr>
 </table>
 </section>
 
 <section>
 <h2>Overload</h2>
-<% o, fd, none = overload['ratelimits'], overload['fd_exhausted'], ("none reported" if traffic else "no bandwidth data") %>\
+<% o = t['overload'] %>\
 <table class="kv">
-<tr><th scope="row">General overload</th><td>${r['overload_general'] or "none reported"}</td></tr>
-<tr><th scope="row">Rate limit reached</th><td>${o['timestamp'] if o else none}</td></tr>
-% if o:
-<tr><th scope="row">Rate / burst limit</th><td>${o.get('rate_limit', MISSING)} / ${o.get('burst_limit', MISSING)}</td></tr>
-<tr><th scope="row">Read / write overloads</th><td>${o.get('read_count', MISSING)} / ${o.get('write_count', MISSING)}</td></tr>
+<tr><th scope="row">General overload</th><td>${o['general']}</td></tr>
+<tr><th scope="row">Rate limit reached</th><td>${o['ratelimits']}</td></tr>
+% if o['limits']:
+<tr><th scope="row">Rate / burst limit</th><td>${o['limits']}</td></tr>
+<tr><th scope="row">Read / write overloads</th><td>${o['counts']}</td></tr>
 % endif
-<tr><th scope="row">File descriptors exhausted</th><td>${fd['timestamp'] if fd else none}</td></tr>
+<tr><th scope="row">File descriptors exhausted</th><td>${o['fd_exhausted']}</td></tr>
 </table>
 </section>
 </div>
@@ -326,28 +299,28 @@ ${"listed on the family page" if links['family'] else "not shown"}.</p>
 <section>
 <h2>Exit policy</h2>
 <table class="kv">
-<tr><th scope="row">Summary</th><td>${v(r['exit_policy_summary'])}</td></tr>
-<tr><th scope="row">IPv6 summary</th><td>${v(r['exit_policy_v6_summary'])}</td></tr>
+<tr><th scope="row">Summary</th><td>${t['exit_policy_summary']}</td></tr>
+<tr><th scope="row">IPv6 summary</th><td>${t['exit_policy_v6_summary']}</td></tr>
 </table>
 % if r['exit_policy']:
-<pre class="policy">${"\n".join(r['exit_policy'])}</pre>
+<pre class="policy">${t['exit_policy']}</pre>
 % endif
 </section>
 
-<% ce = consensus_evaluation %>\
+<% ce = consensus_evaluation %><% ct = t['consensus'] %>\
 <section id="consensus">
 <h2>Consensus evaluation</h2>
 % if not ce['available']:
 <p class="note">No CollecTor vote data: the collector source is not enabled or has not fetched anything yet.</p>
 % else:
-<p>Votes for the consensus valid after ${ce['valid_after']} UTC (consensus method ${v(ce['method'])}): \
-${ce['votes']} of ${ce['voters']} voting authorities' votes are available; a majority is ${v(ce['majority'])}.\
+<p>Votes for the consensus valid after ${ce['valid_after']} UTC (consensus method ${ct['method']}): \
+${ce['votes']} of ${ce['voters']} voting authorities' votes are available; a majority is ${ct['majority']}.\
 % if ce['stale']:
  <span class="badge warn">stale</span>\
 % endif
 </p>
 % if ce['consensus']:
-<p>In the consensus with the flags ${" ".join(ce['consensus']['flags']) or "(none)"} and weight ${ce['consensus']['weight_text']}\
+<p>In the consensus with the flags ${ct['flags']} and weight ${ce['consensus']['weight_text']}\
 ${" (Unmeasured: too few bandwidth measurements)" if ce['consensus']['unmeasured'] else ""}; listed by ${ce['listed_by']} of the votes.</p>
 % else:
 <p><b>Not in the consensus</b>; listed by ${ce['listed_by']} of the votes.</p>
@@ -357,8 +330,8 @@ ${" (Unmeasured: too few bandwidth measurements)" if ce['consensus']['unmeasured
 <caption>Flag votes (a flag needs more than half of the authorities that list the relay and vote on that flag)</caption>
 <thead><tr><th>Flag</th><th class="n">Votes</th><th class="n">Of</th><th class="n">Needed</th><th>In consensus</th></tr></thead>
 <tbody>
-% for f in ce['flags']:
-<tr><td>${f['flag']}</td><td class="n">${f['votes']}</td><td class="n">${f['electorate']}</td><td class="n">${v(f['needed'])}</td><td>${yesno(f['in_consensus'])}</td></tr>
+% for f in ct['flag_votes']:
+<tr><td>${f['flag']}</td><td class="n">${f['votes']}</td><td class="n">${f['electorate']}</td><td class="n">${f['needed']}</td><td>${f['in_consensus']}</td></tr>
 % endfor
 </tbody>
 </table>
@@ -368,11 +341,11 @@ ${" (Unmeasured: too few bandwidth measurements)" if ce['consensus']['unmeasured
 <caption>Per-authority votes</caption>
 <thead><tr><th>Authority</th><th>Flags</th><th class="n">Bandwidth</th><th class="n">Measured</th><th class="n">WFU</th><th class="n">Time known</th><th class="n">MTBF</th><th>IPv6</th><th>Descriptor</th><th>Bandwidth file</th></tr></thead>
 <tbody>
-% for a in ce['authorities']:
+% for a in ct['authorities']:
 % if a['state'] == 'voted':
-<tr><td>${a['nickname']}</td><td>${" ".join(a['flags'])}</td><td class="n">${a['bandwidth']}</td><td class="n">${a['measured']}</td><td class="n">${a['wfu']}</td><td class="n">${a['tk']}</td><td class="n">${a['mtbf']}</td><td>${a['ipv6']}</td><td>${a['published']}</td><td>${a['bandwidth_file']}</td></tr>
+<tr><td>${a['nickname']}</td><td>${a['flags']}</td><td class="n">${a['bandwidth']}</td><td class="n">${a['measured']}</td><td class="n">${a['wfu']}</td><td class="n">${a['tk']}</td><td class="n">${a['mtbf']}</td><td>${a['ipv6']}</td><td>${a['published']}</td><td>${a['bandwidth_file']}</td></tr>
 % else:
-<tr><td>${a['nickname']}</td><td>${a['state']}</td><td class="n">${MISSING}</td><td class="n">${MISSING}</td><td class="n">${MISSING}</td><td class="n">${MISSING}</td><td class="n">${MISSING}</td><td>${MISSING}</td><td>${MISSING}</td><td>${a['bandwidth_file']}</td></tr>
+<tr><td>${a['nickname']}</td><td>${a['state']}</td><td class="n">–</td><td class="n">–</td><td class="n">–</td><td class="n">–</td><td class="n">–</td><td>–</td><td>–</td><td>${a['bandwidth_file']}</td></tr>
 % endif
 % endfor
 </tbody>
@@ -381,18 +354,12 @@ ${" (Unmeasured: too few bandwidth measurements)" if ce['consensus']['unmeasured
 <caption>Flag eligibility by authority, against each vote's own flag-thresholds</caption>
 <thead><tr><th>Authority</th><th>Guard</th><th>Stable</th><th>Fast</th><th>HSDir</th></tr></thead>
 <tbody>
-% for a in ce['authorities']:
-% if a['eligibility']:
+% for a in ct['eligibility']:
 <tr><td>${a['nickname']}</td>\
-% for e in a['eligibility']:
-<td>${e['outcome']}${" (assigned)" if e['assigned'] else ""}\
-% if e['notes']:
-: ${"; ".join(e['notes'])}\
-% endif
-</td>\
+% for cell in a['cells']:
+<td>${cell}</td>\
 % endfor
 </tr>
-% endif
 % endfor
 </tbody>
 </table></div>

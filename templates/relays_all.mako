@@ -1,5 +1,4 @@
 <%inherit file="base.mako"/>\
-<%! from alliumd.model.format import count as thousands %>\
 <%block name="title">All relays</%block>\
 ## About 10k rows at network scale: rows are inlined (no def call per row),
 ## use short class names and no inline styles.
@@ -11,7 +10,7 @@
 <thead><tr><th>Nickname</th><th>Fingerprint</th><th>Flags</th><th>CC</th><th>AS</th><th class="n">Observed</th><th class="n">Weight</th><th>Version</th><th>OS</th><th>First seen</th></tr></thead>
 <tbody>
 % for r in relays:
-<tr class="${'u' if r['running'] else 'd'}"><td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td class="m">${r['fp_short']}</td><td>${r['flags_text']}</td><td>${r['country_code'] or "–"}</td><td>${r['as_number'] or "–"}</td><td class="n">${r['observed_bandwidth_text']}</td><td class="n">${thousands(r['consensus_weight'])}</td><td>${r['version'] or "–"}</td><td>${r['os'] or "–"}</td><td>${r['first_seen_date']}</td></tr>
+<tr class="${'u' if r['running'] else 'd'}"><td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td class="m">${r['fp_short']}</td><td>${r['flags_text']}</td><td>${r['country_code'] or "–"}</td><td>${r['as_number'] or "–"}</td><td class="n">${r['observed_bandwidth_text']}</td><td class="n">${r['consensus_weight_text']}</td><td>${r['version'] or "–"}</td><td>${r['os'] or "–"}</td><td>${r['first_seen_date']}</td></tr>
 % endfor
 </tbody>
 </table>

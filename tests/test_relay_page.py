@@ -209,7 +209,7 @@ def test_contact_without_aroi_links_by_hash():
     assert "No contact information: operators cannot be reached" in html
 
 
-def test_json_is_the_view_without_chart_geometry():
+def test_json_is_the_view_without_chart_geometry_and_wording():
     inputs = with_models()
     pages = render(inputs)
     data = json.loads(pages[f"relay/{THYME}/index.json"])
@@ -228,7 +228,8 @@ def test_json_is_the_view_without_chart_geometry():
     assert data["traffic"]["total_data_period_label"] == "past 6 months"
     [family_page] = [p for p in site.FAMILIES if p.name == "relay"]
     view = next(p.view_model() for p in family_page.expand(inputs) if p.path == f"relay/{THYME}/index.html")
-    assert json.loads(json_bytes({"schema": RELAY_JSON_SCHEMA, **{k: v for k, v in view.items() if k != "charts"}})) == data
+    assert json.loads(json_bytes({"schema": RELAY_JSON_SCHEMA, **{k: v for k, v in view.items() if k not in ("charts", "shown")}})) == data
+    assert view["shown"]["consensus_weight"] == f"{data['relay']['consensus_weight']:,}"     # the page's wording
 
 
 # -- with uptime and bandwidth ---------------------------------------------------------------------

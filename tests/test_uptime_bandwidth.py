@@ -16,7 +16,7 @@ import pytest
 
 from alliumd.cache import layout, names
 from alliumd.core import jsonx
-from alliumd.fetchers import InvalidDocument, onionoo_bandwidth, onionoo_stream, onionoo_uptime
+from alliumd.fetchers import InvalidDocument, onionoo_bandwidth, onionoo_lines, onionoo_stream, onionoo_uptime
 from alliumd.model.history import relay_items
 from alliumd.summaries import histories as history
 from alliumd.model import bandwidth as bandwidth_model, uptime as uptime_model
@@ -90,7 +90,7 @@ def test_2014_and_2021_real_documents_use_the_fallback():
 @pytest.mark.parametrize("module, path", [(onionoo_bandwidth, BANDWIDTH_SMALL), (onionoo_uptime, UPTIME_SMALL)])
 def test_stdlib_json_gives_the_same_summary(monkeypatch, module, path):
     expected = module.validate(path).summary
-    monkeypatch.setattr(onionoo_stream, "loads", json.loads)
+    monkeypatch.setattr(onionoo_lines, "loads", json.loads)
     monkeypatch.setattr(onionoo_stream, "dumps", jsonx.stdlib_dumps)
     got = module.validate(path).summary
     assert json.loads(got) == json.loads(expected)

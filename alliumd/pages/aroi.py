@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import aroi as aroi_model
+from ..model.format import counted
 from .registry import ModelSpec, Page, PageFamily, RenderInputs
 from . import relays as relay_pages
 from .common import BANDWIDTH, DETAILS, INDEX_PATH, UPTIME, contact_path
@@ -50,13 +51,21 @@ def _entry_view(e: dict[str, Any]) -> dict[str, Any]:
             "value": e["value_text"], "detail": e["detail"], "badge": e["badge"]}
 
 
+def _category_view(c: dict[str, Any]) -> dict[str, Any]:
+    """A board: ranks 1–10 (``first``), then the folded parts (ranks 11–20, 21–25) with their labels."""
+    entries = [_entry_view(e) for e in c["entries"][:SHOWN]]
+    more = [{"label": f"Ranks {start + 1}–{min(end, len(entries))}", "entries": entries[start:end]}
+            for start, end in ((10, 20), (20, SHOWN)) if len(entries) > start]
+    return {"key": c["key"], "title": c["title"], "description": c["description"], "entries": entries,
+            "first": entries[:10], "more": more}
+
+
 def leaderboards_view(model) -> dict[str, Any]:
-    return {"categories": [{"key": c["key"], "title": c["title"], "description": c["description"],
-                            "entries": [_entry_view(e) for e in c["entries"][:SHOWN]]}
-                           for c in model.categories],
+    return {"categories": [_category_view(c) for c in model.categories], "category_count": len(model.categories),
             "operators": model.operators, "inputs": dict(model.inputs),
             "overview": {"rows": model.overview["rows"],
-                         "top3": [{**c, "entries": [{**e, "href": contact_path(e["id"])} for e in c["entries"]]}
+                         "top3": [{**c, "entries": [{**e, "href": contact_path(e["id"])} for e in c["entries"]],
+                                   "blanks": [None] * (3 - len(c["entries"]))}
                                   for c in model.overview["top3"]]}}
 
 
@@ -67,8 +76,10 @@ def expand_leaderboards(inputs: RenderInputs) -> Iterator[Page]:
 def expand_index(inputs: RenderInputs) -> Iterator[Page]:
     """The network overview (pages/relays.py) and the leaderboards: the one family writing index.html."""
     overview = next(iter(relay_pages.expand_index(inputs))).view
-    yield Page(INDEX_PATH, "index.mako", {**overview, "leaderboards": leaderboards_view(inputs.model("leaderboards")),
-                                          "leaderboards_path": LEADERBOARDS_PATH})
+    boards = leaderboards_view(inputs.model("leaderboards"))
+    boards["lead"] = (f"{counted(boards['operators'], 'operator')} ranked in {boards['category_count']} categories, "
+                      "top 25 each; ranks 11–25 open below each board.")
+    yield Page(INDEX_PATH, "index.mako", {**overview, "leaderboards": boards, "leaderboards_path": LEADERBOARDS_PATH})
 
 
 def build_health_card(inputs: RenderInputs) -> dict[str, Any]:

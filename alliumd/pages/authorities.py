@@ -54,6 +54,7 @@ def _row_view(row: dict[str, Any]) -> dict[str, Any]:
         "clock": (f"{skew:+.1f} s" if isinstance(skew, (int, float)) else fmt.MISSING)
         + (" (problem)" if row.get("ch_clock_problem") else ""),
         "problems": [str(p)[:200] for p in problems],
+        "problems_text": "; ".join(str(p)[:200] for p in problems) or fmt.MISSING,
         "problem": bool(problems) or signed is False,
     }
 
@@ -83,6 +84,7 @@ def expand_authorities(inputs: RenderInputs) -> Iterator[Page]:
         "bandwidth_authorities": model["bandwidth_authorities"] or fmt.MISSING,
         "general_notices": model["general_notices"],
         "sections_missing": model["sections_missing"],
+        "sections_missing_text": ", ".join(model["sections_missing"]),
         "has_votes": model["has_votes"], "has_health": model["has_health"],
     })
 

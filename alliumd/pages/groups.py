@@ -25,6 +25,7 @@ from .pagekey import same_arguments
 from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from .templates import template_dir
 from . import common, events as event_pages
+from .group_text import group_text
 from .common import BANDWIDTH, DETAILS, DETAILS_ONLY, UPTIME
 
 GROUP_PATHS: dict[str, Callable[[str], str]] = {
@@ -64,12 +65,19 @@ CHART_KINDS = frozenset({"contact", "family"})
 
 
 def with_uptime_chart(view: dict[str, Any]) -> dict[str, Any]:
-    """An HTML page's view: ``view`` plus its relays' uptime chart (None without uptime data).
+    """``view`` plus its relays' uptime chart (None without uptime data).
 
     Derived from the view's own rows only, so whatever keys or hashes the
     view also covers the chart; the JSON page keeps the plain view.
     """
     return {**view, "uptime_chart": gm.uptime_chart(view["relays"])}
+
+
+def html_view(view: dict[str, Any], *, chart: bool = False) -> dict[str, Any]:
+    """An HTML page's view: ``view`` (with the uptime chart when ``chart``) and the page's wording of it
+    (pages/group_text.py); the JSON page keeps the plain view."""
+    view = with_uptime_chart(view) if chart else view
+    return {**view, "shown": group_text(view)}
 
 
 def contact_details(group: gm.Group, aroi: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -110,8 +118,8 @@ def contact_view(group: gm.Group, rows: list[dict[str, Any]], history: dict[str,
 
 
 def contact_page_view(*args: Any) -> dict[str, Any]:
-    """A contact's HTML view: :func:`contact_view` with the uptime chart."""
-    return with_uptime_chart(contact_view(*args))
+    """A contact's HTML view: :func:`contact_view` with the uptime chart and the page's wording."""
+    return html_view(contact_view(*args), chart=True)
 
 
 def build_contact_pages(inputs: RenderInputs) -> dict[str, tuple]:
@@ -176,9 +184,14 @@ def plain_group_view(group: gm.Group, rows: list[dict[str, Any]], history: dict[
     return view
 
 
+def html_group_view(*args: Any) -> dict[str, Any]:
+    """:func:`plain_group_view` as the HTML page shows it (its wording, pages/group_text.py)."""
+    return html_view(plain_group_view(*args))
+
+
 def charted_group_view(*args: Any) -> dict[str, Any]:
-    """:func:`plain_group_view` with the relays' uptime chart (family and flag pages)."""
-    return with_uptime_chart(plain_group_view(*args))
+    """:func:`html_group_view` with the relays' uptime chart (family and flag pages)."""
+    return html_view(plain_group_view(*args), chart=True)
 
 
 def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterator[Page]:
@@ -187,11 +200,11 @@ def _pages(inputs: RenderInputs, kind: str, *, history: bool = False) -> Iterato
     if history:
         rows = inputs.model("group_rows_data" if kind in ("contact", "family") else "group_rows_uptime")
     recent = inputs.model("history").families if kind == "family" else None
-    html_view = charted_group_view if history and kind in CHART_KINDS else plain_group_view
+    page_view = charted_group_view if history and kind in CHART_KINDS else html_group_view
     for group in groups.groups[kind].values():
         path = group_href(kind, group.id)
         args = group_args(groups, group, rows, recent.get(group.id, ()) if recent is not None else None)
-        yield Page(path, "group.mako", Deferred(html_view, args))
+        yield Page(path, "group.mako", Deferred(page_view, args))
         if kind in WITH_JSON:
             yield Page(common.entity_json_path(path), "group.mako", Deferred(plain_group_view, args),
                        content_type="json")

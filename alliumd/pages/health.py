@@ -52,7 +52,8 @@ def build_uptime_card(inputs: RenderInputs) -> UptimeCard:
 
 def expand_health(inputs: RenderInputs) -> Iterator[Page]:
     health = inputs.model("health")
-    cards = [*health["cards"], inputs.model("health_stacks"), inputs.model("health_happy_families")]
+    cards = [{**card, "chart_ids": [f"{card['id']}{i}" for i in range(len(card["charts"]))]}   # SVG title ids
+             for card in (*health["cards"], inputs.model("health_stacks"), inputs.model("health_happy_families"))]
     yield Page(HEALTH_PATH, "health.mako", {**health, "cards": cards, "aroi_card": inputs.model("aroi_health_card"),
                                             "authorities_card": authority_pages.health_card_view(inputs)})
 

@@ -75,6 +75,8 @@ def list_view(list_kind: str, variant_name: str, shown: list[tuple[dict[str, Any
         "kind_title": gm.LIST_TITLES[list_kind],
         "variant": variant.name,
         "variant_title": variant.title,
+        "sorted_title": variant.title.capitalize(),
+        "entries": fmt.counted(len(rows), "entry", "entries"),
         "ascending": variant.ascending,
         "show_observed": REPEATS.get(variant.name) != "observed",
         "show_share": REPEATS.get(variant.name) != "share",
@@ -135,9 +137,10 @@ def top_view(groups: gm.GroupsModel, relays: list[dict[str, Any]], uptime: Any) 
         row = dict(groups.rows[relay["fingerprint"]])
         row["consensus_weight_fraction"] = relay["consensus_weight_fraction_text"]
         row["uptime"] = gm.uptime_text(gm.relay_uptime(uptime, relay["fingerprint"]))
+        row["consensus_weight_text"] = fmt.count(relay["consensus_weight"])
         rows.append(row)
     return {"measure": "consensus weight", "limit": TOP_COUNT, "uptime_available": uptime is not None,
-            "rows": rows}
+            "rows": rows, "shown_count": fmt.count(len(rows))}
 
 
 def expand_top(inputs: RenderInputs) -> Iterator[Page]:

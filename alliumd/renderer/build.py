@@ -23,21 +23,20 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from .. import __version__
 from ..config import Config
 from ..history import store as history_store
-from ..memory import release_free_memory
-from ..sources import SOURCES
-from ..cache import files as cachefiles, layout, meta as cachemeta
-from ..pages.pagekey import FamilyKeys, KeyMemo
+from ..pages.pagekey import KeyMemo
 from . import manifest as manifestmod
-from .dispatch import CHUNK_SIZE, Dispatcher, FamilyRun
-from .jobs import Chunk, ChunkResult, Job, json_bytes, view_digest as _view_digest
-from ..pages.registry import STATUS_INPUT, Deferred, Page, RenderInputs, Registry, SourceInfo, checked
+from .dispatch import Dispatcher, FamilyRun
+from .documents import Documents
+from .family_jobs import FamilyRendering
+from .freshness import SourceTracking
+from .jobs import json_bytes, view_digest as _view_digest
+from ..pages.registry import STATUS_INPUT, Page, RenderInputs, Registry
 from ..pages.templates import fingerprint_code, fingerprint_templates
 
 log = logging.getLogger("alliumd.renderer")
@@ -59,76 +58,18 @@ class BatchResult:
     timings: dict[str, float] = field(default_factory=dict)     # family -> seconds spent expanding it
 
 
-class _Documents(dict):
-    """Parsed cache documents, loaded on first use; dropped by ``release`` once models are built.
-
-    ``available`` answers ``RenderInputs.has`` without parsing and ``lines``
-    gives a large document split by lines (for models built relay by relay).
-    """
-
-    def __init__(self, cache_dir):
-        super().__init__()
-        self.cache_dir = cache_dir
-        self._raw: dict[tuple[str, str], Any] = {}
-
-    def _path(self, source: str):
-        return self.cache_dir / SOURCES[source].render_file
-
-    def __missing__(self, source: str) -> Any:
-        doc = None
-        if source in SOURCES:
-            path = self._path(source)
-            try:
-                doc = cachefiles.load_document(path)
-            except FileNotFoundError:
-                doc = None
-            except ValueError as e:
-                log.error("cache file %s is not valid JSON (%s); ignoring it", path, e)
-        self[source] = doc
-        return doc
-
-    def available(self, source: str) -> bool:
-        if source in self:
-            return self[source] is not None
-        return source in SOURCES and cachefiles.looks_complete(self._path(source))
-
-    def lines(self, source: str, member: str) -> layout.Lines | None:
-        key = (source, member)
-        if key not in self._raw:
-            split = None
-            if source in SOURCES:
-                try:
-                    split = layout.split_lines(self._path(source).read_bytes(), member)
-                except FileNotFoundError:
-                    split = None
-            self._raw[key] = split
-        return self._raw[key]
-
-    def release(self) -> None:
-        had = bool(self) or bool(self._raw)
-        self.clear()
-        self._raw.clear()
-        if had:
-            release_free_memory()          # the raw documents: large, short-lived, between model objects
-
-
 def view_digest(page: Page, chrome_key: bytes) -> str:
     """Identity of everything a page's bytes depend on (``chrome_key`` covers templates and chrome)."""
     return _view_digest(page.template, page.view, chrome_key)
 
 
-def _published_text(t: float | None) -> str | None:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if t is not None else None
+class SiteBuilder(SourceTracking, FamilyRendering):
+    """The renderer's builder: models, page keys and the manifest kept between batches.
 
+    Change detection and source freshness are in freshness.py, turning a
+    family's pages into render jobs and committing them in family_jobs.py.
+    """
 
-def _salted(key: str, salt: bytes) -> str:
-    h = hashlib.blake2b(salt, digest_size=16)
-    h.update(b"\0")
-    h.update(key.encode())
-    return h.hexdigest()
-
-
-class SiteBuilder:
     def __init__(self, cfg: Config, registry: Registry, *, status_provider: Callable[[], dict] | None = None,
                  clock: Callable[[], float] = time.time, workers: int | None = None,
                  parallel_min: int | None = None, template_dir: Path | None = None):
@@ -187,47 +128,6 @@ class SiteBuilder:
             if missing:
                 self.forced.add(family)
 
-    # -- change detection ------------------------------------------------------------
-
-    def scan(self) -> set[str]:
-        """Sources whose cache content changed since the manifest was written."""
-        changed = set()
-        for name, spec in SOURCES.items():
-            sig = cachefiles.signature(self.cache_dir / spec.render_file)
-            entry = self.manifest.inputs.get(name)
-            if sig is None:
-                if entry is not None:
-                    del self.manifest.inputs[name]
-                    changed.add(name)
-                continue
-            if entry is not None and entry.get("sig") == sig:
-                continue
-            sha = cachefiles.file_sha256(self.cache_dir / spec.render_file)
-            if entry is not None and entry.get("sha256") == sha:
-                entry["sig"] = sig
-                continue
-            self.manifest.inputs[name] = {"sig": sig, "sha256": sha, "published": None,
-                                          "sample": False, "stale": None, "described": False}
-            changed.add(name)
-        return changed
-
-    def _is_stale(self, name: str, now: float) -> bool:
-        entry = self.manifest.inputs.get(name)
-        if not entry or entry.get("published") is None:
-            return False
-        return now - entry["published"] > self.cfg.sources[name].max_age
-
-    def stale_flips(self, now: float) -> set[str]:
-        return {n for n, e in self.manifest.inputs.items()
-                if e.get("described") and e.get("stale") is not None and e["stale"] != self._is_stale(n, now)}
-
-    def next_stale_flip(self, now: float) -> float | None:
-        """When the next source turns stale (the renderer wakes then to mark pages)."""
-        times = [e["published"] + self.cfg.sources[n].max_age for n, e in self.manifest.inputs.items()
-                 if e.get("published") is not None and n in self.cfg.sources
-                 and e["published"] + self.cfg.sources[n].max_age > now]
-        return min(times) if times else None
-
     # -- the batch -------------------------------------------------------------------
 
     def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None,
@@ -257,7 +157,7 @@ class SiteBuilder:
         started = time.monotonic()
         now = self.clock() if now is None else now
         result = BatchResult()
-        docs = _Documents(self.cache_dir)
+        docs = Documents(self.cache_dir)
         self.nav = self.registry.nav(docs.available)
         self.build_info = self._with_nav(self.nav)
         if self.manifest.build_info != self.build_info:
@@ -302,134 +202,3 @@ class SiteBuilder:
         manifestmod.save(self.cfg.daemon.state_dir, self.manifest)
         result.duration = time.monotonic() - started
         return result
-
-    def _describe_sources(self, needed: set[str], now: float) -> dict[str, SourceInfo]:
-        infos = {}
-        for name, spec in SOURCES.items():
-            entry = self.manifest.inputs.get(name)
-            if entry is not None and not entry.get("described") and name in needed:
-                described = cachemeta.describe(self.cache_dir / spec.render_file, entry["sha256"])
-                published, sample = (described.data_time, described.sample) if described else (None, False)
-                entry["published"] = min(published, now) if published is not None else entry["sig"][2] / 1e9
-                entry["sample"] = sample
-                entry["described"] = True
-            stale = self._is_stale(name, now)
-            if entry is not None and name in needed:
-                entry["stale"] = stale
-            config = self.cfg.sources.get(name)
-            infos[name] = SourceInfo(
-                name=name, label=spec.label, available=entry is not None,
-                published=_published_text(entry.get("published")) if entry else None,
-                sample=bool(entry and entry.get("sample")), stale=stale,
-                enabled=bool(config.enabled) if config is not None else False)
-        return infos
-
-    def _render_family(self, family, inputs: RenderInputs, sources: dict[str, SourceInfo], seen: set[str],
-                       result: BatchResult) -> FamilyRun | None:
-        missing = [s for s in family.required if not inputs.has(s)]
-        if missing:
-            log.info("family %s skipped: no data for %s yet", family.name, ", ".join(missing))
-            return None
-        chrome_sources = [sources[s] for s in sorted(family.chrome_sources) if s in sources]
-        salt = (self.build_info + repr(chrome_sources)).encode()           # code, templates and chrome
-        run = FamilyRun(family.name, self.manifest.outputs.get(family.name, {}))
-
-        def new_chunk() -> Chunk:
-            return Chunk(family.name, self.cfg.render.site_title, chrome_sources, salt, self.nav)
-
-        chunk = new_chunk()
-        exists = self.writer.exists
-        keys = self.keys.begin(family.name)
-        fixed = set(family.paths)
-        try:
-            for page in family.expand(inputs):
-                checked(page)
-                if page.path in seen:
-                    raise ValueError(f"two pages claim {page.path}")
-                seen.add(page.path)
-                fixed.discard(page.path)
-                job = self._job(page, run, salt, exists, keys)
-                if job is None:
-                    continue
-                chunk.jobs.append(job)
-                if len(chunk.jobs) >= CHUNK_SIZE:
-                    self.dispatcher.dispatch(run, chunk, self._chunk_done)
-                    chunk = new_chunk()
-            if fixed:           # pages are linked because the family declares them (navigation)
-                raise ValueError(f"declared pages not written: {', '.join(sorted(fixed))}")
-            self.keys.finish(family.name, keys, complete=True)
-        except Exception as e:
-            log.exception("family %s failed; its previous pages stay in place", family.name)
-            run.error = run.error or f"{type(e).__name__}: {e}"
-            self.keys.finish(family.name, keys, complete=False)
-        self.dispatcher.dispatch(run, chunk, self._chunk_done)     # the pages expanded so far
-        run.expanded = True
-        return run
-
-    def _job(self, page: Page, run: FamilyRun, salt: bytes, exists: Callable[[str], bool],
-             keys: FamilyKeys) -> Job | None:
-        """The work ``page`` needs, or None when its manifest entry still holds (recorded in ``run``)."""
-        known = run.old.get(page.path)
-        known_sha, known_view, known_key = (known + [None, None, None])[:3] if known else (None, None, None)
-        if page.content_type == "raw":
-            return self._queued(run, page, None, Job(page.path, page.template, "raw", page.view, None,
-                                                    known_sha, None))
-        if isinstance(page.view, Deferred):
-            key = _salted(keys.key(page.path, page.view.fn, page.view.args), salt)
-            if key == known_key and exists(page.path):
-                run.new[page.path] = known
-                run.unchanged += 1
-                return None
-            return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
-                                                    None, known_sha, known_view, keyed=True))
-        view_hash = _view_digest(page.template, page.view, salt)
-        if view_hash == known_view and exists(page.path):
-            run.new[page.path] = [known_sha, view_hash, None]
-            run.unchanged += 1
-            return None
-        return self._queued(run, page, None, Job(page.path, page.template, page.content_type, page.view,
-                                                 view_hash, known_sha, known_view))
-
-    @staticmethod
-    def _queued(run: FamilyRun, page: Page, key: str | None, job: Job) -> Job:
-        run.keys[page.path] = key
-        return job
-
-    @staticmethod
-    def _chunk_done(run: FamilyRun, done: ChunkResult) -> None:
-        run.pending -= 1
-        for path, sha, view_hash, written in done.done:
-            run.new[path] = [sha, view_hash, run.keys.pop(path, None)]
-            if written:
-                run.written += 1
-            else:
-                run.unchanged += 1
-        if done.error is not None:
-            log.error("family %s failed while rendering %s; its previous pages stay in place\n%s",
-                      run.name, done.error, done.detail)
-            run.error = run.error or done.error
-
-    def _finish_ready(self, runs: list[FamilyRun], result: BatchResult) -> None:
-        """Commit every family whose pages are all done (deletions, manifest entries, counts)."""
-        self.dispatcher.poll()
-        for run in [r for r in runs if r.finished]:
-            runs.remove(run)
-            result.written += run.written
-            result.unchanged += run.unchanged
-            if run.error is not None:
-                result.errors.append(f"{run.name}: {run.error}")
-                # keep what was written so far plus the old entries, so nothing is deleted; render it again
-                # in the next batch (a full disk or a transient failure must not leave it stale for good)
-                self.manifest.outputs[run.name] = {**run.old, **run.new}
-                self.forced.add(run.name)
-                continue
-            for rel in run.old.keys() - run.new.keys():
-                if self.dispatcher.delete(rel):
-                    result.deleted += 1
-            self.manifest.outputs[run.name] = run.new
-
-    def _drop_unknown_families(self, result: BatchResult) -> None:
-        for name in [n for n in self.manifest.outputs if n not in self.registry.families]:
-            for rel in self.manifest.outputs.pop(name):
-                if self.dispatcher.delete(rel):
-                    result.deleted += 1

@@ -21,11 +21,12 @@ import time
 
 from .. import __version__, atomic, config as configmod
 from ..core import control, exitcodes
-from ..states import fetch_backstop
 from . import lock, reconcile, rpc, status
 from .children import Child
-from .lifecycle import Event, ProcessState, due
+from .lifecycle import Event, ProcessState
 from .sdnotify import Notifier
+from .tending import ChildTending
+from .timers import Timers
 
 log = logging.getLogger("alliumd.supervisor")
 
@@ -33,7 +34,10 @@ SIGNAL_NAMES = {signal.SIGTERM: "term", signal.SIGINT: "int", signal.SIGHUP: "hu
 STATUS_FLUSH, STATUS_MIN_GAP, RENDERER = status.STATUS_FLUSH, status.STATUS_MIN_GAP, status.RENDERER
 
 
-class Supervisor:
+class Supervisor(ChildTending, Timers):
+    """The loop, signals, stopping, reload and the control methods; children are tending.py's part,
+    deadlines timers.py's."""
+
     def __init__(self, cfg: configmod.Config, *, notifier: Notifier | None = None,
                  clock=time.monotonic, wall=time.time):
         self.cfg = cfg
@@ -111,192 +115,6 @@ class Supervisor:
         for child in list(self.children.values()):
             if child.proc is not None and child.proc.returncode is None and child.proc.poll() is not None:
                 self._on_exit(child)
-
-    # -- children ----------------------------------------------------------------
-
-    def _source_child(self, name: str) -> Child:
-        return Child(name, "alliumd.fetchers.runtime", ["--config", str(self.cfg.path), "--source", name],
-                     spec=(self.cfg.daemon, self.cfg.sources[name]))
-
-    def _renderer_child(self) -> Child:
-        return Child(RENDERER, "alliumd.renderer.main", ["--config", str(self.cfg.path)],
-                     spec=(self.cfg.daemon, self.cfg.render))
-
-    def _spawn(self, child: Child, *, first: bool) -> None:
-        child.spawn(self.clock(), first=first)
-        child.last_heard = self.clock()
-        self.selector.register(child.proc.stdout, selectors.EVENT_READ, lambda f, c=child: self._on_output(c))
-        self.status_dirty = True
-
-    def _apply(self, plan: reconcile.Plan) -> None:
-        if RENDERER not in self.children:
-            self.children[RENDERER] = self._renderer_child()
-            self._spawn(self.children[RENDERER], first=True)
-        elif plan.restart_renderer:
-            self._restart(RENDERER, self._renderer_child())
-        for name in plan.start:
-            self.children[name] = self._source_child(name)
-            self._spawn(self.children[name], first=True)
-        for name in plan.restart:
-            self._restart(name, self._source_child(name))
-        for name in plan.stop:
-            child = self.children[name]
-            if child.alive:
-                child.terminate(self.clock())
-            else:
-                del self.children[name]
-        self.children[RENDERER].send({"cmd": "status"})
-
-    def _restart(self, name: str, fresh: Child) -> None:
-        """Replace a child with one started from the new config (counters are kept)."""
-        child = self.children[name]
-        child.spec, child.args = fresh.spec, fresh.args
-        if child.alive:
-            child.restart_when_stopped = True
-            child.terminate(self.clock())
-        else:
-            self._spawn(child, first=True)
-
-    def _on_output(self, child: Child) -> None:
-        reports, eof = child.read_reports()
-        for report in reports:
-            self._on_report(child, report)
-        if eof:
-            self._unregister(child)
-
-    def _unregister(self, child: Child) -> None:
-        try:
-            self.selector.unregister(child.proc.stdout)
-        except (KeyError, ValueError, AttributeError):
-            pass
-
-    def _on_report(self, child: Child, report: dict) -> None:
-        child.last_heard = self.clock()
-        if child.life.state is ProcessState.STARTING:
-            child.event(Event.HEARD, child.last_heard)
-        if child.silent:
-            log.info("%s is heard from again", child.name)
-            child.silent = False
-            self.status_dirty = True
-        if report.get("event") == "heartbeat":
-            return
-        previous = child.report
-        child.report = report
-        self.status_dirty = True
-        if child.name != RENDERER and report.get("event") == "source":
-            fetching = report["record"].get("state") == "fetching"
-            child.busy_since = (child.busy_since or self.clock()) if fetching else None
-            if (previous or {}).get("record", {}).get("state") != report["record"].get("state") \
-                    or report["record"].get("state") != "fetching":
-                renderer = self.children.get(RENDERER)
-                if renderer is not None:
-                    renderer.send({"cmd": "status"})
-
-    def _on_exit(self, child: Child) -> None:
-        self._on_output(child)
-        self._unregister(child)
-        child.close_pipes()
-        now = self.clock()
-        returncode = child.proc.returncode
-        child.last_exit = exitcodes.describe(returncode)
-        self.status_dirty = True
-        expected = child.life.state is ProcessState.STOPPING
-        if expected or self.stopping_since is not None:
-            child.event(Event.EXITED, now)          # STOPPING → STOPPED; ended by itself while stopping → EXITED
-        if expected and child.restart_when_stopped and self.stopping_since is None:
-            child.restart_when_stopped = False
-            self._spawn(child, first=True)
-            return
-        if expected or self.stopping_since is not None:
-            log.info("%s stopped (%s)", child.name, child.last_exit)
-            if child.name != RENDERER and child.name not in {s.name for s in self.cfg.enabled_sources}:
-                del self.children[child.name]
-            return
-        decision = child.tracker.exited(now, returncode, config_error_code=exitcodes.CONFIG)
-        if decision.action == "respawn":
-            child.event(Event.CRASHED, now, at=decision.at)
-            log.warning("%s %s; respawning in %.1fs", child.name, child.last_exit, decision.at - now)
-        else:
-            child.event(Event.GAVE_UP, now, at=decision.at, reason=decision.reason)
-            log.error("%s %s; %s", child.name, child.last_exit, decision.reason)
-            self.notifier.status(self._summary())
-        renderer = self.children.get(RENDERER)
-        if renderer is not None and child is not renderer:
-            renderer.send({"cmd": "status"})
-
-    def _alive(self) -> bool:
-        return any(c.alive for c in self.children.values())
-
-    # -- time-driven work ----------------------------------------------------------
-
-    def _next_deadline(self) -> float:
-        now = self.clock()
-        deadlines = [now + STATUS_FLUSH, self.last_status_write + STATUS_FLUSH]
-        if self.status_dirty:
-            deadlines.append(self.last_status_write + STATUS_MIN_GAP)
-        deadlines += [c.life.respawn_at for c in self.children.values() if c.life.respawn_at is not None]
-        deadlines += [c.busy_since + fetch_backstop(self.cfg.sources[n].timeout, self.cfg.sources[n].retries)
-                      for n, c in self.children.items() if c.busy_since is not None and n in self.cfg.sources]
-        if self.notifier.watchdog_interval:
-            deadlines.append(self.next_watchdog)
-        renderer = self.children.get(RENDERER)
-        if renderer is not None and renderer.alive and renderer.silenced_pid != renderer.pid \
-                and renderer.last_heard is not None:
-            deadlines.append(renderer.last_heard + self.cfg.daemon.renderer_timeout)
-        client_deadline = self.control.deadline() if self.control is not None else None
-        if client_deadline is not None:
-            deadlines.append(client_deadline)
-        if self.stopping_since is not None:
-            deadlines.append(now + 0.1)
-        return min(deadlines)
-
-    def _tick(self) -> None:
-        now = self.clock()
-        if self.control is not None:
-            self.control.expire(now)
-        if self.stopping_since is None:
-            for child in list(self.children.values()):
-                if due(child.life, now) and not child.alive:
-                    self._spawn(child, first=False)
-                self._enforce_backstop(child, now)
-            self._enforce_heartbeat(now)
-        else:
-            self._advance_stop(now)
-        renderer = self.children.get(RENDERER)
-        if self.notifier.watchdog_interval and now >= self.next_watchdog:
-            # a silent renderer starves systemd's watchdog: if restarting it does not help, systemd acts
-            if renderer is None or not renderer.silent:
-                self.notifier.watchdog()
-            self.next_watchdog = now + self.notifier.watchdog_interval
-        if (self.status_dirty and now - self.last_status_write >= STATUS_MIN_GAP) \
-                or now - self.last_status_write >= STATUS_FLUSH:
-            self.write_status_file()
-
-    def _enforce_heartbeat(self, now: float) -> None:
-        """Kill a renderer silent beyond ``renderer_timeout`` (stopped, frozen); it is respawned."""
-        child = self.children.get(RENDERER)
-        limit = self.cfg.daemon.renderer_timeout
-        if child is None or not child.alive or child.last_heard is None or now - child.last_heard <= limit \
-                or child.silenced_pid == child.pid:
-            return
-        log.error("renderer silent for %.1fs (limit %.0fs); stopping the watchdog and killing it",
-                  now - child.last_heard, limit)
-        child.silent, child.silenced_pid = True, child.pid
-        child.report = {**child.report, "last_error": f"no heartbeat for {now - child.last_heard:.0f}s; restarted"}
-        self.status_dirty = True
-        child.signal_group(signal.SIGKILL)
-
-    def _enforce_backstop(self, child: Child, now: float) -> None:
-        """Kill a fetcher stuck in one fetch far beyond its own deadlines (it is respawned)."""
-        src = self.cfg.sources.get(child.name)
-        if src is None or child.busy_since is None or not child.alive:
-            return
-        limit = fetch_backstop(src.timeout, src.retries)
-        if now - child.busy_since > limit:
-            log.error("%s stuck in one fetch for %.0fs (limit %.0fs); killing it", child.name,
-                      now - child.busy_since, limit)
-            child.busy_since = None
-            child.signal_group(signal.SIGKILL)
 
     # -- stopping ------------------------------------------------------------------
 

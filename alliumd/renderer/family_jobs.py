@@ -1,0 +1,144 @@
+"""One family's part of a batch (SiteBuilder's part): expand its pages, decide per page what work it needs,
+hand the jobs to the dispatcher, and commit the family's manifest entries and deletions when all are done.
+
+Per page, cheapest test first: an unchanged derived key (deferred views)
+skips building the view, an unchanged view hash skips the template, an
+unchanged output hash skips the write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING, Callable
+
+from ..pages.pagekey import FamilyKeys
+from ..pages.registry import Deferred, Page, RenderInputs, SourceInfo, checked
+from .dispatch import CHUNK_SIZE, FamilyRun
+from .jobs import Chunk, ChunkResult, Job, view_digest as _view_digest
+
+if TYPE_CHECKING:
+    from .build import BatchResult
+
+log = logging.getLogger("alliumd.renderer")
+
+
+def _salted(key: str, salt: bytes) -> str:
+    h = hashlib.blake2b(salt, digest_size=16)
+    h.update(b"\0")
+    h.update(key.encode())
+    return h.hexdigest()
+
+
+class FamilyRendering:
+    """Rendering a family's pages for a SiteBuilder (``cfg``, ``manifest``, ``keys``, ``dispatcher``…)."""
+
+    def _render_family(self, family, inputs: RenderInputs, sources: dict[str, SourceInfo], seen: set[str],
+                       result: BatchResult) -> FamilyRun | None:
+        missing = [s for s in family.required if not inputs.has(s)]
+        if missing:
+            log.info("family %s skipped: no data for %s yet", family.name, ", ".join(missing))
+            return None
+        chrome_sources = [sources[s] for s in sorted(family.chrome_sources) if s in sources]
+        salt = (self.build_info + repr(chrome_sources)).encode()           # code, templates and chrome
+        run = FamilyRun(family.name, self.manifest.outputs.get(family.name, {}))
+
+        def new_chunk() -> Chunk:
+            return Chunk(family.name, self.cfg.render.site_title, chrome_sources, salt, self.nav)
+
+        chunk = new_chunk()
+        exists = self.writer.exists
+        keys = self.keys.begin(family.name)
+        fixed = set(family.paths)
+        try:
+            for page in family.expand(inputs):
+                checked(page)
+                if page.path in seen:
+                    raise ValueError(f"two pages claim {page.path}")
+                seen.add(page.path)
+                fixed.discard(page.path)
+                job = self._job(page, run, salt, exists, keys)
+                if job is None:
+                    continue
+                chunk.jobs.append(job)
+                if len(chunk.jobs) >= CHUNK_SIZE:
+                    self.dispatcher.dispatch(run, chunk, self._chunk_done)
+                    chunk = new_chunk()
+            if fixed:           # pages are linked because the family declares them (navigation)
+                raise ValueError(f"declared pages not written: {', '.join(sorted(fixed))}")
+            self.keys.finish(family.name, keys, complete=True)
+        except Exception as e:
+            log.exception("family %s failed; its previous pages stay in place", family.name)
+            run.error = run.error or f"{type(e).__name__}: {e}"
+            self.keys.finish(family.name, keys, complete=False)
+        self.dispatcher.dispatch(run, chunk, self._chunk_done)     # the pages expanded so far
+        run.expanded = True
+        return run
+
+    def _job(self, page: Page, run: FamilyRun, salt: bytes, exists: Callable[[str], bool],
+             keys: FamilyKeys) -> Job | None:
+        """The work ``page`` needs, or None when its manifest entry still holds (recorded in ``run``)."""
+        known = run.old.get(page.path)
+        known_sha, known_view, known_key = (known + [None, None, None])[:3] if known else (None, None, None)
+        if page.content_type == "raw":
+            return self._queued(run, page, None, Job(page.path, page.template, "raw", page.view, None,
+                                                    known_sha, None))
+        if isinstance(page.view, Deferred):
+            key = _salted(keys.key(page.path, page.view.fn, page.view.args), salt)
+            if key == known_key and exists(page.path):
+                run.new[page.path] = known
+                run.unchanged += 1
+                return None
+            return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
+                                                    None, known_sha, known_view, keyed=True))
+        view_hash = _view_digest(page.template, page.view, salt)
+        if view_hash == known_view and exists(page.path):
+            run.new[page.path] = [known_sha, view_hash, None]
+            run.unchanged += 1
+            return None
+        return self._queued(run, page, None, Job(page.path, page.template, page.content_type, page.view,
+                                                 view_hash, known_sha, known_view))
+
+    @staticmethod
+    def _queued(run: FamilyRun, page: Page, key: str | None, job: Job) -> Job:
+        run.keys[page.path] = key
+        return job
+
+    @staticmethod
+    def _chunk_done(run: FamilyRun, done: ChunkResult) -> None:
+        run.pending -= 1
+        for path, sha, view_hash, written in done.done:
+            run.new[path] = [sha, view_hash, run.keys.pop(path, None)]
+            if written:
+                run.written += 1
+            else:
+                run.unchanged += 1
+        if done.error is not None:
+            log.error("family %s failed while rendering %s; its previous pages stay in place\n%s",
+                      run.name, done.error, done.detail)
+            run.error = run.error or done.error
+
+    def _finish_ready(self, runs: list[FamilyRun], result: BatchResult) -> None:
+        """Commit every family whose pages are all done (deletions, manifest entries, counts)."""
+        self.dispatcher.poll()
+        for run in [r for r in runs if r.finished]:
+            runs.remove(run)
+            result.written += run.written
+            result.unchanged += run.unchanged
+            if run.error is not None:
+                result.errors.append(f"{run.name}: {run.error}")
+                # keep what was written so far plus the old entries, so nothing is deleted; render it again
+                # in the next batch (a full disk or a transient failure must not leave it stale for good)
+                self.manifest.outputs[run.name] = {**run.old, **run.new}
+                self.forced.add(run.name)
+                continue
+            for rel in run.old.keys() - run.new.keys():
+                if self.dispatcher.delete(rel):
+                    result.deleted += 1
+            self.manifest.outputs[run.name] = run.new
+
+    def _drop_unknown_families(self, result: BatchResult) -> None:
+        for name in [n for n in self.manifest.outputs if n not in self.registry.families]:
+            for rel in self.manifest.outputs.pop(name):
+                if self.dispatcher.delete(rel):
+                    result.deleted += 1
