@@ -112,11 +112,8 @@ def _read_lines(path: Path, reduce: Callable[[Any, int], Any],
                         raise _NotLineOriented
                     state = "end"
                     continue
-                if members and not more:
-                    raise _NotLineOriented
+                body, more = _item(s, members, more)
                 members += 1
-                more = s.endswith(b",")
-                body = s[:-1] if more else s
                 opener = _OPENER_RE.match(body)
                 if opener:
                     array_key = _member_key(opener.group(1))
@@ -151,11 +148,8 @@ def _read_lines(path: Path, reduce: Callable[[Any, int], Any],
                     else:
                         raise _NotLineOriented
                     continue
-                if elements and not more:
-                    raise _NotLineOriented
+                body, more = _item(s, elements, more)
                 elements += 1
-                more = s.endswith(b",")
-                body = s[:-1] if more else s
                 if array_key == RELAYS:
                     if relay_line is not None:
                         relay_line(body)
@@ -174,23 +168,33 @@ def _read_lines(path: Path, reduce: Callable[[Any, int], Any],
     return out
 
 
-def _relay_object(body: bytes) -> dict:
-    """One relay line's object; a line that is not one JSON object means "not Onionoo's layout"."""
+def _item(line: bytes, before: int, more: bool) -> tuple[bytes, bool]:
+    """A member or element line after ``before`` others: (its text without its comma, whether one follows).
+    The one before it must have ended in a comma."""
+    if before and not more:
+        raise _NotLineOriented
+    more = line.endswith(b",")
+    return (line[:-1] if more else line), more
+
+
+def _parsed(text: bytes) -> Any:
+    """One JSON value of a line; text that is not JSON means "not Onionoo's layout"."""
     try:
-        obj = loads(body)
+        return loads(text)
     except ValueError:
         raise _NotLineOriented from None
+
+
+def _relay_object(body: bytes) -> dict:
+    """One relay line's object; a line that is not one JSON object means "not Onionoo's layout"."""
+    obj = _parsed(body)
     if not isinstance(obj, dict):
         raise _NotLineOriented
     return obj
 
 
 def _member_key(token: bytes) -> str:
-    try:
-        key = loads(token)
-    except ValueError:
-        raise _NotLineOriented from None
-    return key
+    return _parsed(token)
 
 
 def _parse_members(body: bytes) -> dict[str, Any]:
