@@ -65,7 +65,8 @@ def test_one_month_uptime_per_flag_counts_only_relays_holding_the_flag():
     _, running = running_views()
     fps = [r["fingerprint"] for r in running]
     up = uptime_model(fps)
-    entries = {fp: {**e, "flags": {"Guard": {"1M": 90.0}, "HSDir": {"1M": 80.0 + i}, "Authority": {"1M": 99.0}}}
+    entries = {fp: {**e, "flags": {"Guard": [90.0, None, None, None], "HSDir": [80.0 + i, None, None, None],
+                               "Authority": [99.0, None, None, None]}}
                for i, (fp, e) in enumerate(up.relays.items())}
     table = {f["flag"]: f for f in extra.flag_uptime(running, entries)}
     hsdir = [80.0 + i for i, r in enumerate(running) if "HSDir" in r["flags"]]

@@ -62,7 +62,7 @@ def uptime_model(fingerprints: list[str]) -> SimpleNamespace:
         pct = 99.5 - i % 7
         relays[fp] = {
             "uptime": {"1M": pct, "6M": pct - 1, "1Y": None if i % 5 == 0 else pct - 2, "5Y": None},
-            "flags": {"Guard" if i % 2 else "Running": {"1M": pct, "6M": pct - 3, "1Y": None, "5Y": None}},
+            "flags": {"Guard" if i % 2 else "Running": [pct, pct - 3, None, None]},     # 1M, 6M, 1Y, 5Y
             "outlier": "low" if i == 3 else None,
             "raw": _raw({"uptime": {p: _series([pct / 100] * 60 + [None] + [0.5] * 29, p)
                                     for p in ("1M", "6M", "1Y")}}),

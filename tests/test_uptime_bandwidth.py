@@ -518,3 +518,18 @@ def test_models_read_line_by_line_keep_unchanged_entries():
         again = build_from(lines.envelope, map(layout.split_item, lines.items), first)
         assert all(again.relays[fp] is first.relays[fp] for fp in first.relays)
         assert again.relays == first.relays and again.network == first.network
+
+
+def test_flag_uptime_is_kept_compact_and_read_through_flag_period():
+    """Each flag's periods are a list in PERIOD_KEYS order; equal percentages are one object across relays."""
+    model = build_uptime(summary_of(onionoo_uptime, UPTIME_SMALL))
+    entries = [e for e in model.relays.values() if e["flags"]]
+    assert entries and all(isinstance(v, list) and len(v) == len(uptime_model.PERIOD_KEYS)
+                           for e in entries for v in e["flags"].values())
+    entry = entries[0]
+    flag = next(iter(entry["flags"]))
+    for i, period in enumerate(uptime_model.PERIOD_KEYS):
+        assert uptime_model.flag_period(entry, flag, period) == entry["flags"][flag][i]
+    assert uptime_model.flag_period(entry, "NoSuchFlag", "1M") is None and uptime_model.flag_period(None, flag, "1M") is None
+    values = [v for e in model.relays.values() for vs in e["flags"].values() for v in vs if v is not None]
+    assert len({id(v) for v in values}) == len(set(values))            # one object per distinct value

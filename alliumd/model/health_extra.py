@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .percentiles import mean, median
+from .uptime import flag_period
 
 # flags whose running relays' observed bandwidth and 1-month flag uptime are tabulated
 BANDWIDTH_FLAGS = ("Exit", "Guard", "Fast", "Stable", "HSDir", "V2Dir", "Authority", "MiddleOnly", "BadExit")
@@ -58,10 +59,10 @@ def flag_uptime(running: list[dict[str, Any]], entries: dict[str, dict[str, Any]
     values: dict[str, list[float]] = defaultdict(list)
     held: Counter = Counter()
     for r in running:
-        flags = ((entries.get(r["fingerprint"]) or {}).get("flags")) or {}
+        entry = entries.get(r["fingerprint"])
         for f in r["flags"]:
             held[f] += 1
-            v = (flags.get(f) or {}).get(period)
+            v = flag_period(entry, f, period)
             if v is not None:
                 values[f].append(v)
     return [{"flag": f, "held": held[f], "relays": len(values[f]), "mean": mean(values[f]),
