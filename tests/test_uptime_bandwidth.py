@@ -530,6 +530,7 @@ def test_flag_uptime_is_kept_compact_and_read_through_flag_period():
     flag = next(iter(entry["flags"]))
     for i, period in enumerate(uptime_model.PERIOD_KEYS):
         assert uptime_model.flag_period(entry, flag, period) == entry["flags"][flag][i]
-    assert uptime_model.flag_period(entry, "NoSuchFlag", "1M") is None and uptime_model.flag_period(None, flag, "1M") is None
+    assert uptime_model.flag_period(entry, "NoSuchFlag", "1M") is None
+    assert uptime_model.flag_period(None, flag, "1M") is None
     values = [v for e in model.relays.values() for vs in e["flags"].values() for v in vs if v is not None]
     assert len({id(v) for v in values}) == len(set(values))            # one object per distinct value
