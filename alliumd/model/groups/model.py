@@ -178,7 +178,7 @@ def _build_groups(model: RelayModel) -> GroupsModel:
         keys = relay_group_keys(relay, families.get(fp), ids)
         relay_keys[fp] = keys
         rows[fp] = relay_row(relay)
-        for kind in ("family", "as", "contact", "country", "platform", "first_seen"):
+        for kind in GROUP_KINDS:
             if keys[kind] is not None:
                 _member(groups[kind], kind, keys[kind]).fingerprints.append(fp)
         for gid, flag in keys["flags"]:
