@@ -479,6 +479,26 @@ def test_full_build_renders_every_page_and_rewrites_none(built):
     assert built.tree() == before
 
 
+def test_details_published_during_a_batch_get_the_navigation_of_that_batch(tmp_path):
+    """The daemon's first batch can start before the first details file and scan it: its pages must
+    carry the navigation of what they show, or the next batch rewrites every page for the nav alone."""
+    s = Site(tmp_path / "race")
+    builder = s.builder
+    scan = builder.scan
+
+    def publish_then_scan():
+        s.publish(DOC)                         # the fetcher publishes after the batch began
+        return scan()
+
+    builder.scan = publish_then_scan
+    first = s.build({STATUS_INPUT})
+    assert first.errors == [] and (s.out / relay_page(ZUZU)).exists()
+    assert b'href="relays/all.html"' in (s.out / "index.html").read_bytes()
+    builder.scan = scan
+    again = s.build()
+    assert (again.full, again.written) == (False, 0)
+
+
 def test_details_turning_stale_marks_the_data_pages(built):
     max_age = built.cfg.sources[DETAILS].max_age
     assert built.builder.next_stale_flip(NOW) == PUBLISHED + max_age

@@ -158,11 +158,13 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         now = self.clock() if now is None else now
         result = BatchResult()
         docs = Documents(self.cache_dir)
-        self.nav = self.registry.nav(docs.available)
+        changed = set(changed) | (self.scan() | self.stale_flips(now) if rescan else set())
+        # the navigation follows the scanned inputs, not a look at the directory before the scan:
+        # a source published in between would otherwise be rendered under the navigation without it
+        self.nav = self.registry.nav(lambda s: s in self.manifest.inputs and docs.available(s))
         self.build_info = self._with_nav(self.nav)
         if self.manifest.build_info != self.build_info:
             full = True
-        changed = set(changed) | (self.scan() | self.stale_flips(now) if rescan else set())
         result.full = full
         result.changed = sorted(changed)
         families = list(self.registry) if full else [
