@@ -44,14 +44,19 @@ class FamilyRendering:
         chunk = new_chunk()
         keys = self.keys.begin(family.name, salt)
         fixed = set(family.paths)
+        old = run.old
         try:
             for page in family.expand(inputs):
-                checked(page)
-                if page.path in seen:
-                    raise ValueError(f"two pages claim {page.path}")
-                seen.add(page.path)
-                fixed.discard(page.path)
-                job = self._job(page, run, salt, keys)
+                path = page.path
+                known = old.get(path)
+                if known is None:       # a path the manifest holds passed this check when it was first written
+                    checked(page)
+                if path in seen:
+                    raise ValueError(f"two pages claim {path}")
+                seen.add(path)
+                if fixed:
+                    fixed.discard(path)
+                job = self._job(page, known, run, salt, keys)
                 if job is None:
                     continue
                 chunk.jobs.append(job)
@@ -69,19 +74,20 @@ class FamilyRendering:
         run.expanded = True
         return run
 
-    def _job(self, page: Page, run: FamilyRun, salt: bytes, keys: FamilyKeys) -> Job | None:
-        """The work ``page`` needs, or None when its manifest entry still holds (recorded in ``run``)."""
-        known = run.old.get(page.path)
-        known_sha, known_view, known_key = (known + [None, None, None])[:3] if known else (None, None, None)
-        if page.content_type == "raw":
-            return self._queued(run, page, None, Job(page.path, page.template, "raw", page.view, None,
-                                                    known_sha, None))
-        if isinstance(page.view, Deferred):
-            key = keys.key(page.path, page.view.fn, page.view.args)
-            if key == known_key:
+    def _job(self, page: Page, known: list | None, run: FamilyRun, salt: bytes, keys: FamilyKeys) -> Job | None:
+        """The work ``page`` needs, or None when its manifest entry ``known`` still holds (recorded in ``run``)."""
+        view = page.view
+        if isinstance(view, Deferred) and page.content_type != "raw":
+            key = keys.key(page.path, view.fn, view.args)
+            if known is not None and len(known) == 3 and key == known[2]:     # most pages of a batch
                 run.new[page.path] = known
                 run.unchanged += 1
                 return None
+        known_sha, known_view = (known + [None, None])[:2] if known else (None, None)
+        if page.content_type == "raw":
+            return self._queued(run, page, None, Job(page.path, page.template, "raw", page.view, None,
+                                                    known_sha, None))
+        if isinstance(view, Deferred):
             return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
                                                     None, known_sha, known_view, keyed=True))
         view_hash = _view_digest(page.template, page.view, salt)
