@@ -152,7 +152,7 @@ def record(store: HistoryStore, pub: Publication, now: float, unchanged: Unchang
                      network={**saved, "started": pub.details_time, "snapshot_format": ev.SNAPSHOT_FORMAT},
                      now=now, replace_states=True)
         out.baseline = True
-    else:
+    elif not fresh_format:      # a new baseline's states are read back by the next publication, not kept now
         out.unchanged = _unchanged(pub, kept, seen, store.states())
     if out.added:
         out.touched_relays = {e["fp"] for e in everything if e["fp"]}

@@ -286,8 +286,8 @@ class HistoryStore:
                 self._states = None
                 raise
             if replace_states:
-                self._states = dict(states)         # exactly what the table now holds
-            elif self._states is not None:
+                self._states = None                 # read back on the next publication
+            if self._states is not None:
                 self._states.update(states)
                 for fp in pruned:
                     self._states.pop(fp, None)
