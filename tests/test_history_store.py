@@ -67,6 +67,48 @@ def test_record_diff_and_idempotence(store):
     again.close()
 
 
+def test_relays_left_unchanged_are_skipped_and_record_the_same(tmp_path):
+    """``Recorded.unchanged``: a relay whose view, keys and stored state are the very objects of the last
+    diff is not diffed again; the events and the stored states are those of a full diff."""
+    a, b, c = relay(FP_A), relay(FP_B), relay("C" * 40)
+    stores = [HistoryStore(tmp_path / "memo.sqlite3"), HistoryStore(tmp_path / "full.sqlite3")]
+    first = pub(T0, a, b, c)
+    assert recordmod.record(stores[0], first, T0).unchanged is None     # a baseline's states are read back later
+    recordmod.record(stores[1], first, T0)
+    memo = recordmod.record(stores[0], first, T0).unchanged             # the same publication again
+    assert set(memo.relays) == {FP_A, FP_B, "C" * 40}
+    # same publication time (a details document with one relay changed): A keeps its objects, B changes,
+    # C's view is the same object but its stored state is not the one the memo saw (it is diffed)
+    second = pub(T0, a, relay(FP_B, version="0.4.9.1"), c)
+    second.keys[FP_A] = first.keys[FP_A]
+    stores[0].states()["C" * 40] = dict(stores[0].states()["C" * 40], ver="0.4.0.1")
+    stores[1].states()["C" * 40] = dict(stores[1].states()["C" * 40], ver="0.4.0.1")
+    diffed = []
+    snapshot = ev.snapshot
+
+    def counting(relay_view, **kw):
+        diffed.append(relay_view["fingerprint"])
+        return snapshot(relay_view, **kw)
+
+    recordmod.ev.snapshot = counting
+    try:
+        out = recordmod.record(stores[0], second, T0 + HOUR, memo)
+    finally:
+        recordmod.ev.snapshot = snapshot
+    full = recordmod.record(stores[1], second, T0 + HOUR)
+    assert sorted(diffed) == [FP_B, "C" * 40]
+    assert out.added == full.added == 2 and out.touched_relays == full.touched_relays == {FP_B, "C" * 40}
+    assert [(e["fp"], e["kind"], e["text"]) for e in stores[0].events()] == [
+        (e["fp"], e["kind"], e["text"]) for e in stores[1].events()]
+    assert stores[0].states() == stores[1].states()
+    # A relay missing from the next document is still "down" when the others are skipped
+    third = pub(T0, relay(FP_B, version="0.4.9.1"), c)
+    out = recordmod.record(stores[0], third, T0 + 2 * HOUR, out.unchanged)
+    assert out.touched_relays == {FP_A} and stores[0].events(fp=FP_A)[0]["kind"] == "down"
+    for s in stores:
+        s.close()
+
+
 def test_retention_and_cap_per_relay(tmp_path):
     s = HistoryStore(tmp_path / "h.sqlite3", retention_days=2, max_per_relay=3)
     events = [ev.event(T0 + i * HOUR, FP_A, "restart", i, i + 1, f"restart {i}") for i in range(6)]

@@ -457,6 +457,18 @@ def test_page_deleted_while_running_is_rewritten_on_next_change(built):
     assert (built.out / "relays" / "all.html").exists() and r.errors == []
 
 
+def test_page_deleted_while_running_is_restored_by_the_periodic_rescan(built):
+    """A batch skips unchanged pages without a stat(); the rescan's verify pass and a full build look."""
+    (built.out / relay_page(ZUZU)).unlink()
+    (built.out / "index.html").unlink()
+    r = built.build(verify=True)
+    assert r.errors == [] and r.written == 2
+    assert (built.out / relay_page(ZUZU)).exists() and (built.out / "index.html").exists()
+    (built.out / relay_page(ZUZU)).unlink()
+    r = built.build({STATUS_INPUT}, full=True)
+    assert r.errors == [] and r.written == 1 and (built.out / relay_page(ZUZU)).exists()
+
+
 def test_pages_deleted_while_down_are_restored_on_restart(built):
     shutil.rmtree(built.out)
     built._builder = None                      # the renderer restarts; the cache did not change

@@ -28,6 +28,28 @@ def index_of(doc: dict) -> dict:
     return build_search_index(relays, gm.build_groups(relays))
 
 
+def test_an_unchanged_relay_keeps_its_entry_and_the_index_equals_a_fresh_one():
+    """``memo``/``previous``: entries of relays whose view, keys and row are the same objects are reused."""
+    from alliumd.model.relays import build_relays_lines
+    doc = small()
+    envelope = {k: v for k, v in doc.items() if k != "relays"}
+    lines = [json.dumps(r).encode() for r in doc["relays"]]
+    first_relays = build_relays_lines(envelope, lines)
+    first_groups = gm.build_groups(first_relays)
+    memo: dict = {}
+    first = build_search_index(first_relays, first_groups, None, memo)
+    renamed = dict(doc["relays"][0], nickname="Renamed")
+    lines2 = [json.dumps(renamed).encode(), *lines[1:]]
+    relays = build_relays_lines(envelope, lines2, first_relays)
+    groups = gm.build_groups(relays, first_groups)
+    again = build_search_index(relays, groups, memo, {})
+    assert again == build_search_index(relays, groups)
+    old = {e["f"]: e for e in first["relays"]}
+    for e in again["relays"]:
+        assert (e is old[e["f"]]) == (e["f"] != renamed["fingerprint"])
+    assert {e["f"]: e for e in again["relays"]}[renamed["fingerprint"]]["n"] == "Renamed"
+
+
 def test_index_schema_and_content():
     doc = small()
     index = index_of(doc)

@@ -30,20 +30,30 @@ CONTACT_LIMIT = 160
 FAMILY_NICKNAMES = 50
 
 
-def build_search_index(model: RelayModel, groups: GroupsModel) -> dict[str, Any]:
+def build_search_index(model: RelayModel, groups: GroupsModel, previous: dict[str, tuple] | None = None,
+                       memo: dict[str, tuple] | None = None) -> dict[str, Any]:
+    """The index.  ``memo`` is filled with fingerprint → (relay view, group keys, table row, entry); given as
+    ``previous`` to the next build, a relay whose three sources are the same objects keeps its entry."""
     with gc_paused():
-        return _build(model, groups)
+        return _build(model, groups, previous or {}, {} if memo is None else memo)
 
 
-def _build(model: RelayModel, groups: GroupsModel) -> dict[str, Any]:
+def _build(model: RelayModel, groups: GroupsModel, previous: dict[str, tuple], memo: dict[str, tuple]
+           ) -> dict[str, Any]:
     relays = []
+    relay_keys, rows = groups.relay_keys, groups.rows
     for relay in model.relays:
-        keys = groups.relay_keys[relay["fingerprint"]]
-        entry: dict[str, Any] = {"f": relay["fingerprint"], "n": groups.rows[relay["fingerprint"]]["nickname"],
-                                 "ip": relay_ips(relay)}
-        for short, key in (("a", "aroi"), ("c", "contact"), ("as", "as"), ("cc", "country"), ("fam", "family")):
-            if keys[key] is not None:
-                entry[short] = keys[key]
+        fp = relay["fingerprint"]
+        keys, row = relay_keys[fp], rows[fp]
+        old = previous.get(fp)
+        if old is not None and old[0] is relay and old[1] is keys and old[2] is row:
+            entry = old[3]
+        else:
+            entry = {"f": fp, "n": row["nickname"], "ip": relay_ips(relay)}
+            for short, key in (("a", "aroi"), ("c", "contact"), ("as", "as"), ("cc", "country"), ("fam", "family")):
+                if keys[key] is not None:
+                    entry[short] = keys[key]
+        memo[fp] = (relay, keys, row, entry)
         relays.append(entry)
     relays.sort(key=lambda e: e["f"])
     families = []

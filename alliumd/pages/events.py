@@ -61,6 +61,7 @@ class HistoryModel:
     kinds_24h: tuple = ()                 # ((kind, count), …) of relay events in the day before the newest
     started: float | None = None          # the store's first publication (empty feeds' `updated`)
     recoveries: int = 0                   # the store's recoveries when loaded (a new file: load everything)
+    unchanged: recordmod.Unchanged | None = field(default=None, repr=False, compare=False)   # for record()
 
 
 def event_view(e: dict[str, Any]) -> dict[str, Any]:
@@ -116,8 +117,8 @@ def build_history(inputs: RenderInputs) -> HistoryModel:
     if store is None or not inputs.has(DETAILS):
         return HistoryModel()
     pub = publication(inputs)
-    recorded = recordmod.record(store, pub, inputs.now)
     previous = inputs.previous("history")
+    recorded = recordmod.record(store, pub, inputs.now, previous.unchanged if previous is not None else None)
     if recorded.baseline and inputs.has(UPTIME):
         # a new store: seed it from the uptime history.  Uptime is read here without being an input of
         # this model on purpose: it matters once, at the baseline, never for later rebuilds.
@@ -148,6 +149,7 @@ def build_history(inputs: RenderInputs) -> HistoryModel:
                 else:
                     lists.pop(key, None)
     model.recoveries = store.recoveries
+    model.unchanged = recorded.unchanged
     model.network = _views(store.events(network=True, limit=NETWORK_RECENT))
     model.kinds_24h = _kinds_24h(store)
     model.started = store.network_state("started")

@@ -29,25 +29,36 @@ def build_health_model(inputs: RenderInputs) -> dict:
 
 @dataclass(frozen=True)
 class UptimeCard:
-    """The uptime card and what it was computed from: the uptime document and, per running relay, its
-    fingerprint, role, flags and outlier mark (everything the card reads of the details document)."""
+    """The uptime card and what it was computed from: the uptime document and the running relays (their
+    fingerprint, role and flags are everything the card reads of the details document; the outlier marks
+    come from the uptime document alone)."""
 
-    basis: tuple
+    basis: tuple                       # (uptime version, no uptime data?)
+    running: list                      # the running relay views, in model order
     card: dict
 
 
+def _same_running(old: list, new: list) -> bool:
+    """Whether every running relay has the same fingerprint, role and flags (a relay view the models kept
+    is the same object: compared by identity, the rest field by field)."""
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new):
+        if a is not b and (a["fingerprint"] != b["fingerprint"] or a["role"] != b["role"]
+                           or a["flags"] != b["flags"]):
+            return False
+    return True
+
+
 def build_uptime_card(inputs: RenderInputs) -> UptimeCard:
-    """A details document that changes no running relay's role, flags or mark keeps the previous card."""
+    """A details document that changes no running relay's role or flags keeps the previous card."""
     relays, uptime = _relays(inputs), optional_model(inputs, "uptime", UPTIME)
-    entries = uptime.relays if uptime is not None else {}
     running = [r for r in relays.relays if r["running"]]
-    marks = {fp: entry.get("outlier") for fp, entry in entries.items() if entry.get("outlier")}
-    basis = (inputs.version(UPTIME), uptime is None,
-             tuple((r["fingerprint"], r["role"], tuple(r["flags"]), marks.get(r["fingerprint"])) for r in running))
+    basis = (inputs.version(UPTIME), uptime is None)
     previous = inputs.previous("health_uptime")
-    if previous is not None and previous.basis == basis:
+    if previous is not None and previous.basis == basis and _same_running(previous.running, running):
         return previous
-    return UptimeCard(basis, hm.uptime_card(running, uptime))
+    return UptimeCard(basis, running, hm.uptime_card(running, uptime))
 
 
 def expand_health(inputs: RenderInputs) -> Iterator[Page]:

@@ -107,22 +107,35 @@ class StaleKey(AssertionError):
     """A reused key no longer matches its arguments: something changed an object in place."""
 
 
-class FamilyKeys:
-    """One family's keys during one expansion: the previous build's entries and the new ones."""
+def salted(key: str, salt: bytes) -> str:
+    """A derived key bound to the code, templates and chrome (``salt``) of the family's build."""
+    h = hashlib.blake2b(salt, digest_size=16)
+    h.update(b"\0")
+    h.update(key.encode())
+    return h.hexdigest()
 
-    def __init__(self, old: dict[str, tuple[Callable, tuple, str]], verify: bool, shared: dict):
-        self.old, self.new, self.verify, self.shared = old, {}, verify, shared
+
+class FamilyKeys:
+    """One family's keys during one expansion: the previous build's entries and the new ones.
+
+    Entries hold salted keys (what the manifest stores), so a reused key costs no hashing at all;
+    the previous entries are only offered while the family's salt is the same.
+    """
+
+    def __init__(self, old: dict[str, tuple[Callable, tuple, str]], verify: bool, shared: dict, salt: bytes):
+        self.old, self.new, self.verify, self.shared, self.salt = old, {}, verify, shared, salt
         self.derived = 0
         self._last: tuple = (None, None, False)     # (new args, old args, same?): a page's HTML and JSON share them
 
     def key(self, path: str, fn: Callable[..., Any], args: tuple) -> str:
+        """The salted key of ``fn(*args)`` at ``path``."""
         old = self.old.get(path)
         if old is not None and old[0] is fn and self._same(old[1], args):
             key = old[2]
-            if self.verify and derive(fn, args) != key:
+            if self.verify and salted(derive(fn, args), self.salt) != key:
                 raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
         else:
-            key = derive(fn, args, self.shared)
+            key = salted(derive(fn, args, self.shared), self.salt)
             self.derived += 1
         self.new[path] = (fn, args, key)
         return key
@@ -137,11 +150,11 @@ class FamilyKeys:
 
 
 class KeyMemo:
-    """Derived keys per family and page path, carried from one build to the next."""
+    """Salted keys per family and page path, carried from one build to the next (with the family's salt)."""
 
     def __init__(self, verify: bool | None = None):
         self.verify = os.environ.get(VERIFY_ENV) == "1" if verify is None else verify
-        self._families: dict[str, dict[str, tuple[Callable, tuple, str]]] = {}
+        self._families: dict[str, tuple[bytes, dict[str, tuple[Callable, tuple, str]]]] = {}
         self._shared: dict = {}  # id → (object, digest) of this build's arguments (see derive)
         self.derived = 0        # keys hashed (the rest were reused): for tests and profiling
 
@@ -149,10 +162,12 @@ class KeyMemo:
         """Forget the argument digests of the last build (its objects may change identity or be freed)."""
         self._shared = {}
 
-    def begin(self, family: str) -> FamilyKeys:
-        return FamilyKeys(self._families.get(family, {}), self.verify, self._shared)
+    def begin(self, family: str, salt: bytes) -> FamilyKeys:
+        """``salt``: the family's code, template and chrome salt; another one than last time reuses nothing."""
+        old_salt, entries = self._families.get(family, (None, {}))
+        return FamilyKeys(entries if old_salt == salt else {}, self.verify, self._shared, salt)
 
     def finish(self, family: str, keys: FamilyKeys, *, complete: bool) -> None:
         """End a family's expansion: its pages' entries replace the old ones (``complete``) or join them."""
-        self._families[family] = keys.new if complete else {**keys.old, **keys.new}
+        self._families[family] = (keys.salt, keys.new if complete else {**keys.old, **keys.new})
         self.derived += keys.derived

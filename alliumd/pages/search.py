@@ -8,10 +8,11 @@ browse listing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from ..model import groups as gm
 from ..model.search import build_search_index
-from .registry import Page, PageFamily, RenderInputs
+from .registry import ModelSpec, Page, PageFamily, RenderInputs
 from . import common
 from .common import DETAILS_ONLY
 from .groups import groups_model
@@ -23,8 +24,25 @@ def expand_search_page(inputs: RenderInputs) -> Iterator[Page]:
 
 
 def expand_search_index(inputs: RenderInputs) -> Iterator[Page]:
-    view = build_search_index(common.relays(inputs), groups_model(inputs))
-    yield Page(common.SEARCH_INDEX_PATH, "search-index.json", view, content_type="json")
+    yield Page(common.SEARCH_INDEX_PATH, "search-index.json", inputs.model("search_index").view, content_type="json")
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    view: dict
+    memo: dict = field(repr=False, compare=False)      # per relay: what its entry was made from (model/search.py)
+
+
+def build_index_model(inputs: RenderInputs) -> SearchIndex:
+    """Built once per details version; a relay whose view, group keys and row are unchanged keeps its entry."""
+    previous = inputs.previous("search_index")
+    memo: dict = {}
+    view = build_search_index(common.relays(inputs), groups_model(inputs),
+                              previous.memo if previous is not None else None, memo)
+    return SearchIndex(view, memo)
+
+
+MODELS = [ModelSpec("search_index", DETAILS_ONLY, build_index_model)]
 
 
 FAMILIES = [

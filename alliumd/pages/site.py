@@ -17,7 +17,7 @@ MODELS: list[ModelSpec] = [
     *base_models.MODELS,
     *relays.MODELS, *health_pages.MODELS,
     *group_pages.MODELS, *list_pages.MODELS, *authority_pages.MODELS,
-    *aroi_pages.MODELS, *event_pages.MODELS,
+    *aroi_pages.MODELS, *event_pages.MODELS, *search_pages.MODELS,
 ]
 
 FAMILIES: list[PageFamily] = [*static.FAMILIES, *relays.FAMILIES, *status.FAMILIES,

@@ -131,8 +131,13 @@ class SiteBuilder(SourceTracking, FamilyRendering):
     # -- the batch -------------------------------------------------------------------
 
     def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None,
-              defer: frozenset[str] = frozenset(), rescan: bool = True) -> BatchResult:
+              defer: frozenset[str] = frozenset(), rescan: bool = True, verify: bool = False) -> BatchResult:
         """Render one batch; families named in ``defer`` are only reported in ``result.deferred``.
+
+        ``verify`` (and ``full``) first checks that every page of the manifest still exists and renders
+        the families of the missing ones: a batch skips a page whose key or view is unchanged without
+        looking at the disk, so pages deleted behind our back come back on the periodic rescan
+        (renderer/main.py), a full build or a restart.
 
         ``rescan=False`` renders only what ``changed`` names (the status page after a data batch):
         a cache file published meanwhile is left to the next batch, which then reports it.
@@ -148,13 +153,15 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         gc.freeze()
         self.keys.new_build()
         try:
-            return self._build(changed, full=full, now=now, defer=defer, rescan=rescan)
+            return self._build(changed, full=full, now=now, defer=defer, rescan=rescan, verify=verify)
         finally:
             self.keys.new_build()       # the batch's argument digests hold its objects: let them go
             gc.unfreeze()
 
-    def _build(self, changed, *, full, now, defer, rescan) -> BatchResult:
+    def _build(self, changed, *, full, now, defer, rescan, verify) -> BatchResult:
         started = time.monotonic()
+        if verify or full:
+            self._verify_outputs_exist()
         now = self.clock() if now is None else now
         result = BatchResult()
         docs = Documents(self.cache_dir)

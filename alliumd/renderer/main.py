@@ -100,12 +100,12 @@ class RendererProcess:
                 "site_pages": sum(len(v) for v in self.builder.manifest.outputs.values()),
                 "last_error": "; ".join(result.errors) or None}
 
-    def render(self, changed: set[str], *, full: bool = False) -> BatchResult:
+    def render(self, changed: set[str], *, full: bool = False, verify: bool = False) -> BatchResult:
         childproc.report(channel.RendererReport({"state": "rendering", "queue": self.events.qsize()}))
         self.batch_seq += 1
         self.last_render_at = time.monotonic()
         # status.html shows this batch's numbers, so it is rendered last, after the data pages
-        result = self.builder.build(changed, full=full, defer=frozenset({"status"}))
+        result = self.builder.build(changed, full=full, defer=frozenset({"status"}), verify=verify)
         if result.families:
             self.info["last_data_batch"] = self._batch_info(result)
         if result.families or result.deferred:
@@ -195,7 +195,8 @@ class RendererProcess:
             if first is None:
                 if time.monotonic() >= next_rescan:
                     next_rescan = time.monotonic() + rd.rescan_interval
-                    self.render(set())                 # scan() inside build() finds missed events
+                    # scan() inside build() finds missed events; verify: pages deleted behind our back
+                    self.render(set(), verify=True)
                 elif flip is not None and self.clock() >= flip:
                     self.render(set())                 # stale_flips() inside build() picks it up
                 elif retry is not None and time.monotonic() >= retry:

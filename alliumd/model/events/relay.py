@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from operator import itemgetter
+from collections.abc import Container
 from typing import Any
 
 from .common import (ADDRESS, AROI, CAUSE_FLAGS, CONTACT, DOWN, FAMILY, FAMILY_PREFIX, FIRST_SEEN, FLAG_GAINED,
@@ -44,7 +45,7 @@ def _band(weight: int, median: float | None) -> str:
 
 
 def diff_relays(previous: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]], published: float, *,
-                cause: Cause | None = None, aroi_known: bool = True,
+                cause: Cause | None = None, aroi_known: bool = True, present: Container[str] = (),
                 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """(events, changed states) from the previous states and the current snapshots (fingerprint → snapshot).
 
@@ -53,7 +54,8 @@ def diff_relays(previous: dict[str, dict[str, Any]], current: dict[str, dict[str
     nothing).  A relay missing from ``current`` that was running is "down";
     its state stays (marked not running) so that its return reads "back",
     not "first seen".  ``aroi_known`` False (no validator data) leaves AROI
-    statuses as they were.  Only states that differ are returned.
+    statuses as they were.  Only states that differ are returned.  ``present``: relays of the publication
+    left out of ``current`` because their state cannot change (history/record.py ``Unchanged``).
     """
     events: list[dict[str, Any]] = []
     states: dict[str, dict[str, Any]] = {}
@@ -82,7 +84,7 @@ def diff_relays(previous: dict[str, dict[str, Any]], current: dict[str, dict[str
         if old is None or _differ(_stored, old, state):
             states[fp] = state
     for fp, old in previous.items():
-        if fp in current or not old.get("run"):
+        if fp in current or fp in present or not old.get("run"):
             continue
         gone = {**old, "run": False, "flags": [f for f in old.get("flags") or [] if f != "Running"]}
         why = cause(fp, "Running", False) if cause else None

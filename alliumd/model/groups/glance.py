@@ -167,14 +167,15 @@ def history_rows(groups: GroupsModel, uptime_model: Any, bandwidth_model: Any, t
     out = HistoryRows({}, {}, {}, uptime_model is not None, bandwidth_model is not None)
     with gc_paused():
         for fp, row in groups.rows.items():
-            source = (row, up.get(fp), bw.get(fp))
+            u, b = up.get(fp), bw.get(fp)
             old = known.get(fp)
-            if old is not None and all(a is b for a, b in zip(old, source)):
+            if old is not None and old[0] is row and old[1] is u and old[2] is b:
                 out.rows[fp], out.uptime[fp], out.total[fp] = previous.rows[fp], previous.uptime[fp], \
                     previous.total[fp]
+                out.sources[fp] = old
             else:
                 out.rows[fp] = history_row(row, fp, uptime_model, bandwidth_model, total_data)
                 out.uptime[fp] = relay_uptime(uptime_model, fp)
                 out.total[fp] = relay_total_data(bandwidth_model, fp)[0]
-            out.sources[fp] = source
+                out.sources[fp] = (row, u, b)
     return out

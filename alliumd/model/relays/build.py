@@ -5,7 +5,9 @@ network summary, reusing the views of unchanged lines.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable
+from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,13 +135,13 @@ def network_summary(relays: list[dict[str, Any]], truncated: int = 0) -> dict[st
     advertised = sum(r["advertised_bandwidth"] or 0 for r in running)
     observed = sum(r["observed_bandwidth"] or 0 for r in running)
     top = sorted(running, key=lambda r: (-r["consensus_weight"], r["fingerprint"]))[:TOP_RELAYS]
+    held = Counter(chain.from_iterable(r["flags"] for r in running))     # a view's flags are distinct
     return {
         "relays_total": len(relays),
         "relays_running": len(running),
         "relays_truncated": truncated,
         "roles": [_role_summary(role, by_role[role]) for role in ROLES],
-        "flags": [{"flag": flag, "count": sum(1 for r in running if flag in r["flags"])}
-                  for flag in SUMMARY_FLAGS],
+        "flags": [{"flag": flag, "count": held[flag]} for flag in SUMMARY_FLAGS],
         "advertised_bandwidth": advertised,
         "advertised_bandwidth_text": fmt.bandwidth(advertised),
         "observed_bandwidth": observed,
