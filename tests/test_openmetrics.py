@@ -43,3 +43,24 @@ def test_operator_metrics_and_no_validator():
     assert families["tor_operator_relays_running"].samples[0].value == 1
     assert families["tor_operator_consensus_weight"].samples[0].value == 10
     assert "tor_operator_aroi_validated_relays" not in families
+
+
+def test_a_relay_metrics_job_ships_only_what_it_reads():
+    """A render worker gets a slim copy of the relay's records (pages/events.py _ship_relay_metrics) and
+    builds the very same view from it; the page key still comes from the full records."""
+    import pickle
+
+    from alliumd.pages import events
+    from alliumd.pages.registry import Deferred
+    relay = {"fingerprint": FP, "running": True, "flags": ["Fast", "Guard", "Running"], "consensus_weight": 1234,
+             "consensus_weight_fraction": 0.001, "guard_probability": 0.002, "middle_probability": 0.3,
+             "exit_probability": 0.0, "observed_bandwidth": 10_000_000, "advertised_bandwidth": 9_000_000,
+             "overload_general_timestamp": None, "contact": "x" * 5000, "nickname": "n"}
+    uptime = {"uptime": {"1M": 0.995, "6M": 0.5}, "raw": "y" * 5000}
+    for up, aroi in ((uptime, {"status": "validated", "reason": "z"}), (None, None), (uptime, {})):
+        records = (relay, None, up, {"raw": "w" * 5000}, {"members": []}, None, aroi, {}, (), {})
+        view = Deferred(events.relay_metrics_view, (records,))
+        data = pickle.dumps(view, protocol=pickle.HIGHEST_PROTOCOL)
+        shipped = pickle.loads(data)
+        assert shipped.fn is events.relay_metrics_of and len(data) < 2000
+        assert shipped.build() == view.build() and view.build()["families"]

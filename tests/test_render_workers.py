@@ -244,3 +244,30 @@ def test_render_workers_setting_one_renders_in_the_renderer_and_zero_means_one_p
     pool = buildmod.SiteBuilder(auto, registry).dispatcher.pool
     cores = len(os.sched_getaffinity(0))
     assert (pool.size if pool else 1) == cores
+
+
+def test_a_waiting_once_renderer_starts_its_workers_only_for_a_cold_or_full_build(tmp_path, monkeypatch):
+    """``alliumd --once`` starts the renderer with the fetchers (``--wait``): a build that will write every
+    page starts the workers then, so they get ready during the fetch; an incremental one does not."""
+    from alliumd.renderer.main import RendererProcess
+    monkeypatch.setenv("ALLIUMD_RENDER_WORKERS", "2")
+    base = tmp_path / "s"
+    site_builder(base, workers=2).close()                       # only to publish the cache files
+    cfg = parse({"daemon": {"cache_dir": str(base / "cache"), "output_dir": str(base / "www"),
+                            "state_dir": str(base / "lib"), "run_dir": str(base / "run")},
+                 "render": {"workers": 2}}, base / "allium.toml")
+    cold = RendererProcess(cfg, clock=lambda: NOW)
+    try:
+        cold.get_ready()
+        pool = cold.builder.dispatcher.pool
+        assert pool.started and len(pool.workers) == 2
+        assert cold.run_once() == 0 and cold.builder.dispatcher.pool is pool     # the same workers rendered
+    finally:
+        cold.builder.close()
+    for full, started in ((False, False), (True, True)):
+        warm = RendererProcess(cfg, clock=lambda: NOW)
+        try:
+            warm.get_ready(full=full)
+            assert warm.builder.dispatcher.pool.started is started
+        finally:
+            warm.builder.close()

@@ -41,6 +41,16 @@ def _family(name: str, help_text: str, samples: list[tuple[dict[str, str], Any]]
     return {"name": name, "help": help_text, "type": "gauge", "samples": rows} if rows else None
 
 
+RELAY_FIELDS = ("fingerprint", "flags", "running", "consensus_weight", "consensus_weight_fraction",
+                "guard_probability", "middle_probability", "exit_probability", "observed_bandwidth",
+                "advertised_bandwidth", "overload_general_timestamp")
+
+
+def relay_fields(relay: dict[str, Any]) -> dict[str, Any]:
+    """The part of a relay view :func:`relay_families` reads (what a render worker needs of it)."""
+    return {k: relay[k] for k in RELAY_FIELDS if k in relay}
+
+
 def relay_families(relay: dict[str, Any], uptime_entry: dict | None, flag_votes: list[dict[str, Any]] | None,
                    aroi_status: str | None) -> list[dict[str, Any]]:
     """The metric families of one relay (``flag_votes``: consensus_eval's flag rows, None without votes)."""

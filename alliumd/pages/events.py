@@ -295,6 +295,23 @@ FAMILIES = [
 def relay_metrics_view(records: tuple) -> dict[str, Any]:
     """``relay/<FP>/metrics.txt`` from the relay page's own records (pages/relays.py build_relay_pages)."""
     relay, _, uptime_entry, _, _, vote, aroi, _, _, _ = records
+    return relay_metrics_of(relay, uptime_entry, vote, aroi)
+
+
+def _ship_relay_metrics(records: tuple) -> tuple:
+    """What a render worker gets for a metrics.txt: the fields it shows, not the relay's whole records
+    (charts' series, family, events: ~7 kB pickled per relay, pickled once more for this family)."""
+    relay, _, uptime_entry, _, _, vote, aroi, _, _, _ = records
+    return relay_metrics_of, (openmetrics.relay_fields(relay),
+                              {"uptime": uptime_entry.get("uptime")} if uptime_entry else None,
+                              vote, {"status": aroi.get("status")} if aroi else None)
+
+
+relay_metrics_view.ship = _ship_relay_metrics
+
+
+def relay_metrics_of(relay: dict[str, Any], uptime_entry: dict | None, vote: tuple | None,
+                     aroi: dict[str, Any] | None) -> dict[str, Any]:
     flag_votes = None
     if vote is not None:
         context, row = vote

@@ -76,6 +76,11 @@ class Dispatcher:
             self._local = PageRenderer(self.output_dir, self.template_dir)
         return self._local
 
+    def prestart(self) -> None:
+        """Start the workers ahead of a batch known to be large (they get ready while the caller waits)."""
+        if self.pool is not None and not self.pool.started:
+            self.pool.start()
+
     def begin_batch(self) -> None:
         self.queued = 0
 

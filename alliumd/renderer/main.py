@@ -131,6 +131,12 @@ class RendererProcess:
 
     # -- modes ---------------------------------------------------------------------
 
+    def get_ready(self, *, full: bool = False) -> None:
+        """Before a --once render that the fetchers are still feeding: a build with every page to write
+        (no page made yet, or ``full``) starts its render workers now, so their start-up overlaps the fetch."""
+        if full or not any(self.builder.manifest.outputs.values()):
+            self.builder.dispatcher.prestart()
+
     def run_once(self, *, full: bool = False) -> int:
         self.daemon_state = "once"
         self.render({STATUS_INPUT}, full=full)
@@ -238,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", required=True)
     ap.add_argument("--once", action="store_true", help="render what changed, then exit")
     ap.add_argument("--full", action="store_true", help="with --once: rebuild every page")
+    ap.add_argument("--wait", action="store_true",
+                    help="with --once: get ready, then render when a line (or EOF) arrives on stdin")
     args = ap.parse_args(argv)
     logs.setup("renderer")
     childproc.become_child()
@@ -253,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     proc = None
     try:
         proc = RendererProcess(cfg)
+        if args.once and args.wait:
+            proc.get_ready(full=args.full)
+            sys.stdin.buffer.readline()
         return proc.run_once(full=args.full) if args.once else proc.run_forever()
     except childproc.Terminated as e:
         if proc is not None and not args.once and str(e) == DAEMON_STOPPING.name:

@@ -41,6 +41,7 @@ from ..pages.registry import SAFE_PATH
 
 log = logging.getLogger("alliumd.renderer")
 PAGE_MODE = 0o644
+MADE_LIMIT = 20_000            # parents remembered (a cold build has ~17k page directories)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
 
@@ -67,6 +68,7 @@ class PageWriter:
         self._proc_fd: int | None = None
         self._rootfd: int | None = None
         self._anonymous = hasattr(os, "O_TMPFILE")
+        self._made: set[str] = set()         # parents this writer created or found: no mkdir before opening
 
     def exists(self, rel: str) -> bool:
         return os.path.exists(os.path.join(self._root, rel))
@@ -98,8 +100,10 @@ class PageWriter:
 
     def _open_dir(self, parent: str, *, create: bool, new: bool = False) -> int:
         """An fd of ``root/parent``, reached component by component without following any symlink
-        (``new``: the page is new, so its own directory probably is too: mkdir before open)."""
+        (``new``: the page is new, so its own directory probably is too: mkdir before open, unless this
+        writer has made or opened that directory already: a relay's four pages share theirs)."""
         fd = os.dup(self._root_fd())
+        new = new and parent not in self._made
         try:
             segments = parent.split("/") if parent else []
             for i, seg in enumerate(segments):
@@ -125,6 +129,10 @@ class PageWriter:
         except BaseException:
             os.close(fd)
             raise
+        if create and segments:
+            if len(self._made) >= MADE_LIMIT:
+                self._made.clear()
+            self._made.add(parent)
         return fd
 
     def _write(self, dfd: int, name: str, data: bytes, *, new: bool) -> None:

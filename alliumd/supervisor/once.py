@@ -10,6 +10,7 @@ could be rendered, 78 bad config, 75 a daemon already runs on this run_dir.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -25,10 +26,10 @@ from ..states import fetch_backstop
 from . import lock
 
 
-def _spawn(args: list[str]) -> subprocess.Popen:
+def _spawn(args: list[str], stdin=subprocess.DEVNULL) -> subprocess.Popen:
     env = dict(os.environ, **{SUPERVISOR_PID_ENV: str(os.getpid()), "PYTHONUNBUFFERED": "1"})
     env.setdefault("ALLIUM_LOG_LEVEL", "warning")      # the progress lines are the --once interface
-    return subprocess.Popen([sys.executable, "-m", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", *args], stdin=stdin, stdout=subprocess.PIPE,
                             env=env, close_fds=True, process_group=0)
 
 
@@ -78,13 +79,35 @@ def run_once(cfg: Config, *, full: bool = False, stream=None) -> int:
             path.mkdir(parents=True, exist_ok=True)
         atomic.sweep_tmp(d.cache_dir)
         started = time.monotonic()
-        _fetch_all(cfg, out)
-        return _render(cfg, out, full, started)
+        renderer = _start_renderer(cfg, full)
+        try:
+            _fetch_all(cfg, out)
+        except BaseException:
+            _stop(renderer)
+            raise
+        return _render(renderer, cfg, out, started)
     except KeyboardInterrupt:
         out.line("interrupted")
         return exitcodes.INTERRUPTED
     finally:
         os.close(lock_fd)
+
+
+def _start_renderer(cfg: Config, full: bool) -> subprocess.Popen:
+    """The renderer, started with the fetchers: it imports, opens its state and (for a cold build) starts
+    its render workers while the sources download, then waits for the word on stdin (``--wait``) before it
+    looks at the cache.  What it renders is decided after the fetch, exactly as if it started then."""
+    return _spawn(["alliumd.renderer.main", "--config", str(cfg.path), "--once", "--wait"]
+                  + (["--full"] if full else []), stdin=subprocess.PIPE)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout):
+        with contextlib.suppress(OSError):
+            stream.close()
 
 
 def _fetch_all(cfg: Config, out: _Progress) -> None:
@@ -122,9 +145,11 @@ def _fetch_all(cfg: Config, out: _Progress) -> None:
         out.line(f"{name}: {_outcome(item['record'], returncode)}")
 
 
-def _render(cfg: Config, out: _Progress, full: bool, started: float) -> int:
+def _render(proc: subprocess.Popen, cfg: Config, out: _Progress, started: float) -> int:
     out.line("renderer: rendering")
-    proc = _spawn(["alliumd.renderer.main", "--config", str(cfg.path), "--once"] + (["--full"] if full else []))
+    with contextlib.suppress(OSError):             # (a renderer that died already: its exit code tells)
+        proc.stdin.write(b"render\n")
+        proc.stdin.close()
     stats = {}
     reader = channel.LineReader()
     while chunk := proc.stdout.read1(65536):
