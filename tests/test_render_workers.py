@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 
 import markupsafe
@@ -152,7 +153,7 @@ def test_a_dying_worker_fails_its_family_and_is_replaced(tmp_path, monkeypatch):
         builder.close()
 
 
-def test_idle_workers_are_stopped_after_lingering_and_start_again_for_a_large_batch(tmp_path):
+def test_idle_workers_are_stopped_once_no_batch_waits_and_start_again_for_a_large_batch(tmp_path):
     from alliumd.renderer import dispatch
     builder = site_builder(tmp_path / "s", workers=2, parallel_min=0)
     pool, dispatcher = builder.dispatcher.pool, builder.dispatcher
@@ -165,7 +166,9 @@ def test_idle_workers_are_stopped_after_lingering_and_start_again_for_a_large_ba
         pids = [w.proc.pid for w in pool.workers]
         due = dispatcher.release_at()
         assert due is not None and len(pids) == 2
-        assert not dispatcher.release_idle(due - 1.0) and pool.started  # still lingering
+        assert due <= time.monotonic() and dispatch.WORKER_LINGER == 0   # due as soon as the batch drained
+        assert not dispatcher.release_idle(due + 0.1, work_waiting=True) and pool.started   # a burst keeps them
+        assert [w.proc.pid for w in pool.workers] == pids and all(w.proc.poll() is None for w in pool.workers)
         assert dispatcher.release_idle(due + 0.1)
         assert not pool.started and dispatcher.release_at() is None
         assert all(not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -173,7 +176,6 @@ def test_idle_workers_are_stopped_after_lingering_and_start_again_for_a_large_ba
         before = tree(tmp_path / "s" / "www")
         r = builder.build({STATUS_INPUT}, full=True)                     # workers start again on demand
         assert r.errors == [] and pool.started and tree(tmp_path / "s" / "www").keys() == before.keys()
-        assert dispatch.WORKER_LINGER > 0
     finally:
         builder.close()
 

@@ -28,7 +28,7 @@ log = logging.getLogger("alliumd.renderer")
 
 CHUNK_SIZE = 48               # jobs per chunk: big enough to amortise pickling, small enough to balance
 PARALLEL_MIN = 400            # jobs in a batch before the workers are worth starting
-WORKER_LINGER = 60.0          # s an idle pool is kept for a next large batch, then its memory is given back
+WORKER_LINGER = 0.0           # s an idle pool is kept once no batch waits (see Dispatcher.release_idle)
 
 
 def parallel_threshold() -> int:
@@ -111,16 +111,22 @@ class Dispatcher:
             return None
         return self.last_used + WORKER_LINGER
 
-    def release_idle(self, now: float) -> bool:
-        """Stop the workers once they have idled for WORKER_LINGER s.
+    def release_idle(self, now: float, *, work_waiting: bool = False) -> bool:
+        """Stop the workers once a batch has drained them, unless more work already waits.
 
-        A daemon spends hours between large batches (a new Onionoo hour, a
-        changed uptime document); two idle workers would hold 100+ MB that
-        whole time.  Restarting them costs well under a second of CPU and
-        overlaps the next batch's model building.
+        Why at once: a daemon's large batches (a new Onionoo hour, a changed
+        uptime or bandwidth document) come minutes to hours apart, and two idle
+        workers hold ~110 MB; lingering (60 s before) kept that through the
+        fetches and small batches that follow a large one, which is where the
+        process tree peaked (the uptime fetcher reducing its 240 MB document
+        next to idle workers).  A burst of large batches shows up as work
+        already waiting when one ends (``work_waiting``: the renderer's event
+        queue is not empty), and then the pool is kept for it.  A restart is
+        cheap: a worker is ready in well under a second, and until it is the
+        batch's chunks render in-process, so the start-up overlaps work.
         """
         due = self.release_at()
-        if due is None or now < due or self.pool.busy:
+        if due is None or now < due or work_waiting or self.pool.busy:
             return False
         self.pool.close()
         self.last_used = None
