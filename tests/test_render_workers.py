@@ -180,6 +180,32 @@ def test_idle_workers_are_stopped_once_no_batch_waits_and_start_again_for_a_larg
         builder.close()
 
 
+def test_a_medium_batch_starts_all_workers_but_one_and_a_large_batch_the_whole_pool(tmp_path):
+    from alliumd.renderer import dispatch
+    count = {"pages": 120}
+
+    def pages(inputs):
+        for i in range(count["pages"]):
+            yield Page(f"one/{i}.html", "one.mako", Deferred(counted_view, (str(i), str(count["pages"]))))
+
+    registry, tpl = tiny_registry(tmp_path, pages)
+    builder = site_builder(tmp_path / "s", workers=3, parallel_min=100, registry=registry, template_dir=tpl)
+    pool = builder.dispatcher.pool
+    assert builder.dispatcher.full_pool_min == 100 * dispatch.FULL_POOL_FACTOR
+    try:
+        CALLS.clear()
+        r = builder.build({"onionoo_details"})                # 120 jobs (+ static ones): medium
+        assert r.errors == [] and len(pool.workers) == 2 and not pool.full
+        assert CALLS                                          # the renderer rendered chunks too
+        assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == 120
+        count["pages"] = builder.dispatcher.full_pool_min + 10  # every key changes: a large batch
+        r = builder.build({"onionoo_details"})
+        assert r.errors == [] and len(pool.workers) == 3 and pool.full
+        assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == count["pages"]
+    finally:
+        builder.close()
+
+
 # -- the page writer ------------------------------------------------------------------------------
 
 def test_new_and_replaced_pages_are_complete_0644_and_leave_no_temp_files(tmp_path):
