@@ -180,8 +180,9 @@ def test_idle_workers_are_stopped_once_no_batch_waits_and_start_again_for_a_larg
         builder.close()
 
 
-def test_a_medium_batch_starts_all_workers_but_one_and_a_large_batch_the_whole_pool(tmp_path):
+def test_a_medium_batch_starts_all_workers_but_one_and_a_large_batch_the_whole_pool(tmp_path, monkeypatch):
     from alliumd.renderer import dispatch
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     count = {"pages": 120}
 
     def pages(inputs):
