@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+import select
 import signal
 import sys
 import traceback
@@ -46,11 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             result = ChunkResult("", [], f"render worker: {type(e).__name__}: {e}",
                                  "".join(traceback.format_exception(e)))
         write_frame(stdout, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        del result
-        # after every chunk, not only when idle: the chunk's views and pages are garbage now, and a
-        # worker kept busy through a large batch otherwise holds the high-water mark of every chunk's
-        # fragments (a few ms per chunk of ~48 pages)
-        release_free_memory()
+        if not select.select([stdin], [], [], 0)[0]:
+            release_free_memory()          # idle: the chunk's views are garbage now
     renderer.writer.close()
     return exitcodes.OK
 
