@@ -167,7 +167,7 @@ def test_aggregates_cover_running_relays_by_primary_role():
     assert g.role_weight == {"exit": 100, "guard": 50, "middle": 5} and g.consensus_weight == 155
     assert g.weight_fraction == pytest.approx(0.155)
     assert g.probability == pytest.approx({"exit": 0.2, "guard": 0.15, "middle": 0.01})
-    assert (len(g.as_ids), len(g.countries), len(g.contacts), len(g.families)) == (2, 2, 1, 1)
+    assert (g.unique_as, g.unique_countries, g.unique_contacts, g.unique_families) == (2, 2, 1, 1)
     assert g.first_seen == "2015-03-04 05:06:07 UTC"
     assert g.fingerprints == [fp("A"), fp("B"), fp("D"), fp("C")]       # consensus weight order
     assert model.network_role_weight == {"exit": 100, "guard": 50, "middle": 5}

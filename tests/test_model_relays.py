@@ -252,6 +252,22 @@ def test_model_is_deterministic_and_does_not_touch_the_input():
     assert first == second and doc == before
 
 
+def test_equal_values_of_different_relays_are_one_object_and_views_are_unchanged():
+    doc = load(MIT)
+    twin = {**copy.deepcopy(doc["relays"][0]), "fingerprint": "F" * 40, "nickname": "Twin"}
+    doc["relays"].append(twin)
+    model = build_relays(doc)
+    first, second = model.by_fingerprint[doc["relays"][0]["fingerprint"]], model.by_fingerprint["F" * 40]
+    for key in ("exit_policy", "flags", "roles", "or_addresses", "contact", "platform", "as_name",
+                "observed_bandwidth_text", "ipv6_addresses", "verified_host_names"):
+        assert first[key] == second[key] and first[key] is second[key], key
+    # a family member's fingerprint is the member's own fingerprint object
+    exit_, guard = model.by_fingerprint[EXIT], model.by_fingerprint[NOEXIT]
+    assert exit_["family"][0] is guard["fingerprint"] and guard["family"][0] is exit_["fingerprint"]
+    plain = relay_view(copy.deepcopy(twin), fmt.parse_onionoo_time(doc["relays_published"]))
+    assert plain == second                                      # sharing changes no value
+
+
 # -- built line by line, reusing unchanged relays -------------------------------------------------------
 
 def test_relays_built_from_lines_equal_a_full_parse_and_reuse_unchanged_lines():

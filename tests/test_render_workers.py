@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 
 import markupsafe
@@ -152,7 +153,7 @@ def test_a_dying_worker_fails_its_family_and_is_replaced(tmp_path, monkeypatch):
         builder.close()
 
 
-def test_idle_workers_are_stopped_after_lingering_and_start_again_for_a_large_batch(tmp_path):
+def test_idle_workers_are_stopped_once_no_batch_waits_and_start_again_for_a_large_batch(tmp_path):
     from alliumd.renderer import dispatch
     builder = site_builder(tmp_path / "s", workers=2, parallel_min=0)
     pool, dispatcher = builder.dispatcher.pool, builder.dispatcher
@@ -165,7 +166,9 @@ def test_idle_workers_are_stopped_after_lingering_and_start_again_for_a_large_ba
         pids = [w.proc.pid for w in pool.workers]
         due = dispatcher.release_at()
         assert due is not None and len(pids) == 2
-        assert not dispatcher.release_idle(due - 1.0) and pool.started  # still lingering
+        assert due <= time.monotonic() and dispatch.WORKER_LINGER == 0   # due as soon as the batch drained
+        assert not dispatcher.release_idle(due + 0.1, work_waiting=True) and pool.started   # a burst keeps them
+        assert [w.proc.pid for w in pool.workers] == pids and all(w.proc.poll() is None for w in pool.workers)
         assert dispatcher.release_idle(due + 0.1)
         assert not pool.started and dispatcher.release_at() is None
         assert all(not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -173,7 +176,33 @@ def test_idle_workers_are_stopped_after_lingering_and_start_again_for_a_large_ba
         before = tree(tmp_path / "s" / "www")
         r = builder.build({STATUS_INPUT}, full=True)                     # workers start again on demand
         assert r.errors == [] and pool.started and tree(tmp_path / "s" / "www").keys() == before.keys()
-        assert dispatch.WORKER_LINGER > 0
+    finally:
+        builder.close()
+
+
+def test_a_medium_batch_starts_all_workers_but_one_and_a_large_batch_the_whole_pool(tmp_path, monkeypatch):
+    from alliumd.renderer import dispatch
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    count = {"pages": 120}
+
+    def pages(inputs):
+        for i in range(count["pages"]):
+            yield Page(f"one/{i}.html", "one.mako", Deferred(counted_view, (str(i), str(count["pages"]))))
+
+    registry, tpl = tiny_registry(tmp_path, pages)
+    builder = site_builder(tmp_path / "s", workers=3, parallel_min=100, registry=registry, template_dir=tpl)
+    pool = builder.dispatcher.pool
+    assert builder.dispatcher.full_pool_min == 100 * dispatch.FULL_POOL_FACTOR
+    try:
+        CALLS.clear()
+        r = builder.build({"onionoo_details"})                # 120 jobs (+ static ones): medium
+        assert r.errors == [] and len(pool.workers) == 2 and not pool.full
+        assert CALLS                                          # the renderer rendered chunks too
+        assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == 120
+        count["pages"] = builder.dispatcher.full_pool_min + 10  # every key changes: a large batch
+        r = builder.build({"onionoo_details"})
+        assert r.errors == [] and len(pool.workers) == 3 and pool.full
+        assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == count["pages"]
     finally:
         builder.close()
 

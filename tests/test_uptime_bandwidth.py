@@ -449,6 +449,25 @@ def test_models_are_plain_data():
         assert json.loads(json.dumps(model.network)) == model.network
 
 
+def test_entries_keep_their_summary_packed_and_share_equal_counts_and_flag_lists():
+    from alliumd.model.history import unpacked
+    for module, path, build in ((onionoo_uptime, UPTIME_SMALL, build_uptime),
+                                (onionoo_bandwidth, BANDWIDTH_SMALL, build_bandwidth)):
+        doc = summary_of(module, path)
+        model = build(doc)
+        for fp, entry in model.relays.items():
+            assert unpacked(entry) == doc["relays"][fp]             # the whole summary, for the charts
+            assert len(entry["packed"]) < len(json.dumps(doc["relays"][fp]))
+        counts = [e.get("points", e.get("read_points")) for e in model.relays.values()]
+        equal = [(a, b) for i, a in enumerate(counts) for b in counts[i + 1:] if a == b]
+        assert equal and all(a is b for a, b in equal)
+    lists = [v for e in build_uptime(summary_of(onionoo_uptime, UPTIME_SMALL)).relays.values()
+             for v in e["flags"].values()]
+    equal = [(a, b) for i, a in enumerate(lists) for b in lists[i + 1:] if a == b]
+    assert equal and all(a is b for a, b in equal)
+    assert unpacked({"packed": "not zlib"}) is None and unpacked(None) is None
+
+
 # -- the parallel summary, and models that reuse unchanged relays ------------------------------------
 
 @pytest.fixture(autouse=True)

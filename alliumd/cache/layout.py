@@ -25,9 +25,19 @@ from ..core.jsonx import dumps, loads
 
 
 def summary_document(head: dict[str, Any], relays: dict[str, bytes]) -> bytes:
-    """The summary document: ``head`` members, then one ``"FP":relay`` line per relay, sorted."""
-    body = b",\n".join(b'"%s":%s' % (fp.encode(), relays[fp]) for fp in sorted(relays))
-    return dumps(head)[:-1] + b',\n"relays":{\n' + body + b"\n}}"
+    """The summary document: ``head`` members, then one ``"FP":relay`` line per relay, sorted.
+
+    Joined once from the relays' own bytes objects: a line per relay, then
+    the body, then the document would be three copies of an uptime summary
+    (~12 MB each) at the fetcher's peak.
+    """
+    parts = [dumps(head)[:-1], b',\n"relays":{\n']
+    separator = b'"'
+    for fp in sorted(relays):
+        parts += (separator, fp.encode(), b'":', relays[fp])
+        separator = b',\n"'
+    parts.append(b"\n}}")
+    return b"".join(parts)
 
 
 def summary_relays(doc: bytes) -> dict[bytes, bytes]:

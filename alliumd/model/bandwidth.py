@@ -6,10 +6,10 @@ point's rate times its interval); ``total_data`` is the total of the best
 available period, 5Y → 1Y → 6M → 1M.  Everything comes from the summary
 document (cache/graphs.py), never from the clock.
 
-Like the uptime model, an entry keeps its relay's summary as JSON text
-(``raw``) and :func:`series_of` parses the chart series from it on demand:
-parsed, the read and written series of a 10k-relay network are ~7 million
-numbers.
+Like the uptime model, an entry keeps its relay's summary packed (zlib,
+model/history.py) and :func:`series_of` parses the chart series from it on
+demand: parsed, the read and written series of a 10k-relay network are ~7
+million numbers.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from . import format as fmt
 from ..core.jsonx import loads
 from ..cache.names import BANDWIDTH_SUMMARY_FORMAT
 from .history import (PERIOD_KEYS, build_entries, decode_scaled, is_summary, relay_items,
-                      series_last)
+                      series_last, unpacked)
 
 SOURCE = "onionoo_bandwidth"
 DIRECTIONS = ("read", "write")
@@ -76,8 +76,7 @@ def relay_bandwidth(raw: str) -> dict[str, Any] | None:
         out.update({"total_bytes": totals, "total_data": totals[best] if best else None,
                     "total_data_period": best,
                     "overload_ratelimits": summary.get("overload_ratelimits"),
-                    "overload_fd_exhausted": summary.get("overload_fd_exhausted"),
-                    "raw": raw})
+                    "overload_fd_exhausted": summary.get("overload_fd_exhausted")})
         return out
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
@@ -85,10 +84,10 @@ def relay_bandwidth(raw: str) -> dict[str, Any] | None:
 
 def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, dict[str, Any]]]:
     """A model entry's chart series: ``{"read": {period: series}, "write": {…}}``."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("raw"), str):
+    summary = unpacked(entry)
+    if summary is None:
         return {}
     try:
-        summary = loads(entry["raw"])
         return {d: {p: series(graphs[p]) for p in PERIOD_KEYS if p in graphs and "values" in graphs[p]}
                 for d in DIRECTIONS if isinstance(graphs := summary[d], dict)}
     except (KeyError, TypeError, AttributeError, ValueError):

@@ -40,17 +40,31 @@ def build_relay_extras(relays: list[dict[str, Any]], by_fingerprint: dict[str, d
     previous = previous or {}
     scores = as_rarity_scores(relays, keys)
     members: dict[str, dict[str, Any]] = {}           # one entry per member fingerprint, shared by all pages
+    rarity: dict[str, dict[str, Any] | None] = {}      # one as_rarity per AS, shared by its relays
     out = {}
     for relay in relays:
         fp = relay["fingerprint"]
-        entry = relay_extras(relay, scores.get(keys[fp]["as"]) if keys[fp]["as"] else None, by_fingerprint, members)
+        as_id = keys[fp]["as"]
+        if as_id not in rarity:
+            rarity[as_id] = as_rarity(scores.get(as_id) if as_id else None)
+        entry = relay_extras(relay, rarity[as_id], by_fingerprint, members)
         old = previous.get(fp)
         out[fp] = old if old == entry else entry
     return out
 
 
-def relay_extras(relay: dict[str, Any], as_figures: dict[str, Any] | None, by_fingerprint: dict[str, dict],
+def as_rarity(as_figures: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a relay page says about its AS's rarity (the same for every relay of the AS)."""
+    return None if as_figures is None else {
+        "score": as_figures["score"], "max": AS_RARITY_MAX,
+        "text": f"{as_figures['score']} of {AS_RARITY_MAX}",
+        "detail": f"the AS holds {fmt.percent(as_figures['fraction'])} of the consensus weight, "
+                  f"{fmt.counted(as_figures['operators'], 'operator')} with relays there"}
+
+
+def relay_extras(relay: dict[str, Any], rarity: dict[str, Any] | None, by_fingerprint: dict[str, dict],
                  members: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``rarity``: its AS's :func:`as_rarity` (one object per AS: 10k relays repeat a few hundred)."""
     members = {} if members is None else members
     support = family_support(relay)
 
@@ -67,11 +81,7 @@ def relay_extras(relay: dict[str, Any], as_figures: dict[str, Any] | None, by_fi
 
     alleged, indirect = relay.get("alleged_family") or [], relay.get("indirect_family") or []
     return {
-        "as_rarity": None if as_figures is None else {
-            "score": as_figures["score"], "max": AS_RARITY_MAX,
-            "text": f"{as_figures['score']} of {AS_RARITY_MAX}",
-            "detail": f"the AS holds {fmt.percent(as_figures['fraction'])} of the consensus weight, "
-                      f"{fmt.counted(as_figures['operators'], 'operator')} with relays there"},
+        "as_rarity": rarity,
         "family_support": support, "family_support_text": SUPPORT_TEXT[support],
         "family_ids": list(relay.get("family_ids") or []),
         "alleged": listed(alleged), "alleged_count": len(alleged),

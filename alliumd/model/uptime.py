@@ -9,11 +9,11 @@ Guard shows its Fast uptime, never a Guard uptime: :func:`flag_uptime`); network
 2σ or more from the network mean is an outlier.  Everything comes from the
 summary document (model/history.py), never from the clock.
 
-Compact on purpose: an entry keeps its relay's summary as JSON text
-(``raw``) instead of its parsed chart series (a 10k-relay network would
-otherwise hold ~4 million float objects); :func:`series_of` parses it where a
-chart is drawn, and ``raw`` doubles as the cheap identity of the relay's
-uptime data for incremental rendering.
+Compact on purpose: an entry keeps its relay's summary packed (zlib, see
+model/history.py) instead of its parsed chart series (a 10k-relay network
+would otherwise hold ~4 million float objects); :func:`series_of` parses it
+where a chart is drawn, and the entry's ``digest`` is the cheap identity of
+the relay's uptime data for incremental rendering.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 from . import format as fmt
 from ..core.jsonx import loads
 from ..cache.names import UPTIME_SUMMARY_FORMAT
-from .history import FLAG_PRIORITY, PERIOD_KEYS, build_entries, is_summary, relay_items, series_last
+from .history import (FLAG_PRIORITY, PERIOD_KEYS, build_entries, is_summary, relay_items, series_last,
+                      unpacked)
 
 SOURCE = "onionoo_uptime"
 MIN_POINTS = 30
@@ -79,7 +80,6 @@ def relay_uptime(raw: str) -> dict[str, Any] | None:
                       for f, periods in flags.items()},
             "points": {p: graphs[p]["points"] if p in graphs else 0 for p in PERIOD_KEYS},
             "outlier": None,
-            "raw": raw,
         }
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
@@ -124,10 +124,11 @@ def _shared(value: float | None) -> float | None:
 
 def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """A model entry's chart series per period (``{"first", "last", "interval", "values"}``)."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("raw"), str):
+    summary = unpacked(entry)
+    if summary is None:
         return {}
     try:
-        graphs = loads(entry["raw"])["uptime"]
+        graphs = summary["uptime"]
         return {p: series(graphs[p]) for p in PERIOD_KEYS if p in graphs and "values" in graphs[p]}
     except (KeyError, TypeError, AttributeError, ValueError):
         return {}

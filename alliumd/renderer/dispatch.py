@@ -4,8 +4,18 @@ The renderer expands families and decides which pages need work; the jobs
 that remain are grouped into chunks (one family per chunk) and handed here.
 Small batches (a status page, one changed relay) render in-process: no
 worker start-up for a handful of pages.  Once a batch has queued
-``PARALLEL_MIN`` jobs the worker pool is started; until a worker reports
-ready, chunks keep rendering in-process, so the start-up overlaps work.
+``PARALLEL_MIN`` jobs, all workers but one are started and the renderer
+renders every chunk they have no room for: the renderer counts as one of
+the cores for a medium batch (an uptime document changing 5 % of the
+relays, 1 % churn: a few thousand pages).  Only a batch that reaches
+``FULL_POOL_FACTOR`` times as many jobs (a new Onionoo hour, a cold build)
+starts the last worker, and the pool then takes every chunk while the
+renderer expands families.  Why not the whole pool at once: a worker holds
+~50 MB by the end of a batch, and on the 2-core host the second one bought a
+medium batch no more than the renderer's own idle core does, for memory the
+daemon's peak was made of (the tree's peak during an uptime change).  Until
+a worker reports ready, chunks keep rendering in-process, so the start-up
+overlaps work.
 Each family's manifest entries are collected as its chunks complete (in any
 order) and the family is finished when its expansion is over and no chunk
 is outstanding.
@@ -27,8 +37,9 @@ from .pool import WorkerPool, default_size
 log = logging.getLogger("alliumd.renderer")
 
 CHUNK_SIZE = 48               # jobs per chunk: big enough to amortise pickling, small enough to balance
-PARALLEL_MIN = 400            # jobs in a batch before the workers are worth starting
-WORKER_LINGER = 60.0          # s an idle pool is kept for a next large batch, then its memory is given back
+PARALLEL_MIN = 400            # jobs in a batch before a worker is worth starting
+FULL_POOL_FACTOR = 10         # × the above: jobs in a batch before every worker starts
+WORKER_LINGER = 0.0           # s an idle pool is kept once no batch waits (see Dispatcher.release_idle)
 
 
 def parallel_threshold() -> int:
@@ -66,6 +77,7 @@ class Dispatcher:
         size = default_size() if workers is None else workers
         self.pool = WorkerPool(self.output_dir, size, template_dir) if size > 1 else None
         self.parallel_min = parallel_threshold() if parallel_min is None else parallel_min
+        self.full_pool_min = FULL_POOL_FACTOR * self.parallel_min    # (tests lower both to 0)
         self._local: PageRenderer | None = None
         self.queued = 0                           # jobs dispatched in this batch
         self.last_used: float | None = None       # monotonic end of the last batch that used the pool
@@ -90,14 +102,15 @@ class Dispatcher:
         self.queued += len(chunk.jobs)
         run.pending += 1
         pool = self.pool
-        if pool is not None and not pool.started and self.queued >= self.parallel_min:
-            pool.start()
+        if pool is not None and self.queued >= self.parallel_min and not pool.full:
+            pool.start(None if self.queued >= self.full_pool_min else pool.size - 1)
         if pool is not None and pool.started:
             def callback(result: ChunkResult, run: FamilyRun = run) -> None:
                 on_done(run, result)
-            if pool.submit_waiting(chunk, callback):
+            if pool.submit_waiting(chunk, callback) if pool.full else pool.submit(chunk, callback):
                 return
-            # no worker is ready yet (still starting, or being replaced): render this chunk here
+            # no worker is ready yet (still starting, or being replaced), or the pool is not full and
+            # its workers have no room: render this chunk here
         on_done(run, self.local.run(chunk))
 
     def poll(self) -> None:
@@ -116,16 +129,22 @@ class Dispatcher:
             return None
         return self.last_used + WORKER_LINGER
 
-    def release_idle(self, now: float) -> bool:
-        """Stop the workers once they have idled for WORKER_LINGER s.
+    def release_idle(self, now: float, *, work_waiting: bool = False) -> bool:
+        """Stop the workers once a batch has drained them, unless more work already waits.
 
-        A daemon spends hours between large batches (a new Onionoo hour, a
-        changed uptime document); two idle workers would hold 100+ MB that
-        whole time.  Restarting them costs well under a second of CPU and
-        overlaps the next batch's model building.
+        Why at once: a daemon's large batches (a new Onionoo hour, a changed
+        uptime or bandwidth document) come minutes to hours apart, and two idle
+        workers hold ~110 MB; lingering (60 s before) kept that through the
+        fetches and small batches that follow a large one, which is where the
+        process tree peaked (the uptime fetcher reducing its 240 MB document
+        next to idle workers).  A burst of large batches shows up as work
+        already waiting when one ends (``work_waiting``: the renderer's event
+        queue is not empty), and then the pool is kept for it.  A restart is
+        cheap: a worker is ready in well under a second, and until it is the
+        batch's chunks render in-process, so the start-up overlaps work.
         """
         due = self.release_at()
-        if due is None or now < due or self.pool.busy:
+        if due is None or now < due or work_waiting or self.pool.busy:
             return False
         self.pool.close()
         self.last_used = None

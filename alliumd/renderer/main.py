@@ -180,8 +180,8 @@ class RendererProcess:
         while True:
             changed: set[str] = set()
             full = False
-            if self.builder.dispatcher.release_idle(time.monotonic()):
-                log.info("render workers stopped after idling; they start again for the next large batch")
+            if self.builder.dispatcher.release_idle(time.monotonic(), work_waiting=not self.events.empty()):
+                log.info("render workers stopped: no batch waits; they start again for the next large batch")
             flip = self.builder.next_stale_flip(self.clock())
             release = self.builder.dispatcher.release_at()
             retry = self.last_render_at + RETRY_FAILED if self.builder.forced else None

@@ -103,9 +103,15 @@ class WorkerPool:
     def started(self) -> bool:
         return bool(self.workers)
 
-    def start(self) -> None:
-        """Spawn the workers (returns at once; they announce themselves when ready)."""
-        while len(self.workers) < self.size and not self.broken:
+    @property
+    def full(self) -> bool:
+        """Every worker of the pool runs."""
+        return len(self.workers) >= self.size
+
+    def start(self, count: int | None = None) -> None:
+        """Spawn workers up to ``count`` (default: the pool's size); returns at once, they announce
+        themselves when ready."""
+        while len(self.workers) < min(self.size, count or self.size) and not self.broken:
             self._spawn()
 
     def _spawn(self) -> None:
@@ -244,6 +250,7 @@ class WorkerPool:
         worker.watching_stdin = False
 
     def _replace_dead(self) -> None:
+        running = len(self.workers)
         dead = [w for w in self.workers if not w.alive]
         for worker in dead:
             self.workers.remove(worker)
@@ -255,5 +262,5 @@ class WorkerPool:
             worker.proc.wait()
             worker.proc.stdout.close()
         if dead:
-            self.start()
+            self.start(running)
 

@@ -56,11 +56,7 @@ class _IdCache:
 def relay_group_keys(relay: dict[str, Any], family: str | None, ids: Callable | None = None) -> dict[str, Any]:
     """The path-safe ids of every group a relay belongs to (None where it has none)."""
     ids = ids or (lambda fn, value: fn(value))
-    flags = []
-    for flag in relay["flags"]:
-        fid = ids(identity.flag_id, flag)
-        if fid is not None:
-            flags.append((fid, flag))
+    flags = ids(flag_group_ids, tuple(relay["flags"]))     # one list per distinct set of flags
     return {
         "family": family,
         "contact": ids(contact_group_id, relay["contact"]),
@@ -71,6 +67,11 @@ def relay_group_keys(relay: dict[str, Any], family: str | None, ids: Callable | 
         "first_seen": ids(identity.date_id, relay["first_seen_date"]),
         "flags": flags,
     }
+
+
+def flag_group_ids(flags: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(flag page id, flag) of each flag that has a page."""
+    return [(fid, flag) for flag in flags if (fid := identity.flag_id(flag)) is not None]
 
 
 def contact_group_id(contact: str | None) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 from ...core.gcpause import gc_paused
 from ...core.jsonx import loads
 from .. import format as fmt
+from .share import Shared
 from .view import _int, relay_view
 
 
@@ -79,6 +80,7 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
     memo: dict[bytes, tuple[dict | None, bool]] = {}
     skipped = filtered = 0
     hidden: set[str] = set()
+    shared = Shared()                         # equal values of this build's new views: one object
     with gc_paused():
         for obj, line_digest in entries:
             known = reuse.get(line_digest) if line_digest is not None else None
@@ -89,7 +91,7 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
                     except ValueError:
                         obj = None            # costs that relay (counted as skipped), never the page
                 view = relay_view(obj, published)
-                known = (view, view is not None and is_long_down(obj, published, limit))
+                known = (view and shared.share(view), view is not None and is_long_down(obj, published, limit))
             if line_digest is not None:
                 memo[line_digest] = known
             view, long_down = known
