@@ -52,7 +52,7 @@ def now_published() -> str:
 
 def write_config(directory: Path, url: str, *, interval: float = 30, timeout: float = 3, retries: int = 0,
                  max_bytes: int = 2_000_000, enabled: bool = True, extra: str = "",
-                 daemon_extra: str = "") -> Path:
+                 daemon_extra: str = "", rescan_interval: float = 30) -> Path:
     path = directory / "allium.toml"
     path.write_text(f"""
 [daemon]
@@ -66,7 +66,7 @@ min_interval = 0.1
 [render]
 debounce = 0.2
 max_delay = 2
-rescan_interval = 30
+rescan_interval = {rescan_interval}
 [sources.onionoo_details]
 enabled = {"true" if enabled else "false"}
 url = "{url}"
