@@ -67,6 +67,26 @@ def test_record_diff_and_idempotence(store):
     again.close()
 
 
+def test_states_read_back_equal_what_was_stored_with_repeated_values_shared(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    writer = HistoryStore(path)
+    recordmod.record(writer, pub(T0, relay(FP_A), relay(FP_B, nickname="NB")), T0)
+    stored = {fp: dict(state) for fp, state in writer.states().items()}
+    writer.close()
+    reader = HistoryStore(path)                      # a new process reads the states back
+    states = reader.states()
+    assert states == stored
+    a, b = states[FP_A], states[FP_B]
+    assert a["flags"] is b["flags"] and a["ver"] is b["ver"] and a["plat"] is b["plat"]
+    assert a["n"] != b["n"]
+    # a diff against shared states still sees a change of one relay only
+    out = recordmod.record(reader, pub(T0 + HOUR, relay(FP_A, flags=["Fast", "Running"]), relay(FP_B, nickname="NB")),
+                           T0 + HOUR)
+    assert out.added == 1 and out.touched_relays == {FP_A}
+    assert reader.states()[FP_B]["flags"] == ["Fast", "Guard", "Running"]
+    reader.close()
+
+
 def test_relays_left_unchanged_are_skipped_and_record_the_same(tmp_path):
     """``Recorded.unchanged``: a relay whose view, keys and stored state are the very objects of the last
     diff is not diffed again; the events and the stored states are those of a full diff."""
