@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import jsonx
+from ..core.canonical import Canonical
 
 log = logging.getLogger("alliumd.history")
 
@@ -313,16 +314,13 @@ def _shared_states(rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, Any]]
     """Parse stored states, equal values one object: 10k states repeat their flag lists, versions,
     platforms, ASes and contacts, and parsed one by one they held ~33 MB on network-10k.  States are only
     read (a changed relay gets a new state), so sharing changes no diff."""
-    table: dict = {}
+    canonical = Canonical()
     states = {}
     for fp, text in rows:
         state = jsonx.loads(text)
         if isinstance(state, dict):
             for key, value in state.items():
-                if isinstance(value, str):
-                    state[key] = table.setdefault(value, value)
-                elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-                    state[key] = table.setdefault(("list", *value), value)
+                state[key] = canonical.value(value)
         states[fp] = state
     return states
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...core.canonical import Canonical
+
 # the view keys (model/relays/view.py) whose values are strings (or None) …
 STRINGS = (
     "fingerprint", "nickname", "flags_text", "contact", "primary_address", "dir_address",
@@ -35,23 +37,15 @@ LISTS = (
 )
 
 
-class Shared:
+class Shared(Canonical):
     """The canonical objects of one build: ``share(view)`` swaps each value for its canonical equal."""
 
-    def __init__(self) -> None:
-        self.strings: dict[str, str] = {}
-        self.lists: dict[tuple[str, ...], list[str]] = {}
-
     def share(self, view: dict[str, Any]) -> dict[str, Any]:
-        strings, lists = self.strings, self.lists
+        text, string_list = self.text, self.string_list
         for key in STRINGS:
             value = view[key]
             if value is not None:
-                view[key] = strings.setdefault(value, value)
+                view[key] = text(value)
         for key in LISTS:
-            value = tuple(view[key])            # view.py builds these lists of strings only
-            shared = lists.get(value)
-            if shared is None:
-                shared = lists[value] = [strings.setdefault(v, v) for v in value]
-            view[key] = shared
+            view[key] = string_list(view[key])        # view.py builds these lists of strings only
         return view
