@@ -10,7 +10,8 @@ them), then runs ``SiteBuilder.build`` in this process: ``cold`` (empty
 output and manifest), then in the same builder ``uptime``, ``relay``,
 ``none`` (nothing changed) and ``churn`` (1 % of the relays change a flag,
 their version, restart or go down, in the same hour: the history store
-records their events and only their dependents are rewritten).  With ``--profile`` each scenario runs under
+records their events and only their dependents are rewritten).  ``--restart`` puts a new builder's
+start-up batch between ``cold`` and the scenarios, as a daemon started after ``alliumd --once`` has.  With ``--profile`` each scenario runs under
 cProfile and prints its top entries by cumulative and by own time.  This is
 a measuring tool for development; ``python -m bench`` is the benchmark.
 
@@ -173,13 +174,13 @@ def page_shas(builder) -> dict[str, dict[str, object]]:
             for fam, pages in builder.manifest.outputs.items()}
 
 
-def run(builder, profile: bool, top: int, label: str):
+def run(builder, profile: bool, top: int, label: str, full: bool = False):
     prof = cProfile.Profile() if profile else None
     before, workers = page_shas(builder), worker_cpu()
     started, cpu = time.monotonic(), time.process_time()
     if prof:
         prof.enable()
-    result = builder.build()
+    result = builder.build(full=full)
     if prof:
         prof.disable()
     wall, cpu = time.monotonic() - started, time.process_time() - cpu
@@ -214,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--workers", type=int, help="render workers (1: every page in this process, profiled)")
+    ap.add_argument("--restart", action="store_true",
+                    help="after cold, a new builder's start-up batch, as the daemon after `alliumd --once`: "
+                         "the scenarios then run on the state a running daemon has")
     args = ap.parse_args(argv)
     files = prepare(args.data, args.work)
     with_votes = args.votes or args.scenario in VOTE_SCENARIOS
@@ -234,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
               else ("cold", "vote-hour", args.scenario) if args.scenario == "vote-1pct" else ("cold", args.scenario))
     builder = builder_for(args.work, with_votes, args.workers)
     run(builder, args.profile and args.scenario in ("cold", "all"), args.top, "cold")
+    if args.restart:
+        builder.close()
+        builder = builder_for(args.work, with_votes, args.workers)
+        run(builder, False, args.top, "restart", full=True)     # renderer/main.py: every family
     for scenario, variant, target in STEPS:        # in this order, each on the state the previous left
         if scenario in wanted:
             if variant is not None:
