@@ -35,10 +35,14 @@ def family_support(relay: dict[str, Any]) -> str:
 
 def build_relay_extras(relays: list[dict[str, Any]], by_fingerprint: dict[str, dict[str, Any]],
                        keys: dict[str, dict[str, Any]],
-                       previous: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
-    """fingerprint → the relay's extras (an equal previous entry is kept, so unchanged relays keep identity)."""
+                       previous: dict[str, dict[str, Any]] | None = None,
+                       scores: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """fingerprint → the relay's extras (an equal previous entry is kept, so unchanged relays keep identity).
+
+    ``scores``: the network's :func:`as_rarity_scores` when the caller has them (the renderer's shared model).
+    """
     previous = previous or {}
-    scores = as_rarity_scores(relays, keys)
+    scores = as_rarity_scores(relays, keys) if scores is None else scores
     members: dict[str, dict[str, Any]] = {}           # one entry per member fingerprint, shared by all pages
     rarity: dict[str, dict[str, Any] | None] = {}      # one as_rarity per AS, shared by its relays
     out = {}

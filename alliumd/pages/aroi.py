@@ -40,7 +40,8 @@ def build_leaderboards(inputs: RenderInputs):
                                          _optional(inputs, "uptime", UPTIME),
                                          _optional(inputs, "bandwidth", BANDWIDTH), inputs.model("aroi"),
                                          inputs.previous("leaderboards"),
-                                         (inputs.version(UPTIME), inputs.version(BANDWIDTH)))
+                                         (inputs.version(UPTIME), inputs.version(BANDWIDTH)),
+                                         {a: v["score"] for a, v in inputs.model("as_rarity").scores.items()})
 
 
 def _entry_view(e: dict[str, Any]) -> dict[str, Any]:

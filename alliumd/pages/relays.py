@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import bandwidth as bandwidth_model, charts, consensus_eval, format as fmt, identity
-from ..model import relay_extras as extras_model, uptime as uptime_model
+from ..model import aroi as aroi_model, relay_extras as extras_model, uptime as uptime_model
 from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
 from ..core.jsonx import view_bytes as json_bytes
@@ -245,13 +245,21 @@ def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, i
     }
 
 
+def build_as_rarity(inputs: RenderInputs) -> aroi_model.AsRarityModel:
+    """The AS rarity scores relay pages and leaderboards share, updated for the ASes a document touched."""
+    return aroi_model.as_rarity_model(_relays(inputs).by_fingerprint, inputs.model("groups"),
+                                      inputs.previous("as_rarity"))
+
+
 MODELS = [
     ModelSpec("relay_percentiles", DETAILS_ONLY, lambda inputs: relay_percentiles(_relays(inputs).relays)),
     ModelSpec("relay_votes", frozenset({COLLECTOR}), build_relay_votes),
+    ModelSpec("as_rarity", DETAILS_ONLY, build_as_rarity),
     ModelSpec("relay_extras", DETAILS_ONLY,
               lambda inputs: extras_model.build_relay_extras(_relays(inputs).relays, _relays(inputs).by_fingerprint,
                                                              inputs.model("groups").relay_keys,
-                                                             inputs.previous("relay_extras"))),
+                                                             inputs.previous("relay_extras"),
+                                                             inputs.model("as_rarity").scores)),
     ModelSpec("relay_pages", RELAY_INPUTS, build_relay_pages),
 ]
 

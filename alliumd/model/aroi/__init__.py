@@ -31,7 +31,8 @@ from .status import (INCOMPLETE, JUDGED, MISCONFIGURED, NOT_CONFIGURED, PROOF_LA
                      UNAUTHORIZED, UNKNOWN, VALIDATED, AroiModel, build_aroi, build_validator, classify, error_reason,
                      is_unauthorized, network_summary, operator_status, relay_status, top_reasons, ValidatorModel)
 from .views import STATUS_LABELS, health_card, operator_view
-from .rarity import (EU_COUNTRIES, RARE_COUNTRY_MIN_SCORE, as_rarity, as_rarity_scores, country_rarity,
+from .rarity import (EU_COUNTRIES, RARE_COUNTRY_MIN_SCORE, AsRarityModel, as_rarity, as_rarity_model,
+                     as_rarity_scores, country_rarity,
                      rare_countries, veteran_factor)
 from .metrics import SERVED_MIN_POINTS, build_operator_metrics, OperatorMetrics, served_rate
 from .leaderboards import (BIG_OPERATOR, CATEGORIES, CATEGORY_BY_KEY, CHAMPIONS, ENTRY_FIELDS, TOP_KEPT, badge,
@@ -42,6 +43,7 @@ __all__ = ["SOURCE", "SUMMARY_FORMAT", "is_summary", "numbers_only", "INCOMPLETE
            "AroiModel", "build_aroi", "build_validator", "classify", "error_reason", "is_unauthorized",
            "network_summary", "operator_status", "relay_status", "top_reasons", "ValidatorModel", "STATUS_LABELS",
            "health_card", "operator_view", "EU_COUNTRIES", "RARE_COUNTRY_MIN_SCORE", "as_rarity", "as_rarity_scores",
+           "AsRarityModel", "as_rarity_model",
            "country_rarity", "rare_countries", "veteran_factor", "SERVED_MIN_POINTS", "build_operator_metrics",
            "OperatorMetrics", "served_rate", "BIG_OPERATOR", "CATEGORIES", "CATEGORY_BY_KEY", "CHAMPIONS",
            "ENTRY_FIELDS", "TOP_KEPT", "badge", "build_leaderboards", "Category", "entry", "leaderboard_overview",

@@ -192,7 +192,7 @@ class LeaderboardModel:
 
 def build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any = None, bandwidth: Any = None,
                        aroi: AroiModel | None = None, previous: LeaderboardModel | None = None,
-                       versions: tuple = ()) -> LeaderboardModel:
+                       versions: tuple = (), as_scores: dict[str, int] | None = None) -> LeaderboardModel:
     """All leaderboards from the relay, group, uptime, bandwidth and AROI models (the last three optional).
 
     ``previous`` and ``versions`` (the uptime and bandwidth documents' hashes) let operators whose relays
@@ -200,12 +200,13 @@ def build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any = No
     """
     with gc_paused():
         return _build_leaderboards(relays, groups, uptime, bandwidth, aroi,
-                                   previous.memo if previous is not None else MetricsMemo(), versions)
+                                   previous.memo if previous is not None else MetricsMemo(), versions, as_scores)
 
 
 def _build_leaderboards(relays: RelayModel, groups: GroupsModel, uptime: Any, bandwidth: Any,
-                        aroi: AroiModel | None, memo: MetricsMemo, versions: tuple) -> LeaderboardModel:
-    operators = build_operator_metrics(relays, groups, uptime, bandwidth, aroi, memo, versions)
+                        aroi: AroiModel | None, memo: MetricsMemo, versions: tuple,
+                        as_scores: dict[str, int] | None = None) -> LeaderboardModel:
+    operators = build_operator_metrics(relays, groups, uptime, bandwidth, aroi, memo, versions, as_scores)
     categories = []
     ranks: dict[str, list[dict[str, Any]]] = {}
     for category in CATEGORIES:

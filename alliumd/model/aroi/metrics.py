@@ -74,18 +74,20 @@ class MetricsMemo:
 
 def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any = None, bandwidth: Any = None,
                            aroi: AroiModel | None = None, memo: MetricsMemo | None = None,
-                           versions: tuple = ()) -> dict[str, OperatorMetrics]:
+                           versions: tuple = (), as_scores: dict[str, int] | None = None) -> dict[str, OperatorMetrics]:
     """Metrics of every operator with a contact (allium skips contacts shorter than 3 characters).
 
     ``memo`` (the previous build's, filled in for the next one) lets unchanged operators keep their figures;
-    ``versions`` names the uptime and bandwidth documents they were read from (their content hashes).
+    ``versions`` names the uptime and bandwidth documents they were read from (their content hashes);
+    ``as_scores`` (AS id → score) the network's AS rarity scores when the caller has them.
     """
     by_fp = relays.by_fingerprint
     keys = groups.relay_keys
     network = len(relays.relays)
     country_counts = Counter(r["country"].upper() for r in relays.relays if r["country"])
     rare = rare_countries(country_counts, network)
-    as_scores = {a: v["score"] for a, v in as_rarity_scores(relays.relays, keys).items()}
+    if as_scores is None:
+        as_scores = {a: v["score"] for a, v in as_rarity_scores(relays.relays, keys).items()}
     reference = fmt.parse_onionoo_time(relays.published[:19])
     net_weight = groups.network_role_weight
     uptime_relays = uptime.relays if uptime is not None else {}

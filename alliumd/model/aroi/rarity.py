@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -71,6 +72,38 @@ def as_rarity_scores(relays: list[dict[str, Any]], keys: dict[str, dict[str, Any
                 contacts[as_id].add(k["contact"])
     return {a: {"score": as_rarity(fraction[a], len(contacts[a])), "fraction": fraction[a],
                 "operators": len(contacts[a])} for a in fraction}
+
+
+@dataclass
+class AsRarityModel:
+    """:func:`as_rarity_scores` of one build, and the AS groups it was computed from (for the next build)."""
+
+    scores: dict[str, dict[str, Any]]
+    groups: dict[str, Any] = field(default_factory=dict, repr=False)      # AS id → its group object
+
+
+def as_rarity_model(by_fingerprint: dict[str, dict[str, Any]], groups: Any,
+                    previous: AsRarityModel | None = None) -> AsRarityModel:
+    """:func:`as_rarity_scores` per AS group of the groups model, keeping the previous entry of an AS whose
+    group is the very same object (the groups model shares a group none of whose relays came, went or
+    changed: same members, same views, same contact ids), so a new document costs the ASes it touched.
+
+    A group lists its members in relay-model order, so a weight fraction is summed in the same order as
+    :func:`as_rarity_scores` sums it: the same float.
+    """
+    keys = groups.relay_keys
+    old_scores, old_groups = (previous.scores, previous.groups) if previous is not None else ({}, {})
+    scores: dict[str, dict[str, Any]] = {}
+    for as_id, group in groups.groups["as"].items():
+        if not as_id:
+            continue
+        if old_groups.get(as_id) is group:
+            scores[as_id] = old_scores[as_id]
+            continue
+        fraction = sum(by_fingerprint[fp]["consensus_weight_fraction"] or 0.0 for fp in group.fingerprints)
+        operators = len({c for fp in group.fingerprints if (c := keys[fp]["contact"])})
+        scores[as_id] = {"score": as_rarity(fraction, operators), "fraction": fraction, "operators": operators}
+    return AsRarityModel(scores, {as_id: groups.groups["as"][as_id] for as_id in scores})
 
 
 def veteran_factor(relays: int) -> float:

@@ -1,0 +1,139 @@
+"""Models updated from the previous build equal a full build of the new document.
+
+Each scenario is a details document and a later one in which a few relays
+changed, came or went, or which has a new publication time (every relay view
+is then new); the incremental model is built from the previous build's
+models, exactly as the renderer does, and compared with a build from scratch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from alliumd.model import aroi as aroi_model, groups as gm
+from alliumd.model.relays import build_relays_lines
+
+SMALL = Path(__file__).parent / "fixtures" / "onionoo_details_small.json"
+
+
+def small() -> dict:
+    return json.loads(SMALL.read_text(encoding="utf-8"))
+
+
+def lines_of(doc: dict) -> tuple[dict, list[bytes]]:
+    """What the renderer reads: the envelope and one JSON line per relay."""
+    envelope = {k: v for k, v in doc.items() if k != "relays"}
+    return envelope, [json.dumps(r).encode() for r in doc["relays"]]
+
+
+def _running(doc: dict) -> list[dict]:
+    return [r for r in doc["relays"] if r.get("running")]
+
+
+def one_relay(doc: dict) -> None:
+    """The bench's "one running relay changed": a new nickname and consensus weight."""
+    r = _running(doc)[3]
+    r["nickname"], r["consensus_weight"] = "Changed", r["consensus_weight"] + 1
+
+
+def fraction_changed(doc: dict) -> None:
+    r = _running(doc)[1]
+    r["consensus_weight_fraction"] = (r.get("consensus_weight_fraction") or 0.0) + 0.001
+    r["guard_probability"] = 0.0123
+
+
+def removed(doc: dict) -> None:
+    del doc["relays"][7]
+
+
+def added(doc: dict) -> None:
+    newcomer = copy.deepcopy(_running(doc)[2])
+    newcomer["fingerprint"] = "AB" * 20
+    newcomer["nickname"] = "Newcomer"
+    newcomer["contact"] = "newcomer <new@example.org>"
+    newcomer.pop("effective_family", None)
+    newcomer.pop("alleged_family", None)
+    doc["relays"].append(newcomer)
+
+
+def moved(doc: dict) -> None:
+    """A relay in another AS, with another contact and family."""
+    r = next(r for r in doc["relays"] if r.get("effective_family") and len(r["effective_family"]) > 1)
+    r["as"], r["as_name"], r["contact"] = "AS64500", "Moved Networks", "moved <moved@example.org>"
+    r["effective_family"] = [r["fingerprint"]]
+
+
+def churn(doc: dict) -> None:
+    """Flags, a version, a relay going down, one gone and one new: the bench's 1 % churn in small."""
+    running = _running(doc)
+    running[0]["flags"] = sorted(set(running[0]["flags"]) ^ {"Stable"})
+    running[4]["version"], running[4]["platform"] = "0.4.9.99", "Tor 0.4.9.99 on Linux"
+    running[5]["running"] = False
+    removed(doc)
+    added(doc)
+
+
+def republished(doc: dict) -> None:
+    """A new publication time: every relay view is new."""
+    doc["relays_published"] = "2026-08-22 12:00:00"
+    one_relay(doc)
+
+
+SCENARIOS = {"one_relay": one_relay, "fraction": fraction_changed, "removed": removed, "added": added,
+             "moved": moved, "churn": churn, "republished": republished}
+
+
+def changed_doc(change) -> dict:
+    doc = copy.deepcopy(small())
+    change(doc)
+    return doc
+
+
+@pytest.fixture(params=sorted(SCENARIOS))
+def steps(request):
+    """(relay model, groups model) before, then after from the previous build (as in the renderer), and the
+    after relay model's groups built from scratch."""
+    doc = small()
+    before = build_relays_lines(*lines_of(doc))
+    groups = gm.build_groups(before)
+    after = build_relays_lines(*lines_of(changed_doc(SCENARIOS[request.param])), before)
+    return before, groups, after, gm.build_groups(after, groups), gm.build_groups(after)
+
+
+def test_the_scenarios_change_what_they_say():
+    doc = small()
+    before = build_relays_lines(*lines_of(doc))
+    after = build_relays_lines(*lines_of(changed_doc(one_relay)), before)
+    assert sum(after.by_fingerprint[f] is not before.by_fingerprint.get(f) for f in after.by_fingerprint) == 1
+    later = build_relays_lines(*lines_of(changed_doc(republished)), before)
+    assert not any(later.by_fingerprint[f] is before.by_fingerprint.get(f) for f in later.by_fingerprint)
+
+
+# -- AS rarity --------------------------------------------------------------------------------------
+
+def test_as_rarity_updated_equals_full(steps):
+    before, groups, after, updated_groups, full_groups = steps
+    previous = aroi_model.as_rarity_model(before.by_fingerprint, groups)
+    assert previous.scores == aroi_model.as_rarity_scores(before.relays, groups.relay_keys)
+    updated = aroi_model.as_rarity_model(after.by_fingerprint, updated_groups, previous)
+    expected = aroi_model.as_rarity_scores(after.relays, full_groups.relay_keys)
+    assert updated.scores == expected
+    assert aroi_model.as_rarity_model(after.by_fingerprint, full_groups).scores == expected
+    # the same floats, not merely close ones
+    assert [repr(v["fraction"]) for v in updated.scores.values()] == \
+        [repr(expected[a]["fraction"]) for a in updated.scores]
+
+
+def test_as_rarity_keeps_the_entries_of_untouched_ases():
+    doc = small()
+    before = build_relays_lines(*lines_of(doc))
+    groups = gm.build_groups(before)
+    previous = aroi_model.as_rarity_model(before.by_fingerprint, groups)
+    after = build_relays_lines(*lines_of(changed_doc(one_relay)), before)
+    updated = aroi_model.as_rarity_model(after.by_fingerprint, gm.build_groups(after, groups), previous)
+    kept = [a for a in updated.scores if updated.scores[a] is previous.scores.get(a)]
+    assert kept and len(kept) == len(updated.scores) - 1
