@@ -137,3 +137,43 @@ def test_as_rarity_keeps_the_entries_of_untouched_ases():
     updated = aroi_model.as_rarity_model(after.by_fingerprint, gm.build_groups(after, groups), previous)
     kept = [a for a in updated.scores if updated.scores[a] is previous.scores.get(a)]
     assert kept and len(kept) == len(updated.scores) - 1
+
+
+# -- AROI statuses ----------------------------------------------------------------------------------
+
+def validator():
+    from alliumd.fetchers import aroi as fetcher
+    latest = json.loads((SMALL.parent / "aroi_latest_small.json").read_text(encoding="utf-8"))
+    return aroi_model.build_validator(json.loads(fetcher.validate_doc(latest).summary))
+
+
+def aroi_figures(model: aroi_model.AroiModel) -> tuple:
+    return (model.validator_available, model.validator_published, model.relays, model.operators, model.network,
+            list(model.relays), list(model.operators))
+
+
+@pytest.mark.parametrize("with_validator", [True, False])
+def test_aroi_updated_equals_full(steps, with_validator):
+    before, groups, after, updated_groups, full_groups = steps
+    vm = validator() if with_validator else None
+    previous = aroi_model.build_aroi(before, groups, vm)
+    updated = aroi_model.build_aroi(after, updated_groups, vm, previous)
+    assert aroi_figures(updated) == aroi_figures(aroi_model.build_aroi(after, full_groups, vm))
+
+
+def test_aroi_keeps_unchanged_relays_and_operators_of_the_same_validator_only():
+    doc = small()
+    before = build_relays_lines(*lines_of(doc))
+    groups = gm.build_groups(before)
+    vm = validator()
+    previous = aroi_model.build_aroi(before, groups, vm)
+    after = build_relays_lines(*lines_of(changed_doc(one_relay)), before)
+    updated_groups = gm.build_groups(after, groups)
+    updated = aroi_model.build_aroi(after, updated_groups, vm, previous)
+    kept = [fp for fp in updated.relays if updated.relays[fp] is previous.relays[fp]]
+    assert len(kept) == len(updated.relays) - 1
+    assert any(updated.operators[g] is previous.operators[g] for g in updated.operators)
+    other = validator()                                    # a new validator run: every relay classified again
+    again = aroi_model.build_aroi(after, updated_groups, other, previous)
+    assert not any(again.relays[fp] is previous.relays[fp] for fp in again.relays)
+    assert aroi_figures(again) == aroi_figures(aroi_model.build_aroi(after, gm.build_groups(after), other))

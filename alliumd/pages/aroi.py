@@ -32,7 +32,8 @@ def _optional(inputs: RenderInputs, name: str, source: str) -> Any:
 
 def build_aroi_model(inputs: RenderInputs):
     validator = _optional(inputs, "aroi_validator", AROI)
-    return aroi_model.build_aroi(inputs.model("relays"), inputs.model("groups"), validator)
+    return aroi_model.build_aroi(inputs.model("relays"), inputs.model("groups"), validator,
+                                 inputs.previous("aroi"))
 
 
 def build_leaderboards(inputs: RenderInputs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ... import paths
@@ -157,30 +157,54 @@ class AroiModel:
     relays: dict[str, dict[str, Any]]        # fingerprint → relay_status(...)
     operators: dict[str, dict[str, Any]]     # contact group id → operator_status(...)
     network: dict[str, Any]
+    # what it was built from, for the next build: the validator model, the relay views by fingerprint and
+    # the contact groups (references to objects the other models hold anyway)
+    validator: ValidatorModel | None = field(default=None, repr=False)
+    source: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    contact_groups: dict[str, Group] = field(default_factory=dict, repr=False)
 
 
-def build_aroi(relays: RelayModel, groups: GroupsModel, validator: ValidatorModel | None) -> AroiModel:
-    """Classify every relay of the relay model and every contact group; O(relays)."""
+def build_aroi(relays: RelayModel, groups: GroupsModel, validator: ValidatorModel | None,
+               previous: AroiModel | None = None) -> AroiModel:
+    """Classify every relay of the relay model and every contact group; O(relays).
+
+    Given the ``previous`` model of the same validator model, a relay whose view is the very same object
+    keeps its status, and an operator whose contact group the groups model kept (none of its relays came,
+    went or changed) keeps its status: a document in which a few relays changed classifies only those.
+    """
     with gc_paused():           # thousands of small acyclic dicts next to the large details document
-        return _build_aroi(relays, groups, validator)
+        if previous is not None and previous.validator is not validator:
+            previous = None
+        return _build_aroi(relays, groups, validator, previous)
 
 
-def _build_aroi(relays: RelayModel, groups: GroupsModel, validator: ValidatorModel | None) -> AroiModel:
+def _build_aroi(relays: RelayModel, groups: GroupsModel, validator: ValidatorModel | None,
+                previous: AroiModel | None = None) -> AroiModel:
     results = validator.results if validator is not None else {}
+    old_source, old_statuses, old_groups, old_operators = \
+        (previous.source, previous.relays, previous.contact_groups, previous.operators) if previous is not None \
+        else ({}, {}, {}, {})
     parsed: dict[str | None, contactinfo.ContactInfo] = {}
     statuses: dict[str, dict[str, Any]] = {}
     for relay in relays.relays:
+        fp = relay["fingerprint"]
+        if old_source.get(fp) is relay:
+            statuses[fp] = old_statuses[fp]
+            continue
         contact = relay["contact"]
         info = parsed.get(contact)
         if info is None:
             info = parsed[contact] = contactinfo.parse(contact)
-        statuses[relay["fingerprint"]] = relay_status(info, results.get(relay["fingerprint"]))
-    operators = {gid: operator_status(group, statuses, groups.relay_keys)
-                 for gid, group in groups.groups["contact"].items()}
+        statuses[fp] = relay_status(info, results.get(fp))
+    contact_groups = groups.groups["contact"]
+    operators = {gid: old_operators[gid] if old_groups.get(gid) is group
+                 else operator_status(group, statuses, groups.relay_keys)
+                 for gid, group in contact_groups.items()}
     return AroiModel(validator_available=validator is not None,
                      validator_published=validator.published if validator is not None else None,
                      relays=statuses, operators=operators,
-                     network=network_summary(statuses, operators))
+                     network=network_summary(statuses, operators),
+                     validator=validator, source=relays.by_fingerprint, contact_groups=contact_groups)
 
 
 def operator_status(group: Group, statuses: dict[str, dict[str, Any]],
