@@ -67,6 +67,20 @@ def moved(doc: dict) -> None:
     r["effective_family"] = [r["fingerprint"]]
 
 
+def _in_family(doc: dict) -> dict:
+    return next(r for r in doc["relays"] if len(r.get("effective_family") or ()) > 2)
+
+
+def member_renamed(doc: dict) -> None:
+    """A family member's new nickname: the other members' pages list it."""
+    _in_family(doc)["nickname"] = "RenamedMember"
+
+
+def member_gone(doc: dict) -> None:
+    """A family member leaves the document: the others now say it is absent."""
+    doc["relays"].remove(_in_family(doc))
+
+
 def churn(doc: dict) -> None:
     """Flags, a version, a relay going down, one gone and one new: the bench's 1 % churn in small."""
     running = _running(doc)
@@ -84,7 +98,8 @@ def republished(doc: dict) -> None:
 
 
 SCENARIOS = {"one_relay": one_relay, "fraction": fraction_changed, "removed": removed, "added": added,
-             "moved": moved, "churn": churn, "republished": republished}
+             "moved": moved, "churn": churn,
+             "member_renamed": member_renamed, "member_gone": member_gone, "republished": republished}
 
 
 def changed_doc(change) -> dict:
@@ -177,3 +192,64 @@ def test_aroi_keeps_unchanged_relays_and_operators_of_the_same_validator_only():
     again = aroi_model.build_aroi(after, updated_groups, other, previous)
     assert not any(again.relays[fp] is previous.relays[fp] for fp in again.relays)
     assert aroi_figures(again) == aroi_figures(aroi_model.build_aroi(after, gm.build_groups(after), other))
+
+
+# -- the renderer's models: a build after the previous one equals a build from scratch ----------------
+
+class LineDocs(dict):
+    """Documents as the renderer offers them: the details document also line by line (so the relay model
+    keeps the views of unchanged lines, which the incremental models rely on)."""
+
+    def lines(self, source: str, member: str):
+        from types import SimpleNamespace
+        if source != DETAILS or member != "relays":
+            return None
+        envelope, items = lines_of(self[source])
+        return SimpleNamespace(envelope=envelope, items=items)
+
+
+DETAILS = "onionoo_details"
+RENDER_MODELS = ("relay_pages", "relay_extras", "as_rarity", "aroi", "leaderboards", "health_details", "health")
+
+
+def render_inputs(doc: dict, digest: str, cache: dict):
+    from alliumd.pages import site
+    from alliumd.pages.registry import RenderInputs, SourceInfo
+    docs = LineDocs({DETAILS: doc})
+    sources = {DETAILS: SourceInfo(DETAILS, DETAILS, True, "2026-08-22 11:00 UTC", False, False)}
+    return RenderInputs(docs, {DETAILS: digest}, sources, {m.name: m for m in site.MODELS}, cache, None,
+                        {"site_title": "Test"}, 0.0)
+
+
+def comparable(name: str, model):
+    if name == "relay_pages":
+        return list(model.items()), model.hidden, model.downtime_days
+    if name == "as_rarity":
+        return model.scores
+    if name == "aroi":
+        return aroi_figures(model)
+    if name == "leaderboards":
+        return model.categories, model.ranks, model.operators, model.inputs, model.overview
+    return model
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_render_models_after_a_change_equal_a_build_from_scratch(scenario):
+    cache: dict = {}
+    first = render_inputs(small(), "d1", cache)
+    before = {name: first.model(name) for name in RENDER_MODELS}
+    doc = changed_doc(SCENARIOS[scenario])
+    second = render_inputs(doc, "d2", cache)
+    updated = {name: second.model(name) for name in RENDER_MODELS}
+    old_views = first.model("relays").by_fingerprint
+    shared = sum(old_views.get(r["fingerprint"]) is r for r in second.model("relays").relays)
+    assert shared == 0 if scenario == "republished" else shared >= len(old_views) - 8
+    if scenario == "one_relay":           # unchanged relays keep their family sections (what they read is kept)
+        pages, old_pages = updated["relay_pages"], before["relay_pages"]
+        assert sum(pages[fp][4] is old_pages[fp][4] for fp in pages) == len(pages) - 1
+    fresh = render_inputs(copy.deepcopy(doc), "d2", {})
+    for name in RENDER_MODELS:
+        assert comparable(name, updated[name]) == comparable(name, fresh.model(name)), name
+    third = render_inputs(copy.deepcopy(small()), "d3", cache)      # and back: an update of an update
+    for name in RENDER_MODELS:
+        assert comparable(name, third.model(name)) == comparable(name, before[name]), name

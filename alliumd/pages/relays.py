@@ -139,13 +139,43 @@ def build_relay_votes(inputs: RenderInputs) -> dict[str, Any]:
             "rows": {fp: json_bytes(row).decode() for fp, row in relays.items()}}
 
 
-def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple]:
+class RelayPageArgs(dict):
+    """fingerprint → the argument tuple of its pages, and what their family sections were computed against
+    besides those arguments (the hidden relays and the downtime filter), for the next build."""
+
+    hidden: frozenset = frozenset()
+    downtime_days: float | None = None
+
+
+def _family_dirty(model: Any, keys: dict[str, dict[str, Any]], previous: dict[str, tuple]) -> set[str] | None:
+    """The fingerprints whose family-section inputs changed since ``previous`` was built: relays that came,
+    went or changed (their view), whose group ids changed, or that were or are hidden.
+
+    A relay's family section (relay_sections.family_section) reads its own view and group ids and, of each
+    fingerprint its family lists, the view (present? nickname), the group ids and whether it is hidden: a
+    relay outside this set whose family lists none of it has the section it had.  None: nothing to reuse.
+    """
+    if not isinstance(previous, RelayPageArgs) or previous.downtime_days != model.downtime_days:
+        return None
+    by_fp = model.by_fingerprint
+    dirty = set(previous.hidden ^ model.hidden)
+    for fp, args in previous.items():
+        relay, own = by_fp.get(fp), keys.get(fp)
+        if (relay is not args[0] and relay != args[0]) or (own is not args[7] and own != args[7]):
+            dirty.add(fp)
+    dirty.update(fp for fp in by_fp if fp not in previous)
+    return dirty
+
+
+def build_relay_pages(inputs: RenderInputs) -> RelayPageArgs:
     """Per relay (model order): the arguments of its views (their page key is derived from them).
 
     The models reuse a relay's record objects when its lines did not change,
     so a relay whose arguments are all the same objects (or equal) as last
     time keeps its old argument tuple: the new copies are garbage, and the
-    renderer recognises the old tuple's key without hashing it again.
+    renderer recognises the old tuple's key without hashing it again.  A
+    relay's family section, which reads other relays, is kept when none of
+    what it reads changed (see _family_dirty).
     """
     model = _relays(inputs)
     keys = inputs.model("groups").relay_keys
@@ -159,16 +189,21 @@ def build_relay_pages(inputs: RenderInputs) -> dict[str, tuple]:
     recent = inputs.model("history").relays
     extras = inputs.model("relay_extras")
     previous = inputs.previous("relay_pages") or {}
-    out = {}
+    dirty = _family_dirty(model, keys, previous)
+    out = RelayPageArgs()
+    out.hidden, out.downtime_days = model.hidden, model.downtime_days
     members: dict = {}
     for relay in model.relays:
         fp = relay["fingerprint"]
         up = uptime.relays.get(fp) if uptime is not None else None
         bw = bandwidth.relays.get(fp) if bandwidth is not None else None
         vote = (context, rows.get(fp)) if context is not None else None
-        args = (relay, ranks.get(fp), up, bw, family_section(relay, model, keys, shared=members), vote,
-                aroi.get(fp), keys[fp], recent.get(fp, ()), extras[fp])
         old = previous.get(fp)
+        if old is not None and dirty is not None and fp not in dirty and dirty.isdisjoint(relay["family"]):
+            family = old[4]
+        else:
+            family = family_section(relay, model, keys, shared=members)
+        args = (relay, ranks.get(fp), up, bw, family, vote, aroi.get(fp), keys[fp], recent.get(fp, ()), extras[fp])
         out[fp] = old if old is not None and same_arguments(old, args) else args
     return out
 
