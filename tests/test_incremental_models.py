@@ -253,3 +253,95 @@ def test_render_models_after_a_change_equal_a_build_from_scratch(scenario):
     third = render_inputs(copy.deepcopy(small()), "d3", cache)      # and back: an update of an update
     for name in RENDER_MODELS:
         assert comparable(name, third.model(name)) == comparable(name, before[name]), name
+
+
+# -- the health dashboard's details-only cards --------------------------------------------------------
+
+class Recording(dict):
+    """A relay view that records which fields are read."""
+
+    def __init__(self, view: dict, seen: set):
+        super().__init__(view)
+        self.seen = seen
+
+    def __getitem__(self, key):
+        self.seen.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.seen.add(key)
+        return super().get(key, default)
+
+
+def _card(card_id: str, relays, running: list[dict]):
+    from alliumd.model.health import dashboard
+    from alliumd.model.health.common import _Network
+    return dashboard._BUILDERS[card_id](relays, _Network(running), running)
+
+
+def _detail_models():
+    from alliumd.model.relays import build_relays
+    real = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((SMALL.parent / "real").glob("details_*"))]
+    models = [build_relays(small()), *(build_relays(d) for d in real)]
+    return [m for m in models if any(r["running"] for r in m.relays)]
+
+
+NET_FIELDS = {"count": (), "weight": ("consensus_weight",), "fraction": ("consensus_weight_fraction",),
+              "advertised": ("advertised_bandwidth",), "observed": ("observed_bandwidth",),
+              "weight_share": (), "relay_share": ()}
+
+
+class RecordingNetwork:
+    """The network totals, recording which of them a card reads."""
+
+    def __init__(self, net, seen: set):
+        self._net, self._seen = net, seen
+
+    def __getattr__(self, name):
+        self._seen.update(NET_FIELDS[name])             # a total not listed here fails the test
+        return getattr(self._net, name)
+
+
+def test_every_details_card_reads_only_the_fields_it_declares():
+    from alliumd.model.health import dashboard
+    from alliumd.model.health.common import _Network
+    for relays in _detail_models():
+        running = [r for r in relays.relays if r["running"]]
+        for card_id, fields in dashboard.CARD_FIELDS.items():
+            assert set(fields) <= set(relays.relays[0]), card_id          # no misspelt field
+            seen: set = set()
+            card = dashboard._BUILDERS[card_id](relays, RecordingNetwork(_Network(running), seen),
+                                                [Recording(r, seen) for r in running])
+            assert seen <= set(fields), (card_id, seen - set(fields))
+            assert card == _card(card_id, relays, running)
+
+
+@pytest.mark.parametrize("card_id", ["roles", "capacity", "operators", "geography", "providers", "utilization",
+                                     "versions", "platforms", "exits"])
+def test_a_details_card_does_not_change_with_a_field_it_does_not_declare(card_id):
+    """Every other field's values shuffled among the running relays (the totals built from them too)."""
+    import random
+    from alliumd.model.health import dashboard
+    for relays in _detail_models():
+        running = [r for r in relays.relays if r["running"]]
+        expected = _card(card_id, relays, running)
+        for field in sorted(set(running[0]) - set(dashboard.CARD_FIELDS[card_id])):
+            values = [r[field] for r in running]
+            random.Random(field).shuffle(values)
+            shuffled = [{**r, field: v} for r, v in zip(running, values)]
+            assert _card(card_id, relays, shuffled) == expected, field
+
+
+def test_details_cards_keep_the_cards_whose_fields_did_not_change():
+    from alliumd.model.health import details_cards
+    doc = small()
+    before = build_relays_lines(*lines_of(doc))
+    cards = details_cards(before)
+    after = build_relays_lines(*lines_of(changed_doc(one_relay)), before)   # a nickname and a weight
+    updated = details_cards(after, cards)
+    assert updated == details_cards(after)
+    kept = {c for c in updated.by_id if updated.by_id[c] is cards.by_id[c]}
+    assert kept == {"roles", "capacity", "operators", "versions", "platforms", "exits"}
+    churned = build_relays_lines(*lines_of(changed_doc(churn)), after)
+    again = details_cards(churned, updated)
+    assert again == details_cards(churned) and not any(again.by_id[c] is updated.by_id[c] for c in again.by_id)

@@ -70,7 +70,8 @@ def expand_health(inputs: RenderInputs) -> Iterator[Page]:
 
 
 MODELS = [
-    ModelSpec("health_details", DETAILS_ONLY, lambda inputs: hm.details_cards(_relays(inputs))),
+    ModelSpec("health_details", DETAILS_ONLY,
+              lambda inputs: hm.details_cards(_relays(inputs), inputs.previous("health_details"))),
     ModelSpec("health_uptime", frozenset({DETAILS, UPTIME}), build_uptime_card),
     ModelSpec("health_growth", frozenset({DETAILS, BANDWIDTH}),
               lambda inputs: hm.growth_card_of(_relays(inputs), optional_model(inputs, "bandwidth", BANDWIDTH))),
