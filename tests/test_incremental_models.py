@@ -91,6 +91,17 @@ def churn(doc: dict) -> None:
     added(doc)
 
 
+def first_seen_and_os(doc: dict) -> None:
+    """Values a group keeps in its aggregates changed without moving the relay: an earlier time on the same
+    first-seen day, a new OS spelling of the same family, a lost probability."""
+    running = _running(doc)
+    day = running[2]["first_seen"][:10]
+    running[2]["first_seen"] = f"{day} 00:00:01"
+    running[6]["platform"] = running[6]["platform"].replace(" on ", " on ") + " "
+    running[8]["exit_probability"] = 0.0
+    running[8]["observed_bandwidth"] = (running[8].get("observed_bandwidth") or 0) + 12345
+
+
 def republished(doc: dict) -> None:
     """A new publication time: every relay view is new."""
     doc["relays_published"] = "2026-08-22 12:00:00"
@@ -99,7 +110,7 @@ def republished(doc: dict) -> None:
 
 SCENARIOS = {"one_relay": one_relay, "fraction": fraction_changed, "removed": removed, "added": added,
              "moved": moved, "churn": churn,
-             "member_renamed": member_renamed, "member_gone": member_gone, "republished": republished}
+             "member_renamed": member_renamed, "member_gone": member_gone, "first_seen_and_os": first_seen_and_os, "republished": republished}
 
 
 def changed_doc(change) -> dict:
@@ -126,6 +137,25 @@ def test_the_scenarios_change_what_they_say():
     assert sum(after.by_fingerprint[f] is not before.by_fingerprint.get(f) for f in after.by_fingerprint) == 1
     later = build_relays_lines(*lines_of(changed_doc(republished)), before)
     assert not any(later.by_fingerprint[f] is before.by_fingerprint.get(f) for f in later.by_fingerprint)
+
+
+# -- groups -----------------------------------------------------------------------------------------
+
+def group_figures(model: gm.GroupsModel) -> tuple:
+    """Everything a group holds (floats by repr: the same float, not a close one; counters sorted)."""
+    def figures(g: gm.Group) -> tuple:
+        return (g.fingerprints, g.running, g.role_count, g.role_bandwidth, g.role_weight, g.bandwidth,
+                g.advertised, g.consensus_weight, repr(g.weight_fraction), repr(g.probability), g.unique_as,
+                g.unique_countries, g.unique_contacts, g.unique_families, g.contacts, g.families, g.first_seen,
+                sorted(g.names.items(), key=str), sorted(g.platforms.items(), key=str),
+                sorted(g.versions.items(), key=str), g.label)
+    return ({kind: [(gid, figures(g)) for gid, g in by_id.items()] for kind, by_id in model.groups.items()},
+            model.rows, model.relay_keys, model.network_role_weight, model.published)
+
+
+def test_groups_updated_equal_full(steps):
+    before, groups, after, updated_groups, full_groups = steps
+    assert group_figures(updated_groups) == group_figures(full_groups)
 
 
 # -- AS rarity --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ...core.gcpause import gc_paused
@@ -124,6 +125,7 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
     dirty: set[tuple[str, str]] = set()
     moved_in: dict[tuple[str, str], list[str]] = {}
     moved_out: set[tuple[str, str, str]] = set()                 # (kind, gid, fp)
+    stayed: dict[tuple[str, str], list[str]] = {}                 # group → its candidates that were and are in it
     for fp in gone:
         dirty.update(_group_ids(relay_keys.pop(fp)))
         moved_out.update((kind, gid, fp) for kind, gid in _group_ids(prev.relay_keys[fp]))
@@ -135,6 +137,8 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
         dirty |= now_in | was_in if (before != keys or fp in came) else was_in
         for kind, gid in now_in - was_in:
             moved_in.setdefault((kind, gid), []).append(fp)
+        for kind, gid in now_in & was_in:
+            stayed.setdefault((kind, gid), []).append(fp)
         moved_out.update((kind, gid, fp) for kind, gid in was_in - now_in)
         relay_keys[fp] = keys
     rows = dict(prev.rows)
@@ -155,10 +159,12 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
             groups[kind].pop(gid, None)
             continue
         group = Group(kind, gid, sorted(members, key=position.__getitem__))
-        if kind == "flag":
-            group.names = Counter(flag for fp in group.fingerprints for fid, flag in relay_keys[fp]["flags"]
-                                  if fid == gid)
-        _aggregate(group, columns)
+        if before is None or group.fingerprints != before.fingerprints or \
+                not _patch(group, before, stayed.get((kind, gid), ()), prev.columns, columns,
+                           prev.relay_keys, relay_keys):
+            if kind == "flag":
+                group.names = _flag_names(gid, group.fingerprints, relay_keys)
+            _aggregate(group, columns)
         group.label = group_label(group, model)
         if before is None:
             added_ids.add(kind)
@@ -167,6 +173,112 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
         groups[kind] = dict(sorted(groups[kind].items()))
     return GroupsModel(model.published, groups, rows, relay_keys, _network_role_weight(columns),
                        source=new, family_of=families, columns=columns)
+
+
+def _patch(group: Group, before: Group, touched: list[str], old: "_Columns", new: "_Columns",
+           old_keys: dict[str, dict[str, Any]], new_keys: dict[str, dict[str, Any]]) -> bool:
+    """``before``'s aggregates updated for its ``touched`` members (the others kept their values), when
+    ``group`` has the same members in the same order: what :func:`_aggregate` would compute, exactly.
+
+    Integer sums and counters take the touched members' differences; a float sum is kept only when every
+    touched member adds the same float at the same place (else it is summed again, in order), and the
+    distinct-id counts and the oldest first-seen are kept only when no touched member's value changed.
+    False (nothing done): a touched value is not an int where one is summed.
+    """
+    ints = (old.observed, old.weight, old.advertised, new.observed, new.weight, new.advertised)
+    if any(type(column[fp]) is not int for fp in touched for column in ints):
+        return False
+    group.running = before.running
+    group.role_count, group.role_bandwidth = dict(before.role_count), dict(before.role_bandwidth)
+    group.role_weight = dict(before.role_weight)
+    group.advertised = before.advertised
+    floats_kept = first_seen_kept = ids_kept = True
+    for fp in touched:
+        for c, sign in ((old, -1), (new, 1)):
+            if c.running[fp]:
+                role = c.role[fp]
+                group.running += sign
+                group.advertised += sign * c.advertised[fp]
+                if role in group.role_count:          # as _aggregate: other roles count as running only
+                    group.role_count[role] += sign
+                    group.role_bandwidth[role] += sign * c.observed[fp]
+                    group.role_weight[role] += sign * c.weight[fp]
+        if bool(old.running[fp]) != bool(new.running[fp]) or not _same(old.fraction[fp], new.fraction[fp]) \
+                or not all(_same(old.probability[r][fp], new.probability[r][fp]) for r in ROLES):
+            floats_kept = False
+        first_seen_kept = first_seen_kept and _same(old.first_seen[fp], new.first_seen[fp])
+        ids_kept = ids_kept and all(old.ids[k][fp] == new.ids[k][fp] for k in old.ids)
+    group.bandwidth = sum(group.role_bandwidth.values())
+    group.consensus_weight = sum(group.role_weight.values())
+    fps = group.fingerprints
+    if floats_kept:
+        group.weight_fraction, group.probability = before.weight_fraction, dict(before.probability)
+    else:
+        running = new.running_in(None, fps)
+        for role in ROLES:
+            group.probability[role] = sum(map(new.probability[role].__getitem__, running))
+        group.weight_fraction = sum(map(new.fraction.__getitem__, running))
+    group.first_seen = before.first_seen if first_seen_kept else \
+        min(filter(None, map(new.first_seen.__getitem__, fps)), default=None)
+    group.platforms = _recount(before.platforms, touched, old.os, new.os)
+    group.versions = _recount(before.versions, touched, old.version, new.version)
+    if group.kind in new.names:
+        group.names = _recount(before.names, touched, old.names[group.kind], new.names[group.kind])
+    elif group.kind == "flag":
+        group.names = Counter(before.names)
+        for fp in touched:
+            for keys, step in ((old_keys[fp], -1), (new_keys[fp], 1)):
+                for fid, flag in keys["flags"]:
+                    if fid == group.id:
+                        _step(group.names, flag, step)
+    if ids_kept:
+        group.unique_as, group.unique_countries = before.unique_as, before.unique_countries
+        group.unique_contacts, group.unique_families = before.unique_contacts, before.unique_families
+        group.contacts, group.families = before.contacts, before.families
+    else:
+        _unique_ids(group, new)
+    return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """The same value of the same type (1 and 1.0 are equal but sum to different floats)."""
+    return a is b or (type(a) is type(b) and a == b)
+
+
+def _recount(before: Counter, touched: list[str], old: dict[str, Any], new: dict[str, Any]) -> Counter:
+    """``before`` with the touched members' values moved from their old to their new value."""
+    out = Counter(before)
+    for fp in touched:
+        a, b = old[fp], new[fp]
+        if not _same(a, b):
+            _step(out, a, -1)
+            _step(out, b, 1)
+    return out
+
+
+def _step(counter: Counter, key: Any, n: int) -> None:
+    """Add ``n``, dropping a key whose count falls to 0 (a Counter built by counting never holds one)."""
+    value = counter[key] + n
+    if value:
+        counter[key] = value
+    else:
+        del counter[key]
+
+
+def _flag_names(gid: str, fingerprints: list[str], relay_keys: dict[str, dict[str, Any]]) -> Counter:
+    """The spellings of flag ``gid`` among these relays, counted.
+
+    Relays with the same flags share one ``flags`` list (keys._IdCache), so the lists are counted by
+    identity (C loops) and each distinct list is read once: a flag group holds thousands of relays.
+    """
+    lists = list(map(itemgetter("flags"), map(relay_keys.__getitem__, fingerprints)))
+    distinct = dict(zip(map(id, lists), lists))
+    names: Counter = Counter()
+    for list_id, n in Counter(map(id, lists)).items():
+        for fid, flag in distinct[list_id]:
+            if fid == gid:
+                names[flag] += n
+    return names
 
 
 def _build_groups(model: RelayModel) -> GroupsModel:
@@ -292,6 +404,11 @@ def _aggregate(group: Group, c: _Columns) -> None:
     group.versions = Counter(map(c.version.__getitem__, fps))
     if group.kind in c.names:
         group.names = Counter(map(c.names[group.kind].__getitem__, fps))
+    _unique_ids(group, c)
+
+
+def _unique_ids(group: Group, c: _Columns) -> None:
+    fps = group.fingerprints
     group.unique_as = len(set(map(c.ids["as"].__getitem__, fps)) - {None})
     group.unique_countries = len(set(map(c.ids["country"].__getitem__, fps)) - {None})
     contacts = set(map(c.ids["contact"].__getitem__, fps)) - {None}
