@@ -124,11 +124,12 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
     relay_keys = dict(prev.relay_keys)
     dirty: set[tuple[str, str]] = set()
     moved_in: dict[tuple[str, str], list[str]] = {}
-    moved_out: set[tuple[str, str, str]] = set()                 # (kind, gid, fp)
+    moved_out: dict[tuple[str, str], set[str]] = {}              # group → its members that left it
     stayed: dict[tuple[str, str], list[str]] = {}                 # group → its candidates that were and are in it
     for fp in gone:
         dirty.update(_group_ids(relay_keys.pop(fp)))
-        moved_out.update((kind, gid, fp) for kind, gid in _group_ids(prev.relay_keys[fp]))
+        for group_id in _group_ids(prev.relay_keys[fp]):
+            moved_out.setdefault(group_id, set()).add(fp)
     for fp in candidates:
         keys = relay_group_keys(new[fp], families.get(fp), ids)
         before = prev.relay_keys.get(fp)
@@ -139,7 +140,8 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
             moved_in.setdefault((kind, gid), []).append(fp)
         for kind, gid in now_in & was_in:
             stayed.setdefault((kind, gid), []).append(fp)
-        moved_out.update((kind, gid, fp) for kind, gid in was_in - now_in)
+        for group_id in was_in - now_in:
+            moved_out.setdefault(group_id, set()).add(fp)
         relay_keys[fp] = keys
     rows = dict(prev.rows)
     for fp in gone:
@@ -152,15 +154,17 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
     added_ids: set[str] = set()
     for kind, gid in dirty:
         before = prev.groups[kind].get(gid)
-        members = [fp for fp in (before.fingerprints if before is not None else ())
-                   if (kind, gid, fp) not in moved_out]
-        members += moved_in.get((kind, gid), ())
+        left = moved_out.get((kind, gid), ())
+        members = [fp for fp in before.fingerprints if fp not in left] if left and before is not None \
+            else list(before.fingerprints) if before is not None else []
+        added = moved_in.get((kind, gid), [])
+        members += added
         if not members:
             groups[kind].pop(gid, None)
             continue
         group = Group(kind, gid, sorted(members, key=position.__getitem__))
-        if before is None or group.fingerprints != before.fingerprints or \
-                not _patch(group, before, stayed.get((kind, gid), ()), prev.columns, columns,
+        if before is None or \
+                not _patch(group, before, stayed.get((kind, gid), ()), list(left), added, prev.columns, columns,
                            prev.relay_keys, relay_keys):
             if kind == "flag":
                 group.names = _flag_names(gid, group.fingerprints, relay_keys)
@@ -175,34 +179,40 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
                        source=new, family_of=families, columns=columns)
 
 
-def _patch(group: Group, before: Group, touched: list[str], old: "_Columns", new: "_Columns",
-           old_keys: dict[str, dict[str, Any]], new_keys: dict[str, dict[str, Any]]) -> bool:
-    """``before``'s aggregates updated for its ``touched`` members (the others kept their values), when
-    ``group`` has the same members in the same order: what :func:`_aggregate` would compute, exactly.
+def _patch(group: Group, before: Group, touched: list[str], removed: list[str], added: list[str],
+           old: "_Columns", new: "_Columns", old_keys: dict[str, dict[str, Any]],
+           new_keys: dict[str, dict[str, Any]]) -> bool:
+    """``before``'s aggregates updated to ``group``'s members: ``touched`` members (in both) may have new
+    values, ``removed`` ones left and ``added`` ones came (everyone else kept their values): what
+    :func:`_aggregate` would compute, exactly.
 
-    Integer sums and counters take the touched members' differences; a float sum is kept only when every
-    touched member adds the same float at the same place (else it is summed again, in order), and the
-    distinct-id counts and the oldest first-seen are kept only when no touched member's value changed.
-    False (nothing done): a touched value is not an int where one is summed.
+    Integer sums and counters take the differences; a float sum is kept only when the members are the same,
+    in the same order, and every touched member adds the same float (else it is summed again, in order), and
+    the distinct-id counts and the oldest first-seen are kept only when no member came, went or changed
+    them.  False (nothing done): a value to take a difference of is not an int.
     """
-    ints = (old.observed, old.weight, old.advertised, new.observed, new.weight, new.advertised)
-    if any(type(column[fp]) is not int for fp in touched for column in ints):
-        return False
+    ints = ((old.observed, old.weight, old.advertised), (new.observed, new.weight, new.advertised))
+    for fps, columns in ((touched, ints[0] + ints[1]), (removed, ints[0]), (added, ints[1])):
+        if any(type(column[fp]) is not int for fp in fps for column in columns):
+            return False
     group.running = before.running
     group.role_count, group.role_bandwidth = dict(before.role_count), dict(before.role_bandwidth)
     group.role_weight = dict(before.role_weight)
     group.advertised = before.advertised
-    floats_kept = first_seen_kept = ids_kept = True
+    same_members = not removed and not added
+    floats_kept = same_members and group.fingerprints == before.fingerprints
+    first_seen_kept = ids_kept = same_members
+    changes = [(fp, old, -1) for fp in (*touched, *removed)] + [(fp, new, 1) for fp in (*touched, *added)]
+    for fp, c, sign in changes:
+        if c.running[fp]:
+            role = c.role[fp]
+            group.running += sign
+            group.advertised += sign * c.advertised[fp]
+            if role in group.role_count:          # as _aggregate: other roles count as running only
+                group.role_count[role] += sign
+                group.role_bandwidth[role] += sign * c.observed[fp]
+                group.role_weight[role] += sign * c.weight[fp]
     for fp in touched:
-        for c, sign in ((old, -1), (new, 1)):
-            if c.running[fp]:
-                role = c.role[fp]
-                group.running += sign
-                group.advertised += sign * c.advertised[fp]
-                if role in group.role_count:          # as _aggregate: other roles count as running only
-                    group.role_count[role] += sign
-                    group.role_bandwidth[role] += sign * c.observed[fp]
-                    group.role_weight[role] += sign * c.weight[fp]
         if bool(old.running[fp]) != bool(new.running[fp]) or not _same(old.fraction[fp], new.fraction[fp]) \
                 or not all(_same(old.probability[r][fp], new.probability[r][fp]) for r in ROLES):
             floats_kept = False
@@ -220,17 +230,18 @@ def _patch(group: Group, before: Group, touched: list[str], old: "_Columns", new
         group.weight_fraction = sum(map(new.fraction.__getitem__, running))
     group.first_seen = before.first_seen if first_seen_kept else \
         min(filter(None, map(new.first_seen.__getitem__, fps)), default=None)
-    group.platforms = _recount(before.platforms, touched, old.os, new.os)
-    group.versions = _recount(before.versions, touched, old.version, new.version)
+    group.platforms = _recount(before.platforms, touched, removed, added, old.os, new.os)
+    group.versions = _recount(before.versions, touched, removed, added, old.version, new.version)
     if group.kind in new.names:
-        group.names = _recount(before.names, touched, old.names[group.kind], new.names[group.kind])
+        group.names = _recount(before.names, touched, removed, added, old.names[group.kind],
+                               new.names[group.kind])
     elif group.kind == "flag":
         group.names = Counter(before.names)
-        for fp in touched:
-            for keys, step in ((old_keys[fp], -1), (new_keys[fp], 1)):
-                for fid, flag in keys["flags"]:
-                    if fid == group.id:
-                        _step(group.names, flag, step)
+        for fp, keys, step in [(fp, old_keys, -1) for fp in (*touched, *removed)] + \
+                              [(fp, new_keys, 1) for fp in (*touched, *added)]:
+            for fid, flag in keys[fp]["flags"]:
+                if fid == group.id:
+                    _step(group.names, flag, step)
     if ids_kept:
         group.unique_as, group.unique_countries = before.unique_as, before.unique_countries
         group.unique_contacts, group.unique_families = before.unique_contacts, before.unique_families
@@ -245,14 +256,20 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or (type(a) is type(b) and a == b)
 
 
-def _recount(before: Counter, touched: list[str], old: dict[str, Any], new: dict[str, Any]) -> Counter:
-    """``before`` with the touched members' values moved from their old to their new value."""
+def _recount(before: Counter, touched: list[str], removed: list[str], added: list[str], old: dict[str, Any],
+             new: dict[str, Any]) -> Counter:
+    """``before`` with the touched members' values moved from their old to their new value, the removed
+    members' old values taken out and the added members' values counted."""
     out = Counter(before)
     for fp in touched:
         a, b = old[fp], new[fp]
         if not _same(a, b):
             _step(out, a, -1)
             _step(out, b, 1)
+    for fp in removed:
+        _step(out, old[fp], -1)
+    for fp in added:
+        _step(out, new[fp], 1)
     return out
 
 
