@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .percentiles import mean, median
-from .uptime import flag_period
+from .uptime import PERIOD_INDEX
 
 # flags whose running relays' observed bandwidth and 1-month flag uptime are tabulated
 BANDWIDTH_FLAGS = ("Exit", "Guard", "Fast", "Stable", "HSDir", "V2Dir", "Authority", "MiddleOnly", "BadExit")
@@ -58,11 +58,13 @@ def flag_uptime(running: list[dict[str, Any]], entries: dict[str, dict[str, Any]
     a history of at least 30 points for it (model/uptime.py: a None value has fewer)."""
     values: dict[str, list[float]] = defaultdict(list)
     held: Counter = Counter()
+    index = PERIOD_INDEX[period]
     for r in running:
-        entry = entries.get(r["fingerprint"])
+        histories = (entries.get(r["fingerprint"]) or {}).get("flags") or {}     # as flag_period reads them
         for f in r["flags"]:
             held[f] += 1
-            v = flag_period(entry, f, period)
+            history = histories.get(f)
+            v = history[index] if history else None
             if v is not None:
                 values[f].append(v)
     return [{"flag": f, "held": held[f], "relays": len(values[f]), "mean": mean(values[f]),

@@ -64,12 +64,15 @@ def uptime_card(running: list[dict[str, Any]], uptime: Any) -> dict[str, Any]:
     if uptime is None:
         return _card("uptime", "Relay uptime", [], available=False, note="No uptime data.")
     entries = uptime.relays
+    # each running relay's (role, 1-month, 6-month uptime), read once for the four rows
+    figures = [(r["role"], _uptime(entries, r["fingerprint"], "1M"), _uptime(entries, r["fingerprint"], "6M"))
+               for r in running]
     table_rows = []
-    for label, members in (("All", running), *((role.capitalize(), [r for r in running if r["role"] == role])
-                                               for role in ROLES)):
+    for label, role in (("All", None), *((role.capitalize(), role) for role in ROLES)):
+        members = figures if role is None else [f for f in figures if f[0] == role]
         cells = [label]
-        for period in ("1M", "6M"):
-            values = [u for r in members if (u := _uptime(entries, r["fingerprint"], period)) is not None]
+        for column in (1, 2):
+            values = [u for f in members if (u := f[column]) is not None]
             cells += [_pct_value(mean(values)), _pct_value(median(values)), fmt.count(len(values))]
         table_rows.append(cells)
     rows = []
