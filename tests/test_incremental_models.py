@@ -375,3 +375,38 @@ def test_details_cards_keep_the_cards_whose_fields_did_not_change():
     churned = build_relays_lines(*lines_of(changed_doc(churn)), after)
     again = details_cards(churned, updated)
     assert again == details_cards(churned) and not any(again.by_id[c] is updated.by_id[c] for c in again.by_id)
+
+
+# -- relay extras ------------------------------------------------------------------------------------
+
+def _extras(relays, groups, previous=None, rarity=None):
+    from alliumd.model.relay_extras import build_relay_extras
+    scores = aroi_model.as_rarity_model(relays.by_fingerprint, groups, rarity)
+    return build_relay_extras(relays.relays, relays.by_fingerprint, groups.relay_keys, previous,
+                              scores.scores), scores
+
+
+@pytest.mark.parametrize("change", ["renamed", "gone", "unrelated"])
+def test_relay_extras_follow_their_listed_members(change):
+    """A relay alleging and indirectly listing others keeps its entry only while those are unchanged."""
+    doc = small()
+    a, b, c = doc["relays"][0], doc["relays"][1], doc["relays"][2]
+    a["alleged_family"], a["indirect_family"] = [b["fingerprint"]], [c["fingerprint"]]
+    before = build_relays_lines(*lines_of(doc))
+    groups = gm.build_groups(before)
+    extras, rarity = _extras(before, groups)
+    later = copy.deepcopy(doc)
+    if change == "renamed":
+        later["relays"][2]["nickname"] = "IndirectRenamed"
+    elif change == "gone":
+        del later["relays"][1]
+    else:
+        later["relays"][5]["nickname"] = "Unrelated"
+    after = build_relays_lines(*lines_of(later), before)
+    updated_groups = gm.build_groups(after, groups)
+    updated, _ = _extras(after, updated_groups, extras, rarity)
+    full, _ = _extras(after, gm.build_groups(after))
+    assert dict(updated) == dict(full) and list(updated) == list(full)
+    kept = updated[a["fingerprint"]] is extras[a["fingerprint"]]
+    assert kept == (change == "unrelated")
+    assert sum(updated[fp] is extras.get(fp) for fp in updated) >= len(updated) - 3

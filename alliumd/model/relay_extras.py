@@ -33,26 +33,46 @@ def family_support(relay: dict[str, Any]) -> str:
     return "both" if happy and my_family else "happy_families" if happy else "my_family" if my_family else "none"
 
 
+class RelayExtras(dict):
+    """fingerprint → the relay's extras, and what they were computed from besides each relay's own view:
+    the relay views by fingerprint and the AS rarity scores (for the next build)."""
+
+    source: dict = {}
+    scores: dict = {}
+
+
 def build_relay_extras(relays: list[dict[str, Any]], by_fingerprint: dict[str, dict[str, Any]],
                        keys: dict[str, dict[str, Any]],
                        previous: dict[str, dict[str, Any]] | None = None,
-                       scores: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+                       scores: dict[str, dict[str, Any]] | None = None) -> RelayExtras:
     """fingerprint → the relay's extras (an equal previous entry is kept, so unchanged relays keep identity).
 
-    ``scores``: the network's :func:`as_rarity_scores` when the caller has them (the renderer's shared model).
+    ``scores``: the network's :func:`as_rarity_scores` when the caller has them (the renderer's shared model,
+    which keeps an untouched AS's entry object).  Given ``previous`` extras, a relay whose view is the same
+    object, whose AS's scores entry is the same object and none of whose listed members (the first
+    MEMBERS_SHOWN alleged and indirect) came, went or changed keeps its entry without building it again.
     """
     previous = previous or {}
     scores = as_rarity_scores(relays, keys) if scores is None else scores
+    old_source, old_scores = (previous.source, previous.scores) if isinstance(previous, RelayExtras) else ({}, {})
+    dirty = {fp for fp, relay in by_fingerprint.items() if old_source.get(fp) is not relay}
+    dirty.update(fp for fp in old_source if fp not in by_fingerprint)
     members: dict[str, dict[str, Any]] = {}           # one entry per member fingerprint, shared by all pages
     rarity: dict[str, dict[str, Any] | None] = {}      # one as_rarity per AS, shared by its relays
-    out = {}
+    out = RelayExtras()
+    out.source, out.scores = by_fingerprint, scores
     for relay in relays:
         fp = relay["fingerprint"]
         as_id = keys[fp]["as"]
+        old = previous.get(fp)
+        if old is not None and fp not in dirty and scores.get(as_id) is old_scores.get(as_id) \
+                and dirty.isdisjoint((relay.get("alleged_family") or [])[:MEMBERS_SHOWN]) \
+                and dirty.isdisjoint((relay.get("indirect_family") or [])[:MEMBERS_SHOWN]):
+            out[fp] = old
+            continue
         if as_id not in rarity:
             rarity[as_id] = as_rarity(scores.get(as_id) if as_id else None)
         entry = relay_extras(relay, rarity[as_id], by_fingerprint, members)
-        old = previous.get(fp)
         out[fp] = old if old == entry else entry
     return out
 
