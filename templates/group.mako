@@ -1,5 +1,5 @@
 <%inherit file="base.mako"/>\
-<%! from alliumd.pages.rowcache import GROUP_ROWS as row_cache %>\
+<%namespace name="rowcache" module="alliumd.pages.rowcache"/>\
 <%namespace name="ch" file="charts.mako"/>\
 ## One template for every group kind (family, AS, contact, country, platform,
 ## flag, first-seen day).  Kind-specific parts are the defs at the bottom.
@@ -75,9 +75,9 @@ ${events_section(context['events'])}
 % endif
 </tr></thead>
 <tbody>
-% if len(relays) >= row_cache.min_rows:
+% if rowcache.cache_rows(relays):
 % for r, (weight, data) in zip(relays, t['rows']):
-${row_cache.render(capture, local.relay_row, r, root, show_uptime, show_data, weight, data) | n}\
+${rowcache.group(local.relay_row, r, root, show_uptime, show_data, weight, data) | n}\
 % endfor
 % else:
 % for r, (weight, data) in zip(relays, t['rows']):

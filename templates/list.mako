@@ -1,5 +1,5 @@
 <%inherit file="base.mako"/>\
-<%! from alliumd.pages.rowcache import LIST_ROWS as row_cache %>\
+<%namespace name="rowcache" module="alliumd.pages.rowcache"/>\
 ## A sorted listing of groups (families, networks, contacts, countries,
 ## platforms).  Thousands of rows at network scale: the rank is a CSS counter
 ## (no per-row expression), and a group's row up to its sorted value is the
@@ -50,9 +50,9 @@
 % endif
 <th class="n sorted">${sorted_title}</th></tr></thead>
 <tbody class="ranked">
-% if len(rows) >= row_cache.min_rows:
+% if rowcache.cache_rows(rows):
 % for r, value in rows:
-${row_cache.render(capture, local.list_row, r, root, show_observed, show_share) | n}<td class="n sorted">${value}</td></tr>
+${rowcache.listing(local.list_row, r, root, show_observed, show_share) | n}<td class="n sorted">${value}</td></tr>
 % endfor
 % else:
 % for r, value in rows:

@@ -1,5 +1,5 @@
 <%inherit file="base.mako"/>\
-<%! from alliumd.pages.rowcache import ALL_RELAYS_ROWS as row_cache %>\
+<%namespace name="rowcache" module="alliumd.pages.rowcache"/>\
 <%block name="title">All relays</%block>\
 ## About 10k rows at network scale: short class names and no inline styles.
 ## A relay's row is rendered once by relay_row(), which reads only its
@@ -13,7 +13,7 @@
 <thead><tr><th>Nickname</th><th>Fingerprint</th><th>Flags</th><th>CC</th><th>AS</th><th class="n">Observed</th><th class="n">Weight</th><th>Version</th><th>OS</th><th>First seen</th></tr></thead>
 <tbody>
 % for r in relays:
-${row_cache.render(capture, local.relay_row, r, root) | n}\
+${rowcache.all_relays(local.relay_row, r, root) | n}\
 % endfor
 </tbody>
 </table>

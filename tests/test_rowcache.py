@@ -10,6 +10,9 @@ import weakref
 import golden_site
 import pytest
 
+from mako.runtime import Context
+from mako.util import FastEncodingBuffer
+
 from alliumd.pages import rowcache
 from alliumd.pages.rowcache import RowCache
 from alliumd.pages.templates import make_lookup
@@ -24,46 +27,43 @@ class Row(dict):
 
 
 class Capture:
-    """Stands in for Mako's ``capture``: counts the rows it renders."""
+    """A row def with a render context as the template gives it: counts the rows it renders."""
 
     def __init__(self):
         self.calls = 0
+        self.context = Context(FastEncodingBuffer())
 
-    def __call__(self, row_def, *args):
+    def __call__(self, row, root):
         self.calls += 1
-        return row_def(*args)
-
-
-def row_def(row, root):
-    return f"<tr>{root}{row['name']}</tr>\n"
+        self.context.writer()(f"<tr>{root}{row['name']}</tr>\n")
 
 
 def test_an_unchanged_row_is_reused_and_a_changed_one_rendered_again():
     cache, capture = RowCache(), Capture()
     a, b = Row(name="a"), Row(name="b")
-    assert cache.render(capture, row_def, a, "../") == "<tr>../a</tr>\n"
-    assert cache.render(capture, row_def, b, "../") == "<tr>../b</tr>\n"
+    assert cache.render(capture.context, capture, a, "../") == "<tr>../a</tr>\n"
+    assert cache.render(capture.context, capture, b, "../") == "<tr>../b</tr>\n"
     assert capture.calls == 2
     cache.end_batch()
     changed = Row(name="b2")                       # the model made a new object for the changed relay
-    assert cache.render(capture, row_def, a, "../") == "<tr>../a</tr>\n"
-    assert cache.render(capture, row_def, changed, "../") == "<tr>../b2</tr>\n"
+    assert cache.render(capture.context, capture, a, "../") == "<tr>../a</tr>\n"
+    assert cache.render(capture.context, capture, changed, "../") == "<tr>../b2</tr>\n"
     assert capture.calls == 3 and cache.hits == 1
 
 
 def test_every_other_argument_is_part_of_the_key():
     cache, capture = RowCache(), Capture()
     a = Row(name="a")
-    assert cache.render(capture, row_def, a, "../") == "<tr>../a</tr>\n"
-    assert cache.render(capture, row_def, a, "../../") == "<tr>../../a</tr>\n"
-    assert cache.render(capture, row_def, a, "../") == "<tr>../a</tr>\n"
+    assert cache.render(capture.context, capture, a, "../") == "<tr>../a</tr>\n"
+    assert cache.render(capture.context, capture, a, "../../") == "<tr>../../a</tr>\n"
+    assert cache.render(capture.context, capture, a, "../") == "<tr>../a</tr>\n"
     assert capture.calls == 2
 
 
 def test_an_equal_but_different_object_is_not_a_hit_and_entries_keep_their_object_alive():
     cache, capture = RowCache(), Capture()
     a = Row(name="a")
-    cache.render(capture, row_def, a, "")
+    cache.render(capture.context, capture, a, "")
     assert cache.get(Row(name="a"), ("",)) is None        # equal content, another object: rendered anew
     ref = weakref.ref(a)
     del a
@@ -81,14 +81,14 @@ def test_an_equal_but_different_object_is_not_a_hit_and_entries_keep_their_objec
 def test_rows_not_used_in_the_last_batch_are_dropped_but_a_batch_without_tables_keeps_them():
     cache, capture = RowCache(), Capture()
     a, b = Row(name="a"), Row(name="b")
-    cache.render(capture, row_def, a, "")
-    cache.render(capture, row_def, b, "")
+    cache.render(capture.context, capture, a, "")
+    cache.render(capture.context, capture, b, "")
     cache.end_batch()
     cache.end_batch()                                # e.g. the status page's batch: no table rendered
-    cache.render(capture, row_def, a, "")            # reused from the generation before
+    cache.render(capture.context, capture, a, "")            # reused from the generation before
     cache.end_batch()
     assert capture.calls == 2 and len(cache) == 1
-    cache.render(capture, row_def, b, "")
+    cache.render(capture.context, capture, b, "")
     assert capture.calls == 3
 
 
@@ -96,9 +96,9 @@ def test_the_cache_is_bounded():
     cache, capture = RowCache(limit=10), Capture()
     rows = [Row(name=str(i)) for i in range(100)]
     for row in rows:
-        cache.render(capture, row_def, row, "")
+        cache.render(capture.context, capture, row, "")
         assert len(cache) <= 20
-    assert cache.render(capture, row_def, rows[-1], "") == "<tr>99</tr>\n"      # the newest are kept
+    assert cache.render(capture.context, capture, rows[-1], "") == "<tr>99</tr>\n"      # the newest are kept
     assert capture.calls == 100
 
 
@@ -146,8 +146,7 @@ def test_cached_and_uncached_group_and_list_tables_are_the_same_bytes(fresh_cach
     """The golden site with every table through the cache (min_rows 0) matches the golden manifest,
     rows were reused within the build (flag pages share rows, the 17 listings of a kind share theirs),
     and the workers-free build left the renderer's cache bounded."""
-    for cache in rowcache.CACHES:
-        monkeypatch.setattr(cache, "min_rows", 0)
+    monkeypatch.setattr(rowcache, "MIN_ROWS", 0)
     golden = json.loads(golden_site.GOLDEN.read_text())
     current = golden_site.manifest(golden_site.build(tmp_path))
     assert current == golden

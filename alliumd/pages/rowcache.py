@@ -29,16 +29,18 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from mako.runtime import Context, capture
+
 DEFAULT_LIMIT = 40_000        # rows per generation: the rows one relay's change re-renders at 10k relays
-MIN_ROWS = 100                # smaller tables are rendered without the cache (templates check min_rows)
+MIN_ROWS = 100                # smaller tables skip the cache: storing a row costs ~3 µs more than rendering
+                              # it, reusing it ~5x less; most relays are on one small page of each kind
 
 
 class RowCache:
     """Row HTML by (row object, the def's other arguments), for one process."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT, min_rows: int = MIN_ROWS):
+    def __init__(self, limit: int = DEFAULT_LIMIT):
         self.limit = limit
-        self.min_rows = min_rows      # a row costs ~3 µs more to store than to render, ~5x less to reuse
         self._current: dict[tuple, tuple[Any, Hashable, str]] = {}    # rows used in this batch
         self._previous: dict[tuple, tuple[Any, Hashable, str]] = {}   # rows used in the batch before
         self.hits = self.misses = 0
@@ -61,14 +63,12 @@ class RowCache:
         self.misses += 1            # unreachable while entries hold their objects; kept as the safety check
         return None
 
-    def render(self, capture: Callable[..., str], row_def: Callable[..., Any], obj: Any, *args: Hashable) -> str:
-        """``row_def(obj, *args)``'s output, rendered by the template (``capture``) only when not stored.
-
-        ``row_def`` must read nothing but its arguments, so they are the whole key.
-        """
+    def render(self, context: Context, row_def: Callable[..., Any], obj: Any, *args: Hashable) -> str:
+        """The output of the template def ``row_def(obj, *args)``, rendered (captured in ``context``)
+        only when not stored.  ``row_def`` must read nothing but its arguments: they are the whole key."""
         html = self.get(obj, args)
         if html is None:
-            html = self.put(obj, args, capture(row_def, obj, *args))
+            html = self.put(obj, args, capture(context, row_def, obj, *args))
         return html
 
     def put(self, obj: Any, extra: Hashable, html: str) -> str:
@@ -100,6 +100,29 @@ GROUP_ROWS = RowCache()
 ALL_RELAYS_ROWS = RowCache()
 LIST_ROWS = RowCache()
 CACHES = (GROUP_ROWS, ALL_RELAYS_ROWS, LIST_ROWS)
+
+
+# -- what templates call, as ``<%namespace name="rows" module="alliumd.pages.rowcache"/>`` (Mako passes the
+# render context first); the row defs themselves stay in the templates
+
+def cache_rows(context: Context, rows: list) -> bool:
+    """Whether a table of ``rows`` goes through the cache (big tables) or renders its rows directly."""
+    return len(rows) >= MIN_ROWS
+
+
+def group(context: Context, row_def: Callable[..., Any], row: Any, *args: Hashable) -> str:
+    """A relay's row in a group page's table (group.mako)."""
+    return GROUP_ROWS.render(context, row_def, row, *args)
+
+
+def all_relays(context: Context, row_def: Callable[..., Any], row: Any, *args: Hashable) -> str:
+    """A relay's row in relays/all.html (relays_all.mako)."""
+    return ALL_RELAYS_ROWS.render(context, row_def, row, *args)
+
+
+def listing(context: Context, row_def: Callable[..., Any], row: Any, *args: Hashable) -> str:
+    """A group's row in a listing, up to its sorted value (list.mako)."""
+    return LIST_ROWS.render(context, row_def, row, *args)
 
 
 def end_batch() -> None:
