@@ -95,15 +95,15 @@ class RowCache:
         return len(self._current) + len(self._previous)
 
 
-# one per process (the renderer and each render worker); templates import them
+# one per process (the renderer and each render worker)
 GROUP_ROWS = RowCache()
 ALL_RELAYS_ROWS = RowCache()
 LIST_ROWS = RowCache()
 CACHES = (GROUP_ROWS, ALL_RELAYS_ROWS, LIST_ROWS)
 
 
-# -- what templates call, as ``<%namespace name="rows" module="alliumd.pages.rowcache"/>`` (Mako passes the
-# render context first); the row defs themselves stay in the templates
+# -- what templates call, as ``<%namespace name="rowcache" module="alliumd.pages.rowcache"/>`` (Mako passes
+# the render context first); the row defs themselves stay in the templates
 
 def cache_rows(context: Context, rows: list) -> bool:
     """Whether a table of ``rows`` goes through the cache (big tables) or renders its rows directly."""
