@@ -98,8 +98,10 @@ class RowCache:
             self._used = False
 
     def clear(self) -> None:
+        """Forget every row (and the counts)."""
         self._previous, self._current = {}, {}
         self._used = False
+        self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._current) + len(self._previous)
