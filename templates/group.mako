@@ -1,10 +1,15 @@
 <%inherit file="base.mako"/>\
+<%namespace name="rowcache" module="alliumd.pages.rowcache"/>\
 <%namespace name="ch" file="charts.mako"/>\
 ## One template for every group kind (family, AS, contact, country, platform,
 ## flag, first-seen day).  Kind-specific parts are the defs at the bottom.
 ## Operator text is escaped by the default filter and isolated with <bdi> so
-## bidi controls cannot reorder the text around it.  Tables are inlined (no
-## def call per row): the largest flag pages list every relay.
+## bidi controls cannot reorder the text around it.  The largest flag pages
+## list every relay: a relay's row is rendered once by relay_row(), which
+## reads only its arguments, and its output reused (pages/rowcache.py) while
+## the row object and the other arguments are the same; ``n`` only on that
+## already-escaped output.  Small tables skip the cache (storing a row costs
+## more than rendering it; most relays are on one small page per kind).
 <%block name="title">${shown['heading']} ${label}</%block>\
 ## contact and family HTML views carry "uptime_chart" (None without uptime data); other views do not
 <%block name="head">${ch.stylesheet() if context.get('uptime_chart') else ""}\
@@ -70,7 +75,21 @@ ${events_section(context['events'])}
 % endif
 </tr></thead>
 <tbody>
+% if rowcache.cache_rows(relays):
 % for r, (weight, data) in zip(relays, t['rows']):
+${rowcache.group(local.relay_row, r, root, show_uptime, show_data, weight, data) | n}\
+% endfor
+% else:
+% for r, (weight, data) in zip(relays, t['rows']):
+${local.relay_row(r, root, show_uptime, show_data, weight, data)}\
+% endfor
+% endif
+</tbody>
+</table>
+</div>
+<p class="note">Ordered by consensus weight. Relays that are not running are greyed out.</p>
+</section>
+<%def name="relay_row(r, root, show_uptime, show_data, weight, data)">\
 % if r['running']:
 <tr>\
 % else:
@@ -84,12 +103,7 @@ ${events_section(context['events'])}
 <td class="n">${data}</td>\
 % endif
 </tr>
-% endfor
-</tbody>
-</table>
-</div>
-<p class="note">Ordered by consensus weight. Relays that are not running are greyed out.</p>
-</section>
+</%def>\
 <%def name="intro()">\
 % if kind == 'family':
 ${shown['relays']} that list each other in their effective family.\

@@ -1,7 +1,11 @@
 <%inherit file="base.mako"/>\
+<%namespace name="rowcache" module="alliumd.pages.rowcache"/>\
 ## A sorted listing of groups (families, networks, contacts, countries,
-## platforms).  Thousands of rows at network scale: rows are inlined and the
-## rank is a CSS counter (no per-row expression).
+## platforms).  Thousands of rows at network scale: the rank is a CSS counter
+## (no per-row expression), and a group's row up to its sorted value is the
+## same in the 17 listings of its kind: list_row() reads only its arguments
+## and its output is reused (pages/rowcache.py) while the row object and the
+## other arguments are the same; ``n`` only on that already-escaped output.
 <%block name="title">${kind_title} by ${variant_title}</%block>\
 <% root = chrome['root'] %>\
 <link rel="stylesheet" href="${root}static/groups.css">
@@ -46,7 +50,20 @@
 % endif
 <th class="n sorted">${sorted_title}</th></tr></thead>
 <tbody class="ranked">
-% for r in rows:
+% if rowcache.cache_rows(rows):
+% for r, value in rows:
+${rowcache.listing(local.list_row, r, root, show_observed, show_share) | n}<td class="n sorted">${value}</td></tr>
+% endfor
+% else:
+% for r, value in rows:
+${local.list_row(r, root, show_observed, show_share)}<td class="n sorted">${value}</td></tr>
+% endfor
+% endif
+</tbody>
+</table>
+</div>
+% endif
+<%def name="list_row(r, root, show_observed, show_share)">\
 <tr><td class="n rank"></td><td><a href="${root}${r['href']}">${r['label']}</a></td><td class="n">${r['relays']}</td><td class="n">${r['roles']}</td>\
 % if show_observed and show_share:
 <td class="n">${r['bandwidth']}</td><td class="n">${r['consensus_weight_fraction']}</td>\
@@ -55,9 +72,4 @@
 % else:
 <td class="n">${r['bandwidth']}</td>\
 % endif
-<td class="n sorted">${r['value']}</td></tr>
-% endfor
-</tbody>
-</table>
-</div>
-% endif
+</%def>\

@@ -227,17 +227,17 @@ def test_lists_are_sorted_and_link_their_groups():
     pages = expand(inputs)
     page, _ = pages[common.list_path("networks", "bandwidth")]
     view = page.view_model()
-    labels = [r["label"] for r in view["rows"]]
+    labels = [r["label"] for r, _ in view["rows"]]          # (the kind's shared row, the sorted value)
     model = gm.build_groups(build_relays(doc))
     expected = sorted(model.groups["as"].values(), key=lambda g: (-g.bandwidth, g.id))
     assert labels == [g.label for g in expected]
-    assert view["rows"][0]["href"] == common.as_path(expected[0].id)
+    assert view["rows"][0][0]["href"] == common.as_path(expected[0].id)
     first_seen, _ = pages[common.list_path("countries", "first-seen")]
-    dates = [r["value"] for r in first_seen.view_model()["rows"]]
+    dates = [value for _, value in first_seen.view_model()["rows"]]
     assert dates == sorted(dates)
     total, _ = pages[common.list_path("contacts", "total-data")]
     total = total.view_model()
-    assert total["available"] and all(r["value"].endswith("GB") for r in total["rows"])
+    assert total["available"] and all(value.endswith("GB") for _, value in total["rows"])
 
 
 def test_top_page_sorts_by_consensus_weight_and_says_so():

@@ -64,7 +64,9 @@ def disallowed(path: Path) -> list[str]:
     problems = []
     if "<%!" in text:
         problems.append("a <%! %> module block")
-    namespaces = set(NAMESPACE.findall(text)) | {"self", "next", "caller", "parent"}
+    # Mako's built-in namespaces; ``local`` is the template's own defs (a call through it skips copying the
+    # render context, which a bare def call does: the row defs of the big tables, see pages/rowcache.py)
+    namespaces = set(NAMESPACE.findall(text)) | {"self", "next", "caller", "parent", "local"}
     defs = set(DEF.findall(text))
     for code in expressions(text):
         if re.search(r"\b(import|lambda)\b|^\s*def\s", code):

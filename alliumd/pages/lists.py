@@ -69,7 +69,8 @@ def list_view(list_kind: str, variant_name: str, shown: list[tuple[dict[str, Any
               available: bool = True) -> dict[str, Any]:
     """A listing's view: ``shown`` is its (row, sort value) pairs in order (see :func:`list_page`)."""
     variant = gm.VARIANT_BY_NAME[variant_name]
-    rows = [{**row, "value": variant.text(v) if v is not None else fmt.MISSING} for row, v in shown]
+    # (the kind's shared row, this listing's sorted value): list.mako reuses a row's HTML by its identity
+    rows = [(row, variant.text(v) if v is not None else fmt.MISSING) for row, v in shown]
     return {
         "list_kind": list_kind,
         "kind_title": gm.LIST_TITLES[list_kind],

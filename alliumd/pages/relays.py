@@ -28,6 +28,7 @@ the pages' ``marks`` (and keys) once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ..model import bandwidth as bandwidth_model, charts, consensus_eval, format as fmt, identity
@@ -87,14 +88,41 @@ ALL_RELAYS_FIELDS = ("running", "fingerprint", "nickname", "fp_short", "flags_te
                      "observed_bandwidth_text", "version", "os", "first_seen_date")
 
 
+def all_relays_row(relay: dict[str, Any]) -> dict[str, Any]:
+    """What relays/all.html shows of a relay: only what the table shows."""
+    return {**{k: relay[k] for k in ALL_RELAYS_FIELDS}, "consensus_weight_text": fmt.count(relay["consensus_weight"])}
+
+
+@dataclass(frozen=True)
+class AllRelaysRows:
+    """The table rows of relays/all.html in model order, and the relay view each was made from."""
+
+    rows: list[dict[str, Any]]
+    sources: dict[str, tuple[dict[str, Any], dict[str, Any]]]     # fingerprint → (relay view, row)
+
+
+def build_all_relays_rows(inputs: RenderInputs) -> AllRelaysRows:
+    """A relay whose view is the very object of last time (the relays model keeps unchanged relays' views)
+    keeps its row object, so the template's row cache (pages/rowcache.py) reuses its HTML."""
+    previous = inputs.previous("all_relays_rows")
+    known = previous.sources if previous is not None else {}
+    rows, sources = [], {}
+    for relay in _relays(inputs).relays:
+        fp = relay["fingerprint"]
+        old = known.get(fp)
+        row = old[1] if old is not None and old[0] is relay else all_relays_row(relay)
+        rows.append(row)
+        sources[fp] = (relay, row)
+    return AllRelaysRows(rows, sources)
+
+
 def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
     model = _relays(inputs)
+    rows = inputs.model("all_relays_rows").rows
     yield Page(RELAYS_ALL_PATH, "relays_all.mako", {
         "published": model.published,
-        # only what the table shows
-        "relays": [{**{k: r[k] for k in ALL_RELAYS_FIELDS}, "consensus_weight_text": fmt.count(r["consensus_weight"])}
-                   for r in model.relays],
-        "count": fmt.count(len(model.relays)),
+        "relays": rows,
+        "count": fmt.count(len(rows)),
     })
 
 
@@ -287,6 +315,7 @@ def build_as_rarity(inputs: RenderInputs) -> aroi_model.AsRarityModel:
 
 
 MODELS = [
+    ModelSpec("all_relays_rows", DETAILS_ONLY, build_all_relays_rows),
     ModelSpec("relay_percentiles", DETAILS_ONLY, lambda inputs: relay_percentiles(_relays(inputs).relays)),
     ModelSpec("relay_votes", frozenset({COLLECTOR}), build_relay_votes),
     ModelSpec("as_rarity", DETAILS_ONLY, build_as_rarity),

@@ -29,6 +29,7 @@ from typing import Callable
 from .. import __version__
 from ..config import Config
 from ..history import store as history_store
+from ..pages import rowcache
 from ..pages.pagekey import KeyMemo
 from . import manifest as manifestmod
 from .dispatch import Dispatcher, FamilyRun
@@ -162,6 +163,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
             return self._build(changed, full=full, now=now, defer=defer, rescan=rescan, verify=verify)
         finally:
             self.keys.new_build()       # the batch's argument digests hold its objects: let them go
+            rowcache.end_batch()        # table rows not used in this batch: their relays changed
             gc.unfreeze()
 
     def _build(self, changed, *, full, now, defer, rescan, verify) -> BatchResult:

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return exitcodes.OK
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the renderer decides when its workers stop
     from .jobs import ChunkResult, PageRenderer        # imported after the parent check: it is slow
+    from ..pages import rowcache
     renderer = PageRenderer(output_dir, template_dir)
     gc.freeze()                                        # modules and templates: never garbage
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             result = ChunkResult("", [], f"render worker: {type(e).__name__}: {e}",
                                  "".join(traceback.format_exception(e)))
         write_frame(stdout, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        rowcache.clear()                   # the chunk's row objects never come back (see pages/rowcache.py)
         if not select.select([stdin], [], [], 0)[0]:
             release_free_memory()          # idle: the chunk's views are garbage now
     renderer.writer.close()

@@ -1,0 +1,141 @@
+"""Rendered table rows of the big tables, kept between pages and batches.
+
+A relay's row in a group table (flag, platform… pages) or in
+``relays/all.html`` is the same HTML on every page that lists it with the
+same link root and columns, and across batches while the relay does not
+change; a one-relay change re-renders flag pages of ~10k rows each.  The
+rows are still rendered by Mako (a ``<%def>`` per row, escaped by the
+default filter); this cache only remembers the def's output string, keyed
+by the row's view-model object and the def's other arguments (a row def
+reads nothing else).  A template writes it with ``| n`` (no second escaping):
+only this already-escaped def output is ever written unfiltered.
+
+Keys use object identity: models never change an object they have handed
+out (pages/pagekey.py relies on the same rule) and keep unchanged rows as
+the very same objects from one version to the next.  An entry holds a
+strong reference to its object and a hit requires ``entry[0] is obj``, so
+an id can never be reused by another object while its entry exists.
+
+Memory is bounded by generations: entries not used during the last batch
+that used the cache (:meth:`RowCache.end_batch`, called by the renderer
+after each batch; a status-only batch in between keeps them) are dropped,
+and a generation that reaches ``limit`` entries is retired at once
+(render workers, which see no batches, rely on that alone), so at most
+``2 * limit`` rows are held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from mako.runtime import Context, capture
+
+DEFAULT_LIMIT = 40_000        # rows per generation: the rows one relay's change re-renders at 10k relays
+MIN_ROWS = 100                # smaller tables skip the cache: storing a row costs ~3 µs more than rendering
+                              # it, reusing it ~5x less; most relays are on one small page of each kind
+
+
+class RowCache:
+    """Row HTML by (row object, the def's other arguments), for one process."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT):
+        self.limit = limit
+        self._current: dict[tuple, tuple[Any, Hashable, str]] = {}    # rows used in this batch
+        self._previous: dict[tuple, tuple[Any, Hashable, str]] = {}   # rows used in the batch before
+        self.hits = self.misses = 0
+        self._used = False          # looked up since the last end_batch()
+
+    def get(self, obj: Any, extra: Hashable) -> str | None:
+        """The HTML stored for ``obj`` with ``extra`` (hashable, compared by equality), or None."""
+        self._used = True
+        key = (id(obj), extra)
+        entry = self._current.get(key)
+        if entry is None:
+            entry = self._previous.pop(key, None)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._keep(key, entry)
+        if entry[0] is obj and entry[1] == extra:
+            self.hits += 1
+            return entry[2]
+        self.misses += 1            # unreachable while entries hold their objects; kept as the safety check
+        return None
+
+    def render(self, context: Context, row_def: Callable[..., Any], obj: Any, *args: Hashable) -> str:
+        """The output of the template def ``row_def(obj, *args)``, rendered (captured in ``context``)
+        only when not stored.  ``row_def`` must read nothing but its arguments: they are the whole key."""
+        key = (id(obj), args)                # get() inlined: this runs for every row of every big table
+        entry = self._current.get(key)
+        if entry is None:
+            entry = self._previous.pop(key, None)
+            if entry is not None:
+                self._keep(key, entry)
+        self._used = True
+        if entry is not None and entry[0] is obj and entry[1] == args:
+            self.hits += 1
+            return entry[2]
+        self.misses += 1
+        html = capture(context, row_def, obj, *args)
+        self._keep(key, (obj, args, html))
+        return html
+
+    def put(self, obj: Any, extra: Hashable, html: str) -> str:
+        """Remember ``html`` (a template def's output) for ``obj`` and ``extra``; returns ``html``."""
+        self._keep((id(obj), extra), (obj, extra, html))
+        return html
+
+    def _keep(self, key: tuple, entry: tuple) -> None:
+        if len(self._current) >= self.limit:
+            self._previous, self._current = self._current, {}
+        self._current[key] = entry
+
+    def end_batch(self) -> None:
+        """Forget rows not used in this batch (relays that changed or left), if it used the cache at all."""
+        if self._used:
+            self._previous, self._current = self._current, {}
+            self._used = False
+
+    def clear(self) -> None:
+        """Forget every row (and the counts)."""
+        self._previous, self._current = {}, {}
+        self._used = False
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._current) + len(self._previous)
+
+
+# one per process (the renderer and each render worker)
+GROUP_ROWS = RowCache()
+ALL_RELAYS_ROWS = RowCache()
+LIST_ROWS = RowCache()
+CACHES = (GROUP_ROWS, ALL_RELAYS_ROWS, LIST_ROWS)
+
+
+# -- what templates call, as ``<%namespace name="rowcache" module="alliumd.pages.rowcache"/>`` (Mako passes
+# the render context first); the row defs themselves stay in the templates
+
+def cache_rows(context: Context, rows: list) -> bool:
+    """Whether a table of ``rows`` goes through the cache (big tables) or renders its rows directly."""
+    return len(rows) >= MIN_ROWS
+
+
+# (bound methods: Mako calls them with the render context first, as ``render`` expects)
+group = GROUP_ROWS.render              # a relay's row in a group page's table (group.mako)
+all_relays = ALL_RELAYS_ROWS.render    # a relay's row in relays/all.html (relays_all.mako)
+listing = LIST_ROWS.render             # a group's row in a listing, up to its sorted value (list.mako)
+
+
+def end_batch() -> None:
+    """The renderer's batch is over (see :meth:`RowCache.end_batch`)."""
+    for cache in CACHES:
+        cache.end_batch()
+
+
+def clear() -> None:
+    """Forget every row: a render worker after each chunk (its views are unpickled per chunk, so their
+    objects never come back, and holding them would keep the chunk's views alive)."""
+    for cache in CACHES:
+        cache.clear()

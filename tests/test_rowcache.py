@@ -1,0 +1,154 @@
+"""The table-row cache (pages/rowcache.py): reused rows are byte-identical, changed rows are rendered again,
+identity keys cannot be confused, memory is bounded, and hostile text is escaped exactly once."""
+
+from __future__ import annotations
+
+import gc
+import json
+import weakref
+
+import golden_site
+import pytest
+
+from mako.runtime import Context
+from mako.util import FastEncodingBuffer
+
+from alliumd.pages import rowcache
+from alliumd.pages.rowcache import RowCache
+from alliumd.pages.templates import make_lookup
+from alliumd.renderer.jobs import page_chrome
+
+HOSTILE = "<script>alert('x')</script>&\"'"
+ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&#34;&#39;"
+
+
+class Row(dict):
+    """A row view-model that can be weakly referenced (to watch the cache keep it alive)."""
+
+
+class Capture:
+    """A row def with a render context as the template gives it: counts the rows it renders."""
+
+    def __init__(self):
+        self.calls = 0
+        self.context = Context(FastEncodingBuffer())
+
+    def __call__(self, row, root):
+        self.calls += 1
+        self.context.writer()(f"<tr>{root}{row['name']}</tr>\n")
+
+
+def test_an_unchanged_row_is_reused_and_a_changed_one_rendered_again():
+    cache, capture = RowCache(), Capture()
+    a, b = Row(name="a"), Row(name="b")
+    assert cache.render(capture.context, capture, a, "../") == "<tr>../a</tr>\n"
+    assert cache.render(capture.context, capture, b, "../") == "<tr>../b</tr>\n"
+    assert capture.calls == 2
+    cache.end_batch()
+    changed = Row(name="b2")                       # the model made a new object for the changed relay
+    assert cache.render(capture.context, capture, a, "../") == "<tr>../a</tr>\n"
+    assert cache.render(capture.context, capture, changed, "../") == "<tr>../b2</tr>\n"
+    assert capture.calls == 3 and cache.hits == 1
+
+
+def test_every_other_argument_is_part_of_the_key():
+    cache, capture = RowCache(), Capture()
+    a = Row(name="a")
+    assert cache.render(capture.context, capture, a, "../") == "<tr>../a</tr>\n"
+    assert cache.render(capture.context, capture, a, "../../") == "<tr>../../a</tr>\n"
+    assert cache.render(capture.context, capture, a, "../") == "<tr>../a</tr>\n"
+    assert capture.calls == 2
+
+
+def test_an_equal_but_different_object_is_not_a_hit_and_entries_keep_their_object_alive():
+    cache, capture = RowCache(), Capture()
+    a = Row(name="a")
+    cache.render(capture.context, capture, a, "")
+    assert cache.get(Row(name="a"), ("",)) is None        # equal content, another object: rendered anew
+    ref = weakref.ref(a)
+    del a
+    gc.collect()
+    assert ref() is not None        # held by its entry, so its id cannot be reused while the entry exists
+    cache.end_batch()
+    cache.end_batch()               # a batch that used the cache comes first: nothing was looked up since
+    assert ref() is not None
+    cache.get(Row(name="other"), ("",))
+    cache.end_batch()               # a batch that used the cache without this row: it is dropped
+    gc.collect()
+    assert ref() is None and len(cache) == 0
+
+
+def test_rows_not_used_in_the_last_batch_are_dropped_but_a_batch_without_tables_keeps_them():
+    cache, capture = RowCache(), Capture()
+    a, b = Row(name="a"), Row(name="b")
+    cache.render(capture.context, capture, a, "")
+    cache.render(capture.context, capture, b, "")
+    cache.end_batch()
+    cache.end_batch()                                # e.g. the status page's batch: no table rendered
+    cache.render(capture.context, capture, a, "")            # reused from the generation before
+    cache.end_batch()
+    assert capture.calls == 2 and len(cache) == 1
+    cache.render(capture.context, capture, b, "")
+    assert capture.calls == 3
+
+
+def test_the_cache_is_bounded():
+    cache, capture = RowCache(limit=10), Capture()
+    rows = [Row(name=str(i)) for i in range(100)]
+    for row in rows:
+        cache.render(capture.context, capture, row, "")
+        assert len(cache) <= 20
+    assert cache.render(capture.context, capture, rows[-1], "") == "<tr>99</tr>\n"      # the newest are kept
+    assert capture.calls == 100
+
+
+# -- through the templates ---------------------------------------------------------------------------
+
+def all_relays_view(rows):
+    return {"published": "2026-01-01 00:00:00 UTC", "count": str(len(rows)), "relays": rows}
+
+
+def relay_row(i, nickname):
+    return {"running": i % 2 == 0, "fingerprint": f"{i:040X}", "nickname": nickname, "fp_short": f"{i:08X}",
+            "flags_text": "Fast, Running", "country_code": "de" if i % 3 else None, "as_number": "AS1",
+            "observed_bandwidth_text": "1.0 MB/s", "consensus_weight_text": "1,000", "version": "0.4.8.12",
+            "os": "Linux", "first_seen_date": "2024-01-01"}
+
+
+@pytest.fixture
+def fresh_caches():
+    rowcache.clear()
+    yield
+    rowcache.clear()
+
+
+def render_all(lookup, rows):
+    return lookup.get_template("relays_all.mako").render(
+        chrome=page_chrome("relays/all.html", "T", [], ()), **all_relays_view(rows)).decode()
+
+
+def test_relays_all_reuses_rows_and_escapes_hostile_text_exactly_once(fresh_caches):
+    lookup = make_lookup()
+    cache = rowcache.ALL_RELAYS_ROWS
+    rows = [relay_row(i, HOSTILE if i == 3 else f"relay{i}") for i in range(200)]
+    first = render_all(lookup, rows)
+    assert cache.misses == 200 and cache.hits == 0
+    assert first.count(ESCAPED) == 1 and "<script>" not in first and "&amp;lt;" not in first
+    cache.end_batch()
+    rows[5] = {**rows[5], "nickname": "renamed"}
+    second = render_all(lookup, rows)
+    assert cache.hits == 199 and cache.misses == 201
+    assert second.count(ESCAPED) == 1 and "&amp;lt;" not in second       # a reused row is not escaped again
+    assert second == first.replace(">relay5<", ">renamed<")
+
+
+def test_cached_and_uncached_group_and_list_tables_are_the_same_bytes(fresh_caches, tmp_path, monkeypatch):
+    """The golden site with every table through the cache (min_rows 0) matches the golden manifest,
+    rows were reused within the build (flag pages share rows, the 17 listings of a kind share theirs),
+    and the workers-free build left the renderer's cache bounded."""
+    monkeypatch.setattr(rowcache, "MIN_ROWS", 0)
+    golden = json.loads(golden_site.GOLDEN.read_text())
+    current = golden_site.manifest(golden_site.build(tmp_path))
+    assert current == golden
+    assert rowcache.GROUP_ROWS.hits > 0 and rowcache.LIST_ROWS.hits > 0 and rowcache.ALL_RELAYS_ROWS.misses > 0
+    assert all(len(c) <= 2 * c.limit for c in rowcache.CACHES)
