@@ -207,6 +207,38 @@ def test_a_medium_batch_starts_all_workers_but_one_and_a_large_batch_the_whole_p
         builder.close()
 
 
+def test_a_medium_batch_hands_chunks_to_its_worker_as_soon_as_it_is_ready(tmp_path, monkeypatch):
+    """The worker's "ready" is read while the family still expands: before, nothing polled the pool
+    during an expansion, so a medium batch's worker sat idle and the renderer rendered nearly every chunk."""
+    import select
+    from alliumd.renderer import dispatch
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    size = dispatch.CHUNK_SIZE
+    holder: dict = {}
+
+    def pages(inputs):
+        for i in range(3 * size):
+            if i == size:               # the first chunk is out and started the worker: wait until it is ready
+                worker = holder["builder"].dispatcher.pool.workers[0]
+                assert select.select([worker.proc.stdout], [], [], 30)[0], "the worker never got ready"
+            yield Page(f"one/{i}.html", "one.mako", Deferred(counted_view, (str(i), "n")))
+
+    registry, tpl = tiny_registry(tmp_path, pages)
+    builder = holder["builder"] = site_builder(tmp_path / "s", workers=2, parallel_min=size, registry=registry,
+                                               template_dir=tpl)
+    local_chunks = []
+    run_here = builder.dispatcher.local.run
+    builder.dispatcher.local.run = lambda chunk: (local_chunks.append(chunk.family), run_here(chunk))[1]
+    try:
+        r = builder.build({"onionoo_details"})
+        assert r.errors == [] and not builder.dispatcher.pool.full              # a medium batch: one worker
+        assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == 3 * size
+        # only the chunk that started the worker (and small families) rendered here; the rest went to it
+        assert local_chunks.count("one") == 1, local_chunks
+    finally:
+        builder.close()
+
+
 # -- the page writer ------------------------------------------------------------------------------
 
 def test_new_and_replaced_pages_are_complete_0644_and_leave_no_temp_files(tmp_path):
