@@ -128,7 +128,11 @@ class Daemon:
             src = snap["sources"]["onionoo_details"]
             if src["enabled"] and src["last_success"] is None and src["last_error"] is None:
                 return None
-            if snap["renderer"]["state"] != "idle" or not self.page("index.html").exists():
+            renderer = snap["renderer"]
+            if renderer["state"] != "idle" or renderer.get("queue") or not self.page("index.html").exists():
+                return None
+            # idle since before the details were published (its batch pending): not ready yet
+            if src["last_success"] is not None and (renderer.get("last_render") or "") < src["last_success"]:
                 return None
             return snap
         try:
