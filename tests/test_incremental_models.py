@@ -410,3 +410,47 @@ def test_relay_extras_follow_their_listed_members(change):
     kept = updated[a["fingerprint"]] is extras[a["fingerprint"]]
     assert kept == (change == "unrelated")
     assert sum(updated[fp] is extras.get(fp) for fp in updated) >= len(updated) - 3
+
+
+# -- leaderboards over a new uptime document ------------------------------------------------------------
+
+def _history_models(relays, changed: set[str], seed: float):
+    """Stand-ins for the uptime and bandwidth models (what the operator metrics read): the relays in
+    ``changed`` get new entries, every other relay keeps the very same entry objects."""
+    from types import SimpleNamespace
+    up, bw = {}, {}
+    for i, r in enumerate(relays.relays):
+        fp = r["fingerprint"]
+        up[fp] = {"uptime": {"6M": 90.0 + (i % 7) + (seed if fp in changed else 0), "5Y": 80.0 + (i % 5)}}
+        bw[fp] = {"read": {"6M": 1000.0 * (i + 1), "5Y": 500.0 * (i + 1)},
+                  "read_points": {"6M": 60, "5Y": 60},
+                  "total_bytes": {"5Y": 10 ** 9 * (i + 1), "1Y": None, "6M": None, "1M": None}}
+    return SimpleNamespace(relays=up), SimpleNamespace(relays=bw, network={"period_points": {"6M": 60, "5Y": 60}})
+
+
+def test_leaderboards_over_a_new_uptime_document_keep_only_operators_whose_entries_are_the_same(monkeypatch):
+    from alliumd.model.aroi import metrics
+    computed = []
+    history_metrics = metrics._history_metrics
+    monkeypatch.setattr(metrics, "_history_metrics", lambda m, *a, **kw: (computed.append(m.id),
+                                                                         history_metrics(m, *a, **kw))[1])
+    relays = build_relays_lines(*lines_of(small()))
+    groups = gm.build_groups(relays)
+    uptime, bandwidth = _history_models(relays, set(), 0.0)
+    first = aroi_model.build_leaderboards(relays, groups, uptime, bandwidth, versions=("u1", "b1"))
+    operators = list(first.memo.metrics)
+    target = next(gid for gid in operators if first.memo.metrics[gid].reliability_6m is not None)
+    changed = set(groups.groups["contact"][target].fingerprints)
+    before = first.memo.metrics[target].reliability_6m          # (the memo is handed on to the next build)
+    new_uptime, _ = _history_models(relays, changed, 5.0)
+    for fp, entry in uptime.relays.items():            # the unchanged relays keep their entry objects
+        if fp not in changed:
+            new_uptime.relays[fp] = entry
+    computed.clear()
+    updated = aroi_model.build_leaderboards(relays, groups, new_uptime, bandwidth, previous=first,
+                                            versions=("u2", "b1"))
+    assert computed == [target]                        # every other operator kept its figures
+    fresh = aroi_model.build_leaderboards(relays, groups, new_uptime, bandwidth, versions=("u2", "b1"))
+    assert (updated.categories, updated.ranks, updated.overview) == (fresh.categories, fresh.ranks, fresh.overview)
+    assert updated.memo.metrics == fresh.memo.metrics
+    assert updated.memo.metrics[target].reliability_6m == before + 5.0

@@ -65,9 +65,12 @@ class MetricsMemo:
     """What the per-operator metrics of one build were computed from, for the next build.
 
     An operator whose contact group is the very same object (the groups
-    model shares a group none of whose relays changed) and whose network-wide
-    inputs (uptime and bandwidth models, rare countries, AS rarity scores,
-    the document time) are unchanged keeps its history, spread and veteran
+    model shares a group none of whose relays changed), whose network-wide
+    inputs (rare countries, AS rarity scores, the bandwidth periods, the
+    document time) are unchanged and whose relays' uptime and bandwidth
+    entries are the very same objects (the uptime and bandwidth models keep
+    the entry of a relay whose summary did not change: a new uptime document
+    changes a few percent of them) keeps its history, spread and veteran
     figures; only the cheap figures that read the whole network (weight
     authority) or the validator are computed again.
     """
@@ -75,6 +78,8 @@ class MetricsMemo:
     context: tuple = ()
     groups: dict[str, Any] = field(default_factory=dict)          # operator id → its contact group object
     metrics: dict[str, "OperatorMetrics"] = field(default_factory=dict)
+    versions: tuple = ()                                          # the uptime and bandwidth documents read
+    entries: dict[str, tuple] = field(default_factory=dict)       # operator id → its relays' history entries
 
 
 def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any = None, bandwidth: Any = None,
@@ -99,16 +104,21 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
     bandwidth_relays = bandwidth.relays if bandwidth is not None else {}
     period_points = (bandwidth.network.get("period_points") or {}) if bandwidth is not None else {}
     statuses = aroi.relays if aroi is not None else {}
-    context = (versions, uptime is None, bandwidth is None, period_points, rare, as_scores, reference)
+    context = (uptime is None, bandwidth is None, period_points, rare, as_scores, reference)
     reusable = memo is not None and bool(versions) and memo.context == context
     old_groups, old_metrics = (memo.groups, memo.metrics) if reusable else ({}, {})
+    # the same documents: every kept group's entries are the same; other documents: compare them per operator
+    old_entries = None if not reusable or memo.versions == versions else memo.entries
+    entries: dict[str, tuple] = {}
     out: dict[str, OperatorMetrics] = {}
     for gid, group in groups.groups["contact"].items():
         members = [by_fp[fp] for fp in group.fingerprints]
         contact = members[0]["contact"] or ""
         if len(contact.strip()) < 3:
             continue
-        if old_groups.get(gid) is group:
+        read = entries[gid] = (*(uptime_relays.get(fp) for fp in group.fingerprints),
+                               *(bandwidth_relays.get(fp) for fp in group.fingerprints))
+        if old_groups.get(gid) is group and (old_entries is None or _same_objects(old_entries.get(gid), read)):
             m = OperatorMetrics(*_ALL_FIELDS(old_metrics[gid]))        # a shallow copy (as dataclasses.replace)
         else:
             domain = keys[group.fingerprints[0]]["aroi"]
@@ -128,7 +138,19 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
         memo.context = context
         memo.groups = {gid: groups.groups["contact"][gid] for gid in out}
         memo.metrics = out
+        memo.versions = versions
+        memo.entries = entries
     return out
+
+
+def _same_objects(old: tuple | None, new: tuple) -> bool:
+    """Every element the very same object (entries are never changed in place)."""
+    if old is None or len(old) != len(new):
+        return False
+    for a, b in zip(old, new):
+        if a is not b:
+            return False
+    return True
 
 
 def _mean(values: list[float]) -> float | None:
