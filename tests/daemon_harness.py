@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
@@ -131,8 +132,10 @@ class Daemon:
             renderer = snap["renderer"]
             if renderer["state"] != "idle" or renderer.get("queue") or not self.page("index.html").exists():
                 return None
-            # idle since before the details were published (its batch pending): not ready yet
-            if src["last_success"] is not None and (renderer.get("last_render") or "") < src["last_success"]:
+            # idle since before the details cache was published (its batch still pending): not ready yet
+            # (the cache file's time, not the source's last success: a 304 is a success that changes nothing)
+            published = self._published(self.cache())
+            if published is not None and (renderer.get("last_render") or "") < published:
                 return None
             return snap
         try:
@@ -145,6 +148,15 @@ class Daemon:
                 last = f"status unavailable: {err!r}"
             raise AssertionError(f"{e}\n--- status ---\n{last}\n--- daemon.log (last 40 lines) ---\n"
                                  + "\n".join(self.log_text().splitlines()[-40:])) from None
+
+    @staticmethod
+    def _published(path: Path) -> str | None:
+        """A cache file's modification time as the status reports times (ISO, milliseconds), or None."""
+        try:
+            t = path.stat().st_mtime
+        except OSError:
+            return None
+        return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def render_marker(self) -> int:
         """The renderer's batch number now (``wait_render_after`` waits for a later one)."""
