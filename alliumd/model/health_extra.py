@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .percentiles import mean, median
-from .uptime import PERIOD_INDEX
+from .uptime import PERIOD_INDEX, flag_histories
 
 # flags whose running relays' observed bandwidth and 1-month flag uptime are tabulated
 BANDWIDTH_FLAGS = ("Exit", "Guard", "Fast", "Stable", "HSDir", "V2Dir", "Authority", "MiddleOnly", "BadExit")
@@ -60,7 +60,7 @@ def flag_uptime(running: list[dict[str, Any]], entries: dict[str, dict[str, Any]
     held: Counter = Counter()
     index = PERIOD_INDEX[period]
     for r in running:
-        histories = (entries.get(r["fingerprint"]) or {}).get("flags") or {}     # as flag_period reads them
+        histories = flag_histories(entries.get(r["fingerprint"]))      # read once for all the relay's flags
         for f in r["flags"]:
             held[f] += 1
             history = histories.get(f)

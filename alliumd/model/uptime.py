@@ -108,8 +108,13 @@ def flag_period(entry: dict[str, Any] | None, flag: str, period: str) -> float |
     shared number objects: ~12 flags per relay as dicts were a third of the
     uptime model's memory.
     """
-    values = ((entry or {}).get("flags") or {}).get(flag)
+    values = flag_histories(entry).get(flag)
     return values[PERIOD_INDEX[period]] if values else None
+
+
+def flag_histories(entry: dict[str, Any] | None) -> dict[str, list]:
+    """A relay entry's flag → its periods' uptimes (PERIOD_KEYS order); empty without any."""
+    return (entry or {}).get("flags") or {}
 
 
 _NUMBERS: dict[float, float] = {}

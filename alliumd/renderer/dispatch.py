@@ -107,16 +107,8 @@ class Dispatcher:
         if pool is not None and pool.started:
             def callback(result: ChunkResult, run: FamilyRun = run) -> None:
                 on_done(run, result)
-            if pool.full:
-                if pool.submit_waiting(chunk, callback):
-                    return
-            else:
-                # a worker's "ready" and its results arrive only when the pool is polled: without this,
-                # nothing polls while a family expands (the relay family is most of a medium batch), so
-                # the worker sat idle with its two chunks done while the renderer rendered the rest
-                pool.poll(0)
-                if pool.submit(chunk, callback):
-                    return
+            if pool.submit_waiting(chunk, callback) if pool.full else pool.submit(chunk, callback):
+                return
             # no worker is ready yet (still starting, or being replaced), or the pool is not full and
             # its workers have no room: render this chunk here
         on_done(run, self.local.run(chunk))

@@ -156,9 +156,14 @@ class WorkerPool:
         return True
 
     def submit(self, chunk: Chunk, callback: Callback) -> bool:
-        """Queue ``chunk`` on the least loaded ready worker; False if none has room right now."""
+        """Queue ``chunk`` on the least loaded ready worker; False if none has room right now.
+
+        It first takes in what the workers sent (a "ready", finished chunks): nothing else reads it while
+        the renderer expands a family, and a worker whose news went unread looked busy or not started (a
+        medium batch's worker sat idle after two chunks while the renderer rendered the rest)."""
         if self.broken:
             return False
+        self.poll(0)
         self._replace_dead()
         candidates = [w for w in self.workers if w.ready and w.alive and w.load < IN_FLIGHT]
         if not candidates:

@@ -155,8 +155,8 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
     for kind, gid in dirty:
         before = prev.groups[kind].get(gid)
         left = moved_out.get((kind, gid), ())
-        members = [fp for fp in before.fingerprints if fp not in left] if left and before is not None \
-            else list(before.fingerprints) if before is not None else []
+        kept = before.fingerprints if before is not None else []
+        members = [fp for fp in kept if fp not in left] if left else list(kept)
         added = moved_in.get((kind, gid), [])
         members += added
         if not members:
