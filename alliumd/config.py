@@ -62,7 +62,8 @@ class DaemonConfig:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    debounce: float = setting(1.5, "seconds of quiet before a batch is rendered", check="positive")
+    debounce: float = setting(1.5, "seconds of quiet before a batch is rendered (none once no fetch is in flight)",
+                             check="positive")
     max_delay: float = setting(10, "render a batch at the latest this many seconds after its first change",
                                check="positive")
     rescan_interval: float = setting(

@@ -18,6 +18,7 @@ REFRESH = "refresh"          # fetcher: fetch now
 RENDER = "render"            # renderer: render what changed now
 RENDER_ALL = "render_all"    # renderer: render every page now
 STATUS = "status"            # renderer: render the status page (the supervisor's state changed)
+SETTLED = "settled"          # renderer: as STATUS, and no fetch is in flight, so no publication is coming
 
 # report events (child -> supervisor)
 SOURCE = "source"

@@ -61,7 +61,15 @@ def _escape(text: str) -> str:
 
 
 def template_dir() -> Path:
-    return Path(str(resources.files("alliumd.templates")))
+    """The installed ``alliumd.templates``; in a source checkout run as ``python -m alliumd`` from its
+    root, the cwd's ``alliumd`` shadows the install's mapping, and the checkout's ``templates/`` is it."""
+    try:
+        return Path(str(resources.files("alliumd.templates")))
+    except ModuleNotFoundError:
+        checkout = Path(__file__).resolve().parents[2] / "templates"
+        if not checkout.is_dir():
+            raise
+        return checkout
 
 
 def make_lookup(directory: Path | None = None) -> TemplateLookup:

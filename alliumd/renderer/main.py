@@ -3,10 +3,11 @@
 Run as ``python -m alliumd.renderer.main --config PATH [--once]``.  Events
 come from three places onto one queue: the watchdog observer (a cache file
 was published), the supervisor's commands on stdin (``render``,
-``render_all``, ``status``), and timers (periodic rescan, a source turning
-stale).  After the first event the loop waits for ``debounce`` seconds of
-quiet, at most ``max_delay``, so the Onionoo documents published together
-render as one batch.  If the observer thread dies the process exits 70 and
+``render_all``, ``status``, ``settled``), and timers (periodic rescan, a
+source turning stale).  After the first event the loop waits for ``debounce``
+seconds of quiet, at most ``max_delay``, so the Onionoo documents published
+together render as one batch; ``settled`` (the supervisor knows no fetch is
+in flight, so nothing more is coming) ends the wait at once.  If the observer thread dies the process exits 70 and
 the supervisor respawns it (crash-only); the startup rescan catches up.
 """
 
@@ -35,6 +36,7 @@ PARENT_CHECK = 5.0
 # the supervisor's graceful stop sends this instead of SIGTERM (which also means a restart on
 # reload or the supervisor's death), so only a real stop puts "stopped" on status.html
 DAEMON_STOPPING = signal.SIGUSR1
+SETTLED = ("cmd", channel.SETTLED)
 RETRY_FAILED = 30.0     # a family that failed (e.g. disk full) is rendered again after this long
 
 
@@ -208,7 +210,7 @@ class RendererProcess:
                 elif retry is not None and time.monotonic() >= retry:
                     self.render(set())                 # families that failed are in builder.forced
                 continue
-            batch = [first] + self._debounce()
+            batch = [first] + ([] if first == SETTLED else self._debounce())
             for kind, value in batch:
                 if kind == "eof":
                     log.info("supervisor gone; exiting")
@@ -220,23 +222,29 @@ class RendererProcess:
                     continue
                 elif value == "render_all":
                     full = True
-                elif value == "status":
+                elif value in (channel.STATUS, channel.SETTLED):
                     changed.add(STATUS_INPUT)
             self.render(changed, full=full)
 
     def _debounce(self) -> list:
-        """Collect further events until ``debounce`` s of quiet, at most ``max_delay`` s."""
-        rd = self.cfg.render
-        start = time.monotonic()
-        events = []
-        while True:
-            remaining = min(rd.debounce, rd.max_delay - (time.monotonic() - start))
-            if remaining <= 0:
-                return events
-            try:
-                events.append(self.events.get(timeout=remaining))
-            except queue.Empty:
-                return events
+        return collect_quiet(self.events, self.cfg.render.debounce, self.cfg.render.max_delay)
+
+
+def collect_quiet(events: queue.Queue, debounce: float, max_delay: float, *, monotonic=time.monotonic) -> list:
+    """Collect further events until ``debounce`` s of quiet, at most ``max_delay`` s, or until the
+    supervisor says no fetch is in flight (``settled``): the quiet is then known, not waited for."""
+    start = monotonic()
+    collected: list = []
+    while True:
+        remaining = min(debounce, max_delay - (monotonic() - start))
+        if remaining <= 0:
+            return collected
+        try:
+            collected.append(events.get(timeout=remaining))
+        except queue.Empty:
+            return collected
+        if collected[-1] == SETTLED:
+            return collected
 
 
 def main(argv: list[str] | None = None) -> int:

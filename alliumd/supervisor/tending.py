@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import selectors
 
-from ..core import exitcodes
+from ..core import channel, exitcodes
 from . import reconcile
 from .children import Child
 from .lifecycle import Event, ProcessState
@@ -97,7 +97,11 @@ class ChildTending:
                     or report["record"].get("state") != "fetching":
                 renderer = self.children.get(RENDERER)
                 if renderer is not None:
-                    renderer.send({"cmd": "status"})
+                    renderer.send({"cmd": channel.STATUS if self._fetching() else channel.SETTLED})
+
+    def _fetching(self) -> bool:
+        """Whether a fetch is in flight: its publication may follow, so the renderer keeps debouncing."""
+        return any(c.busy_since is not None for n, c in self.children.items() if n != RENDERER)
 
     def _on_exit(self, child: Child) -> None:
         self._on_output(child)
