@@ -314,6 +314,7 @@ def test_groups_of_a_few_changed_relays_are_updated_like_a_full_build():
     target["consensus_weight"] = 10 ** 9
     after = build_relays_lines(*lines_of(changed), before)
     assert sum(after.by_fingerprint[f] is not before.by_fingerprint[f] for f in after.by_fingerprint) == 1
+    assert (before.parsed, after.parsed) == (len(doc["relays"]), 1)     # what it announces to the renderer
     updated = gm.build_groups(after, groups)
     assert snapshot(updated) == snapshot(gm.build_groups(after))
     assert updated.groups["country"] is not groups.groups["country"]       # the old model is untouched

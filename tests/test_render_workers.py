@@ -239,6 +239,47 @@ def test_a_medium_batch_hands_chunks_to_its_worker_as_soon_as_it_is_ready(tmp_pa
         builder.close()
 
 
+def test_a_model_that_announces_a_large_change_starts_the_workers_before_its_pages_are_expanded(tmp_path, monkeypatch):
+    """A rebuilt model's workload (ModelSpec.workload) starts the pool after the family that built it, so the
+    worker gets ready while the next families still build models; a first build (no previous model) and a
+    small workload start nothing."""
+    from alliumd.pages.registry import ModelSpec
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    changed = {"n": 0}
+    seen_workers: list[int] = []
+
+    def first(inputs):
+        inputs.model("counts")
+        yield Page("first.html", "one.mako", Deferred(counted_view, ("first", str(changed["n"]))))
+
+    def second(inputs):
+        seen_workers.append(len(holder["builder"].dispatcher.pool.workers))
+        yield Page("second.html", "one.mako", Deferred(counted_view, ("second", str(changed["n"]))))
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "one.mako").write_text("${name}\n")
+    details = frozenset({"onionoo_details"})
+    registry = Registry([PageFamily("first", details, first), PageFamily("second", details, second)],
+                        [ModelSpec("counts", details, lambda inputs: changed["n"], workload=lambda n: n)])
+    holder: dict = {}
+    builder = holder["builder"] = site_builder(tmp_path / "s", workers=2, parallel_min=100, registry=registry,
+                                               template_dir=tpl)
+    cache = tmp_path / "s" / "cache" / "onionoo_details.json"
+    try:
+        changed["n"] = 5000                           # first build: nothing to compare with, no announcement
+        assert builder.build().errors == [] and seen_workers == [0]
+        changed["n"] = 10                             # a small change: rendered here
+        atomic.write_bytes(cache, cache.read_bytes() + b" ", fsync=False)
+        assert builder.build({"onionoo_details"}).errors == [] and seen_workers[-1] == 0
+        changed["n"] = 150                            # a medium change: one worker, started before "second"
+        atomic.write_bytes(cache, cache.read_bytes() + b" ", fsync=False)
+        assert builder.build({"onionoo_details"}).errors == [] and seen_workers[-1] == 1
+        assert not builder.dispatcher.pool.full
+    finally:
+        builder.close()
+
+
 # -- the page writer ------------------------------------------------------------------------------
 
 def test_new_and_replaced_pages_are_complete_0644_and_leave_no_temp_files(tmp_path):

@@ -48,8 +48,11 @@ def _summaries(items: list[bytes]) -> Iterator[tuple[str, str]]:
     return filter(None, map(split_item, items))
 
 
+# a relay whose view changed rewrites at least its page, its JSON and its metrics.txt, and a group page
+JOBS_PER_CHANGED_RELAY = 4
+
 MODELS = [
-    ModelSpec("relays", DETAILS_ONLY, build_relays_model),
+    ModelSpec("relays", DETAILS_ONLY, build_relays_model, workload=lambda m: m.parsed * JOBS_PER_CHANGED_RELAY),
     ModelSpec("uptime", frozenset({UPTIME}), build_uptime_model),
     ModelSpec("bandwidth", frozenset({BANDWIDTH}), build_bandwidth_model),
 ]

@@ -133,6 +133,7 @@ class RenderInputs:
         self.now = now
         self._depth = 0
         self._previous: dict[str, Any] = {}
+        self.workload = 0               # page jobs the models rebuilt so far announce (ModelSpec.workload)
 
     def doc(self, source: str) -> Any:
         try:
@@ -170,6 +171,8 @@ class RenderInputs:
             self._depth += 1
             try:
                 self._model_cache[key] = spec.build(self)
+                if spec.workload is not None and name in self._previous:
+                    self.workload += spec.workload(self._model_cache[key])
             finally:
                 self._depth -= 1
                 self._previous.pop(name, None)
@@ -189,6 +192,9 @@ class ModelSpec:
     name: str
     inputs: frozenset[str]
     build: Callable[[RenderInputs], Any]
+    # page jobs a rebuild that replaced a previous model is expected to bring (its changed entities × their
+    # pages), known before those pages are expanded: the renderer starts its workers then (RenderInputs.workload)
+    workload: Callable[[Any], int] | None = None
 
 
 class Registry:

@@ -4,7 +4,10 @@ The renderer expands families and decides which pages need work; the jobs
 that remain are grouped into chunks (one family per chunk) and handed here.
 Small batches (a status page, one changed relay) render in-process: no
 worker start-up for a handful of pages.  Once a batch has queued
-``PARALLEL_MIN`` jobs, all workers but one are started and the renderer
+``PARALLEL_MIN`` jobs, or a rebuilt model announces that many
+(``ModelSpec.workload``: the relay model counts the relays it parsed anew,
+so a churning details document starts the workers while the renderer still
+builds the models its pages need), all workers but one are started and the renderer
 renders every chunk they have no room for: the renderer counts as one of
 the cores for a medium batch (an uptime document changing 5 % of the
 relays, 1 % churn: a few thousand pages).  Only a batch that reaches
@@ -95,6 +98,13 @@ class Dispatcher:
 
     def begin_batch(self) -> None:
         self.queued = 0
+
+    def expect(self, jobs: int) -> None:
+        """``jobs`` more are coming (a model announced its change): start the workers the batch will reach
+        now, so they get ready while the renderer still builds models instead of after the jobs appear."""
+        expected = self.queued + jobs
+        if self.pool is not None and expected >= self.parallel_min and not self.pool.full:
+            self.pool.start(None if expected >= self.full_pool_min else self.pool.size - 1)
 
     def dispatch(self, run: FamilyRun, chunk: Chunk, on_done: Callable[[FamilyRun, ChunkResult], None]) -> None:
         if not chunk.jobs:

@@ -40,6 +40,7 @@ class RelayModel:
     downtime_days: float = DOWNTIME_DAYS  # the downtime filter this model was built with (0: none)
     # line digest → (view or None, filtered): what each raw relay line became, for the next build
     memo: dict[bytes, tuple[dict | None, bool]] = field(default_factory=dict, repr=False)
+    parsed: int = 0                      # relay objects parsed anew (not reused from the previous model)
 
 
 def build_relays(doc: Any, downtime_days: float = DOWNTIME_DAYS) -> RelayModel:
@@ -78,13 +79,14 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
     relays: list[dict[str, Any]] = []
     seen: set[str] = set()
     memo: dict[bytes, tuple[dict | None, bool]] = {}
-    skipped = filtered = 0
+    skipped = filtered = parsed = 0
     hidden: set[str] = set()
     shared = Shared()                         # equal values of this build's new views: one object
     with gc_paused():
         for obj, line_digest in entries:
             known = reuse.get(line_digest) if line_digest is not None else None
             if known is None:
+                parsed += 1
                 if line_digest is not None:
                     try:
                         obj = loads(obj)
@@ -118,6 +120,7 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
         source_time=source_time if isinstance(source_time, str) else None,
         downtime_days=downtime_days,
         memo=memo,
+        parsed=parsed,
     )
 
 
