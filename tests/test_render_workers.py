@@ -233,8 +233,8 @@ def test_a_medium_batch_hands_chunks_to_its_worker_as_soon_as_it_is_ready(tmp_pa
         r = builder.build({"onionoo_details"})
         assert r.errors == [] and not builder.dispatcher.pool.full              # a medium batch: one worker
         assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == 3 * size
-        # only the chunk that started the worker (and small families) rendered here; the rest went to it
-        assert local_chunks.count("one") == 1, local_chunks
+        # every chunk went to it: the one that started it waited in the backlog until it was ready
+        assert local_chunks.count("one") == 0, local_chunks
     finally:
         builder.close()
 
@@ -329,6 +329,33 @@ def test_workers_that_cannot_start_leave_rendering_in_process(tmp_path, monkeypa
         assert r.errors == [] and r.written > 100
         assert pool.broken and not pool.submit(None, None)
         assert builder.build({STATUS_INPUT}, full=True).errors == []
+    finally:
+        builder.close()
+
+
+def test_chunks_kept_for_workers_that_never_get_ready_are_rendered_here_when_the_expansion_ends(tmp_path,
+                                                                                                monkeypatch):
+    """While the workers start, chunks wait in the backlog and the renderer goes on expanding; a worker that
+    is still not ready when the expansion ends (here: never) leaves every chunk to the renderer."""
+    from alliumd.renderer import dispatch, pool as pool_module
+    monkeypatch.setattr(pool_module, "WORKER_COMMAND", [sys.executable, "-c", "import time; time.sleep(60)"])
+    size = dispatch.CHUNK_SIZE
+
+    def pages(inputs):
+        for i in range(3 * size):
+            yield Page(f"one/{i}.html", "one.mako", Deferred(counted_view, (str(i), "n")))
+
+    registry, tpl = tiny_registry(tmp_path, pages)
+    builder = site_builder(tmp_path / "s", workers=2, parallel_min=0, registry=registry, template_dir=tpl)
+    kept = []
+    drain = builder.dispatcher.drain
+    builder.dispatcher.drain = lambda: (kept.append(len(builder.dispatcher.backlog)), drain())[1]
+    try:
+        r = builder.build({"onionoo_details"})
+        assert r.errors == [] and r.written >= 3 * size
+        assert kept and kept[0] >= 3                       # the family's chunks waited for the workers
+        assert not builder.dispatcher.backlog
+        assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == 3 * size
     finally:
         builder.close()
 

@@ -206,9 +206,6 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         for family in families:
             t0 = time.monotonic()
             run = self._render_family(family, inputs, sources, seen, result)
-            if inputs.workload:
-                self.dispatcher.expect(inputs.workload)
-                inputs.workload = 0
             gc.freeze()                 # the models this family built: out of the collections that follow
             if run is not None:
                 runs.append(run)

@@ -26,6 +26,7 @@ is outstanding.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import time
@@ -83,6 +84,8 @@ class Dispatcher:
         self.full_pool_min = FULL_POOL_FACTOR * self.parallel_min    # (tests lower both to 0)
         self._local: PageRenderer | None = None
         self.queued = 0                           # jobs dispatched in this batch
+        # chunks kept for the workers while they start up (and those queued behind them), oldest first
+        self.backlog: collections.deque[tuple[FamilyRun, Chunk, Callable]] = collections.deque()
         self.last_used: float | None = None       # monotonic end of the last batch that used the pool
 
     @property
@@ -98,6 +101,7 @@ class Dispatcher:
 
     def begin_batch(self) -> None:
         self.queued = 0
+        self.backlog.clear()                      # (drained by every batch that ended normally)
 
     def expect(self, jobs: int) -> None:
         """``jobs`` more are coming (a model announced its change): start the workers the batch will reach
@@ -115,20 +119,44 @@ class Dispatcher:
         if pool is not None and self.queued >= self.parallel_min and not pool.full:
             pool.start(None if self.queued >= self.full_pool_min else pool.size - 1)
         if pool is not None and pool.started:
-            def callback(result: ChunkResult, run: FamilyRun = run) -> None:
-                on_done(run, result)
-            if pool.submit_waiting(chunk, callback) if pool.full else pool.submit(chunk, callback):
+            if self._feed() and self._submit(run, chunk, on_done):
                 return
-            # no worker is ready yet (still starting, or being replaced), or the pool is not full and
-            # its workers have no room: render this chunk here
+            if self.backlog or not pool.ready():
+                # the workers are still starting (or chunks already wait for them): keep it for them, and
+                # go on expanding; whatever they have not taken when the expansion ends is rendered here
+                self.backlog.append((run, chunk, on_done))
+                return
+            # the pool is not full and its workers have no room: render this chunk here
         on_done(run, self.local.run(chunk))
 
+    def _submit(self, run: FamilyRun, chunk: Chunk, on_done: Callable) -> bool:
+        """Hand ``chunk`` to a worker (a full pool: waiting for room); False if none takes it now."""
+        def callback(result: ChunkResult, run: FamilyRun = run) -> None:
+            on_done(run, result)
+        return self.pool.submit_waiting(chunk, callback) if self.pool.full else self.pool.submit(chunk, callback)
+
+    def _feed(self) -> bool:
+        """Hand the backlog to the workers, oldest first, as far as they take it; True once it is empty."""
+        while self.backlog:
+            if not self._submit(*self.backlog[0]):
+                return False
+            self.backlog.popleft()
+        return True
+
     def poll(self) -> None:
-        """Deliver results that are ready, without waiting."""
+        """Deliver results that are ready, without waiting, and feed the workers from the backlog."""
         if self.pool is not None and self.pool.started:
             self.pool.poll(0)
+            self._feed()
 
     def drain(self) -> None:
+        """The expansion is over: render the backlog here, newest first, while the workers take it from
+        the front; then wait for what they have."""
+        while self.backlog:
+            if self.pool is not None and self.pool.started and self._feed():
+                break
+            run, chunk, on_done = self.backlog.pop()
+            on_done(run, self.local.run(chunk))
         if self.pool is not None and self.pool.started:
             self.pool.drain()
             self.last_used = time.monotonic()

@@ -61,6 +61,7 @@ class FamilyRendering:
                     continue
                 chunk.jobs.append(job)
                 if len(chunk.jobs) >= CHUNK_SIZE:
+                    self._announce(inputs)
                     self.dispatcher.dispatch(run, chunk, self._chunk_done)
                     chunk = new_chunk()
             if fixed:           # pages are linked because the family declares them (navigation)
@@ -70,9 +71,17 @@ class FamilyRendering:
             log.exception("family %s failed; its previous pages stay in place", family.name)
             run.error = run.error or f"{type(e).__name__}: {e}"
             self.keys.finish(family.name, keys, complete=False)
+        self._announce(inputs)
         self.dispatcher.dispatch(run, chunk, self._chunk_done)     # the pages expanded so far
         run.expanded = True
         return run
+
+    def _announce(self, inputs: RenderInputs) -> None:
+        """Pass on the page jobs that the models built so far announced (ModelSpec.workload) before the next
+        chunk goes out, so a worker the batch will need starts now and that chunk can wait for it."""
+        if inputs.workload:
+            self.dispatcher.expect(inputs.workload)
+            inputs.workload = 0
 
     def _job(self, page: Page, known: list | None, run: FamilyRun, salt: bytes, keys: FamilyKeys) -> Job | None:
         """The work ``page`` needs, or None when its manifest entry ``known`` still holds (recorded in ``run``)."""
