@@ -118,7 +118,7 @@ class Dispatcher:
         pool = self.pool
         if pool is not None and self.queued >= self.parallel_min and not pool.full:
             pool.start(None if self.queued >= self.full_pool_min else pool.size - 1)
-        if pool is not None and pool.started:
+        if pool is not None and pool.started and not pool.broken:
             if self._feed() and self._submit(run, chunk, on_done):
                 return
             if self.backlog or not pool.ready():
@@ -153,7 +153,7 @@ class Dispatcher:
         """The expansion is over: render the backlog here, newest first, while the workers take it from
         the front; then wait for what they have."""
         while self.backlog:
-            if self.pool is not None and self.pool.started and self._feed():
+            if self.pool is not None and self.pool.started and not self.pool.broken and self._feed():
                 break
             run, chunk, on_done = self.backlog.pop()
             on_done(run, self.local.run(chunk))

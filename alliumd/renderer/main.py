@@ -7,8 +7,9 @@ was published), the supervisor's commands on stdin (``render``,
 source turning stale).  After the first event the loop waits for ``debounce``
 seconds of quiet, at most ``max_delay``, so the Onionoo documents published
 together render as one batch; ``settled`` (the supervisor knows no fetch is
-in flight, so nothing more is coming) ends the wait at once.  If the observer thread dies the process exits 70 and
-the supervisor respawns it (crash-only); the startup rescan catches up.
+in flight, so nothing more is coming) ends the wait at once.  If the
+observer thread dies the process exits 70 and the supervisor respawns it
+(crash-only); the startup rescan catches up.
 """
 
 from __future__ import annotations
