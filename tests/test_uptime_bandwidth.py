@@ -367,6 +367,8 @@ def test_a_reused_entry_is_marked_again_against_the_new_network():
     assert second.relays["F" * 40]["uptime"] is first.relays["F" * 40]["uptime"]     # reused, not parsed again
     third = build_uptime_from(doc, relay_items(doc["relays"]), second)
     assert third.relays["F" * 40] is second.relays["F" * 40]          # same mark: the very same entry
+    # what each announces to the renderer (ModelSpec.workload): 30 changed plus F's new mark, then nothing
+    assert (first.changed, second.changed, third.changed) == (31, 31, 0)
 
 
 def test_percentile_interpolates_between_ranks():

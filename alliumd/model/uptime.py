@@ -42,6 +42,7 @@ class UptimeModel:
     published: str                         # relays_published as "YYYY-MM-DD HH:MM:SS UTC"
     relays: dict[str, dict[str, Any]]      # by fingerprint
     network: dict[str, dict[str, Any]]     # by period key
+    changed: int = 0                       # entries that are not the previous model's objects (new or changed)
 
 
 def build_uptime(doc: Any) -> UptimeModel | None:
@@ -61,11 +62,13 @@ def build_uptime_from(envelope: dict[str, Any], items: Iterable[tuple[str, str]]
     """
     if not is_summary({**envelope, "relays": {}}, SOURCE, UPTIME_SUMMARY_FORMAT):
         return None
-    relays = build_entries(items, previous.relays if previous is not None else {}, relay_uptime)
+    before = previous.relays if previous is not None else {}
+    relays = build_entries(items, before, relay_uptime)
     network = {p: distribution([r["uptime"][p] for r in relays.values()]) for p in PERIOD_KEYS}
     mark_outliers(relays, network[OUTLIER_PERIOD])
     return UptimeModel(published=fmt.timestamp(fmt.parse_onionoo_time(envelope.get("relays_published"))),
-                       relays=relays, network=network)
+                       relays=relays, network=network,
+                       changed=sum(1 for fp, entry in relays.items() if before.get(fp) is not entry))
 
 
 def relay_uptime(raw: str) -> dict[str, Any] | None:

@@ -48,11 +48,13 @@ def _summaries(items: list[bytes]) -> Iterator[tuple[str, str]]:
     return filter(None, map(split_item, items))
 
 
-# a relay whose view changed rewrites at least its page, its JSON and its metrics.txt, and a group page
+# a relay whose view or uptime entry changed rewrites at least its page, its JSON and its metrics.txt, and a
+# group page (ModelSpec.workload: the renderer starts its workers from this estimate)
 JOBS_PER_CHANGED_RELAY = 4
 
 MODELS = [
     ModelSpec("relays", DETAILS_ONLY, build_relays_model, workload=lambda m: m.parsed * JOBS_PER_CHANGED_RELAY),
-    ModelSpec("uptime", frozenset({UPTIME}), build_uptime_model),
+    ModelSpec("uptime", frozenset({UPTIME}), build_uptime_model,
+              workload=lambda m: m.changed * JOBS_PER_CHANGED_RELAY if m is not None else 0),
     ModelSpec("bandwidth", frozenset({BANDWIDTH}), build_bandwidth_model),
 ]
