@@ -106,18 +106,20 @@ class Dispatcher:
     def expect(self, jobs: int) -> None:
         """``jobs`` more are coming (a model announced its change): start the workers the batch will reach
         now, so they get ready while the renderer still builds models instead of after the jobs appear."""
-        expected = self.queued + jobs
-        if self.pool is not None and expected >= self.parallel_min and not self.pool.full:
-            self.pool.start(None if expected >= self.full_pool_min else self.pool.size - 1)
+        self._start_for(self.queued + jobs)
+
+    def _start_for(self, jobs: int) -> None:
+        """Start the workers a batch of ``jobs`` jobs gets: all but one for a medium one, all for a large one."""
+        if self.pool is not None and jobs >= self.parallel_min and not self.pool.full:
+            self.pool.start(None if jobs >= self.full_pool_min else self.pool.size - 1)
 
     def dispatch(self, run: FamilyRun, chunk: Chunk, on_done: Callable[[FamilyRun, ChunkResult], None]) -> None:
         if not chunk.jobs:
             return
         self.queued += len(chunk.jobs)
         run.pending += 1
+        self._start_for(self.queued)
         pool = self.pool
-        if pool is not None and self.queued >= self.parallel_min and not pool.full:
-            pool.start(None if self.queued >= self.full_pool_min else pool.size - 1)
         if pool is not None and pool.started and not pool.broken:
             if self._feed() and self._submit(run, chunk, on_done):
                 return
