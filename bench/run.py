@@ -165,6 +165,22 @@ def settle_filesystem(workdir: Path, limit_s: float = 120.0, good_us: float = 25
         time.sleep(5)
 
 
+def cpu_probe(rounds: int = 3) -> float:
+    """Seconds a fixed pure-Python loop takes (median of ``rounds``): the host's speed next to the figures.
+
+    A shared host's CPU speed varies by tens of percent from hour to hour; two runs of the benchmark
+    compare only when their probes do.
+    """
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def write_config(workdir: Path, api: LoopbackAPI, kinds: list[str]) -> Path:
     from alliumd.sources import SOURCES
     lines = ["[daemon]", 'cache_dir = "cache"', 'output_dir = "www"', 'state_dir = "lib"', 'run_dir = "run"',
@@ -322,6 +338,7 @@ def run_dataset(docs: dict[str, tuple[bytes, bytes | None]], runs: int, workdir:
         # the previous run instead of alliumd (measured: ~26 µs per file created normally, 100-600 µs
         # after deleting a 30k-file tree).
         results["fs_probe_us"] = round(settle_filesystem(workdir))
+        results["cpu_probe_s"] = round(cpu_probe(), 3)
         cold = []
         for run in range(runs):
             rundir = workdir / f"run{run}"
@@ -444,7 +461,8 @@ def print_report(r: dict) -> list[str]:
     for variant, d in r["datasets"].items():
         print(f"\n== {d['label']} ==")
         print(f"inputs (MB): {d['inputs_mb']}; file system probe before the cold runs: "
-              f"{d.get('fs_probe_us', '?')} µs per new file; cold runs: {d.get('cold_runs_wall_s', '?')} s")
+              f"{d.get('fs_probe_us', '?')} µs per new file; CPU probe (5M-step Python loop): "
+              f"{d.get('cpu_probe_s', '?')} s; cold runs: {d.get('cold_runs_wall_s', '?')} s")
         print(f"{'scenario':<18}{'wall s':>8}{'':>5}{'cpu s':>7}{'':>5}{'user/sys':>10}{'peak RSS MB':>12}{'':>5}"
               f"{'pages written':>14}")
         for name in ("cold", *WARM):

@@ -18,6 +18,7 @@ def test_bench_quick_check_runs_every_scenario_on_both_datasets(tmp_path):
     data = json.loads(path.read_text())
     assert set(data["datasets"]) == {"given", "now"}
     for dataset in data["datasets"].values():
+        assert 0 < dataset["cpu_probe_s"] < 60                                 # the host's speed, reported
         assert dataset["cold"]["pages_written"] > 100 and dataset["cold"]["files"] == dataset["cold"]["pages_written"]
         assert dataset["uptime_change"]["pages_written"] > 0
         assert set(dataset["uptime_change"]["written_by_kind"]) <= {
