@@ -102,8 +102,10 @@ def test_health_change_and_vote_change_rerender_only_their_dependents(api, healt
     wait_settled(d, "the first complete render", complete)
     status = ctl_status(d)
     assert status["renderer"]["last_error"] is None
-    assert {n: status["sources"][n]["state"] for n in ("collector", "consensus_health")} == \
-        {"collector": "idle", "consensus_health": "idle"}
+    # both healthy: they poll every second, so either may be caught in the middle of its next fetch
+    for name in ("collector", "consensus_health"):
+        assert status["sources"][name]["state"] in ("idle", "fetching"), status["sources"][name]
+        assert status["sources"][name]["failures"] == 0
     before = snapshot(www)
     relays = {p for p in before if p.startswith("relay/")}
     assert len(relays) >= 30 and f"relay/{calyx}/index.json" in relays
