@@ -155,6 +155,11 @@ class RenderInputs:
         split = getattr(self._docs, "lines", None)
         return split(source, member) if split is not None else None
 
+    def take_workload(self) -> int:
+        """The page jobs announced since the last call (ModelSpec.workload), for the dispatcher."""
+        jobs, self.workload = self.workload, 0
+        return jobs
+
     def previous(self, name: str) -> Any:
         """While model ``name`` is rebuilt: the model it replaces (None if none), for incremental builds."""
         return self._previous.get(name)

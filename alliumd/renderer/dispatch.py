@@ -119,17 +119,21 @@ class Dispatcher:
         self.queued += len(chunk.jobs)
         run.pending += 1
         self._start_for(self.queued)
-        pool = self.pool
-        if pool is not None and pool.started and not pool.broken:
+        if self._pool_in_use:
             if self._feed() and self._submit(run, chunk, on_done):
                 return
-            if self.backlog or not pool.ready():
+            if self.backlog or not self.pool.ready():
                 # the workers are still starting (or chunks already wait for them): keep it for them, and
                 # go on expanding; whatever they have not taken when the expansion ends is rendered here
                 self.backlog.append((run, chunk, on_done))
                 return
             # the pool is not full and its workers have no room: render this chunk here
         on_done(run, self.local.run(chunk))
+
+    @property
+    def _pool_in_use(self) -> bool:
+        """Workers run or are starting, and none died before it was ready (then everything renders here)."""
+        return self.pool is not None and self.pool.started and not self.pool.broken
 
     def _submit(self, run: FamilyRun, chunk: Chunk, on_done: Callable) -> bool:
         """Hand ``chunk`` to a worker (a full pool: waiting for room); False if none takes it now."""
@@ -155,7 +159,7 @@ class Dispatcher:
         """The expansion is over: render the backlog here, newest first, while the workers take it from
         the front; then wait for what they have."""
         while self.backlog:
-            if self.pool is not None and self.pool.started and not self.pool.broken and self._feed():
+            if self._pool_in_use and self._feed():
                 break
             run, chunk, on_done = self.backlog.pop()
             on_done(run, self.local.run(chunk))

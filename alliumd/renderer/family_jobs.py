@@ -79,9 +79,9 @@ class FamilyRendering:
     def _announce(self, inputs: RenderInputs) -> None:
         """Pass on the page jobs that the models built so far announced (ModelSpec.workload) before the next
         chunk goes out, so a worker the batch will need starts now and that chunk can wait for it."""
-        if inputs.workload:
-            self.dispatcher.expect(inputs.workload)
-            inputs.workload = 0
+        jobs = inputs.take_workload()
+        if jobs:
+            self.dispatcher.expect(jobs)
 
     def _job(self, page: Page, known: list | None, run: FamilyRun, salt: bytes, keys: FamilyKeys) -> Job | None:
         """The work ``page`` needs, or None when its manifest entry ``known`` still holds (recorded in ``run``)."""

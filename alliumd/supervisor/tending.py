@@ -101,7 +101,7 @@ class ChildTending:
 
     def _fetching(self) -> bool:
         """Whether a fetch is in flight: its publication may follow, so the renderer keeps debouncing."""
-        return any(c.busy_since is not None for n, c in self.children.items() if n != RENDERER)
+        return any(c.busy_since is not None for c in self.children.values())    # (set for fetchers only)
 
     def _on_exit(self, child: Child) -> None:
         self._on_output(child)
