@@ -46,8 +46,8 @@ def test_operator_metrics_and_no_validator():
 
 
 def test_a_relay_metrics_job_ships_only_what_it_reads():
-    """A render worker gets a slim copy of the relay's records (pages/events.py _ship_relay_metrics) and
-    builds the very same view from it; the page key still comes from the full records."""
+    """A render worker gets a slim copy of the records the page reads (pages/events.py _ship_relay_metrics)
+    and builds the very same view from it; the page key still comes from those full records."""
     import pickle
 
     from alliumd.pages import events
@@ -58,9 +58,33 @@ def test_a_relay_metrics_job_ships_only_what_it_reads():
              "overload_general_timestamp": None, "contact": "x" * 5000, "nickname": "n"}
     uptime = {"uptime": {"1M": 0.995, "6M": 0.5}, "raw": "y" * 5000}
     for up, aroi in ((uptime, {"status": "validated", "reason": "z"}), (None, None), (uptime, {})):
-        records = (relay, None, up, {"raw": "w" * 5000}, {"members": []}, None, aroi, {}, (), {})
-        view = Deferred(events.relay_metrics_view, (records,))
+        view = Deferred(events.relay_metrics_view, (relay, up, None, aroi))
         data = pickle.dumps(view, protocol=pickle.HIGHEST_PROTOCOL)
         shipped = pickle.loads(data)
         assert shipped.fn is events.relay_metrics_of and len(data) < 2000
         assert shipped.build() == view.build() and view.build()["families"]
+
+
+def test_a_relay_metrics_key_ignores_what_the_page_does_not_show():
+    """metrics.txt's key comes from the relay's view, uptime entry, votes and AROI status, so a relay page
+    rewritten for its percentile ranks or family leaves its metrics.txt alone."""
+    from alliumd.pages import events
+    from alliumd.pages.pagekey import FamilyKeys
+    relay, up = {"fingerprint": FP, "running": True, "flags": ["Running"]}, {"uptime": {"1M": 0.9}}
+    records = [relay, {"consensus_weight": 50}, up, None, {"members": []}, None, None, {}, (), {}]
+
+    class Inputs:
+        def model(self, name):
+            assert name == "relay_pages"
+            return {FP: tuple(records)}
+    keys = FamilyKeys({}, False, {}, b"salt")
+    page = next(events.expand_relay_metrics(Inputs()))
+    first = keys.key(page.path, page.view.fn, page.view.args)
+    old = FamilyKeys(keys.new, False, {}, b"salt")
+    records[1] = {"consensus_weight": 51}                   # ranks moved, family rewritten
+    records[4] = {"members": [{"fingerprint": "A" * 40}]}
+    page = next(events.expand_relay_metrics(Inputs()))
+    assert old.key(page.path, page.view.fn, page.view.args) == first and old.derived == 0
+    records[0] = {**relay, "flags": ["Running", "Guard"]}  # what metrics.txt shows
+    page = next(events.expand_relay_metrics(Inputs()))
+    assert old.key(page.path, page.view.fn, page.view.args) != first

@@ -292,16 +292,18 @@ FAMILIES = [
 
 # -- metrics.txt --------------------------------------------------------------------------------
 
-def relay_metrics_view(records: tuple) -> dict[str, Any]:
-    """``relay/<FP>/metrics.txt`` from the relay page's own records (pages/relays.py build_relay_pages)."""
-    relay, _, uptime_entry, _, _, vote, aroi, _, _, _ = records
+def relay_metrics_view(relay: dict[str, Any], uptime_entry: dict | None, vote: tuple | None,
+                       aroi: dict[str, Any] | None) -> dict[str, Any]:
+    """``relay/<FP>/metrics.txt`` from the records of the relay page it reads (pages/relays.py
+    build_relay_pages): only those are its arguments, so its key changes when they do, not when the page's
+    percentile ranks, family or events do (then a tenth of the relays' pages change, and none of these)."""
     return relay_metrics_of(relay, uptime_entry, vote, aroi)
 
 
-def _ship_relay_metrics(records: tuple) -> tuple:
-    """What a render worker gets for a metrics.txt: the fields it shows, not the relay's whole records
-    (charts' series, family, events: ~7 kB pickled per relay, pickled once more for this family)."""
-    relay, _, uptime_entry, _, _, vote, aroi, _, _, _ = records
+def _ship_relay_metrics(relay: dict[str, Any], uptime_entry: dict | None, vote: tuple | None,
+                        aroi: dict[str, Any] | None) -> tuple:
+    """What a render worker gets for a metrics.txt: the fields it shows, not the whole relay view and
+    uptime entry (charts' series are most of it)."""
     return relay_metrics_of, (openmetrics.relay_fields(relay),
                               {"uptime": uptime_entry.get("uptime")} if uptime_entry else None,
                               vote, {"status": aroi.get("status")} if aroi else None)
@@ -322,8 +324,9 @@ def relay_metrics_of(relay: dict[str, Any], uptime_entry: dict | None, vote: tup
 
 
 def expand_relay_metrics(inputs: RenderInputs) -> Iterator[Page]:
-    for fp, args in inputs.model("relay_pages").items():
-        yield Page(relay_metrics_path(fp), "metrics.mako", Deferred(relay_metrics_view, (args,)))
+    for fp, records in inputs.model("relay_pages").items():
+        yield Page(relay_metrics_path(fp), "metrics.mako",
+                   Deferred(relay_metrics_view, (records[0], records[2], records[5], records[6])))
 
 
 
