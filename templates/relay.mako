@@ -1,5 +1,6 @@
 <%inherit file="base.mako"/>\
 <%namespace name="ch" file="charts.mako"/>\
+<%namespace name="fr" file="fragment.mako"/>\
 ## About 10k of these per build: rows are inlined and helpers are plain
 ## functions (a Mako def call costs several times a function call).
 <% r = relay %><% t = shown %><% root = chrome['root'] %><% relay_events = events %>\
@@ -170,6 +171,7 @@ ${t['first_seen']}\
 
 <section>
 <h2>History</h2>
+<%fr:reusable f="${charts}" args="charts">
 % if charts:
 <div class="charts">
 % for c in charts:
@@ -179,6 +181,7 @@ ${ch.time_chart(c, "h" + c['period'])}\
 % else:
 <p class="note">No bandwidth or uptime history data.</p>
 % endif
+</%fr:reusable>
 </section>
 
 <section>

@@ -290,6 +290,9 @@ def hostile(value, counter=[0]):
     return value
 
 
+PART_MARKER = re.compile(r"<!--(?:part [a-z_]+ [0-9a-f]*|/part [a-z_]+)-->")
+
+
 def test_hostile_strings_in_every_field_are_never_unescaped():
     doc = load_doc()
     doc["relays"] = [hostile(r) for r in doc["relays"]]
@@ -310,6 +313,8 @@ def test_hostile_strings_in_every_field_are_never_unescaped():
         if path.endswith(".json"):
             json.loads(text)
             continue
+        # the only comments a page holds are the renderer's own part markers (pages/fragments.py)
+        text = PART_MARKER.sub("", text)
         for needle in ("<script", "<marquee", "<img", "<b>evil", "' onmouseover", "<!--"):
             assert needle not in text, (path, needle)
         checker = check_html(text)

@@ -37,6 +37,7 @@ from ..model.health import overload_view, relay_diagnostics
 from ..model.percentiles import relay_percentiles
 from ..core.jsonx import view_bytes as json_bytes
 from .pagekey import same_arguments
+from .fragments import Fragment, token_of
 from .registry import Deferred, ModelSpec, Page, PageFamily, RenderInputs
 from . import events as event_pages
 from .common import (BANDWIDTH, DETAILS, DETAILS_ONLY, HEALTH_PATH, INDEX_PATH, RELAYS_ALL_PATH, TOP_PATH,
@@ -244,10 +245,26 @@ def relay_page_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
     bandwidth entry, family, vote, AROI status, group ids, events, extras).
     """
     uptime_entry, bandwidth_entry = records[2], records[3]
-    charts_view = charts.relay_history_charts(uptime_model.series_of(uptime_entry),
-                                              bandwidth_model.series_of(bandwidth_entry))
     data = _shared_data(records, marks)
-    return {**data, "shown": relay_text(data), "charts": charts_view}
+    return {**data, "shown": relay_text(data), "charts": history_charts(uptime_entry, bandwidth_entry)}
+
+
+def history_charts(uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None) -> Fragment:
+    """The relay page's charts as a reusable part (pages/fragments.py): drawn from the two history entries
+    alone, so a page rewritten for anything else (ranks, family, a new details hour) copies them."""
+    return Fragment("charts", token_of(_packed(uptime_entry), _packed(bandwidth_entry)), relay_charts,
+                    (uptime_entry, bandwidth_entry))
+
+
+def _packed(entry: dict[str, Any] | None) -> str | None:
+    """What an entry's chart series are decoded from (model.history.unpacked): its packed summary."""
+    packed = entry.get("packed") if isinstance(entry, dict) else None
+    return packed if isinstance(packed, str) else None
+
+
+def relay_charts(uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None) -> list[dict]:
+    return charts.relay_history_charts(uptime_model.series_of(uptime_entry),
+                                       bandwidth_model.series_of(bandwidth_entry))
 
 
 def relay_json_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:

@@ -73,6 +73,16 @@ class PageWriter:
     def exists(self, rel: str) -> bool:
         return os.path.exists(os.path.join(self._root, rel))
 
+    def current(self, rel: str, sha: str) -> bytes | None:
+        """The bytes of the page at ``rel`` if its SHA-256 is ``sha`` (the manifest's: what this renderer
+        wrote), else None.  Whatever the path leads to, only the very bytes that were written count."""
+        try:
+            with open(os.path.join(self._root, rel), "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        return data if digest(data) == sha else None
+
     def write_if_changed(self, rel: str, data: bytes, known_sha: str | None) -> tuple[bool, str]:
         """Write ``data`` at ``rel`` unless the file already holds exactly these bytes.
 

@@ -1,0 +1,103 @@
+"""Reusable page parts (pages/fragments.py): a relay page rewritten for something else copies its charts
+from its current file, with exactly the bytes a fresh render gives; a changed history, other code or a file
+the renderer did not write means they are drawn again."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from alliumd.pages import fragments, relays as relay_pages
+from alliumd.pages.registry import Deferred
+from alliumd.renderer.jobs import Chunk, Job, PageRenderer
+
+from test_relay_page import THYME, load_doc, make_inputs, bandwidth_model, uptime_model
+
+CODE = b"build-info-1"
+
+
+def relay_page(inputs, fp=THYME):
+    page = next(p for p in relay_pages.expand_relay(inputs) if p.path == f"relay/{fp}/index.html")
+    assert isinstance(page.view, Deferred)
+    return page
+
+
+def models(doc):
+    fps = [r["fingerprint"] for r in doc["relays"]]
+    return uptime_model(fps), bandwidth_model(fps)
+
+
+def produce(renderer, page, known_sha, code=CODE):
+    chunk = Chunk("relay", "Test", [], b"salt", code_salt=code)
+    job = Job(page.path, page.template, "html", page.view, None, known_sha, None, keyed=True)
+    return renderer.produce(job, chunk)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How often the charts' view is computed."""
+    calls = []
+    real = relay_pages.relay_charts
+
+    def charts(*args):
+        calls.append(args)
+        return real(*args)
+    monkeypatch.setattr(relay_pages, "relay_charts", charts)
+    return calls
+
+
+def test_markers_are_found_only_with_their_mark():
+    page = "<p>a</p>" + fragments.opening("charts", "ab12") + "<svg>x</svg>" + fragments.closing("charts") + "<p>b"
+    assert fragments.find(page, "charts", "ab12") == "<svg>x</svg>"
+    assert fragments.find(page, "charts", "ab13") is None
+    assert fragments.find(page, "other", "ab12") is None
+    assert fragments.find(page.replace(fragments.closing("charts"), ""), "charts", "ab12") is None
+    part = fragments.Fragment("charts", "t", lambda: 1)
+    assert fragments.mark(b"one", part) != fragments.mark(b"two", part)           # other code: other mark
+    assert fragments.token_of("a", None) != fragments.token_of(None, "a") != fragments.token_of("a", "")
+
+
+def test_a_page_rewritten_for_its_ranks_copies_its_charts_byte_for_byte(tmp_path, counted):
+    doc = load_doc()
+    up, bw = models(doc)
+    renderer = PageRenderer(tmp_path / "www")
+    path, sha, _, written = produce(renderer, relay_page(make_inputs(doc, uptime=up, bandwidth=bw)), None)
+    assert written and len(counted) == 1
+    first = (tmp_path / "www" / path).read_text()
+    assert "<svg" in first and first.count("<!--part charts ") == 1
+
+    # something else on the page changes (the relay's nickname): the page is rewritten, its charts copied
+    changed = copy.deepcopy(doc)
+    next(r for r in changed["relays"] if r["fingerprint"] == THYME)["nickname"] = "Renamed"
+    page = relay_page(make_inputs(changed, uptime=up, bandwidth=bw))
+    _, sha2, _, written = produce(renderer, page, sha)
+    assert written and len(counted) == 1                       # the charts were not computed again
+    reused = (tmp_path / "www" / path).read_text()
+    assert "Renamed" in reused
+
+    fresh = PageRenderer(tmp_path / "fresh")                   # the same page drawn from scratch
+    produce(fresh, relay_page(make_inputs(changed, uptime=up, bandwidth=bw)), None)
+    assert (tmp_path / "fresh" / path).read_text() == reused and len(counted) == 2
+
+
+def test_a_changed_history_other_code_or_a_foreign_file_draws_the_charts_again(tmp_path, counted):
+    doc = load_doc()
+    up, bw = models(doc)
+    renderer = PageRenderer(tmp_path / "www")
+    path, sha, _, _ = produce(renderer, relay_page(make_inputs(doc, uptime=up, bandwidth=bw)), None)
+    assert len(counted) == 1
+
+    other_up = copy.deepcopy(up)                               # the uptime history changed
+    other_up.relays[THYME]["packed"] = uptime_model([THYME, "0" * 40]).relays["0" * 40]["packed"]
+    _, sha, _, written = produce(renderer, relay_page(make_inputs(doc, uptime=other_up, bandwidth=bw)), sha)
+    assert written and len(counted) == 2
+
+    _, sha, _, _ = produce(renderer, relay_page(make_inputs(doc, uptime=up, bandwidth=bw)), sha, code=b"other")
+    assert len(counted) == 3                                   # new code or templates: drawn again
+
+    # a file that is not what the renderer wrote (its hash is not the manifest's) is never copied from
+    file = tmp_path / "www" / path
+    file.write_text(file.read_text().replace("<svg", "<svg data-evil=\"1\""))
+    _, produced, _, _ = produce(renderer, relay_page(make_inputs(doc, uptime=up, bandwidth=bw)), sha, code=b"other")
+    assert len(counted) == 4 and produced == sha               # drawn again: the bytes the renderer wrote
