@@ -10,7 +10,9 @@ them), then runs ``SiteBuilder.build`` in this process: ``cold`` (empty
 output and manifest), then in the same builder ``uptime``, ``relay``,
 ``none`` (nothing changed) and ``churn`` (1 % of the relays change a flag,
 their version, restart or go down, in the same hour: the history store
-records their events and only their dependents are rewritten).  ``--restart`` puts a new builder's
+records their events and only their dependents are rewritten) and ``hour``
+(the next Onionoo hour, nothing else changed: every relay page shows the
+hour, so all are rewritten; their charts are copied, see pages/fragments.py).  ``--restart`` puts a new builder's
 start-up batch between ``cold`` and the scenarios, as a daemon started after ``alliumd --once`` has.  With ``--profile`` each scenario runs under
 cProfile and prints its top entries by cumulative and by own time.  This is
 a measuring tool for development; ``python -m bench`` is the benchmark.
@@ -40,9 +42,9 @@ from alliumd.config import parse
 from alliumd.fetchers import source_module
 
 from .run import load_data
-from .scenarios import bump_uptime, change_one_relay, mutate_lines
+from .scenarios import bump_uptime, change_one_relay, mutate_lines, next_hour
 
-SCENARIOS = ("cold", "uptime", "relay", "none", "churn")
+SCENARIOS = ("cold", "uptime", "relay", "none", "churn", "hour")
 CHURN = 0.01                 # churn: the fraction of relays with a change the history store records
 VOTE_SCENARIOS = ("vote-hour", "vote-1pct")
 VOTE_TOUCH = 0.01            # vote-1pct: the fraction of relays whose rows change
@@ -53,6 +55,7 @@ STEPS = (("uptime", "uptime_changed", "onionoo_uptime.summary.json"),
          ("relay", "details_changed", "onionoo_details.json"),
          ("none", None, None),
          ("churn", "details_churn", "onionoo_details.json"),
+         ("hour", "details_hour", "onionoo_details.json"),
          ("vote-hour", "votes_hour", "collector.summary.json"),
          ("vote-1pct", "votes_1pct", "collector.summary.json"))
 
@@ -65,16 +68,20 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
              "uptime": out / "uptime.summary.json", "uptime_changed": out / "uptime_changed.summary.json",
              "bandwidth": out / "bandwidth.summary.json", "aroi": out / "aroi.summary.json"}
     files["details_churn"] = out / "details_churn.json"
+    files["details_hour"] = out / "details_hour.json"
     if marker.exists():
         if not files["details_churn"].exists():
             files["details_churn"].write_bytes(
                 mutate_lines(files["details"].read_bytes(), CHURN, churn_relay, seed=1)[0])
+        if not files["details_hour"].exists():
+            files["details_hour"].write_bytes(next_hour(files["details"].read_bytes()))
         return files
     out.mkdir(parents=True, exist_ok=True)
     docs = load_data(data)
     files["details"].write_bytes(docs["details"][0])
     files["details_changed"].write_bytes(change_one_relay(docs["details"][0], seed=0)[0])
     files["details_churn"].write_bytes(mutate_lines(docs["details"][0], CHURN, churn_relay, seed=1)[0])
+    files["details_hour"].write_bytes(next_hour(docs["details"][0]))
     for kind, raw, target in (("uptime", docs["uptime"][0], files["uptime"]),
                               ("uptime", mutate_lines(docs["uptime"][0], 0.05, bump_uptime, seed=0)[0],
                                files["uptime_changed"]),

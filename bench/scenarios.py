@@ -188,3 +188,15 @@ def check(scenario: str, outcome: Outcome, root: Path, subjects: set[str]) -> Ou
     if wrong:
         v.append(f"{len(wrong)} pages written that do not show the change, e.g. {wrong[:5]}")
     return outcome
+
+
+def next_hour(details: bytes) -> bytes:
+    """The details document of the next Onionoo hour with nothing else changed: ``relays_published`` and
+    every time stamped with that hour (the ``last_seen`` of each running relay) move one hour on, as
+    every hour moves them; every relay page shows both, so each one is rewritten."""
+    from datetime import timedelta
+    from .shift import published
+    hour = published(details)
+    old = hour.strftime('"%Y-%m-%d %H:%M:%S"').encode()
+    new = (hour + timedelta(hours=1)).strftime('"%Y-%m-%d %H:%M:%S"').encode()
+    return details.replace(old, new)
