@@ -101,3 +101,20 @@ def test_a_changed_history_other_code_or_a_foreign_file_draws_the_charts_again(t
     file.write_text(file.read_text().replace("<svg", "<svg data-evil=\"1\""))
     _, produced, _, _ = produce(renderer, relay_page(make_inputs(doc, uptime=up, bandwidth=bw)), sha, code=b"other")
     assert len(counted) == 4 and produced == sha               # drawn again: the bytes the renderer wrote
+
+
+def test_only_a_regular_file_with_the_recorded_hash_is_read_back(tmp_path):
+    from alliumd.renderer.writer import PageWriter, digest
+    writer = PageWriter(tmp_path / "www")
+    writer.write_if_changed("relay/A/index.html", b"<p>page</p>", None)
+    sha = digest(b"<p>page</p>")
+    assert writer.current("relay/A/index.html", sha) == b"<p>page</p>"
+    assert writer.current("relay/A/index.html", digest(b"other")) is None
+    assert writer.current("relay/B/index.html", sha) is None                 # missing
+    (tmp_path / "secret").write_bytes(b"<p>page</p>")
+    (tmp_path / "www" / "relay" / "C").mkdir()
+    (tmp_path / "www" / "relay" / "C" / "index.html").symlink_to(tmp_path / "secret")
+    assert writer.current("relay/C/index.html", sha) is None                 # a symlink is not followed
+    import os
+    os.mkfifo(tmp_path / "www" / "relay" / "fifo.html")
+    assert writer.current("relay/fifo.html", sha) is None                    # no blocking on a FIFO

@@ -34,6 +34,7 @@ import errno
 import hashlib
 import logging
 import os
+import stat
 from pathlib import Path
 
 from .. import atomic, paths
@@ -43,6 +44,8 @@ log = logging.getLogger("alliumd.renderer")
 PAGE_MODE = 0o644
 MADE_LIMIT = 20_000            # parents remembered (a cold build has ~17k page directories)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+CURRENT_LIMIT = 64 << 20       # bytes of a page read back (pages/fragments.py); relays/all.html is ~10 MB
 _UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
 
 
@@ -75,12 +78,22 @@ class PageWriter:
 
     def current(self, rel: str, sha: str) -> bytes | None:
         """The bytes of the page at ``rel`` if its SHA-256 is ``sha`` (the manifest's: what this renderer
-        wrote), else None.  Whatever the path leads to, only the very bytes that were written count."""
+        wrote), else None.  Only a regular file of at most CURRENT_LIMIT bytes is read (not a symlink, a
+        FIFO or a device someone put there), and only the very bytes that were written count."""
         try:
-            with open(os.path.join(self._root, rel), "rb") as f:
-                data = f.read()
+            fd = os.open(os.path.join(self._root, rel), _READ_FLAGS)
         except OSError:
             return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > CURRENT_LIMIT:
+                return None
+            with open(fd, "rb", closefd=False) as f:
+                data = f.read(CURRENT_LIMIT + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
         return data if digest(data) == sha else None
 
     def write_if_changed(self, rel: str, data: bytes, known_sha: str | None) -> tuple[bool, str]:
