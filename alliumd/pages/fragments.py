@@ -9,13 +9,17 @@ a view can hand its template a :class:`Fragment`: the part's name, a token
 computes the part's view, called only if needed.
 
 The template draws a fragment between two HTML comments naming it and its
-*mark* (the token salted with the code, templates and render settings, see
-:func:`mark`).  When the page is rendered again, the renderer reads the
-page's current file (only if its SHA-256 is the manifest's: bytes this
-renderer wrote) and, if the part with the same mark is there, the template
-copies it instead of computing it (templates/fragment.mako).  The page's
-bytes are the same either way, by construction: the same mark means the
-same inputs and the same code drew that text.
+token.  When the page is rendered again, the renderer reads the page's
+current file (only if its SHA-256 is the manifest's: bytes this renderer
+wrote) and, if the part with the same token is there, the template copies it
+instead of computing it (templates/fragment.mako).  The code and templates
+that draw a part are not in its token (the pages' bytes stay the same across
+releases that do not change them): parts are reused only while the manifest's
+build info is the running code's (renderer/build.py), i.e. every page on disk
+was written by this code and these templates; the first batch after an
+upgrade, which rewrites every page anyway, reuses nothing.  So the page's
+bytes are the same either way: the same token means the same inputs, and the
+same code drew that text.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ class Fragment:
     fn: Callable[..., Any] = field(repr=False)
     args: tuple = field(default=(), repr=False)
     html: str | None = field(default=None, repr=False)     # the part as the current file holds it
-    mark: str = field(default="", repr=False)              # set by the renderer (see mark())
     _value: Any = field(default=None, repr=False)
     _built: bool = field(default=False, repr=False)
 
@@ -54,31 +57,24 @@ def token_of(*parts: str | bytes | None) -> str:
     return h.hexdigest()
 
 
-def mark(code_salt: bytes, fragment: Fragment) -> str:
-    """The fragment's token bound to the code, templates and settings that draw it."""
-    h = hashlib.blake2b(code_salt, digest_size=16)
-    h.update(b"\0" + fragment.name.encode() + b"\0" + fragment.token.encode())
-    return h.hexdigest()
-
-
-def opening(name: str, mark_: str) -> str:
-    return f"<!--part {name} {mark_}-->"
+def opening(name: str, token: str) -> str:
+    return f"<!--part {name} {token}-->"
 
 
 def closing(name: str) -> str:
     return f"<!--/part {name}-->"
 
 
-def find(page: str, name: str, mark_: str) -> str | None:
-    """The text of the part ``name`` drawn with ``mark_`` in ``page``, or None when it is not there.
+def find(page: str, name: str, token: str) -> str | None:
+    """The text of the part ``name`` drawn for ``token`` in ``page``, or None when it is not there.
 
     Operator strings cannot fake a marker: every one is HTML-escaped (``<``
     becomes ``&lt;``), and only a file the renderer wrote is searched.
     """
-    start = page.find(opening(name, mark_))
+    start = page.find(opening(name, token))
     if start < 0:
         return None
-    start += len(opening(name, mark_))
+    start += len(opening(name, token))
     end = page.find(closing(name), start)
     return page[start:end] if end >= 0 else None
 

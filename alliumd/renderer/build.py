@@ -91,6 +91,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self._base_info = self._build_info()
         self.nav: tuple[tuple[str, str], ...] = ()
         self.build_info = self._base_info
+        self.reuse_parts = False               # see _build
         self.history = history_store.store_for(cfg.daemon.state_dir, cfg.history)    # this process writes it
         self._verify_outputs_exist()
 
@@ -178,7 +179,10 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         # a source published in between would otherwise be rendered under the navigation without it
         self.nav = self.registry.nav(lambda s: s in self.manifest.inputs and docs.available(s))
         self.build_info = self._with_nav(self.nav)
-        if self.manifest.build_info != self.build_info:
+        # pages reuse parts of their current files only if this code and these templates wrote every one
+        # (pages/fragments.py); the first batch after an upgrade rewrites them all
+        self.reuse_parts = self.manifest.build_info == self.build_info
+        if not self.reuse_parts:
             full = True
         result.full = full
         result.changed = sorted(changed)

@@ -36,12 +36,11 @@ class FamilyRendering:
             return None
         chrome_sources = [sources[s] for s in sorted(family.chrome_sources) if s in sources]
         salt = (self.build_info + repr(chrome_sources)).encode()           # code, templates and chrome
-        code_salt = self.build_info.encode()
         run = FamilyRun(family.name, self.manifest.outputs.get(family.name, {}))
 
         def new_chunk() -> Chunk:
             return Chunk(family.name, self.cfg.render.site_title, chrome_sources, salt, self.nav,
-                         code_salt=code_salt)
+                         reuse_parts=self.reuse_parts)
 
         chunk = new_chunk()
         keys = self.keys.begin(family.name, salt)

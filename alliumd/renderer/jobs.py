@@ -78,7 +78,7 @@ class Chunk:
     salt: bytes
     nav: tuple[tuple[str, str], ...] = ()       # the navigation (Registry.nav): (path, label)
     jobs: list[Job] = field(default_factory=list)
-    code_salt: bytes = b""                      # the build info without the chrome: binds reusable parts
+    reuse_parts: bool = False                   # every page on disk is this code's (pages/fragments.py)
 
 
 @dataclass
@@ -128,26 +128,24 @@ class PageRenderer:
                         return job.path, job.known_sha, view_hash, False      # new inputs, same view
             else:
                 view_hash = job.view_hash
-            if job.content_type == "html":
-                self._reuse_parts(job, view, chunk.code_salt)
+            if chunk.reuse_parts and job.known_sha and job.content_type == "html":
+                self._reuse_parts(job, view)
             data = page_bytes(self.lookup, job.template, job.content_type, view, path=job.path,
                               site_title=chunk.site_title, sources=chunk.sources, nav=chunk.nav)
         written, sha = self.writer.write_if_changed(job.path, data, job.known_sha)
         return job.path, sha, view_hash, written
 
-    def _reuse_parts(self, job: Job, view: Any, code_salt: bytes) -> None:
-        """Mark the view's reusable parts, and hand each the text the page's current file holds for it."""
+    def _reuse_parts(self, job: Job, view: Any) -> None:
+        """Hand each reusable part of the view the text the page's current file holds for it, if any."""
         parts = fragments.fragments_of(view)
         if not parts:
             return
-        for part in parts:
-            part.mark = fragments.mark(code_salt, part)
-        current = self.writer.current(job.path, job.known_sha) if job.known_sha else None
+        current = self.writer.current(job.path, job.known_sha)
         if current is None:
             return
         text = current.decode("utf-8", "replace")
         for part in parts:
-            part.html = fragments.find(text, part.name, part.mark)
+            part.html = fragments.find(text, part.name, part.token)
 
 
 def page_bytes(lookup, template: str, content_type: str, view: Any, *, path: str, site_title: str,
