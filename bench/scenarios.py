@@ -30,7 +30,10 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from .shift import published
 
 # pages that aggregate the whole network
 OVERVIEW = frozenset({"index.html", "network-health.html", "status.html", "relays/top.html",
@@ -194,8 +197,6 @@ def next_hour(details: bytes) -> bytes:
     """The details document of the next Onionoo hour with nothing else changed: ``relays_published`` and
     every time stamped with that hour (the ``last_seen`` of each running relay) move one hour on, as
     every hour moves them; every relay page shows both, so each one is rewritten."""
-    from datetime import timedelta
-    from .shift import published
     hour = published(details)
     old = hour.strftime('"%Y-%m-%d %H:%M:%S"').encode()
     new = (hour + timedelta(hours=1)).strftime('"%Y-%m-%d %H:%M:%S"').encode()

@@ -85,9 +85,16 @@ def unpacked(entry: Any) -> Any:
     and bandwidth models (33 MB on network-10k); zlib at level 1 in base64 makes
     it under half of that and costs ~15 µs to undo.
     """
-    if not isinstance(entry, dict) or not isinstance(entry.get("packed"), str):
+    text = packed(entry)
+    if text is None:
         return None
     try:
-        return loads(zlib.decompress(binascii.a2b_base64(entry["packed"])))
+        return loads(zlib.decompress(binascii.a2b_base64(text)))
     except (zlib.error, binascii.Error, ValueError):
         return None
+
+
+def packed(entry: Any) -> str | None:
+    """A model entry's packed summary (what its chart series are decoded from), or None without one."""
+    text = entry.get("packed") if isinstance(entry, dict) else None
+    return text if isinstance(text, str) else None

@@ -34,6 +34,7 @@ from typing import Any
 from ..model import bandwidth as bandwidth_model, charts, consensus_eval, format as fmt, identity
 from ..model import aroi as aroi_model, relay_extras as extras_model, uptime as uptime_model
 from ..model.health import overload_view, relay_diagnostics
+from ..model.history import packed
 from ..model.percentiles import relay_percentiles
 from ..core.jsonx import view_bytes as json_bytes
 from .pagekey import same_arguments
@@ -252,14 +253,8 @@ def relay_page_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
 def history_charts(uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None) -> Fragment:
     """The relay page's charts as a reusable part (pages/fragments.py): drawn from the two history entries
     alone, so a page rewritten for anything else (ranks, family, a new details hour) copies them."""
-    return Fragment("charts", token_of(_packed(uptime_entry), _packed(bandwidth_entry)), relay_charts,
+    return Fragment("charts", token_of(packed(uptime_entry), packed(bandwidth_entry)), relay_charts,
                     (uptime_entry, bandwidth_entry))
-
-
-def _packed(entry: dict[str, Any] | None) -> str | None:
-    """What an entry's chart series are decoded from (model.history.unpacked): its packed summary."""
-    packed = entry.get("packed") if isinstance(entry, dict) else None
-    return packed if isinstance(packed, str) else None
 
 
 def relay_charts(uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None) -> list[dict]:
