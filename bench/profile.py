@@ -181,13 +181,13 @@ def page_shas(builder) -> dict[str, dict[str, object]]:
             for fam, pages in builder.manifest.outputs.items()}
 
 
-def run(builder, profile: bool, top: int, label: str, full: bool = False):
+def run(builder, profile: bool, top: int, label: str, full: bool = False, warm: bool = False):
     prof = cProfile.Profile() if profile else None
     before, workers = page_shas(builder), worker_cpu()
     started, cpu = time.monotonic(), time.process_time()
     if prof:
         prof.enable()
-    result = builder.build(full=full)
+    result = builder.build(full=full, warm=warm)
     if prof:
         prof.disable()
     wall, cpu = time.monotonic() - started, time.process_time() - cpu
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.restart:
         builder.close()
         builder = builder_for(args.work, with_votes, args.workers)
-        run(builder, False, args.top, "restart", full=True)     # renderer/main.py: every family
+        run(builder, False, args.top, "restart", full=True, warm=True)     # renderer/main.py's start-up batch
     for scenario, variant, target in STEPS:        # in this order, each on the state the previous left
         if scenario in wanted:
             if variant is not None:

@@ -152,3 +152,95 @@ def test_cached_and_uncached_group_and_list_tables_are_the_same_bytes(fresh_cach
     assert current == golden
     assert rowcache.GROUP_ROWS.hits > 0 and rowcache.LIST_ROWS.hits > 0 and rowcache.ALL_RELAYS_ROWS.misses > 0
     assert all(len(c) <= 2 * c.limit for c in rowcache.CACHES)
+
+
+# -- the daemon's start-up batch ----------------------------------------------------------------------
+
+def _rename_thyme(base, nickname):
+    """The fixture with one relay renamed, in its own layout (one relay per line: the relay model
+    keeps the views of unchanged lines, and so the row objects)."""
+    from alliumd import atomic
+    from test_render_workers import FIXTURES
+    raw = (FIXTURES / "onionoo_details_small.json").read_bytes()
+    renamed = raw.replace(b'"nickname":"Thyme01",', b'"nickname":"%s",' % nickname.encode())
+    assert renamed.count(b"\n") == raw.count(b"\n") and renamed != raw
+    atomic.write_bytes(base / "cache" / "onionoo_details.json", renamed, fsync=False)
+
+
+def test_a_warm_start_up_batch_fills_the_row_cache_and_writes_nothing(fresh_caches, tmp_path, monkeypatch):
+    """After a restart (a new builder, empty caches) the start-up batch renders the big tables without
+    writing them, so the first change renders only the rows that changed, not the whole table."""
+    from test_render_workers import site_builder
+
+    monkeypatch.setattr(rowcache, "MIN_ROWS", 0)
+    cold = site_builder(tmp_path, workers=0)
+    cold.build(full=True)
+    cold.close()
+    all_html = tmp_path / "www" / "relays" / "all.html"
+    before = all_html.stat()
+
+    rowcache.clear()                                   # a new renderer process
+    builder = site_builder(tmp_path, workers=0)
+    try:
+        start = builder.build(full=True, warm=True)
+        assert start.written == 0 and start.errors == []
+        assert all_html.stat().st_mtime_ns == before.st_mtime_ns and all_html.stat().st_ino == before.st_ino
+        relays = rowcache.ALL_RELAYS_ROWS.misses
+        assert relays > 10 and rowcache.ALL_RELAYS_ROWS.hits == 0      # every row rendered once, kept
+        assert rowcache.GROUP_ROWS.misses > 0 and rowcache.LIST_ROWS.misses > 0
+
+        _rename_thyme(tmp_path, "Renamed")
+        result = builder.build({"onionoo_details"})
+        assert result.errors == [] and "Renamed" in all_html.read_text()
+        assert rowcache.ALL_RELAYS_ROWS.misses == relays + 1               # only the renamed relay's row
+        assert rowcache.ALL_RELAYS_ROWS.hits == relays - 1
+    finally:
+        builder.close()
+
+
+def test_without_warming_the_first_change_renders_every_row_and_the_bytes_are_the_same(
+        fresh_caches, tmp_path, monkeypatch):
+    from test_render_workers import site_builder
+
+    monkeypatch.setattr(rowcache, "MIN_ROWS", 0)
+    sites = {}
+    for warm in (True, False):
+        base = tmp_path / str(warm)
+        cold = site_builder(base, workers=0)
+        cold.build(full=True)
+        cold.close()
+        rowcache.clear()
+        builder = site_builder(base, workers=0)
+        try:
+            builder.build(full=True, warm=warm)
+            _rename_thyme(base, "Renamed")
+            misses = rowcache.ALL_RELAYS_ROWS.misses
+            builder.build({"onionoo_details"})
+            rendered = rowcache.ALL_RELAYS_ROWS.misses - misses
+        finally:
+            builder.close()
+        sites[warm] = (rendered, golden_site.manifest(base / "www"))
+    assert sites[True][0] == 1 and sites[False][0] > 10
+    assert sites[True][1] == sites[False][1]                 # warming changes what is rendered, not the bytes
+
+
+def test_a_warmed_page_whose_bytes_differ_from_its_manifest_entry_is_rewritten(fresh_caches, tmp_path):
+    """Warming renders the page anyway, so an entry whose hash is not what the code renders (a key
+    that missed a change) is corrected, as a rendered page would be."""
+    from alliumd.renderer import manifest as manifestmod
+    from test_render_workers import site_builder
+
+    cold = site_builder(tmp_path, workers=0)
+    cold.build(full=True)
+    entry = cold.manifest.outputs["relays_all"]["relays/all.html"]
+    entry[0] = "0" * 64
+    manifestmod.save(tmp_path / "lib", cold.manifest)
+    cold.close()
+    builder = site_builder(tmp_path, workers=0)
+    try:
+        result = builder.build(full=True, warm=True)
+        assert result.written == 1 and result.errors == []
+        assert builder.manifest.outputs["relays_all"]["relays/all.html"][0] != "0" * 64
+        assert builder.build(full=True, warm=True).written == 0
+    finally:
+        builder.close()

@@ -273,9 +273,9 @@ FAMILIES = [
     PageFamily("group_country", DETAILS_ONLY, expand_country, required=DETAILS_ONLY,
                description="one page per country"),
     PageFamily("group_platform", DETAILS_ONLY, expand_platform, required=DETAILS_ONLY,
-               description="one page per operating system"),
+               description="one page per operating system", warm=True),
     PageFamily("group_flag", frozenset({DETAILS, UPTIME}), expand_flag, required=DETAILS_ONLY,
-               description="one page per relay flag"),
+               description="one page per relay flag", warm=True),
     PageFamily("group_first_seen", DETAILS_ONLY, expand_first_seen, required=DETAILS_ONLY,
                description="one page per first-seen day"),
 ]

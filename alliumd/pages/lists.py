@@ -161,7 +161,7 @@ MODELS = [ModelSpec("group_total_data", frozenset({DETAILS, BANDWIDTH}), build_g
 FAMILIES = [
     PageFamily("lists", DETAILS_ONLY, expand_lists, required=DETAILS_ONLY,
                description="groups sorted by 17 measures (5 kinds)", paths=list_paths(total_data=False),
-               nav=(70, "Browse", common.list_path("families", "bandwidth"))),
+               nav=(70, "Browse", common.list_path("families", "bandwidth")), warm=True),
     PageFamily("lists_total_data", frozenset({DETAILS, BANDWIDTH}), expand_total_data_lists,
                required=DETAILS_ONLY, description="groups sorted by total data (5 kinds)",
                paths=list_paths(total_data=True)),

@@ -88,6 +88,10 @@ class PageFamily:
     # does not write one of them fails), and its entry in the navigation: (order, label, path in paths)
     paths: tuple[str, ...] = ()
     nav: tuple[int, str, str] | None = None
+    # the family's pages list thousands of relays through the row cache (pages/rowcache.py): the daemon's
+    # start-up batch renders them in-process even when unchanged, so the first change after a start finds
+    # their rows cached instead of rendering ~10k rows per page again (SiteBuilder.build ``warm``)
+    warm: bool = False
 
     @property
     def chrome_sources(self) -> frozenset[str]:

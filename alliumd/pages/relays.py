@@ -342,7 +342,8 @@ MODELS = [
 FAMILIES = [
     # index.html (expand_index's overview plus the AROI leaderboards) is the family "index" of pages/aroi.py
     PageFamily("relays_all", DETAILS_ONLY, expand_relays_all, required=DETAILS_ONLY,
-               description="table of all relays", paths=(RELAYS_ALL_PATH,), nav=(40, "All relays", RELAYS_ALL_PATH)),
+               description="table of all relays", paths=(RELAYS_ALL_PATH,), nav=(40, "All relays", RELAYS_ALL_PATH),
+               warm=True),
     PageFamily("relay", RELAY_INPUTS, expand_relay, required=DETAILS_ONLY, chrome=RELAY_CHROME,
                description="one page per relay, with its view model as JSON"),
 ]

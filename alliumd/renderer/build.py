@@ -92,6 +92,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self.nav: tuple[tuple[str, str], ...] = ()
         self.build_info = self._base_info
         self.reuse_parts = False               # see _build
+        self.warming = False                   # see build
         self.history = history_store.store_for(cfg.daemon.state_dir, cfg.history)    # this process writes it
         self._verify_outputs_exist()
 
@@ -133,8 +134,13 @@ class SiteBuilder(SourceTracking, FamilyRendering):
     # -- the batch -------------------------------------------------------------------
 
     def build(self, changed: set[str] = frozenset(), *, full: bool = False, now: float | None = None,
-              defer: frozenset[str] = frozenset(), rescan: bool = True, verify: bool = False) -> BatchResult:
+              defer: frozenset[str] = frozenset(), rescan: bool = True, verify: bool = False,
+              warm: bool = False) -> BatchResult:
         """Render one batch; families named in ``defer`` are only reported in ``result.deferred``.
+
+        ``warm`` (the daemon's start-up batch): the pages of the families that declare ``warm`` (the
+        10k-row tables) are rendered in this process even when unchanged, which writes nothing but
+        fills the row cache, so the first change after a start re-renders only the rows that changed.
 
         ``verify`` (and ``full``) first checks that every page of the manifest still exists and renders
         the families of the missing ones: a batch skips a page whose key or view is unchanged without
@@ -161,8 +167,10 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         gc.freeze()
         self.keys.new_build()
         try:
+            self.warming = warm
             return self._build(changed, full=full, now=now, defer=defer, rescan=rescan, verify=verify)
         finally:
+            self.warming = False
             self.keys.new_build()       # the batch's argument digests hold its objects: let them go
             rowcache.end_batch()        # table rows not used in this batch: their relays changed
             gc.unfreeze()

@@ -43,6 +43,7 @@ class FamilyRendering:
                          reuse_parts=self.reuse_parts)
 
         chunk = new_chunk()
+        warm = self.warming and family.warm
         keys = self.keys.begin(family.name, salt)
         fixed = set(family.paths)
         old = run.old
@@ -59,6 +60,8 @@ class FamilyRendering:
                     fixed.discard(path)
                 job = self._job(page, known, run, salt, keys)
                 if job is None:
+                    if warm:
+                        self._warm(page, run, new_chunk())
                     continue
                 chunk.jobs.append(job)
                 if len(chunk.jobs) >= CHUNK_SIZE:
@@ -107,6 +110,27 @@ class FamilyRendering:
             return None
         return self._queued(run, page, None, Job(page.path, page.template, page.content_type, page.view,
                                                  view_hash, known_sha, known_view))
+
+    def _warm(self, page: Page, run: FamilyRun, chunk: Chunk) -> None:
+        """Render an unchanged page here so its rows land in this process's row cache (build ``warm``).
+
+        Its bytes are those of its file, so nothing is written; if they are not (the key missed a
+        change), the file is rewritten and the manifest takes the new hash, as for any rendered page.
+        A failure is only logged: the page itself did not change.
+        """
+        known = run.new[page.path]
+        job = Job(page.path, page.template, page.content_type, page.view, known[1], known[0], known[1],
+                  keyed=known[2] is not None)
+        try:
+            path, sha, view_hash, written = self.dispatcher.local.produce(job, chunk)
+        except Exception:
+            log.exception("warming %s failed (the page is unchanged and stays)", page.path)
+            return
+        if written:
+            log.warning("%s: unchanged by its key, but its bytes differed; rewritten", path)
+            run.new[path] = [sha, view_hash if view_hash is not None else known[1], known[2]]
+            run.written += 1
+            run.unchanged -= 1
 
     @staticmethod
     def _queued(run: FamilyRun, page: Page, key: str | None, job: Job) -> Job:

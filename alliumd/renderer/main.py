@@ -103,12 +103,13 @@ class RendererProcess:
                 "site_pages": sum(len(v) for v in self.builder.manifest.outputs.values()),
                 "last_error": "; ".join(result.errors) or None}
 
-    def render(self, changed: set[str], *, full: bool = False, verify: bool = False) -> BatchResult:
+    def render(self, changed: set[str], *, full: bool = False, verify: bool = False,
+               warm: bool = False) -> BatchResult:
         childproc.report(channel.RendererReport({"state": "rendering", "queue": self.events.qsize()}))
         self.batch_seq += 1
         self.last_render_at = time.monotonic()
         # status.html shows this batch's numbers, so it is rendered last, after the data pages
-        result = self.builder.build(changed, full=full, defer=frozenset({"status"}), verify=verify)
+        result = self.builder.build(changed, full=full, defer=frozenset({"status"}), verify=verify, warm=warm)
         if result.families:
             self.info["last_data_batch"] = self._batch_info(result)
         if result.families or result.deferred:
@@ -178,7 +179,8 @@ class RendererProcess:
         # The startup batch expands every family (writing only what changed, as after `render --all`):
         # it catches up with whatever changed while no renderer ran, and it builds every model now, so
         # the first change after a (re)start costs its delta, not a rebuild of all models.
-        self.render({STATUS_INPUT}, full=True)
+        # It also renders the 10k-row tables once (writing nothing) to fill the row cache (PageFamily.warm).
+        self.render({STATUS_INPUT}, full=True, warm=True)
         next_rescan = time.monotonic() + rd.rescan_interval
         while True:
             changed: set[str] = set()
