@@ -15,7 +15,7 @@ from mako.util import FastEncodingBuffer
 
 from alliumd.pages import rowcache
 from alliumd.pages.rowcache import RowCache
-from alliumd.pages.templates import make_lookup
+from alliumd.pages.templates import make_lookup, template_dir
 from alliumd.renderer.jobs import page_chrome
 
 HOSTILE = "<script>alert('x')</script>&\"'"
@@ -169,7 +169,8 @@ def _rename_thyme(base, nickname):
 
 def test_a_warm_start_up_batch_fills_the_row_cache_and_writes_nothing(fresh_caches, tmp_path, monkeypatch):
     """After a restart (a new builder, empty caches) the start-up batch renders the big tables without
-    writing them, so the first change renders only the rows that changed, not the whole table."""
+    writing them, so the first change renders only the rows that changed, not the whole table; and it
+    compiles every template, also those of pages it did not render."""
     from test_render_workers import site_builder
 
     monkeypatch.setattr(rowcache, "MIN_ROWS", 0)
@@ -185,6 +186,8 @@ def test_a_warm_start_up_batch_fills_the_row_cache_and_writes_nothing(fresh_cach
         start = builder.build(full=True, warm=True)
         assert start.written == 0 and start.errors == []
         assert all_html.stat().st_mtime_ns == before.st_mtime_ns and all_html.stat().st_ino == before.st_ino
+        compiled = set(builder.lookup._collection)          # Mako's compiled templates of this process
+        assert {p.name for p in template_dir().glob("*.mako")} <= compiled and "relay.mako" in compiled
         relays = rowcache.ALL_RELAYS_ROWS.misses
         assert relays > 10 and rowcache.ALL_RELAYS_ROWS.hits == 0      # every row rendered once, kept
         assert rowcache.GROUP_ROWS.misses > 0 and rowcache.LIST_ROWS.misses > 0

@@ -38,7 +38,7 @@ from .family_jobs import FamilyRendering
 from .freshness import SourceTracking
 from .jobs import json_bytes, view_digest as _view_digest
 from ..pages.registry import STATUS_INPUT, Page, RenderInputs, Registry
-from ..pages.templates import fingerprint_code, fingerprint_templates
+from ..pages.templates import compile_all, fingerprint_code, fingerprint_templates
 
 log = logging.getLogger("alliumd.renderer")
 
@@ -168,6 +168,8 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self.keys.new_build()
         try:
             self.warming = warm
+            if warm:
+                compile_all(self.lookup, self.template_dir)
             return self._build(changed, full=full, now=now, defer=defer, rescan=rescan, verify=verify)
         finally:
             self.warming = False
