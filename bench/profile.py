@@ -42,10 +42,9 @@ from alliumd.config import parse
 from alliumd.fetchers import source_module
 
 from .run import load_data
-from .scenarios import bump_uptime, change_one_relay, mutate_lines, next_hour
+from .scenarios import CHURN, bump_uptime, change_one_relay, churn_relay, mutate_lines, next_hour
 
 SCENARIOS = ("cold", "uptime", "relay", "none", "churn", "hour")
-CHURN = 0.01                 # churn: the fraction of relays with a change the history store records
 VOTE_SCENARIOS = ("vote-hour", "vote-1pct")
 VOTE_TOUCH = 0.01            # vote-1pct: the fraction of relays whose rows change
 
@@ -96,20 +95,6 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
         raw_path.unlink()
     marker.touch()
     return files
-
-
-def churn_relay(obj: dict, rng) -> None:
-    """One change the history store records as an event: a flag, the version, a restart or going down."""
-    kind = rng.choice(("flag", "version", "restart", "down"))
-    if kind == "flag":
-        flags = set(obj.get("flags") or [])
-        obj["flags"] = sorted(flags ^ {rng.choice(("Guard", "Stable", "HSDir", "Fast"))})
-    elif kind == "version":
-        obj["version"], obj["platform"] = "0.4.9.99", "Tor 0.4.9.99 on Linux"
-    elif kind == "restart":
-        obj["last_restarted"] = "2099-01-01 00:00:00"
-    else:
-        obj["running"] = False
 
 
 def prepare_votes(files: dict[str, Path]) -> dict[str, Path]:

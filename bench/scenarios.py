@@ -17,6 +17,15 @@ checks the written pages against the scenario's expectation:
   uptime (top relays, overview, health, leaderboards) - never AS, country,
   platform or first-seen pages, the sorted lists, the full relay list or the
   search index.
+* ``churn`` (issue 11): 1 % of the relays each get a change the history store
+  records as an event (a flag, the version, a restart, going down), in the same
+  hour.  Each changed relay's page must be written; other relays' pages may be
+  (their percentile ranks move), and so may the groups that list a changed
+  relay, the aggregates, the listings and the network's events page and feed.
+* ``hour_churn``: the next Onionoo hour with the same 1 % churn, the hourly
+  publication as it comes: every relay page shows the hour, so nearly every
+  data page is written.  The changed relays' pages must be written, and the
+  stylesheets and scripts must not.
 * ``no_change``: the same document again (a 304): nothing is written.
 
 Every scenario must write at least one page, except ``no_change``, which must
@@ -39,7 +48,9 @@ from .shift import published
 OVERVIEW = frozenset({"index.html", "network-health.html", "status.html", "relays/top.html",
                       "aroi/leaderboards.html"})
 DETAILS_AGGREGATES = OVERVIEW | {"relays/all.html", "search-index.json"}
+EVENT_PAGES = frozenset({"events.html", "events.atom"})
 GROUP_KINDS = ("contact", "family", "as", "country", "platform", "flag", "first-seen")
+CHURN = 0.01                 # churn: the fraction of relays with a change the history store records
 UPTIME_GROUP_KINDS = ("contact", "family", "flag")
 
 
@@ -82,6 +93,25 @@ def bump_uptime(obj: dict, rng: random.Random) -> None:
         values = graph.get("values") or []
         if values and values[-1] is not None:
             values[-1] = (values[-1] + rng.randrange(200, 800)) % 1000
+
+
+def churn_relay(obj: dict, rng: random.Random) -> None:
+    """One change the history store records as an event: a flag, the version, a restart or going down."""
+    kind = rng.choice(("flag", "version", "restart", "down"))
+    if kind == "flag":
+        flags = set(obj.get("flags") or [])
+        obj["flags"] = sorted(flags ^ {rng.choice(("Guard", "Stable", "HSDir", "Fast"))})
+    elif kind == "version":
+        obj["version"], obj["platform"] = "0.4.9.99", "Tor 0.4.9.99 on Linux"
+    elif kind == "restart":
+        obj["last_restarted"] = "2099-01-01 00:00:00"
+    else:
+        obj["running"] = False
+
+
+def churn(details: bytes, seed: int) -> tuple[bytes, set[str]]:
+    """``CHURN`` of the relays with an event each (:func:`churn_relay`); the changed fingerprints."""
+    return mutate_lines(details, CHURN, churn_relay, seed)
 
 
 def change_one_relay(details: bytes, seed: int) -> tuple[bytes, str]:
@@ -168,29 +198,38 @@ def check(scenario: str, outcome: Outcome, root: Path, subjects: set[str]) -> Ou
     if not outcome.written:
         v.append("no page written: the scenario measured nothing")
         return outcome
-    if scenario == "one_relay":
-        [fp] = subjects
-        missing = [p for p in (f"relay/{fp}/index.html", f"relay/{fp}/index.json") if p not in outcome.written]
+    if scenario in ("one_relay", "churn", "hour_churn"):
+        written = set(outcome.written)
+        missing = [p for fp in sorted(subjects) for p in (f"relay/{fp}/index.html", f"relay/{fp}/index.json")
+                   if p not in written]
         if missing:
-            v.append(f"the changed relay's pages were not written: {missing}")
-        aggregates, groups = DETAILS_AGGREGATES, GROUP_KINDS
-    else:
-        aggregates, groups = OVERVIEW, UPTIME_GROUP_KINDS
-    wrong = []
-    for path in outcome.written:
-        kind, _, rest = path.partition("/")
-        if path in aggregates or (scenario == "one_relay" and kind == "lists"):
-            continue
-        if kind == "relay":
-            owner = rest.split("/", 1)[0]
-            if owner in subjects or (scenario == "one_relay" and _mentions(root, path, subjects)):
-                continue
-        elif kind in groups and _mentions(root, path, subjects):
-            continue
-        wrong.append(path)
+            v.append(f"{len(missing)} of the changed relays' pages were not written, e.g. {missing[:4]}")
+    if scenario == "hour_churn":          # the hour is on every data page: only the assets must stay
+        assets = [p for p in outcome.written if p.endswith((".css", ".js"))]
+        if assets:
+            v.append(f"stylesheets or scripts written by a new hour: {assets[:5]}")
+        return outcome
+    wrong = [path for path in outcome.written if not _expected(scenario, path, root, subjects)]
     if wrong:
         v.append(f"{len(wrong)} pages written that do not show the change, e.g. {wrong[:5]}")
     return outcome
+
+
+def _expected(scenario: str, path: str, root: Path, subjects: set[str]) -> bool:
+    """Whether ``scenario`` (uptime, one_relay or churn) may write ``path`` (see the module docstring)."""
+    kind, _, rest = path.partition("/")
+    if scenario == "uptime":
+        if path in OVERVIEW:
+            return True
+        if kind == "relay":
+            return rest.split("/", 1)[0] in subjects
+        return kind in UPTIME_GROUP_KINDS and _mentions(root, path, subjects)
+    # a details change: one relay, or the churn
+    if path in DETAILS_AGGREGATES or kind == "lists" or (scenario == "churn" and path in EVENT_PAGES):
+        return True
+    if kind == "relay":
+        return scenario == "churn" or rest.split("/", 1)[0] in subjects or _mentions(root, path, subjects)
+    return kind in GROUP_KINDS and _mentions(root, path, subjects)
 
 
 def next_hour(details: bytes) -> bytes:

@@ -77,3 +77,35 @@ def test_snapshot_and_compare_see_rewritten_and_deleted_files(tmp_path):
     (root / "b" / "index.html").unlink()
     outcome = scenarios.compare(before, scenarios.snapshot(root))
     assert (outcome.written, outcome.deleted) == (["a/index.html"], ["b/index.html"])
+
+
+def test_churn_changes_one_percent_of_the_relays_with_an_event_each_and_the_next_hour_moves_the_time():
+    relays = [{"fingerprint": f"{i:040X}", "nickname": f"r{i}", "running": True, "flags": ["Fast", "Running"],
+               "version": "0.4.8.1", "platform": "Tor 0.4.8.1 on Linux", "last_restarted": "2026-08-01 00:00:00",
+               "last_seen": "2026-08-22 11:00:00"} for i in range(300)]
+    raw = doc(relays)
+    changed, touched = scenarios.churn(raw, seed=5)
+    assert len(touched) == 3 and changed.count(b"\n") == raw.count(b"\n")
+    after = {r["fingerprint"]: r for r in json.loads(changed)["relays"]}
+    before = {r["fingerprint"]: r for r in relays}
+    assert {fp for fp in before if after[fp] != before[fp]} == touched          # each one an event, no other
+    hour = scenarios.next_hour(changed)
+    assert b'"relays_published":"2026-08-22 12:00:00"' in hour
+    assert all(r["last_seen"] == "2026-08-22 12:00:00" for r in json.loads(hour)["relays"])
+
+
+def test_churn_checks_the_changed_relays_pages_and_a_new_hour_leaves_the_assets_alone(tmp_path):
+    root = site(tmp_path, {f"relay/{fp}/index.html": "x" for fp in FP} | {
+        f"relay/{fp}/index.json": "x" for fp in FP} | {"platform/linux/index.html": "no mention"})
+    own = [f"relay/{FP[0]}/index.html", f"relay/{FP[0]}/index.json"]
+    ranks = [f"relay/{FP[1]}/index.html", "events.html", "events.atom", "relays/all.html"]
+    assert scenarios.check("churn", scenarios.Outcome(own + ranks, []), root, {FP[0]}).violations == []
+    [missing] = scenarios.check("churn", scenarios.Outcome(ranks, []), root, {FP[0]}).violations
+    assert "2 of the changed relays' pages were not written" in missing
+    [stray] = scenarios.check("churn", scenarios.Outcome(own + ["platform/linux/index.html"], []), root,
+                              {FP[0]}).violations
+    assert "1 pages written that do not show the change" in stray
+    hour = own + ["platform/linux/index.html", "contact/x/index.html", "search.html"]
+    assert scenarios.check("hour_churn", scenarios.Outcome(hour, []), root, {FP[0]}).violations == []
+    [asset] = scenarios.check("hour_churn", scenarios.Outcome(hour + ["style.css"], []), root, {FP[0]}).violations
+    assert "stylesheets or scripts" in asset

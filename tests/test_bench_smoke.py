@@ -24,6 +24,8 @@ def test_bench_quick_check_runs_every_scenario_on_both_datasets(tmp_path):
         assert set(dataset["uptime_change"]["written_by_kind"]) <= {
             "relay", "contact", "family", "flag", "relays", "index.html", "network-health.html", "status.html", "aroi"}
         assert dataset["one_relay_change"]["written_by_kind"]["relay"] >= 2      # its page and JSON
+        assert dataset["churn"]["written_by_kind"]["relay"] >= 2                 # the changed relays' pages
+        assert dataset["hour_churn"]["pages_written"] > dataset["churn"]["pages_written"]   # the hour is shown
         assert dataset["no_change"]["pages_written"] == 0                        # a 304 renders nothing
         assert all(not s["violations"] for s in dataset.values() if isinstance(s, dict) and "violations" in s)
     assert "check: every scenario wrote what it should" in result.stdout
