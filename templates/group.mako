@@ -1,6 +1,7 @@
 <%inherit file="base.mako"/>\
 <%namespace name="rowcache" module="alliumd.pages.rowcache"/>\
 <%namespace name="ch" file="charts.mako"/>\
+<%namespace name="gt" module="alliumd.pages.group_text"/>\
 ## One template for every group kind (family, AS, contact, country, platform,
 ## flag, first-seen day).  Kind-specific parts are the defs at the bottom.
 ## Operator text is escaped by the default filter and isolated with <bdi> so
@@ -8,7 +9,8 @@
 ## list every relay: a relay's row is rendered once by relay_row(), which
 ## reads only its arguments, and its output reused (pages/rowcache.py) while
 ## the row object and the other arguments are the same; ``n`` only on that
-## already-escaped output.  Small tables skip the cache (storing a row costs
+## already-escaped output; its weight and total data are worded by pages/group_text.py
+## (namespace gt) only when the row is rendered.  Small tables skip the cache (storing a row costs
 ## more than rendering it; most relays are on one small page per kind).
 <%block name="title">${shown['heading']} ${label}</%block>\
 ## contact and family HTML views carry "uptime_chart" (None without uptime data); other views do not
@@ -76,12 +78,12 @@ ${events_section(context['events'])}
 </tr></thead>
 <tbody>
 % if rowcache.cache_rows(relays):
-% for r, (weight, data) in zip(relays, t['rows']):
-${rowcache.group(local.relay_row, r, root, show_uptime, show_data, weight, data) | n}\
+% for r in relays:
+${rowcache.group(local.relay_row, r, root, show_uptime, show_data) | n}\
 % endfor
 % else:
-% for r, (weight, data) in zip(relays, t['rows']):
-${local.relay_row(r, root, show_uptime, show_data, weight, data)}\
+% for r in relays:
+${local.relay_row(r, root, show_uptime, show_data)}\
 % endfor
 % endif
 </tbody>
@@ -89,18 +91,18 @@ ${local.relay_row(r, root, show_uptime, show_data, weight, data)}\
 </div>
 <p class="note">Ordered by consensus weight. Relays that are not running are greyed out.</p>
 </section>
-<%def name="relay_row(r, root, show_uptime, show_data, weight, data)">\
+<%def name="relay_row(r, root, show_uptime, show_data)">\
 % if r['running']:
 <tr>\
 % else:
 <tr class="d">\
 % endif
-<td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n">${weight}</td>\
+<td><a href="${root}relay/${r['fingerprint']}/index.html">${r['nickname']}</a></td><td>${r['flags']}</td><td>${r['country'] or "–"}</td><td>${r['as'] or "–"}</td><td class="n">${r['bandwidth']}</td><td class="n">${gt.row_weight(r)}</td>\
 % if show_uptime:
 <td class="n">${r['uptime']}</td>\
 % endif
 % if show_data:
-<td class="n">${data}</td>\
+<td class="n">${gt.row_total_data(r)}</td>\
 % endif
 </tr>
 </%def>\

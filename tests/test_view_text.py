@@ -56,8 +56,8 @@ def test_overload_and_eligibility_cells():
 def test_group_wording():
     assert group_text.tally([{"name": "Linux", "count": 1200}, {"name": "BSD", "count": 3}]) == \
         "Linux (1,200), BSD (3)"
-    assert group_text._total_data({"total_data": "1.2 TB", "total_data_period": "1Y"}) == "1.2 TB (1Y)"
-    assert group_text._total_data({"total_data": "–", "total_data_period": None}) == "–"
+    assert group_text.row_total_data(None, {"total_data": "1.2 TB", "total_data_period": "1Y"}) == "1.2 TB (1Y)"
+    assert group_text.row_total_data(None, {"total_data": "–", "total_data_period": None}) == "–"
     aroi = group_text._aroi({"proof_types": [], "counts": [{"label": "validated", "relays": 1000}],
                              "reasons": [{"reason": "no proof", "relays": 1}]})
     assert aroi == {"proof_types": "–", "counts": "validated: 1,000", "reasons": ["no proof (1 relay)"]}

@@ -29,7 +29,6 @@ def group_text(view: dict[str, Any]) -> dict[str, Any]:
     """What group.mako prints of ``view`` (a group view, with ``uptime_chart`` for contacts and families)."""
     kind, s = view["kind"], view["summary"]
     history, contact, chart = view["history"], view["contact"], view.get("uptime_chart")
-    total_data = history is not None and kind in ("contact", "family")
     return {
         "heading": HEADINGS[kind],
         "relays": counted(s["relays"], "relay"),
@@ -45,7 +44,6 @@ def group_text(view: dict[str, Any]) -> dict[str, Any]:
                        f"{count(chart['relays'])}; the table below lists them all.")
         if chart and chart["shown"] < chart["relays"] else None,
         "related": [counted(g["relays"], "relay") for g in view["related"]],
-        "rows": [(count(r["consensus_weight"]), _total_data(r) if total_data else None) for r in view["relays"]],
     }
 
 
@@ -62,6 +60,15 @@ def _history(history: dict[str, Any]) -> dict[str, str]:
                           "history (up to 5 years)"}
 
 
-def _total_data(row: dict[str, Any]) -> str:
+# a relay's row: group.mako's row def calls these itself (as ``<%namespace name="gt" module=…>``, so Mako
+# passes the render context first), so a row the row cache holds (pages/rowcache.py) costs no formatting
+
+def row_weight(context: Any, row: dict[str, Any]) -> str:
+    """The consensus weight column."""
+    return count(row["consensus_weight"])
+
+
+def row_total_data(context: Any, row: dict[str, Any]) -> str:
+    """The total data column (contact and family pages): the amount and the period it covers."""
     period = row["total_data_period"]
     return f"{row['total_data']} ({period})" if period else row["total_data"]
