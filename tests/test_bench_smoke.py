@@ -29,3 +29,22 @@ def test_bench_quick_check_runs_every_scenario_on_both_datasets(tmp_path):
         assert dataset["no_change"]["pages_written"] == 0                        # a 304 renders nothing
         assert all(not s["violations"] for s in dataset.values() if isinstance(s, dict) and "violations" in s)
     assert "check: every scenario wrote what it should" in result.stdout
+
+
+def test_soak_reports_each_batch_of_a_small_network(tmp_path):
+    """bench.soak on a generated 200-relay network: the start-up batch writes nothing, each next hour and
+    each churn batch writes pages, and every line has the renderer's RSS and object count."""
+    from bench import synth
+    data = tmp_path / "data"
+    data.mkdir()
+    for kind, raw in synth.network(200).items():
+        (data / f"{kind}.json").write_bytes(raw)
+    result = subprocess.run([sys.executable, "-m", "bench.soak", "--data", str(data), "--work", str(tmp_path / "w"),
+                             "--rounds", "2"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = {line.split("  ")[0].strip(): line for line in result.stdout.splitlines() if " RSS " in line}
+    assert list(lines) == ["start-up", "1 next hour", "1 churn", "2 next hour", "2 churn"]
+    written = {label: int(line.split("written")[1].split()[0]) for label, line in lines.items()}
+    assert written["start-up"] == 0 and all(written[k] > 0 for k in written if k != "start-up")
+    assert written["1 next hour"] > written["1 churn"]                   # the hour is on every relay page
+    assert all("objects" in line and "MB" in line for line in lines.values())
