@@ -8,7 +8,7 @@ bandwidth summaries, plus an uptime variant with 5% of relays changed and a
 details variant with one relay changed, both as ``python -m bench`` makes
 them), then runs ``SiteBuilder.build`` in this process: ``cold`` (empty
 output and manifest), then in the same builder ``uptime``, ``relay``,
-``none`` (nothing changed) and ``churn`` (1 % of the relays change a flag,
+``none`` (nothing changed) and ``churn`` (1 % of the relays, drawn among the running ones, change a flag,
 their version, restart or go down, in the same hour: the history store
 records their events and only their dependents are rewritten) and ``hour``
 (the next Onionoo hour, nothing else changed: every relay page shows the
@@ -42,7 +42,7 @@ from alliumd.config import parse
 from alliumd.fetchers import source_module
 
 from .run import load_data
-from .scenarios import CHURN, bump_uptime, change_one_relay, churn_relay, mutate_lines, next_hour
+from .scenarios import bump_uptime, change_one_relay, churn, mutate_lines, next_hour
 
 SCENARIOS = ("cold", "uptime", "relay", "none", "churn", "hour")
 VOTE_SCENARIOS = ("vote-hour", "vote-1pct")
@@ -66,12 +66,11 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
     files = {"details": out / "details.json", "details_changed": out / "details_changed.json",
              "uptime": out / "uptime.summary.json", "uptime_changed": out / "uptime_changed.summary.json",
              "bandwidth": out / "bandwidth.summary.json", "aroi": out / "aroi.summary.json"}
-    files["details_churn"] = out / "details_churn.json"
+    files["details_churn"] = out / "details_churn-2.json"      # 2: bench/scenarios.churn (running relays)
     files["details_hour"] = out / "details_hour.json"
     if marker.exists():
         if not files["details_churn"].exists():
-            files["details_churn"].write_bytes(
-                mutate_lines(files["details"].read_bytes(), CHURN, churn_relay, seed=1)[0])
+            files["details_churn"].write_bytes(churn(files["details"].read_bytes(), seed=1)[0])
         if not files["details_hour"].exists():
             files["details_hour"].write_bytes(next_hour(files["details"].read_bytes()))
         return files
@@ -79,7 +78,7 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
     docs = load_data(data)
     files["details"].write_bytes(docs["details"][0])
     files["details_changed"].write_bytes(change_one_relay(docs["details"][0], seed=0)[0])
-    files["details_churn"].write_bytes(mutate_lines(docs["details"][0], CHURN, churn_relay, seed=1)[0])
+    files["details_churn"].write_bytes(churn(docs["details"][0], seed=1)[0])
     files["details_hour"].write_bytes(next_hour(docs["details"][0]))
     for kind, raw, target in (("uptime", docs["uptime"][0], files["uptime"]),
                               ("uptime", mutate_lines(docs["uptime"][0], 0.05, bump_uptime, seed=0)[0],

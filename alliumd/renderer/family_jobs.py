@@ -61,7 +61,7 @@ class FamilyRendering:
                 job = self._job(page, known, run, salt, keys)
                 if job is None:
                     if warm:
-                        self._warm(page, run, new_chunk())
+                        self._warm(page, run, chunk)
                     continue
                 chunk.jobs.append(job)
                 if len(chunk.jobs) >= CHUNK_SIZE:
