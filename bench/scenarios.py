@@ -17,9 +17,9 @@ checks the written pages against the scenario's expectation:
   uptime (top relays, overview, health, leaderboards) - never AS, country,
   platform or first-seen pages, the sorted lists, the full relay list or the
   search index.
-* ``churn`` (issue 11): 1 % of the relays each get a change the history store
-  records as an event (a flag, the version, a restart, going down), in the same
-  hour.  Each changed relay's page must be written; other relays' pages may be
+* ``churn`` (issue 11): 1 % of the relays, drawn among the running ones, each
+  get a change the history store records as an event (a flag, the version, a
+  restart, going down), in the same hour.  Each changed relay's page must be written; other relays' pages may be
   (their percentile ranks move), and so may the groups that list a changed
   relay, the aggregates, the listings and the network's events page and feed.
 * ``hour_churn``: the next Onionoo hour with the same 1 % churn, the hourly
