@@ -129,6 +129,22 @@ def install(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def fresh_site(work: Path, files: dict[str, Path], votes: bool = False) -> None:
+    """Empty cache, site and state directories under ``work``, the prepared documents published into the
+    cache (``votes``: the synthetic collector summary too)."""
+    for sub in ("cache", "www", "lib", "run"):
+        shutil.rmtree(work / sub, ignore_errors=True)
+        (work / sub).mkdir(parents=True)
+    cache = work / "cache"
+    install(files["details"], cache / "onionoo_details.json")
+    install(files["uptime"], cache / "onionoo_uptime.summary.json")
+    install(files["bandwidth"], cache / "onionoo_bandwidth.summary.json")
+    if files["aroi"].exists():
+        install(files["aroi"], cache / "aroi.summary.json")
+    if votes:
+        install(files["votes"], cache / "collector.summary.json")
+
+
 def builder_for(work: Path, votes: bool = False, workers: int | None = None):
     from alliumd.pages.site import FAMILIES, MODELS
     from alliumd.renderer.build import SiteBuilder
@@ -214,17 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     with_votes = args.votes or args.scenario in VOTE_SCENARIOS
     if with_votes:
         files.update(prepare_votes(files))
-    for sub in ("cache", "www", "lib", "run"):
-        shutil.rmtree(args.work / sub, ignore_errors=True)
-        (args.work / sub).mkdir(parents=True)
+    fresh_site(args.work, files, with_votes)
     cache = args.work / "cache"
-    install(files["details"], cache / "onionoo_details.json")
-    install(files["uptime"], cache / "onionoo_uptime.summary.json")
-    install(files["bandwidth"], cache / "onionoo_bandwidth.summary.json")
-    if files["aroi"].exists():
-        install(files["aroi"], cache / "aroi.summary.json")
-    if with_votes:
-        install(files["votes"], cache / "collector.summary.json")
     wanted = ((*SCENARIOS, *(VOTE_SCENARIOS if with_votes else ())) if args.scenario == "all"
               else ("cold", "vote-hour", args.scenario) if args.scenario == "vote-1pct" else ("cold", args.scenario))
     builder = builder_for(args.work, with_votes, args.workers)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -30,20 +29,10 @@ from alliumd.pages import rowcache
 
 from . import profile, scenarios
 
-CACHE_FILES = (("details", "onionoo_details.json"), ("uptime", "onionoo_uptime.summary.json"),
-               ("bandwidth", "onionoo_bandwidth.summary.json"), ("aroi", "aroi.summary.json"))
-
-
 def cold(data: Path, work: Path) -> None:
     """Prepare ``work`` (the cache variants, a fresh cache) and build the site cold: run in a child
     process, so reading the large documents leaves nothing in the measured one."""
-    files = profile.prepare(data, work)
-    for sub in ("cache", "www", "lib", "run"):
-        shutil.rmtree(work / sub, ignore_errors=True)
-        (work / sub).mkdir(parents=True)
-    for kind, name in CACHE_FILES:
-        if files[kind].exists():
-            profile.install(files[kind], work / "cache" / name)
+    profile.fresh_site(work, profile.prepare(data, work))
     builder = profile.builder_for(work)
     try:
         builder.build()
