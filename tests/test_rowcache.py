@@ -247,3 +247,40 @@ def test_a_warmed_page_whose_bytes_differ_from_its_manifest_entry_is_rewritten(f
         assert builder.build(full=True, warm=True).written == 0
     finally:
         builder.close()
+
+
+def _model(builder, name):
+    [model] = [m for key, m in builder.model_cache.items() if key[0] == name]
+    return model
+
+
+def test_a_new_hour_keeps_every_table_row_whose_shown_fields_are_the_same(fresh_caches, tmp_path, monkeypatch):
+    """A new Onionoo hour gives every running relay a new view (its ``last_seen`` moved) but changes no
+    table row: the row objects are kept, so the renderer's row cache still holds their HTML and the next
+    batch renders none of them again."""
+    from alliumd import atomic
+    from test_render_workers import FIXTURES, site_builder
+
+    monkeypatch.setattr(rowcache, "MIN_ROWS", 0)
+    builder = site_builder(tmp_path, workers=0)
+    try:
+        builder.build(full=True)
+        before_all = _model(builder, "all_relays_rows").rows
+        before_groups = dict(_model(builder, "groups").rows)
+        relays_before = _model(builder, "relays").relays
+        raw = (FIXTURES / "onionoo_details_small.json").read_bytes()
+        hour = raw.replace(b'"2026-08-22 11:00:00"', b'"2026-08-22 12:00:00"')
+        assert hour.count(b"2026-08-22 12:00:00") > 10
+        atomic.write_bytes(tmp_path / "cache" / "onionoo_details.json", hour, fsync=False)
+        misses = rowcache.ALL_RELAYS_ROWS.misses
+        result = builder.build({"onionoo_details"})
+        assert result.errors == [] and result.written > 0
+        relays_after = _model(builder, "relays").relays
+        assert sum(a is not b for a, b in zip(relays_before, relays_after)) > 10     # new views…
+        after_all = _model(builder, "all_relays_rows").rows
+        assert len(after_all) == len(before_all) and all(a is b for a, b in zip(after_all, before_all))
+        after_groups = _model(builder, "groups").rows
+        assert all(after_groups[fp] is row for fp, row in before_groups.items())     # …the same rows
+        assert rowcache.ALL_RELAYS_ROWS.misses == misses                             # no row rendered again
+    finally:
+        builder.close()

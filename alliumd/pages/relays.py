@@ -104,15 +104,22 @@ class AllRelaysRows:
 
 
 def build_all_relays_rows(inputs: RenderInputs) -> AllRelaysRows:
-    """A relay whose view is the very object of last time (the relays model keeps unchanged relays' views)
-    keeps its row object, so the template's row cache (pages/rowcache.py) reuses its HTML."""
+    """A relay whose view is the very object of last time (the relays model keeps unchanged relays' views),
+    or whose new row is equal to the old one (a new hour moves every running relay's ``last_seen``, which
+    the table does not show), keeps its row object, so the template's row cache (pages/rowcache.py)
+    reuses its HTML."""
     previous = inputs.previous("all_relays_rows")
     known = previous.sources if previous is not None else {}
     rows, sources = [], {}
     for relay in _relays(inputs).relays:
         fp = relay["fingerprint"]
         old = known.get(fp)
-        row = old[1] if old is not None and old[0] is relay else all_relays_row(relay)
+        if old is not None and old[0] is relay:
+            row = old[1]
+        else:
+            row = all_relays_row(relay)
+            if old is not None and old[1] == row:
+                row = old[1]
         rows.append(row)
         sources[fp] = (relay, row)
     return AllRelaysRows(rows, sources)

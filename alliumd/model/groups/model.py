@@ -84,7 +84,14 @@ def build_groups(model: RelayModel, previous: GroupsModel | None = None) -> Grou
             updated = _update_groups(model, previous)
             if updated is not None:
                 return updated
-        return _build_groups(model)
+        return _build_groups(model, previous.rows if previous is not None else None)
+
+
+def _same_row(row: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """``previous`` when it is equal to ``row``: a relay whose view is new only because something its row
+    does not show changed (each new hour moves every running relay's ``last_seen``) keeps its row object,
+    so the tables' row cache (pages/rowcache.py) and the history rows built from it stay valid."""
+    return previous if previous is not None and previous == row else row
 
 
 def _group_ids(keys: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -147,7 +154,7 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
     for fp in gone:
         del rows[fp]
     for fp in came + changed:
-        rows[fp] = relay_row(new[fp])
+        rows[fp] = _same_row(relay_row(new[fp]), prev.rows.get(fp))
     position = {r["fingerprint"]: i for i, r in enumerate(model.relays)}
     columns = prev.columns.patched(model.relays, [new[fp] for fp in candidates], gone, relay_keys)
     groups = {kind: dict(by_id) for kind, by_id in prev.groups.items()}
@@ -298,7 +305,7 @@ def _flag_names(gid: str, fingerprints: list[str], relay_keys: dict[str, dict[st
     return names
 
 
-def _build_groups(model: RelayModel) -> GroupsModel:
+def _build_groups(model: RelayModel, previous_rows: dict[str, dict[str, Any]] | None = None) -> GroupsModel:
     families = family_ids(model.relays)
     groups: dict[str, dict[str, Group]] = {kind: {} for kind in KINDS}
     rows: dict[str, dict[str, Any]] = {}
@@ -308,7 +315,7 @@ def _build_groups(model: RelayModel) -> GroupsModel:
         fp = relay["fingerprint"]
         keys = relay_group_keys(relay, families.get(fp), ids)
         relay_keys[fp] = keys
-        rows[fp] = relay_row(relay)
+        rows[fp] = _same_row(relay_row(relay), previous_rows.get(fp) if previous_rows else None)
         for kind in GROUP_KINDS:
             if keys[kind] is not None:
                 _member(groups[kind], kind, keys[kind]).fingerprints.append(fp)
