@@ -36,3 +36,10 @@ class Canonical:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return self.string_list(value)
         return value
+
+
+def reuse_equal(new: Any, previous: Any) -> Any:
+    """``previous`` when it is equal to ``new``, else ``new``: a value rebuilt from a new object (a relay
+    view that is new only because something else in it changed) stays the very object consumers keyed by
+    identity already know (the tables' row cache, models that reuse what was made from it)."""
+    return previous if previous is not None and previous == new else new

@@ -36,6 +36,7 @@ from ..model import aroi as aroi_model, relay_extras as extras_model, uptime as 
 from ..model.health import overload_view, relay_diagnostics
 from ..model.history import packed
 from ..model.percentiles import relay_percentiles
+from ..core.canonical import reuse_equal
 from ..core.jsonx import view_bytes as json_bytes
 from .pagekey import same_arguments
 from .fragments import Fragment, token_of
@@ -114,12 +115,10 @@ def build_all_relays_rows(inputs: RenderInputs) -> AllRelaysRows:
     for relay in _relays(inputs).relays:
         fp = relay["fingerprint"]
         old = known.get(fp)
-        if old is not None and old[0] is relay:
-            row = old[1]
-        else:
+        if old is None:
             row = all_relays_row(relay)
-            if old is not None and old[1] == row:
-                row = old[1]
+        else:
+            row = old[1] if old[0] is relay else reuse_equal(all_relays_row(relay), old[1])
         rows.append(row)
         sources[fp] = (relay, row)
     return AllRelaysRows(rows, sources)

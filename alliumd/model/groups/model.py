@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from ...core.canonical import reuse_equal
 from ...core.gcpause import gc_paused
 from .. import format as fmt
 from ..relays import RelayModel
@@ -87,13 +88,6 @@ def build_groups(model: RelayModel, previous: GroupsModel | None = None) -> Grou
         return _build_groups(model, previous.rows if previous is not None else None)
 
 
-def _same_row(row: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
-    """``previous`` when it is equal to ``row``: a relay whose view is new only because something its row
-    does not show changed (each new hour moves every running relay's ``last_seen``) keeps its row object,
-    so the tables' row cache (pages/rowcache.py) and the history rows built from it stay valid."""
-    return previous if previous is not None and previous == row else row
-
-
 def _group_ids(keys: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(kind, id) of every group a relay with these keys is in."""
     for kind in GROUP_KINDS:
@@ -154,7 +148,7 @@ def _update_groups(model: RelayModel, prev: GroupsModel) -> GroupsModel | None:
     for fp in gone:
         del rows[fp]
     for fp in came + changed:
-        rows[fp] = _same_row(relay_row(new[fp]), prev.rows.get(fp))
+        rows[fp] = reuse_equal(relay_row(new[fp]), prev.rows.get(fp))
     position = {r["fingerprint"]: i for i, r in enumerate(model.relays)}
     columns = prev.columns.patched(model.relays, [new[fp] for fp in candidates], gone, relay_keys)
     groups = {kind: dict(by_id) for kind, by_id in prev.groups.items()}
@@ -315,7 +309,7 @@ def _build_groups(model: RelayModel, previous_rows: dict[str, dict[str, Any]] | 
         fp = relay["fingerprint"]
         keys = relay_group_keys(relay, families.get(fp), ids)
         relay_keys[fp] = keys
-        rows[fp] = _same_row(relay_row(relay), previous_rows.get(fp) if previous_rows else None)
+        rows[fp] = reuse_equal(relay_row(relay), previous_rows.get(fp) if previous_rows else None)
         for kind in GROUP_KINDS:
             if keys[kind] is not None:
                 _member(groups[kind], kind, keys[kind]).fingerprints.append(fp)
