@@ -11,8 +11,10 @@ output and manifest), then in the same builder ``uptime``, ``relay``,
 ``none`` (nothing changed) and ``churn`` (1 % of the relays, drawn among the running ones, change a flag,
 their version, restart or go down, in the same hour: the history store
 records their events and only their dependents are rewritten) and ``hour``
-(the next Onionoo hour, nothing else changed: every relay page shows the
-hour, so all are rewritten; their charts are copied, see pages/fragments.py).  ``--restart`` puts a new builder's
+(the next Onionoo hour, nothing else changed: ``relays_published`` and each
+running relay's ``last_seen`` move; a page states the publication it shows,
+so only the pages that show the hour itself, and relays whose content the
+bench's document changed, are rewritten).  ``--restart`` puts a new builder's
 start-up batch between ``cold`` and the scenarios, as a daemon started after ``alliumd --once`` has.  With ``--profile`` each scenario runs under
 cProfile and prints its top entries by cumulative and by own time.  This is
 a measuring tool for development; ``python -m bench`` is the benchmark.

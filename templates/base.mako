@@ -1,6 +1,7 @@
 ## Layout shared by every page.  Links are relative (chrome['root']) so the
 ## site works from file:// and under any URL prefix.  Nothing volatile here:
-## page bytes must only change when the data does.  The navigation is
+## page bytes must only change when the data does (a page's key leaves out the
+## sources' publication times: a page states the publication it was rendered from).  The navigation is
 ## chrome['nav'] (Registry.nav: only pages this build writes), a loop, not a
 ## def call per link: every one of ~30k pages renders it.
 <!DOCTYPE html>
@@ -35,6 +36,12 @@ ${next.body()}
 </main>
 <footer>
 <p>Built by alliumd from public Tor network data. Times are UTC. Every page works without JavaScript.</p>
+<p>A page is rewritten when a publication changes what it shows: the data times at its top are those of the
+publication it shows, and every later one repeated it${"" if chrome['status'] else "."}\
+% if chrome['status']:
+ (the <a href="${chrome['root']}${chrome['status']}">status page</a> has each source's latest).\
+% endif
+</p>
 </footer>
 </body>
 </html>

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from alliumd.model import format as fmt
-from alliumd.model.relays import build_relays, build_relays_lines, network_summary, relay_view
+from alliumd.model.relays import at_publication, build_relays, build_relays_lines, network_summary, relay_view
+from alliumd.model.relays.view import SEEN_AT_PUBLICATION
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 MIT = "details_search-AS3-MIT_3relays_2021-10-09-1400.json"
@@ -90,8 +91,13 @@ def test_real_2021_fields():
     assert moria["roles"] == ["middle"] and moria["role"] == "middle"
     assert moria["measured"] is True
     assert moria["last_restarted"] == "2021-09-12 12:38:33 UTC"
-    assert moria["last_restarted_ago"] == "27 d 1 h before the data was published"   # not "ago": vs now
-    assert moria["last_seen_ago"] == "when the data was published"                   # not "0 m ago"
+    assert moria["last_restarted_ago"] is None and moria["state_duration"] is None   # counted by the page
+    assert moria["last_seen"] == SEEN_AT_PUBLICATION                 # running: the publication's own hour
+    shown = at_publication(moria, fmt.parse_onionoo_time(model.source_time))
+    assert shown["last_restarted_ago"] == "27 d 1 h before the data was published"   # not "ago": vs now
+    assert shown["last_seen_ago"] == "when the data was published"                   # not "0 m ago"
+    assert shown["last_seen"] == fmt.timestamp(fmt.parse_onionoo_time(model.source_time))
+    assert moria["last_restarted_ago"] is None                       # the model's view is not changed
     assert moria["first_seen_date"] == "2010-01-18"
     assert moria["overload_general_timestamp"] is None and moria["overload_general"] is None
 
@@ -143,7 +149,7 @@ def test_missing_optional_keys_are_tolerated():
     assert view["contact"] is None and view["platform"] is None and view["os"] is None
     assert view["consensus_weight"] == 0 and view["observed_bandwidth_text"] == fmt.MISSING
     assert view["exit_policy_summary"] is None and view["first_seen"] == fmt.MISSING
-    assert view["first_seen_ago"] == fmt.MISSING and view["family_size"] == 1
+    assert at_publication(view, None)["first_seen_ago"] == fmt.MISSING and view["family_size"] == 1
 
 
 def test_wrong_types_count_as_absent():
@@ -285,8 +291,13 @@ def test_relays_built_from_lines_equal_a_full_parse_and_reuse_unchanged_lines():
     same = [f for f in second.by_fingerprint if second.by_fingerprint[f] is first.by_fingerprint.get(f)]
     assert fp3 not in same and len(same) == len(second.relays) - 1
     assert second.by_fingerprint[fp3]["nickname"] == "Renamed"
-    later = build_relays_lines({**envelope, "relays_published": "2026-08-22 12:00:00"}, lines, second)
-    assert not any(later.by_fingerprint[f] is second.by_fingerprint[f] for f in later.by_fingerprint)
+    # the same lines published an hour later: a running relay last seen at 11:00 was not in the 12:00
+    # consensus after all (its view changes); a relay that is down keeps its view
+    later_envelope = {**envelope, "relays_published": "2026-08-22 12:00:00"}
+    later = build_relays_lines(later_envelope, lines, second)
+    assert later.relays == build_relays_lines(later_envelope, lines).relays
+    kept = {f for f in later.by_fingerprint if later.by_fingerprint[f] is second.by_fingerprint[f]}
+    assert kept and kept == {f for f, r in later.by_fingerprint.items() if not r["running"]}
 
 
 def test_a_down_relay_is_not_shown_with_the_running_flag():
@@ -296,3 +307,40 @@ def test_a_down_relay_is_not_shown_with_the_running_flag():
     up = relay_view({"fingerprint": "B" * 40, "running": True, "flags": flags}, None)
     assert down["flags"] == ["Fast", "Guard", "Stable", "Valid"] and down["role"] == "guard"
     assert "Running" in up["flags"] and up["flags_text"] == "Fast Guard Running Stable Valid"
+
+
+# -- a new hour ----------------------------------------------------------------------------
+
+def _hour_lines(doc: dict, hour: str) -> tuple[dict, list[bytes]]:
+    """The envelope and the compact relay lines (Onionoo's layout) of ``doc`` published at ``hour``."""
+    envelope = {k: v for k, v in doc.items() if k != "relays"}
+    envelope["relays_published"] = hour
+    return envelope, [json.dumps(r, separators=(",", ":")).encode() for r in doc["relays"]]
+
+
+def test_a_new_hour_keeps_the_view_of_every_relay_it_does_not_change():
+    """A new hour moves ``relays_published`` and each running relay's ``last_seen``: no relay is parsed
+    again, the views are the same objects, and the downtime filter counts from the new hour."""
+    doc = json.loads((REAL.parent / "onionoo_details_small.json").read_text(encoding="utf-8"))
+    old, new = "2026-08-22 11:00:00", "2026-08-22 12:00:00"
+    down = next(r for r in doc["relays"] if not r["running"])
+    down["last_seen"] = "2026-08-15 11:30:00"             # 6 d 23 h 30 m before 11:00: hidden from 12:00 on
+    # a hostile relay that is down but whose last_seen moves with the hour, with "running":true nested
+    odd = next(r for r in doc["relays"] if not r["running"] and r is not down)
+    odd.update(last_seen=old, extra={"running": True})
+    before = build_relays_lines(*_hour_lines(doc, old))
+    assert down["fingerprint"] not in before.hidden
+    for relay in doc["relays"]:
+        if relay["running"] or relay is odd:
+            assert relay["last_seen"] == old
+            relay["last_seen"] = new
+    after = build_relays_lines(*_hour_lines(doc, new), before)
+    scratch = build_relays_lines(*_hour_lines(doc, new))
+    assert after.relays == scratch.relays and after.hidden == scratch.hidden      # as if built anew
+    assert after.hidden - before.hidden == {down["fingerprint"]}
+    assert after.parsed == 1                                                      # the hostile one only
+    assert after.by_fingerprint[odd["fingerprint"]]["last_seen"] == "2026-08-22 12:00:00 UTC"
+    running = [r["fingerprint"] for r in doc["relays"] if r["running"]]
+    assert all(after.by_fingerprint[fp] is before.by_fingerprint[fp] for fp in running)
+    shown = at_publication(after.by_fingerprint[running[0]], fmt.parse_onionoo_time(new))
+    assert shown["last_seen"] == "2026-08-22 12:00:00 UTC" and shown["last_seen_ago"] == "when the data was published"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import paths
@@ -38,9 +38,14 @@ class Deferred:
 
     fn: Callable[..., dict[str, Any]]
     args: tuple = ()
+    # when the data was published (appended to ``args`` when the view is built), and not part of the key:
+    # a page is rendered again when what it shows changes, not because a new publication repeats it.  A
+    # rendered page counts its spans ("UP for 3 d 4 h") to the publication its chrome names, so a page
+    # left as it was stays true to the time it states (see base.mako's footer).
+    stamp: tuple = ()
 
     def build(self) -> dict[str, Any]:
-        return self.fn(*self.args)
+        return self.fn(*self.args, *self.stamp)
 
     def __reduce__(self):
         """Pickled for a render worker: a function may have a ``ship`` that gives the (function, arguments)
@@ -48,7 +53,7 @@ class Deferred:
         the renderer, which can share one argument tuple between families (a relay's metrics.txt reads a
         twentieth of its page's records): the workers need not receive all of it again."""
         ship = getattr(self.fn, "ship", None)
-        return (Deferred, ship(*self.args) if ship is not None else (self.fn, self.args))
+        return (Deferred, (*(ship(*self.args) if ship is not None else (self.fn, self.args)), self.stamp))
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,11 @@ class SourceInfo:
     sample: bool
     stale: bool
     enabled: bool = True         # enabled in the configuration (says why an unavailable source has no data)
+
+    def keyed(self) -> "SourceInfo":
+        """What of this source a page's key covers: everything but the publication time, so a new
+        publication re-renders only the pages whose view changed; the others keep the time they state."""
+        return replace(self, published=None)
 
 
 class RenderInputs:

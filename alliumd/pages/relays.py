@@ -33,6 +33,7 @@ from typing import Any
 
 from ..model import bandwidth as bandwidth_model, charts, consensus_eval, format as fmt, identity
 from ..model import aroi as aroi_model, relay_extras as extras_model, uptime as uptime_model
+from ..model.relays import at_publication
 from ..model.health import overload_view, relay_diagnostics
 from ..model.history import packed
 from ..model.percentiles import relay_percentiles
@@ -138,10 +139,11 @@ def expand_relays_all(inputs: RenderInputs) -> Iterator[Page]:
 
 def expand_relay(inputs: RenderInputs) -> Iterator[Page]:
     marks = relay_marks(inputs)
+    stamp = (_relays(inputs).source_time,)     # not in the key: a new hour renders the relays it changed
     for fp, records in inputs.model("relay_pages").items():
         args = (records, marks)
-        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args))
-        yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args), content_type="json")
+        yield Page(relay_path(fp), "relay.mako", Deferred(relay_page_view, args, stamp))
+        yield Page(relay_json_path(fp), "relay.json", Deferred(relay_json_view, args, stamp), content_type="json")
 
 
 NO_MARKS = {"votes_stale": False, "aroi_available": True, "aroi_stale": False, "aroi_sample": False}
@@ -244,15 +246,16 @@ def build_relay_pages(inputs: RenderInputs) -> RelayPageArgs:
     return out
 
 
-def relay_page_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
+def relay_page_view(records: tuple, marks: dict[str, bool], published: str | None = None) -> dict[str, Any]:
     """The relay page's view: its data, the page's wording of it (pages/relay_text.py) and the chart
     geometry of its histories.
 
     ``records`` is the relay's entry of build_relay_pages: (relay, ranks, uptime entry,
-    bandwidth entry, family, vote, AROI status, group ids, events, extras).
+    bandwidth entry, family, vote, AROI status, group ids, events, extras).  ``published`` is the
+    details document's ``relays_published``, which the relay's spans are counted to (Deferred ``stamp``).
     """
     uptime_entry, bandwidth_entry = records[2], records[3]
-    data = _shared_data(records, marks)
+    data = _shared_data(records, marks, published)
     return {**data, "shown": relay_text(data), "charts": history_charts(uptime_entry, bandwidth_entry)}
 
 
@@ -268,15 +271,15 @@ def relay_charts(uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str,
                                        bandwidth_model.series_of(bandwidth_entry))
 
 
-def relay_json_view(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
+def relay_json_view(records: tuple, marks: dict[str, bool], published: str | None = None) -> dict[str, Any]:
     """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    return {"schema": RELAY_JSON_SCHEMA, **_shared_data(records, marks)}
+    return {"schema": RELAY_JSON_SCHEMA, **_shared_data(records, marks, published)}
 
 
-_last_data: list = [None, None, None]          # (records, marks, relay_data of them): see _shared_data
+_last_data: list = [None, None, None, None]    # (records, marks, published, relay_data of them): _shared_data
 
 
-def _shared_data(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
+def _shared_data(records: tuple, marks: dict[str, bool], published: str | None) -> dict[str, Any]:
     """relay_data, computed once for a relay's two pages.
 
     The HTML and JSON jobs of a relay are queued together with the very same
@@ -284,13 +287,14 @@ def _shared_data(records: tuple, marks: dict[str, bool]) -> dict[str, Any]:
     second view reuses the first one's data when the arguments are the same
     objects.  Views are read-only, so sharing the dict is safe.
     """
-    last_records, last_marks, last_data = _last_data
-    if records is last_records and marks is last_marks:
+    last_records, last_marks, last_published, last_data = _last_data
+    if records is last_records and marks is last_marks and published == last_published:
         return last_data
     relay, ranks, uptime_entry, bandwidth_entry, family, vote, aroi, groups, events, extras = records
+    relay = at_publication(relay, fmt.parse_onionoo_time(published))
     data = relay_data(relay, family, ranks, uptime_entry, bandwidth_entry, vote, aroi, groups, marks, events,
                       extras)
-    _last_data[:] = [records, marks, data]
+    _last_data[:] = [records, marks, published, data]
     return data
 
 
@@ -300,7 +304,7 @@ def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, i
                marks: dict[str, bool] = NO_MARKS, events: tuple = (), extras: dict | None = None) -> dict[str, Any]:
     """Everything a relay page shows except chart geometry (this is also the relay's JSON).
 
-    ``groups`` is the relay's entry of the groups model (``relay_keys``); None: no group links.
+    ``relay`` has its spans counted (model.relays.at_publication).  ``groups`` is the relay's entry of the groups model (``relay_keys``); None: no group links.
     """
     contact = relay["contact"]
     evaluation = consensus_section(vote, marks)

@@ -13,7 +13,9 @@ derived from its function and arguments: pagekey.py) skips the page without
 building its view; an unchanged view hash skips the template; an unchanged output
 hash skips the write.  Keys and view hashes are salted with the build info,
 which covers the code, the templates and the render settings, and with the
-family's page chrome (source times, stale and sample markers).
+family's page chrome (stale and sample markers).  Not with the sources'
+publication times: a page is rendered again when what it shows changes, and
+states the publication it was rendered from (registry.Deferred ``stamp``).
 """
 
 from __future__ import annotations

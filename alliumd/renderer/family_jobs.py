@@ -35,7 +35,8 @@ class FamilyRendering:
             log.info("family %s skipped: no data for %s yet", family.name, ", ".join(missing))
             return None
         chrome_sources = [sources[s] for s in sorted(family.chrome_sources) if s in sources]
-        salt = (self.build_info + repr(chrome_sources)).encode()           # code, templates and chrome
+        # code, templates and chrome: stale and sample markers, not publication times (SourceInfo.keyed)
+        salt = (self.build_info + repr([s.keyed() for s in chrome_sources])).encode()
         run = FamilyRun(family.name, self.manifest.outputs.get(family.name, {}))
 
         def new_chunk() -> Chunk:

@@ -24,7 +24,7 @@ from mako import exceptions as mako_exceptions
 
 from ..core import jsonx
 
-from ..pages.common import INDEX_PATH, STYLE_PATH
+from ..pages.common import INDEX_PATH, STATUS_PATH, STYLE_PATH
 from ..pages import fragments
 from ..pages.registry import Deferred, SourceInfo
 from ..pages.templates import make_lookup
@@ -48,10 +48,12 @@ def page_chrome(path: str, site_title: str, sources: list[SourceInfo] | tuple,
                 nav: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """What base.mako draws around every page; its links come from the site's URL table (pages/common.py).
 
-    ``home`` is the overview's path only when this build writes it (it leads the navigation).
+    ``home`` is the overview's path only when this build writes it (it leads the navigation); ``status``
+    the status page's, which the footer points to for each source's latest publication.
     """
     return {"site_title": site_title, "root": "../" * path.count("/"), "page_path": path, "sources": sources,
-            "nav": nav, "style": STYLE_PATH, "home": INDEX_PATH if nav and nav[0][0] == INDEX_PATH else None}
+            "nav": nav, "style": STYLE_PATH, "home": INDEX_PATH if nav and nav[0][0] == INDEX_PATH else None,
+            "status": STATUS_PATH if any(p == STATUS_PATH for p, _ in nav) else None}
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from .build import (DOWNTIME_DAYS, ROLES, SUMMARY_FLAGS, TOP_RELAYS, build_relays, build_relays_from,
                     build_relays_lines, is_long_down, network_summary, RelayModel)
-from .view import CAPS, MAX_FAMILY_IDS, MAX_HOST_NAMES, current_state, relay_view
+from .view import CAPS, MAX_FAMILY_IDS, MAX_HOST_NAMES, at_publication, current_state, relay_view
 
 __all__ = ["DOWNTIME_DAYS", "ROLES", "SUMMARY_FLAGS", "TOP_RELAYS", "build_relays", "build_relays_from",
            "build_relays_lines", "is_long_down", "network_summary", "RelayModel", "CAPS", "MAX_FAMILY_IDS",
-           "MAX_HOST_NAMES", "current_state", "relay_view"]
+           "MAX_HOST_NAMES", "at_publication", "current_state", "relay_view"]

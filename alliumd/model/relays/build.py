@@ -16,7 +16,7 @@ from ...core.gcpause import gc_paused
 from ...core.jsonx import loads
 from .. import format as fmt
 from .share import Shared
-from .view import _int, relay_view
+from .view import SEEN_AT_PUBLICATION, _int, relay_view
 
 
 DOWNTIME_DAYS = 7.0           # allium's --filter-downtime; [render] hide_down_after_days
@@ -60,20 +60,41 @@ def build_relays_lines(envelope: dict[str, Any], items: Iterable[bytes | memoryv
                        previous: RelayModel | None = None, downtime_days: float = DOWNTIME_DAYS) -> RelayModel:
     """Build the model from the raw JSON of each relay object (one per line of the document).
 
-    A relay whose line is byte-identical to its line in ``previous`` (from a
-    document with the same publication time, which the view's "ago" texts
-    depend on) keeps its view: a document in which one relay changed costs
-    one parse, not ten thousand.
+    A relay whose line is byte-identical to its line in ``previous`` keeps
+    its view: a document in which one relay changed costs one parse, not ten
+    thousand.  A new hour moves every running relay's ``last_seen`` to the new
+    publication time, and nothing else of an unchanged relay: the digest of a
+    running relay's line reads that field as "the publication's own time"
+    (which its view says too: view.SEEN_AT_PUBLICATION), so such a relay
+    keeps its view across hours.  Whether a relay is hidden by the downtime
+    filter counts from the publication, so it is worked out again then.
     """
-    reuse = previous.memo if previous is not None and previous.source_time == envelope.get("relays_published") \
-        and previous.downtime_days == downtime_days else {}
-    return _build(envelope, ((item, hashlib.blake2b(item, digest_size=16).digest()) for item in items), reuse,
-                  downtime_days)
+    source_time = envelope.get("relays_published")
+    reuse = previous.memo if previous is not None and previous.downtime_days == downtime_days else {}
+    new_hour = previous is not None and previous.source_time != source_time
+    seen = b'"last_seen":"' + source_time.encode() + b'"' if isinstance(source_time, str) else None
+    return _build(envelope, ((item, _line_digest(item, seen)) for item in items), reuse, downtime_days,
+                  new_hour)
+
+
+def _line_digest(item: bytes | memoryview, seen: bytes | None) -> bytes:
+    """The digest of a relay line; a running relay's ``last_seen`` equal to the publication time (``seen``)
+    counts as the same in every hour (the views compact JSON gives ``"running":true`` only at a relay's top
+    level: any quote inside a string is escaped)."""
+    if seen is not None:
+        line = bytes(item)
+        if seen in line and b'"running":true' in line:
+            return hashlib.blake2b(line.replace(seen, b'"last_seen":@'), digest_size=DIGEST_SIZE).digest() + b"@"
+    return hashlib.blake2b(item, digest_size=DIGEST_SIZE).digest()
+
+
+DIGEST_SIZE = 16              # a line read with its last_seen as the publication's time has one byte more
 
 
 def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]],
-           reuse: dict[bytes, tuple[dict | None, bool]], downtime_days: float) -> RelayModel:
-    """``entries``: (relay object, or its raw JSON when a line digest is given; line digest or None)."""
+           reuse: dict[bytes, tuple[dict | None, bool]], downtime_days: float, new_hour: bool = False) -> RelayModel:
+    """``entries``: (relay object, or its raw JSON when a line digest is given; line digest or None).
+    ``new_hour``: ``reuse`` is from another publication time (the downtime filter is applied again)."""
     published = fmt.parse_onionoo_time(envelope.get("relays_published"))
     limit = timedelta(days=downtime_days) if downtime_days > 0 else None
     relays: list[dict[str, Any]] = []
@@ -85,6 +106,8 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
     with gc_paused():
         for obj, line_digest in entries:
             known = reuse.get(line_digest) if line_digest is not None else None
+            if known is not None and new_hour and known[0] is not None:
+                known = _across_hours(known, len(line_digest) > DIGEST_SIZE, published, limit)
             if known is None:
                 parsed += 1
                 if line_digest is not None:
@@ -131,6 +154,25 @@ def is_long_down(obj: dict, published: datetime | None,
         return False
     last_seen = fmt.parse_onionoo_time(obj.get("last_seen"))
     return last_seen is not None and published - last_seen > limit
+
+
+def _across_hours(known: tuple[dict, bool], at_publication: bool, published: datetime | None,
+                  limit: timedelta | None) -> tuple[dict, bool] | None:
+    """A view from another publication's line with the same digest, if it holds for this one (else None:
+    parse the line again).  Its ``last_seen`` may say "the publication's time" only if this line's does
+    (``at_publication``: its digest read it so), which only a running relay's may; whether a relay that
+    is down is hidden counts from this publication."""
+    view = known[0]
+    if at_publication or view["last_seen"] == SEEN_AT_PUBLICATION:
+        return known if at_publication and view["running"] and view["last_seen"] == SEEN_AT_PUBLICATION else None
+    return known if view["running"] else (view, _long_down_view(view, published, limit))
+
+
+def _long_down_view(view: dict[str, Any], published: datetime | None, limit: timedelta | None) -> bool:
+    """is_long_down of a relay that is not running, from its view (its ``last_seen`` as shown)."""
+    text = view["last_seen"]
+    last_seen = fmt.parse_onionoo_time(text[:-4]) if text.endswith(" UTC") else None
+    return limit is not None and published is not None and last_seen is not None and published - last_seen > limit
 
 
 def network_summary(relays: list[dict[str, Any]], truncated: int = 0) -> dict[str, Any]:

@@ -177,38 +177,66 @@ def _policy_summary(summary: Any) -> str | None:
     return None
 
 
+# The relay's times, absolute; their spans to the publication ("… before the data was published", how long
+# it has been UP or DOWN) are placeholders here (None), filled in by ``at_publication`` for the page that is
+# rendered.  So a view is equal from one hourly document to the next while its relay does not change, and
+# so is its page's key: a new hour renders only the relays it changed.
+TIMES = ("first_seen", "last_seen", "last_restarted", "last_changed_address_or_port")
+SPANS = (*(key + "_ago" for key in TIMES), "state_seconds", "state_duration")
+# a running relay's last_seen is the publication's own hour (Onionoo: the last consensus that listed it)
+SEEN_AT_PUBLICATION = "(when the data was published)"
+
+
 def _times(obj: dict, published: datetime | None) -> dict[str, Any]:
+    running = obj.get("running") is True
     out: dict[str, Any] = {}
-    for key in ("first_seen", "last_seen", "last_restarted", "last_changed_address_or_port"):
+    for key in TIMES:
         value = obj.get(key)
-        stamp, ago, day = _time_texts(value if isinstance(value, str) else None, published)
-        out[key] = stamp
-        out[key + "_ago"] = ago
+        when = fmt.parse_onionoo_time(value)
+        out[key] = (SEEN_AT_PUBLICATION if key == "last_seen" and running and when is not None and when == published
+                    else _stamp(when))
+        out[key + "_ago"] = None
         if key == "first_seen":
-            out["first_seen_date"] = day
-    out.update(current_state(obj.get("running") is True, obj.get("last_restarted"), obj.get("last_seen"),
-                             published))
+            out["first_seen_date"] = fmt.date(when)
+    since = fmt.parse_onionoo_time(obj.get("last_restarted") if running else obj.get("last_seen"))
+    out.update({"state": "up" if running else "down", "state_since": _stamp(since),
+                "state_seconds": None, "state_duration": None})
     return out
 
 
-def current_state(running: bool, last_restarted: Any, last_seen: Any, now: datetime | None) -> dict[str, Any]:
-    """UP since the last restart or DOWN since last seen, as a span up to ``now``.
+def at_publication(relay: dict[str, Any], published: datetime | None) -> dict[str, Any]:
+    """``relay`` (a view) with its spans counted to ``published``, the details document's publication
+    time (never the clock): what the relay's page and JSON show.  A copy; views are shared."""
+    out = dict(relay)
+    if out["last_seen"] == SEEN_AT_PUBLICATION:
+        out["last_seen"] = fmt.timestamp(published)
+    for key in TIMES:
+        out[key + "_ago"] = fmt.ago(_stamp_time(out[key]), published)
+    out.update(current_state(out["state_since"], published))
+    return out
+
+
+def current_state(since_text: str, now: datetime | None) -> dict[str, Any]:
+    """How long a relay has been UP (since its last restart) or DOWN (since last seen), up to ``now``.
 
     ``now`` is the details document's publication time, never the clock, so
     the page does not change while its data does not.
     """
-    since = fmt.parse_onionoo_time(last_restarted if running else last_seen)
+    since = _stamp_time(since_text)
     seconds = (now - since).total_seconds() if since is not None and now is not None else None
-    return {"state": "up" if running else "down", "state_since": fmt.timestamp(since),
-            "state_seconds": int(seconds) if seconds is not None else None,
+    return {"state_seconds": int(seconds) if seconds is not None else None,
             "state_duration": fmt.duration(seconds) if seconds is not None else fmt.MISSING}
 
 
 @lru_cache(maxsize=1 << 16)
-def _time_texts(value: str | None, published: datetime | None) -> tuple[str, str, str]:
-    """(timestamp, "… ago", date) of an Onionoo time; thousands of relays share each value."""
-    when = fmt.parse_onionoo_time(value)
-    return fmt.timestamp(when), fmt.ago(when, published), fmt.date(when)
+def _stamp(when: datetime | None) -> str:
+    """A time as shown; thousands of relays share each value."""
+    return fmt.timestamp(when)
+
+
+def _stamp_time(text: str) -> datetime | None:
+    """The time a ``_stamp`` text shows (``fmt.timestamp``: "YYYY-MM-DD hh:mm:ss UTC"); None for "–"."""
+    return fmt.parse_onionoo_time(text[:-4]) if text.endswith(" UTC") else None
 
 
 def _overload(obj: dict) -> dict[str, Any]:
