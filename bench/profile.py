@@ -69,7 +69,7 @@ def prepare(data: Path, work: Path) -> dict[str, Path]:
              "uptime": out / "uptime.summary.json", "uptime_changed": out / "uptime_changed.summary.json",
              "bandwidth": out / "bandwidth.summary.json", "aroi": out / "aroi.summary.json"}
     files["details_churn"] = out / "details_churn-2.json"      # 2: bench/scenarios.churn (running relays)
-    files["details_hour"] = out / "details_hour.json"
+    files["details_hour"] = out / "details_hour-2.json"        # 2: only the hour moves (scenarios.next_hour)
     if marker.exists():
         if not files["details_churn"].exists():
             files["details_churn"].write_bytes(churn(files["details"].read_bytes(), seed=1)[0])
