@@ -490,3 +490,16 @@ def test_leaderboards_of_a_few_changed_relays_equal_a_fresh_build():
     other = aroi.build_leaderboards(rm2, gm2, uptime, bandwidth, am2, previous=first, versions=("uptime-2",
                                                                                              "bandwidth-1"))
     assert plain(other) == plain(again)                          # a new uptime document: everything recomputed
+    # a day later (the veteran days count to the publication): the operators are kept, their days recounted
+    later = copy.deepcopy(changed)
+    later["relays_published"] = "2026-08-23 11:00:00"
+    for relay in later["relays"]:
+        if relay.get("running") and relay.get("last_seen") == changed["relays_published"]:
+            relay["last_seen"] = later["relays_published"]
+    days = again.memo.metrics[BIG_ID].veteran_days             # (the memo is handed on: read it first)
+    rm3 = build_relays_lines(*lines(later), rm2)
+    gm3 = build_groups(rm3, gm2)
+    am3 = aroi.build_aroi(rm3, gm3, vm)
+    day = aroi.build_leaderboards(rm3, gm3, uptime, bandwidth, am3, previous=again, versions=versions)
+    assert plain(day) == plain(aroi.build_leaderboards(rm3, gm3, uptime, bandwidth, am3))
+    assert day.memo.metrics[BIG_ID].veteran_days == days + 1

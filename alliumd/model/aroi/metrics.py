@@ -66,16 +66,17 @@ class MetricsMemo:
 
     An operator whose contact group is the very same object (the groups
     model shares a group none of whose relays changed), whose network-wide
-    inputs (rare countries, AS rarity scores, the bandwidth periods, the
-    document time) are unchanged and whose relays' uptime and bandwidth
-    entries are the very same objects (the uptime and bandwidth models keep
-    the entry of a relay whose summary did not change: a new uptime document
-    changes a few percent of them) keeps its history, spread and veteran
-    figures; only the cheap figures that read the whole network (weight
-    authority) or the validator are computed again.
+    inputs (rare countries, AS rarity scores, the bandwidth periods) are
+    unchanged and whose relays' uptime and bandwidth entries are the very
+    same objects (the uptime and bandwidth models keep the entry of a relay
+    whose summary did not change: a new uptime document changes a few
+    percent of them) keeps its history and spread figures; only the cheap
+    figures that read the whole network (weight authority), the validator or
+    the document time (the veteran days, for a new hour) are computed again.
     """
 
     context: tuple = ()
+    reference: datetime | None = None                             # the publication the veteran days count to
     groups: dict[str, Any] = field(default_factory=dict)          # operator id → its contact group object
     metrics: dict[str, "OperatorMetrics"] = field(default_factory=dict)
     versions: tuple = ()                                          # the uptime and bandwidth documents read
@@ -104,7 +105,8 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
     bandwidth_relays = bandwidth.relays if bandwidth is not None else {}
     period_points = (bandwidth.network.get("period_points") or {}) if bandwidth is not None else {}
     statuses = aroi.relays if aroi is not None else {}
-    context = (uptime is None, bandwidth is None, period_points, rare, as_scores, reference)
+    # not the publication time: only the veteran figures count to it (worked out again for a new one)
+    context = (uptime is None, bandwidth is None, period_points, rare, as_scores)
     reusable = memo is not None and bool(versions) and memo.context == context
     old_groups, old_metrics = (memo.groups, memo.metrics) if reusable else ({}, {})
     # the same documents: every kept group's entries are the same; other documents: compare them per operator
@@ -120,6 +122,9 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
                                *(bandwidth_relays.get(fp) for fp in group.fingerprints))
         if old_groups.get(gid) is group and (old_entries is None or _same_objects(old_entries.get(gid), read)):
             m = OperatorMetrics(*_ALL_FIELDS(old_metrics[gid]))        # a shallow copy (as dataclasses.replace)
+            if memo.reference != reference:
+                m.veteran_days, m.veteran_factor, m.veteran_score = 0, 1.0, 0.0
+                _veteran_metrics(m, members, reference)
         else:
             domain = keys[group.fingerprints[0]]["aroi"]
             m = OperatorMetrics(id=gid, label=domain or clean_text(contact, 40) or gid, aroi_domain=domain,
@@ -136,6 +141,7 @@ def build_operator_metrics(relays: RelayModel, groups: GroupsModel, uptime: Any 
         out[gid] = m
     if memo is not None:
         memo.context = context
+        memo.reference = reference
         memo.groups = {gid: groups.groups["contact"][gid] for gid in out}
         memo.metrics = out
         memo.versions = versions
