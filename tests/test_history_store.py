@@ -129,6 +129,74 @@ def test_relays_left_unchanged_are_skipped_and_record_the_same(tmp_path):
         s.close()
 
 
+def test_a_new_hour_diffs_unchanged_relays_from_their_stored_state_and_records_the_same(tmp_path):
+    """A new publication time in which a relay's view, keys and AROI status are the very objects of the last
+    diff: it is not snapshot again (its stored state stands in), but diffed, so its weight samples and time
+    move as in a full diff; a weight that leaves the band is an event either way."""
+    relays = [relay(FP_A), relay(FP_B), relay("C" * 40)]
+    stores = [HistoryStore(tmp_path / "memo.sqlite3"), HistoryStore(tmp_path / "full.sqlite3")]
+    first = pub(T0, *relays)
+    for s in stores:
+        recordmod.record(s, first, T0)
+    memo = recordmod.record(stores[0], first, T0).unchanged
+    snapshot, snapshots = ev.snapshot, []
+
+    def counting(relay_view, **kw):
+        snapshots.append(relay_view["fingerprint"])
+        return snapshot(relay_view, **kw)
+
+    for hour in range(1, 6):
+        later = pub(T0 + hour * HOUR, *relays)
+        later.keys = first.keys                          # the same objects, as the groups model keeps them
+        if hour == 5:                                    # B's weight leaves ±50 % of its median
+            relays[1] = relay(FP_B, consensus_weight=100)
+            later = pub(T0 + hour * HOUR, *relays)
+            later.keys = {**first.keys, FP_B: {"contact": "c-B", "family": None}}
+        snapshots.clear()
+        recordmod.ev.snapshot = counting
+        try:
+            out = recordmod.record(stores[0], later, T0 + hour * HOUR, memo)
+        finally:
+            recordmod.ev.snapshot = snapshot
+        memo = out.unchanged
+        full = recordmod.record(stores[1], later, T0 + hour * HOUR)
+        assert snapshots == ([FP_B] if hour == 5 else [])
+        assert (out.added, out.touched_relays) == (full.added, full.touched_relays)
+        assert stores[0].states() == stores[1].states()
+    assert len(stores[0].states()[FP_A]["cwh"]) == 6 and stores[0].states()[FP_A]["t"] == T0 + 5 * HOUR
+    assert [e["kind"] for e in stores[0].events(fp=FP_B)] == [e["kind"] for e in stores[1].events(fp=FP_B)]
+    assert any(e["fp"] == FP_B for e in stores[0].events())
+    for s in stores:
+        s.close()
+
+
+def test_a_present_relays_seen_moves_at_most_once_a_day(tmp_path):
+    """Retention counts in days, so a relay present in every hourly publication whose state does not change
+    (its 24 weight samples are full and equal) does not have its row written every hour: its ``seen`` moves
+    once it lags a day, and retention still counts from there."""
+    s = HistoryStore(tmp_path / "h.sqlite3", retention_days=2)
+    a = relay(FP_A)
+    first = pub(T0, a)
+
+    def seen():
+        return s.db.execute("SELECT seen FROM relay_state WHERE fp = ?", (FP_A,)).fetchone()[0]
+
+    for hour in range(0, 51):
+        later = pub(T0 + hour * HOUR, a)
+        later.keys = first.keys
+        recordmod.record(s, later, T0 + hour * HOUR)
+        if hour == 30:
+            assert seen() == T0 + 23 * HOUR               # the last hour its state changed (24th sample)
+    assert seen() == T0 + 48 * HOUR                       # a day later it moved on
+    recordmod.record(s, pub(T0 + 95 * HOUR, relay(FP_B)), T0 + 95 * HOUR)        # A is gone: "down"
+    assert seen() == T0 + 95 * HOUR and not s.states()[FP_A]["run"]
+    recordmod.record(s, pub(T0 + 143 * HOUR, relay(FP_B)), T0 + 143 * HOUR)
+    assert FP_A in s.states()                             # 48 h later: kept…
+    recordmod.record(s, pub(T0 + 144 * HOUR, relay(FP_B)), T0 + 144 * HOUR)
+    assert FP_A not in s.states()                         # …and dropped once it lags the 2-day retention
+    s.close()
+
+
 def test_retention_and_cap_per_relay(tmp_path):
     s = HistoryStore(tmp_path / "h.sqlite3", retention_days=2, max_per_relay=3)
     events = [ev.event(T0 + i * HOUR, FP_A, "restart", i, i + 1, f"restart {i}") for i in range(6)]

@@ -50,7 +50,9 @@ class Unchanged:
 
     Sound because the diff of a relay is a function of (stored state, snapshot, publication time, whether
     AROI data is known), and a state the diff produced is its own fixpoint for the same snapshot and time:
-    re-diffing it yields no event and no new state.  A few hundred bytes per relay, no copies.
+    re-diffing it yields no event and no new state.  For a new publication time such a relay is diffed
+    again (its weight samples and time move), with the stored state standing in for its snapshot: a state
+    is its snapshot plus what the diff sets anew.  A few hundred bytes per relay, no copies.
     """
 
     published: float | None = None
@@ -102,8 +104,8 @@ def record(store: HistoryStore, pub: Publication, now: float, unchanged: Unchang
     if fresh_format:            # states written by another version of snapshot(): diffing them would invent
         previous = {}           # changes, so this publication is a new baseline (the events stay)
     aroi_known = pub.aroi is not None
-    memo = unchanged.relays if (unchanged is not None and unchanged.published == pub.details_time
-                                and unchanged.aroi_known == aroi_known) else {}
+    memo = unchanged.relays if unchanged is not None and unchanged.aroi_known == aroi_known else {}
+    same_time = unchanged is not None and unchanged.published == pub.details_time
     current, seen, kept = {}, {}, {}
     for relay in pub.relays:
         fp = relay["fingerprint"]
@@ -111,7 +113,13 @@ def record(store: HistoryStore, pub: Publication, now: float, unchanged: Unchang
         if last is not None and last[0] is relay and previous.get(fp) is last[3]:
             keys = pub.keys.get(fp) or {}
             if last[1] is keys and last[2] == (pub.aroi.get(fp) if aroi_known else None):
-                kept[fp] = last                     # stored at this publication time already (its `seen` too)
+                if same_time:
+                    kept[fp] = last                 # stored at this publication time already (its `seen` too)
+                    continue
+                # a new publication (hour) that did not change the relay: its stored state holds its snapshot
+                # (and more, which diff_relays sets anew: the weight samples, the time)
+                current[fp] = last[3]
+                seen[fp] = last[:3]
                 continue
         current[fp], keys, aroi = _snapshot(pub, relay, fp)
         seen[fp] = (relay, keys, aroi)
@@ -137,9 +145,10 @@ def record(store: HistoryStore, pub: Publication, now: float, unchanged: Unchang
         network += ev.notice_changes(store.network_state("notices"), pub.notices, pub.notices_time)
         saved["notices"] = sorted(set(pub.notices))
     everything = events + network
-    if not everything and not states and not saved and previous:
+    if not everything and not states and not saved and previous and same_time:
         out.unchanged = _unchanged(pub, kept, seen, previous)
         return out                                    # the same publication again: nothing to write
+    # (a new one that changed nothing is recorded: its relays are seen, which retention counts from)
     recoveries = store.recoveries
     out.added = store.record(source="onionoo_details", published=pub.details_time, events=everything,
                              states=states, network=saved, present=current.keys(), now=now,

@@ -31,6 +31,7 @@ log = logging.getLogger("alliumd.history")
 
 FILENAME = "history.sqlite3"
 SCHEMA_VERSION = 1
+SEEN_STEP = 86400.0         # how far a present relay's `seen` may lag its last publication (retention is in days)
 MIGRATIONS: dict[int, list[str]] = {          # version → statements that reach it from version - 1
     1: [
         "CREATE TABLE events (id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, time REAL NOT NULL, fp TEXT, "
@@ -269,7 +270,9 @@ class HistoryStore:
                 added = db.total_changes - before
                 if replace_states:
                     db.execute("DELETE FROM relay_state")
-                db.executemany("UPDATE relay_state SET seen = ? WHERE fp = ?", [(published, fp) for fp in present])
+                # retention counts in days: a relay's `seen` moves at most once a day, not every hour for all
+                db.executemany("UPDATE relay_state SET seen = ? WHERE fp = ? AND seen < ?",
+                               [(published, fp, published - SEEN_STEP) for fp in present])
                 if states:
                     db.executemany("INSERT INTO relay_state (fp, state, seen) VALUES (?, ?, ?) "
                                    "ON CONFLICT (fp) DO UPDATE SET state = excluded.state, seen = excluded.seen",
