@@ -13,7 +13,8 @@
 <button type="submit">Search</button>
 </form>
 <noscript><p class="note">Searching needs JavaScript. The lists below lead to every relay without it.</p></noscript>
-<p class="note">Search reads <code>search-index.json</code>, so it works when the site is served over HTTP
+<p class="note">Search reads <code>search-index.json</code> (the relays of the details published
+${index_published}), so it works when the site is served over HTTP
 (<code>python3 -m http.server --directory var/www</code>), not from a page opened as a file.</p>
 <p id="search-status" class="note" role="status" aria-live="polite"></p>
 <div id="results"></div>

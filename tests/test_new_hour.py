@@ -62,6 +62,9 @@ def test_a_new_hour_rewrites_only_what_it_changed(tmp_path):
             text = after[path].decode()
             assert "Renamed001" in text or CHANGED in text or "2026-08-22 12:00" in text, path
         assert len(written) < 40, sorted(written)
+        # the search page names the publication of the index it searches, which a new hour rewrites
+        assert {"search.html", "search-index.json"} <= written and "2026-08-22 12:00:00 UTC)" in \
+            after["search.html"].decode()
         # the unchanged page states the publication it shows, counted to it: as true as an hour ago
         assert after[f"relay/{UP}/index.html"] == before[f"relay/{UP}/index.html"]
         # the rewritten one states the new publication and counts to it

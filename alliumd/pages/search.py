@@ -20,7 +20,9 @@ from .groups import groups_model
 
 def expand_search_page(inputs: RenderInputs) -> Iterator[Page]:
     browse = [{"title": gm.LIST_TITLES[k], "href": common.list_path(k, "bandwidth")} for k in gm.LIST_KINDS]
-    yield Page(common.SEARCH_PATH, "search.mako", {"browse": browse, "index_path": common.SEARCH_INDEX_PATH})
+    # the index's publication is in the view, not only in the chrome: the page is rewritten with its index
+    yield Page(common.SEARCH_PATH, "search.mako", {"browse": browse, "index_path": common.SEARCH_INDEX_PATH,
+                                                   "index_published": common.relays(inputs).published})
 
 
 def expand_search_index(inputs: RenderInputs) -> Iterator[Page]:
@@ -47,7 +49,7 @@ MODELS = [ModelSpec("search_index", DETAILS_ONLY, build_index_model)]
 
 FAMILIES = [
     # the page holds no data, but it reads details for its "Data:" line: what it searches is the index
-    # built from them, so it says when that was published (rewritten when the details time changes)
+    # built from them, so it says when that was published (its view holds it: rewritten with the index)
     PageFamily("search_page", DETAILS_ONLY, expand_search_page, required=DETAILS_ONLY, description="search form",
                paths=(common.SEARCH_PATH,), nav=(80, "Search", common.SEARCH_PATH)),
     PageFamily("search_index", DETAILS_ONLY, expand_search_index, required=DETAILS_ONLY,
