@@ -304,7 +304,8 @@ def relay_data(relay: dict[str, Any], family: dict[str, Any], ranks: dict[str, i
                marks: dict[str, bool] = NO_MARKS, events: tuple = (), extras: dict | None = None) -> dict[str, Any]:
     """Everything a relay page shows except chart geometry (this is also the relay's JSON).
 
-    ``relay`` has its spans counted (model.relays.at_publication).  ``groups`` is the relay's entry of the groups model (``relay_keys``); None: no group links.
+    ``relay`` has its spans counted (model.relays.at_publication).  ``groups`` is the relay's entry of the
+    groups model (``relay_keys``); None: no group links.
     """
     contact = relay["contact"]
     evaluation = consensus_section(vote, marks)

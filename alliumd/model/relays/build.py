@@ -79,8 +79,8 @@ def build_relays_lines(envelope: dict[str, Any], items: Iterable[bytes | memoryv
 
 def _line_digest(item: bytes | memoryview, seen: bytes | None) -> bytes:
     """The digest of a relay line; a running relay's ``last_seen`` equal to the publication time (``seen``)
-    counts as the same in every hour (the views compact JSON gives ``"running":true`` only at a relay's top
-    level: any quote inside a string is escaped)."""
+    counts as the same in every hour.  (In Onionoo's compact JSON, ``"running":true`` can only be a key and
+    its value, never inside a string, whose quotes are escaped; a nested one is caught by _across_hours.)"""
     if seen is not None:
         line = bytes(item)
         if seen in line and b'"running":true' in line:
@@ -156,15 +156,16 @@ def is_long_down(obj: dict, published: datetime | None,
     return last_seen is not None and published - last_seen > limit
 
 
-def _across_hours(known: tuple[dict, bool], at_publication: bool, published: datetime | None,
+def _across_hours(known: tuple[dict, bool], seen_at_publication: bool, published: datetime | None,
                   limit: timedelta | None) -> tuple[dict, bool] | None:
     """A view from another publication's line with the same digest, if it holds for this one (else None:
     parse the line again).  Its ``last_seen`` may say "the publication's time" only if this line's does
-    (``at_publication``: its digest read it so), which only a running relay's may; whether a relay that
-    is down is hidden counts from this publication."""
+    (``seen_at_publication``: its digest read it so), which only a running relay's may; whether a relay
+    that is down is hidden counts from this publication."""
     view = known[0]
-    if at_publication or view["last_seen"] == SEEN_AT_PUBLICATION:
-        return known if at_publication and view["running"] and view["last_seen"] == SEEN_AT_PUBLICATION else None
+    if seen_at_publication or view["last_seen"] == SEEN_AT_PUBLICATION:
+        return known if (seen_at_publication and view["running"]
+                         and view["last_seen"] == SEEN_AT_PUBLICATION) else None
     return known if view["running"] else (view, _long_down_view(view, published, limit))
 
 

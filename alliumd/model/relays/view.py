@@ -182,7 +182,6 @@ def _policy_summary(summary: Any) -> str | None:
 # rendered.  So a view is equal from one hourly document to the next while its relay does not change, and
 # so is its page's key: a new hour renders only the relays it changed.
 TIMES = ("first_seen", "last_seen", "last_restarted", "last_changed_address_or_port")
-SPANS = (*(key + "_ago" for key in TIMES), "state_seconds", "state_duration")
 # a running relay's last_seen is the publication's own hour (Onionoo: the last consensus that listed it)
 SEEN_AT_PUBLICATION = "(when the data was published)"
 
