@@ -75,6 +75,8 @@ def test_a_new_hour_rewrites_only_what_it_changed(tmp_path):
         assert restarted and restarted.group(1) == "2026-08-06 01:27:39"
         assert (int(restarted.group(2)), int(restarted.group(3))) == (16, 10)     # to 12:00, not 11:00
         data = json.loads((www / "relay" / CHANGED / "index.json").read_bytes())
+        assert data["published"] == "2026-08-22 12:00:00 UTC"            # the publication it shows
+        assert json.loads(after[f"relay/{UP}/index.json"])["published"] == "2026-08-22 11:00:00 UTC"
         assert data["relay"]["last_seen"] == "2026-08-22 12:00:00 UTC"
         assert data["relay"]["state_duration"] == "16 d 10 h"
         # the footer says what a page's data time means, and where the latest ones are

@@ -215,8 +215,10 @@ def test_json_is_the_view_without_chart_geometry_and_wording():
     pages = render(inputs)
     data = json.loads(pages[f"relay/{THYME}/index.json"])
     assert data["schema"] == RELAY_JSON_SCHEMA
-    assert set(data) == {"schema", "relay", "diagnostics", "links", "aroi_domain", "family", "family_note", "percentiles",
-                         "uptime", "traffic", "overload", "aroi_validation", "consensus_evaluation", "events", "extras"}
+    assert set(data) == {"schema", "published", "relay", "diagnostics", "links", "aroi_domain", "family", "family_note",
+                         "percentiles", "uptime", "traffic", "overload", "aroi_validation", "consensus_evaluation",
+                         "events", "extras"}
+    assert data["published"] == "2026-08-22 11:00:00 UTC"                  # the details publication it shows
     assert data["consensus_evaluation"] == {"available": False}           # no collector source here
     assert data["aroi_validation"]["status"] in ("unknown", "validated", "unauthorized", "misconfigured")
     assert data["aroi_validation"]["validator_available"] is False
@@ -229,7 +231,8 @@ def test_json_is_the_view_without_chart_geometry_and_wording():
     assert data["traffic"]["total_data_period_label"] == "past 6 months"
     [family_page] = [p for p in site.FAMILIES if p.name == "relay"]
     view = next(p.view_model() for p in family_page.expand(inputs) if p.path == f"relay/{THYME}/index.html")
-    assert json.loads(json_bytes({"schema": RELAY_JSON_SCHEMA, **{k: v for k, v in view.items() if k not in ("charts", "shown")}})) == data
+    assert json.loads(json_bytes({"schema": RELAY_JSON_SCHEMA, "published": data["published"],
+                                  **{k: v for k, v in view.items() if k not in ("charts", "shown")}})) == data
     assert view["shown"]["consensus_weight"] == f"{data['relay']['consensus_weight']:,}"     # the page's wording
 
 

@@ -272,8 +272,10 @@ def relay_charts(uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str,
 
 
 def relay_json_view(records: tuple, marks: dict[str, bool], published: str | None = None) -> dict[str, Any]:
-    """``relay/<FP>/index.json``: the page's view model without chart geometry."""
-    return {"schema": RELAY_JSON_SCHEMA, **_shared_data(records, marks, published)}
+    """``relay/<FP>/index.json``: the page's view model without chart geometry, and the details publication
+    it shows (its spans count to it; a later publication that changed nothing here left the file as it is)."""
+    return {"schema": RELAY_JSON_SCHEMA, "published": fmt.timestamp(fmt.parse_onionoo_time(published)),
+            **_shared_data(records, marks, published)}
 
 
 _last_data: list = [None, None, None, None]    # (records, marks, published, relay_data of them): _shared_data
