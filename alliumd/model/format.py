@@ -76,6 +76,13 @@ def timestamp(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC") if dt else MISSING
 
 
+def parse_timestamp(text: str | None) -> datetime | None:
+    """The datetime a :func:`timestamp` text shows (a relay view's times); None for "–" or anything else."""
+    if not text or not text.endswith(" UTC"):
+        return None
+    return parse_onionoo_time(text[:-4])
+
+
 def date(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d") if dt else MISSING
 

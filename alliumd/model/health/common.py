@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from .. import format as fmt
@@ -49,11 +49,7 @@ def os_family(os_name: str | None) -> str | None:
     return os_name or None
 
 
-def _parse_view_time(text: str | None) -> datetime | None:
-    """A relay-model timestamp ("YYYY-MM-DD HH:MM:SS UTC") back to a datetime."""
-    if not text or not text.endswith(" UTC"):
-        return None
-    return fmt.parse_onionoo_time(text[:-4])
+_parse_view_time = fmt.parse_timestamp       # a relay-model timestamp ("YYYY-MM-DD HH:MM:SS UTC") back to a datetime
 
 
 def _uptime(entries: dict, fp: str, period: str) -> float | None:

@@ -171,8 +171,7 @@ def _across_hours(known: tuple[dict, bool], seen_at_publication: bool, published
 
 def _long_down_view(view: dict[str, Any], published: datetime | None, limit: timedelta | None) -> bool:
     """is_long_down of a relay that is not running, from its view (its ``last_seen`` as shown)."""
-    text = view["last_seen"]
-    last_seen = fmt.parse_onionoo_time(text[:-4]) if text.endswith(" UTC") else None
+    last_seen = fmt.parse_timestamp(view["last_seen"])
     return limit is not None and published is not None and last_seen is not None and published - last_seen > limit
 
 

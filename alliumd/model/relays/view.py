@@ -210,7 +210,7 @@ def at_publication(relay: dict[str, Any], published: datetime | None) -> dict[st
     if out["last_seen"] == SEEN_AT_PUBLICATION:
         out["last_seen"] = fmt.timestamp(published)
     for key in TIMES:
-        out[key + "_ago"] = fmt.ago(_stamp_time(out[key]), published)
+        out[key + "_ago"] = fmt.ago(fmt.parse_timestamp(out[key]), published)
     out.update(current_state(out["state_since"], published))
     return out
 
@@ -221,7 +221,7 @@ def current_state(since_text: str, now: datetime | None) -> dict[str, Any]:
     ``now`` is the details document's publication time, never the clock, so
     the page does not change while its data does not.
     """
-    since = _stamp_time(since_text)
+    since = fmt.parse_timestamp(since_text)
     seconds = (now - since).total_seconds() if since is not None and now is not None else None
     return {"state_seconds": int(seconds) if seconds is not None else None,
             "state_duration": fmt.duration(seconds) if seconds is not None else fmt.MISSING}
@@ -231,11 +231,6 @@ def current_state(since_text: str, now: datetime | None) -> dict[str, Any]:
 def _stamp(when: datetime | None) -> str:
     """A time as shown; thousands of relays share each value."""
     return fmt.timestamp(when)
-
-
-def _stamp_time(text: str) -> datetime | None:
-    """The time a ``_stamp`` text shows (``fmt.timestamp``: "YYYY-MM-DD hh:mm:ss UTC"); None for "–"."""
-    return fmt.parse_onionoo_time(text[:-4]) if text.endswith(" UTC") else None
 
 
 def _overload(obj: dict) -> dict[str, Any]:
