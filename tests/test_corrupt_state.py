@@ -229,3 +229,27 @@ def test_daemon_with_damaged_state_files_runs_and_rebuilds_them(api, start_daemo
         assert corrupt_files((lib / name).parent, Path(name).name), name
     assert sourcestate.load(lib, "onionoo_details").last_status == 200
     assert d.ctl("status").returncode == 0
+
+
+def test_the_background_saver_writes_the_newest_manifest_and_a_load_waits_for_it(tmp_path):
+    """The renderer hands its manifest to a thread (the batch does not wait for the disk): a load in the
+    same process still sees the last save, and only the newest of the saves waiting is the file."""
+    saver = manifestmod.BackgroundSaver(tmp_path)
+    for n in range(5):
+        saver.save(manifestmod.Manifest(f"build {n}", {}, {"relay": {f"relay/{n}/index.html": ["a", "b", None]}}))
+    loaded = manifestmod.load(tmp_path)             # no flush first: load() waits for this process's saves
+    assert loaded.build_info == "build 4" and loaded.outputs == {"relay": {"relay/4/index.html": ["a", "b", None]}}
+    assert not list((tmp_path / ".tmp").iterdir())  # no temp file left behind
+
+
+def test_a_manifest_save_the_disk_refuses_is_logged_and_the_next_one_lands(tmp_path, caplog):
+    state = tmp_path / "lib"
+    state.write_text("a file where the state directory should be")
+    saver = manifestmod.BackgroundSaver(state)
+    saver.save(manifestmod.Manifest("first", {}, {}))
+    assert saver.flush(timeout=10)
+    assert "cannot save the render manifest" in caplog.text
+    state.unlink()
+    saver.save(manifestmod.Manifest("second", {}, {}))
+    assert saver.flush(timeout=10)
+    assert manifestmod.load(state).build_info == "second"

@@ -82,6 +82,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self.status_provider = status_provider or (lambda: {})
         self.cache_dir = cfg.daemon.cache_dir
         self.manifest = manifestmod.load(cfg.daemon.state_dir)
+        self.manifest_saver = manifestmod.BackgroundSaver(cfg.daemon.state_dir)
         self.template_dir = template_dir
         self.dispatcher = Dispatcher(cfg.daemon.output_dir, parallel_min=parallel_min,
                                      workers=(cfg.render.workers or None) if workers is None else workers,
@@ -103,9 +104,11 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         return self.dispatcher.local.lookup
 
     def close(self) -> None:
-        """Stop the render workers (they also stop on their own when this process exits)."""
+        """Stop the render workers (they also stop on their own when this process exits); the manifest
+        is on disk when it returns."""
         self.dispatcher.close()
         self.history.close()
+        self.manifest_saver.flush()
 
     def _build_info(self) -> str:
         h = hashlib.sha256()
@@ -207,7 +210,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
             self._drop_unknown_families(result)
         if not families:
             result.duration = time.monotonic() - started
-            manifestmod.save(self.cfg.daemon.state_dir, self.manifest)
+            self.manifest_saver.save(self.manifest)
             return result
         sources = self._describe_sources({s for f in families for s in f.inputs}, now)
         hashes = {n: e["sha256"] for n, e in self.manifest.inputs.items()}
@@ -233,6 +236,6 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         result.families = [f.name for f in families]
         if not result.errors:
             self.manifest.build_info = self.build_info
-        manifestmod.save(self.cfg.daemon.state_dir, self.manifest)
+        self.manifest_saver.save(self.manifest)
         result.duration = time.monotonic() - started
         return result
