@@ -172,8 +172,8 @@ def test_a_new_hour_diffs_unchanged_relays_from_their_stored_state_and_records_t
 
 def test_a_present_relays_seen_moves_at_most_once_a_day(tmp_path):
     """Retention counts in days, so a relay present in every hourly publication whose state does not change
-    (its 24 weight samples are full and equal) does not have its row written every hour: its ``seen`` moves
-    once it lags a day, and retention still counts from there."""
+    does not have its row written every hour (its weight samples go to the one weights row): its ``seen``
+    moves once it lags a day, and retention still counts from there."""
     s = HistoryStore(tmp_path / "h.sqlite3", retention_days=2)
     a = relay(FP_A)
     first = pub(T0, a)
@@ -185,9 +185,12 @@ def test_a_present_relays_seen_moves_at_most_once_a_day(tmp_path):
         later = pub(T0 + hour * HOUR, a)
         later.keys = first.keys
         recordmod.record(s, later, T0 + hour * HOUR)
+        if hour == 24:
+            assert seen() == T0                           # a day behind, not more: not written yet
         if hour == 30:
-            assert seen() == T0 + 23 * HOUR               # the last hour its state changed (24th sample)
-    assert seen() == T0 + 48 * HOUR                       # a day later it moved on
+            assert seen() == T0 + 25 * HOUR               # the first hour it lagged more than a day
+    assert seen() == T0 + 50 * HOUR                       # a day later it moved on
+    assert len(s.states()[FP_A]["cwh"]) == 24             # while its samples moved every hour
     recordmod.record(s, pub(T0 + 95 * HOUR, relay(FP_B)), T0 + 95 * HOUR)        # A is gone: "down"
     assert seen() == T0 + 95 * HOUR and not s.states()[FP_A]["run"]
     recordmod.record(s, pub(T0 + 143 * HOUR, relay(FP_B)), T0 + 143 * HOUR)
@@ -269,6 +272,63 @@ def test_an_unversioned_database_is_migrated_in_place(tmp_path):
     s = HistoryStore(path)
     assert s.open() is not None and s.recoveries == 0
     s.close()
+
+
+def test_a_new_hour_that_only_samples_weights_writes_one_row_not_every_relays(tmp_path):
+    """Each publication adds a weight sample to every running relay's state; those samples are stored for
+    all relays in one row, so a new hour that changes nothing else leaves the relays' rows as they are, and a
+    new process reads the states back with their samples."""
+    path = tmp_path / "history.sqlite3"
+    s = HistoryStore(path)
+    a, b = relay(FP_A), relay(FP_B, consensus_weight=20)
+    first = pub(T0, a, b)
+    recordmod.record(s, first, T0)
+    rows = s.db.execute("SELECT fp, state, seen FROM relay_state ORDER BY fp").fetchall()
+    for hour in (1, 2, 3):
+        later = pub(T0 + hour * HOUR, a, b)
+        later.keys = first.keys
+        recordmod.record(s, later, T0 + hour * HOUR)
+    assert s.db.execute("SELECT fp, state, seen FROM relay_state ORDER BY fp").fetchall() == rows
+    assert all(b"cwh" not in state for _, state, _ in rows)
+    assert s.states()[FP_B]["cwh"] == [20, 20, 20, 20] and s.states()[FP_B]["t"] == T0 + 3 * HOUR
+    stored = {fp: dict(state) for fp, state in s.states().items()}
+    s.close()
+    again = HistoryStore(path)
+    assert again.states() == stored
+    # a change beyond the samples writes that relay's row (and its samples go on in the weights row)
+    later = pub(T0 + 4 * HOUR, a, relay(FP_B, consensus_weight=20, version="0.4.9.1"))
+    later.keys = first.keys
+    recordmod.record(again, later, T0 + 4 * HOUR)
+    now_rows = dict(again.db.execute("SELECT fp, state FROM relay_state").fetchall())
+    assert now_rows[FP_A] == dict((fp, st) for fp, st, _ in rows)[FP_A] and b"0.4.9.1" in now_rows[FP_B]
+    assert again.states()[FP_B]["cwh"] == [20] * 5
+    again.close()
+
+
+def test_a_version_1_store_keeps_the_samples_its_states_hold(tmp_path):
+    """Before schema 2 each state held its own samples: the migration adds the weights row, those states are
+    read with their samples, and the next publication carries them on in the weights row."""
+    path = tmp_path / "history.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in storemod.MIGRATIONS[1]:
+        db.execute(statement)
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO schema_version VALUES (1)")
+    state = dict(ev.snapshot(relay(FP_A), contact_id="c-A", family_id=None), cwh=[10, 10, 10], cwb="normal", t=T0)
+    db.execute("INSERT INTO relay_state VALUES (?, ?, ?)", (FP_A, storemod.jsonx.dumps(state), T0))
+    db.execute("INSERT INTO network_state VALUES ('snapshot_format', ?)", (str(ev.SNAPSHOT_FORMAT),))
+    db.execute("INSERT INTO network_state VALUES ('started', ?)", (str(T0),))
+    db.close()
+    s = HistoryStore(path)
+    assert s.open().execute("SELECT version FROM schema_version").fetchone()[0] == 2
+    assert s.states()[FP_A]["cwh"] == [10, 10, 10]
+    later = pub(T0 + HOUR, relay(FP_A))
+    out = recordmod.record(s, later, T0 + HOUR)
+    assert out.added == 0                                 # the same relay: no event, no new baseline
+    s.close()
+    again = HistoryStore(path)
+    assert again.states()[FP_A]["cwh"] == [10, 10, 10, 10] and again.states()[FP_A]["t"] == T0 + HOUR
+    again.close()
 
 
 def test_readonly_store_never_creates_the_file(tmp_path):

@@ -30,7 +30,7 @@ from ..core.canonical import Canonical
 log = logging.getLogger("alliumd.history")
 
 FILENAME = "history.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SEEN_STEP = 86400.0         # how far a present relay's `seen` may lag its last publication (retention is in days)
 MIGRATIONS: dict[int, list[str]] = {          # version → statements that reach it from version - 1
     1: [
@@ -47,7 +47,15 @@ MIGRATIONS: dict[int, list[str]] = {          # version → statements that reac
         "CREATE TABLE publications (source TEXT NOT NULL, published REAL NOT NULL, recorded REAL NOT NULL, "
         "events INTEGER NOT NULL, PRIMARY KEY (source, published)) WITHOUT ROWID",
     ],
+    # every relay's weight samples in one row (see WEIGHT_KEYS); a version-1 state keeps its own until it changes
+    2: [
+        "CREATE TABLE relay_weights (one INTEGER PRIMARY KEY CHECK (one = 1), weights BLOB NOT NULL)",
+    ],
 }
+# The keys of a relay state that every publication moves (model/events: the consensus weight samples, their
+# band, the publication they were sampled at).  They are stored for all relays in one row, not in each
+# relay's: a new hour then writes one row, not 10k states whose only change is a sample.
+WEIGHT_KEYS = ("cwh", "cwb", "t")
 EVENT_COLUMNS = ("id", "uid", "time", "fp", "kind", "before", "after", "text", "nickname", "contact", "family")
 
 
@@ -182,8 +190,7 @@ class HistoryStore:
     def states(self) -> dict[str, dict[str, Any]]:
         """Every relay's last remembered state (fingerprint → state); do not modify the result."""
         if self._states is None or self.readonly:
-            states = self._guarded("reading relay states", lambda db: _shared_states(
-                db.execute("SELECT fp, state FROM relay_state")), None)
+            states = self._guarded("reading relay states", _read_states, None)
             if states is None:
                 return {}
             self._states = states
@@ -256,7 +263,11 @@ class HistoryStore:
         """
         events = list(events)
         states = states or {}
-        present = [fp for fp in present if fp not in states]
+        known = {} if replace_states or not states else self.states()
+        # a state whose other keys are those stored needs no row: the weights row carries its samples
+        rows = {fp: state for fp, state in states.items()
+                if (old := known.get(fp)) is None or _differs_beyond_weights(old, state)}
+        present = [fp for fp in present if fp not in rows]
 
         def write(db):
             db.execute("BEGIN IMMEDIATE")
@@ -273,16 +284,18 @@ class HistoryStore:
                 # retention counts in days: a relay's `seen` moves at most once a day, not every hour for all
                 db.executemany("UPDATE relay_state SET seen = ? WHERE fp = ? AND seen < ?",
                                [(published, fp, published - SEEN_STEP) for fp in present])
-                if states:
+                if rows:
                     db.executemany("INSERT INTO relay_state (fp, state, seen) VALUES (?, ?, ?) "
                                    "ON CONFLICT (fp) DO UPDATE SET state = excluded.state, seen = excluded.seen",
-                                   [(fp, jsonx.dumps(s), published) for fp, s in states.items()])
+                                   [(fp, jsonx.dumps(_without_weights(s)), published) for fp, s in rows.items()])
                 for key, value in (network or {}).items():
                     db.execute("INSERT OR REPLACE INTO network_state (key, value) VALUES (?, ?)",
                                (key, json.dumps(value, separators=(",", ":"))))
                 db.execute("INSERT OR REPLACE INTO publications (source, published, recorded, events) "
                            "VALUES (?, ?, ?, ?)", (source, published, now, added))
                 pruned = self._prune(db, now, {e["fp"] for e in events if e["fp"] is not None})
+                if states or pruned:
+                    _write_weights(db, {**known, **states}, pruned)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -311,6 +324,41 @@ class HistoryStore:
             db.execute("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE fp = ? "
                        "ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?)", (fp, self.max_per_relay))
         return gone
+
+
+def _without_weights(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if k not in WEIGHT_KEYS}
+
+
+def _differs_beyond_weights(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether two states differ in a key that is stored in the relay's own row."""
+    return any(k not in WEIGHT_KEYS and old.get(k, _MISSING) != v for k, v in new.items()) or any(
+        k not in WEIGHT_KEYS and k not in new for k in old)
+
+
+_MISSING = object()
+
+
+def _write_weights(db: sqlite3.Connection, states: dict[str, dict[str, Any]], dropped: Iterable[str]) -> None:
+    """Every relay's weight keys, in the one row of ``relay_weights`` (fingerprint → [cwh, cwb, t])."""
+    dropped = set(dropped)
+    weights = {fp: [state.get(k) for k in WEIGHT_KEYS] for fp, state in states.items()
+               if fp not in dropped and "t" in state}
+    db.execute("INSERT OR REPLACE INTO relay_weights (one, weights) VALUES (1, ?)", (jsonx.dumps(weights),))
+
+
+def _read_states(db: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """Every stored state with its weight keys put back (a state written before schema 2 has its own)."""
+    states = _shared_states(db.execute("SELECT fp, state FROM relay_state"))
+    row = db.execute("SELECT weights FROM relay_weights").fetchone()
+    weights = jsonx.loads(row[0]) if row else {}
+    if not isinstance(weights, dict):
+        raise sqlite3.DatabaseError("relay_weights is not an object")
+    for fp, values in weights.items():
+        state = states.get(fp)
+        if state is not None and isinstance(values, list) and len(values) == len(WEIGHT_KEYS):
+            state.update(zip(WEIGHT_KEYS, values))
+    return states
 
 
 def _shared_states(rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, Any]]:
