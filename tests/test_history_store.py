@@ -10,6 +10,7 @@ import pytest
 from alliumd.history import record as recordmod, store as storemod
 from alliumd.history.store import HistoryStore
 from alliumd.model import events as ev
+from alliumd.model.events import common as ev_common
 
 T0 = 1_780_000_000.0
 HOUR = 3600.0
@@ -370,3 +371,10 @@ def test_a_new_snapshot_format_is_a_new_baseline(store, monkeypatch):
     assert store.network_state("started") == T0 and len(store.events()) == 1       # the old events stay
     # … and the next one diffs normally
     assert recordmod.record(store, pub(T0 + 3 * HOUR, relay(FP_A, version="11")), T0 + 3 * HOUR).added == 1
+
+
+def test_the_store_knows_every_key_a_snapshot_has():
+    """The store writes a relay's row when a key of its snapshot changes (SNAPSHOT_KEYS): a key snapshot()
+    gained without it would never reach the relay's row."""
+    assert set(ev.snapshot(relay(FP_A))) == set(ev_common.SNAPSHOT_KEYS)
+    assert not set(storemod.WEIGHT_KEYS) & set(ev_common.SNAPSHOT_KEYS)

@@ -21,10 +21,12 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from ..core import jsonx
+from ..model.events.common import SNAPSHOT_KEYS
 from ..core.canonical import Canonical
 
 log = logging.getLogger("alliumd.history")
@@ -330,13 +332,15 @@ def _without_weights(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state.items() if k not in WEIGHT_KEYS}
 
 
+_snapshot_part = itemgetter(*SNAPSHOT_KEYS)
+
+
 def _differs_beyond_weights(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether two states differ in a key that is stored in the relay's own row."""
-    return any(k not in WEIGHT_KEYS and old.get(k, _MISSING) != v for k, v in new.items()) or any(
-        k not in WEIGHT_KEYS and k not in new for k in old)
-
-
-_MISSING = object()
+    """Whether two states differ in a key that is stored in the relay's own row (one missing: they do)."""
+    try:
+        return _snapshot_part(old) != _snapshot_part(new) or len(old) != len(new)
+    except KeyError:
+        return True
 
 
 def _write_weights(db: sqlite3.Connection, states: dict[str, dict[str, Any]], dropped: Iterable[str]) -> None:

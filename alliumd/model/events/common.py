@@ -25,6 +25,7 @@ SNAPSHOT_FORMAT = 1          # bump when snapshot() changes: the stored states a
 FAMILY_PREFIX = 12           # family members are remembered by fingerprint prefix (a big family: 4x smaller)
 TRACKED = ("n", "run", "flags", "ver", "plat", "rst", "addr", "ovl", "fam", "contact", "aroi", "cid", "fid", "as")
 _tracked = itemgetter(*TRACKED)
+SNAPSHOT_KEYS = (*TRACKED, "cw")      # what snapshot() returns; a state adds the weight keys (history/store.py)
 _stored = itemgetter(*TRACKED, "cw", "cwh", "cwb")
 CAUSE_FLAGS = frozenset({"Guard", "Stable", "Fast", "HSDir", "Running"})
 # kinds (stable identifiers: they are in the store, the feeds and `alliumctl events --json`)
