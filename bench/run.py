@@ -13,9 +13,7 @@ the cold build, then a daemon for the warm scenarios, driven through the control
 socket (what ``alliumctl refresh`` sends).  Peak RSS is the whole process tree
 (supervisor, fetchers, renderer, render workers), sampled with psutil every
 50 ms; CPU time comes from the kernel's rusage of reaped children (cold) and
-the tree's CPU counters (warm).  Medians over ``--runs`` runs.  Before each
-measurement the dirty pages of the ones before it are written out (``os.sync``,
-untimed: see :func:`flush_writeback`), so each pays for its own writes.
+the tree's CPU counters (warm).  Medians over ``--runs`` runs.
 
 Every warm scenario changes something a page shows, and the site is compared
 before and after it (bench/scenarios.py says what each may and must write): a
@@ -170,19 +168,6 @@ def settle_filesystem(workdir: Path, limit_s: float = 120.0, good_us: float = 25
         time.sleep(5)
 
 
-def flush_writeback() -> float:
-    """Write every dirty page out before a measurement starts (untimed); return the seconds it took.
-
-    A cold build writes ~420 MB of pages that the kernel writes back over the next half minute, and
-    on ext4 (data=ordered) an fsync inside the next measurement (the uptime fetcher publishes its
-    242 MB document with one) waits for that writeback: the same scenario took 1.2 s or 3.5 s
-    depending on what ran before it.  Each measurement then pays for its own writes only.
-    """
-    started = time.monotonic()
-    os.sync()
-    return time.monotonic() - started
-
-
 def cpu_probe(rounds: int = 3) -> float:
     """Seconds a fixed pure-Python loop takes (median of ``rounds``): the host's speed next to the figures.
 
@@ -324,8 +309,7 @@ def observed(daemon: Daemon, scenario: str, subjects: set[str], measure) -> dict
     violation of the scenario's expectation (bench/scenarios.py)."""
     www = daemon.dir / "www"
     before = scenarios.snapshot(www)
-    synced = flush_writeback()
-    figures = {**measure(), "writeback_before_s": round(synced, 2)}
+    figures = measure()
     time.sleep(0.3)                      # a status-only batch may still be writing status.html
     outcome = scenarios.check(scenario, scenarios.compare(before, scenarios.snapshot(www)), www, subjects)
     return {**figures, "pages_written": len(outcome.written), "written_by_kind": outcome.by_kind(),
@@ -371,8 +355,7 @@ def run_dataset(docs: dict[str, tuple[bytes, bytes | None]], runs: int, workdir:
             rundir = workdir / f"run{run}"
             rundir.mkdir()
             config = write_config(rundir, api, list(docs))
-            synced = flush_writeback()
-            cold.append({**cold_run(rundir, config), "writeback_before_s": round(synced, 2)})
+            cold.append(cold_run(rundir, config))
             print(f"  cold run {run + 1}: {cold[-1]['wall_s']:.2f} s", flush=True)
         results["cold"] = median_of(cold)
         results["cold_runs_wall_s"] = [round(c["wall_s"], 2) for c in cold]
