@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core import jsonx
-from ..model.events.common import SNAPSHOT_KEYS
 from ..core.canonical import Canonical
+from ..model.events.common import SNAPSHOT_KEYS
 
 log = logging.getLogger("alliumd.history")
 
