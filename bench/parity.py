@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from alliumd.fetchers import source_module
-from alliumd.model import aroi as aroi_model, format as fmt, health as hm, health_extra as extra, relay_extras
+from alliumd.model import aroi as aroi_model, format as fmt, health as hm, relay_extras
 from alliumd.model.bandwidth import build_bandwidth
 from alliumd.model.groups import build_groups
 from alliumd.cache.graphs import FLAG_PRIORITY
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     show("#2 period length (points)", str(bandwidth.network["period_points"]))
 
     # 3. new relays: one scope
-    published = hm._parse_view_time(relays.published)
+    published = fmt.parse_timestamp(relays.published)
     new_running = hm.new_relay_counts(running, published)
     new_listed = hm.new_relay_counts(relays.relays, published)
     show("#3 new relays in the last 30 days", f"{new_running['30 days']:,} of {n:,} running "

@@ -40,8 +40,8 @@ def test_overloaded_count_and_relay_age():
     assert extra.overloaded(running) == sum(1 for r in raw_running if "overload_general_timestamp" in r) == 3
     ages = [(PUBLISHED - datetime.fromisoformat(r["first_seen"]).replace(tzinfo=timezone.utc)).total_seconds() / 86400
             for r in raw_running]
-    from alliumd.model.health import _parse_view_time
-    got = extra.relay_ages(running, PUBLISHED, _parse_view_time)
+    from alliumd.model.format import parse_timestamp
+    got = extra.relay_ages(running, PUBLISHED, parse_timestamp)
     assert got["count"] == 35 and abs(got["mean"] - statistics.mean(ages)) < 1e-9
     assert abs(got["median"] - statistics.median(ages)) < 1e-9
     cards = {c["id"]: c for c in build_health(model)["cards"]}

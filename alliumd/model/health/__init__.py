@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from .common import (COUNT_FLAGS, EU, EXIT_PORTS, FIVE_EYES, FOURTEEN_EYES, NEW_WINDOWS, RARE_COUNTRY_MAX,
                      TOP_AS_RATIOS, TOP_N, UNDERWEIGHTED, VERSION_STATUSES, os_family)
-from .common import _parse_view_time  # noqa: F401  (the relay-model time reader, for tests and bench)
 from .dashboard import assemble, details_cards, growth_card_of, uptime_card_of
 from .capacity import capacity_card, roles_card, uptime_card, utilization_card
 from .diversity import geography_card, operators_card, platforms_card, providers_card, versions_card

@@ -49,9 +49,6 @@ def os_family(os_name: str | None) -> str | None:
     return os_name or None
 
 
-_parse_view_time = fmt.parse_timestamp       # a relay-model timestamp ("YYYY-MM-DD HH:MM:SS UTC") back to a datetime
-
-
 def _uptime(entries: dict, fp: str, period: str) -> float | None:
     entry = entries.get(fp)
     value = ((entry or {}).get("uptime") or {}).get(period) if isinstance(entry, dict) else None

@@ -8,7 +8,7 @@ from typing import Any
 from .. import format as fmt
 from ..relays import RelayModel
 from .capacity import capacity_card, roles_card, uptime_card, utilization_card
-from .common import _Network, _parse_view_time
+from .common import _Network
 from .diversity import geography_card, operators_card, platforms_card, providers_card, versions_card
 from .growth import growth_card
 from .policy import exit_policy_card
@@ -106,7 +106,7 @@ def uptime_card_of(relays: RelayModel, uptime: Any) -> dict[str, Any]:
 
 def growth_card_of(relays: RelayModel, bandwidth: Any) -> dict[str, Any]:
     running = [r for r in relays.relays if r["running"]]
-    return growth_card(running, _parse_view_time(relays.published), bandwidth)
+    return growth_card(running, fmt.parse_timestamp(relays.published), bandwidth)
 
 
 def assemble(details: dict[str, Any], uptime: dict[str, Any], growth: dict[str, Any]) -> dict[str, Any]:

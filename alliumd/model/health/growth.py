@@ -7,13 +7,13 @@ from typing import Any
 
 from .. import charts, format as fmt, health_extra as extra
 from ..relays import RelayModel
-from .common import NEW_WINDOWS, _card, _parse_view_time, _pct, _row, _table
+from .common import NEW_WINDOWS, _card, _pct, _row, _table
 
 
 def growth_card(running: list[dict[str, Any]], published: datetime | None,
                 bandwidth: Any) -> dict[str, Any]:
     rows = []
-    ages = extra.relay_ages(running, published, _parse_view_time)
+    ages = extra.relay_ages(running, published, fmt.parse_timestamp)
     if ages["count"]:
         scope = f"of {fmt.count(len(running))} running, days since first seen"
         rows += [_row("Relay age, mean", f"{ages['mean']:,.0f} days", scope),
@@ -42,7 +42,7 @@ def new_relay_counts(running: list[dict[str, Any]], published: datetime) -> dict
     Running relays only, like every other figure on the page: counting listed
     relays here would mix in relays that are down under a "running" heading.
     """
-    first_seen = [t for r in running if (t := _parse_view_time(r["first_seen"])) is not None]
+    first_seen = [t for r in running if (t := fmt.parse_timestamp(r["first_seen"])) is not None]
     return {label: sum(1 for t in first_seen if published - t <= window) for label, window in NEW_WINDOWS}
 
 

@@ -77,6 +77,9 @@ def build_relays_lines(envelope: dict[str, Any], items: Iterable[bytes | memoryv
                   new_hour)
 
 
+DIGEST_SIZE = 16              # a line read with its last_seen as the publication's time has one byte more
+
+
 def _line_digest(item: bytes | memoryview, seen: bytes | None) -> bytes:
     """The digest of a relay line; a running relay's ``last_seen`` equal to the publication time (``seen``)
     counts as the same in every hour.  (In Onionoo's compact JSON, ``"running":true`` can only be a key and
@@ -87,8 +90,6 @@ def _line_digest(item: bytes | memoryview, seen: bytes | None) -> bytes:
             return hashlib.blake2b(line.replace(seen, b'"last_seen":@'), digest_size=DIGEST_SIZE).digest() + b"@"
     return hashlib.blake2b(item, digest_size=DIGEST_SIZE).digest()
 
-
-DIGEST_SIZE = 16              # a line read with its last_seen as the publication's time has one byte more
 
 
 def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]],
@@ -150,10 +151,13 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
 def is_long_down(obj: dict, published: datetime | None,
                  limit: timedelta | None = timedelta(days=DOWNTIME_DAYS)) -> bool:
     """Not running and last seen more than ``limit`` before the document's own time (None: never)."""
-    if limit is None or obj.get("running") is True or published is None:
-        return False
-    last_seen = fmt.parse_onionoo_time(obj.get("last_seen"))
-    return last_seen is not None and published - last_seen > limit
+    return obj.get("running") is not True and _down_too_long(fmt.parse_onionoo_time(obj.get("last_seen")),
+                                                              published, limit)
+
+
+def _down_too_long(last_seen: datetime | None, published: datetime | None, limit: timedelta | None) -> bool:
+    """The downtime filter's rule: last seen more than ``limit`` before the publication (None: never)."""
+    return limit is not None and published is not None and last_seen is not None and published - last_seen > limit
 
 
 def _across_hours(known: tuple[dict, bool], seen_at_publication: bool, published: datetime | None,
@@ -171,8 +175,7 @@ def _across_hours(known: tuple[dict, bool], seen_at_publication: bool, published
 
 def _long_down_view(view: dict[str, Any], published: datetime | None, limit: timedelta | None) -> bool:
     """is_long_down of a relay that is not running, from its view (its ``last_seen`` as shown)."""
-    last_seen = fmt.parse_timestamp(view["last_seen"])
-    return limit is not None and published is not None and last_seen is not None and published - last_seen > limit
+    return _down_too_long(fmt.parse_timestamp(view["last_seen"]), published, limit)
 
 
 def network_summary(relays: list[dict[str, Any]], truncated: int = 0) -> dict[str, Any]:
