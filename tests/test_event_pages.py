@@ -195,3 +195,43 @@ def test_backfill_is_only_unambiguous_transitions():
     assert [e["kind"] for e in later] == ["up", "up", "down"]
     assert evm.backfill_uptime("A" * 40, {"first": "x", "interval": 1, "values": [1, 0]}, before) == []
     assert evm.backfill_uptime("A" * 40, None, before) == []
+
+
+def _history_model(site):
+    return next(m for key, m in site._builder.model_cache.items() if key[0] == "history")
+
+
+def test_an_event_is_one_view_in_every_list_and_from_one_build_to_the_next(tmp_path):
+    site = Site(tmp_path / "s")
+    site.publish(DOC)
+    site.build({"status"})
+    site.publish(changed_doc(b_down=False))
+    assert not site.build().errors
+    model = _history_model(site)
+    (lost,) = [e for e in model.relays[A] if e["kind"] == "flag_lost"]
+    assert any(e is lost for e in model.contacts[CONTACT])
+    site.publish(changed_doc(b_down=True))          # B's event: the operator's list is loaded again
+    assert not site.build().errors
+    model = _history_model(site)
+    assert any(e["fp"] == B for e in model.contacts[CONTACT])
+    assert any(e is lost for e in model.contacts[CONTACT]) and model.relays[A][0] is lost
+
+
+def test_event_views_are_shared_by_uid_and_pruned_to_what_lists_show():
+    from alliumd.model import events as ev
+    from alliumd.pages.events import EventViews, event_view
+
+    def event(hour, fp, nickname):
+        return ev.event(1_790_000_000 + 3600 * hour, fp, ev.FLAG_LOST, "Guard", "Guard", "lost Guard",
+                        nickname=nickname)
+    views = EventViews()
+    first = views.of([event(0, A, "Thyme01"), event(0, B, "Thyme02")])
+    again = views.of([event(0, B, "Thyme02")])
+    assert again[0] is first[1] and first[0]["when"] is first[1]["when"]       # one publication, one text
+    assert first[1] == event_view(event(0, B, "Thyme02"))
+    for hour in range(1, 1100):                                                 # enough to prune
+        views.of([event(hour, A, "Thyme01")])
+    kept = views.of([event(1099, A, "Thyme01")])
+    views.prune({A: kept}, {CONTACT: again}, ())
+    assert set(views.by_uid) == {kept[0]["uid"], again[0]["uid"]}
+    assert views.of([event(0, B, "Thyme02")])[0] is again[0]

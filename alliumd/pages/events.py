@@ -20,6 +20,7 @@ relay, contact and family pages (pages/relays.py, pages/groups.py).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,18 +63,64 @@ class HistoryModel:
     started: float | None = None          # the store's first publication (empty feeds' `updated`)
     recoveries: int = 0                   # the store's recoveries when loaded (a new file: load everything)
     unchanged: recordmod.Unchanged | None = field(default=None, repr=False, compare=False)   # for record()
+    views: "EventViews | None" = field(default=None, repr=False, compare=False)
 
 
-def event_view(e: dict[str, Any]) -> dict[str, Any]:
-    """An event as pages show it (text cleaned again: the store may predate a cleaning rule)."""
+class EventViews:
+    """One view per event, by uid, whichever lists show it and from one build to the next.
+
+    An event is in its relay's list, its contact's and its family's (and maybe the network's), and a
+    long-running store holds up to RECENT events per relay and GROUP_RECENT per group: a view per list
+    and per build tripled the model's largest part and rebuilt it on every reload.  A view is a pure
+    function of the stored event (whose uid is a digest of what it says), so sharing it is safe.  Views
+    no list shows any more are dropped when the cache has doubled since it was last pruned.
+    """
+
+    def __init__(self):
+        self.by_uid: dict[Any, dict[str, Any]] = {}
+        self._stamps: dict[float, tuple[str, str]] = {}
+        self._prune_at = 1024
+
+    def of(self, events: list[dict[str, Any]]) -> tuple:
+        by_uid = self.by_uid
+        out = []
+        for e in events:
+            view = by_uid.get(e["uid"])
+            if view is None:
+                view = by_uid[e["uid"]] = event_view(e, self._stamps)
+            out.append(view)
+        return tuple(out)
+
+    def prune(self, *lists: dict[str, tuple] | tuple) -> None:
+        """Keep only the views the model's lists show (when the cache has grown enough to be worth it)."""
+        if len(self.by_uid) < self._prune_at:
+            return
+        shown = {}
+        for group in lists:
+            for events in (group.values() if isinstance(group, dict) else (group,)):
+                for view in events:
+                    shown[view["uid"]] = view
+        self.by_uid = shown
+        self._stamps = {}
+        self._prune_at = max(1024, 2 * len(shown))
+
+
+def event_view(e: dict[str, Any], stamps: dict[float, tuple[str, str]] | None = None) -> dict[str, Any]:
+    """An event as pages show it (text cleaned again: the store may predate a cleaning rule).
+
+    ``stamps`` (epoch → its two time texts) shares the texts of events of one publication; fingerprint,
+    kind and nickname are interned: a long store repeats each of them in thousands of events."""
     flag = e["after"] if e["kind"] in (ev.FLAG_GAINED, ev.FLAG_LOST) and isinstance(e["after"], str) else None
-    return {"uid": e["uid"], "epoch": e["time"], "time": ev.iso(e["time"]), "when": ev.time_text(e["time"]),
-            "kind": e["kind"], "flag": flag, "text": ev.clean_text(e["text"], 400), "fp": e["fp"],
-            "nickname": ev.clean_text(e.get("nickname"), 40) if e.get("nickname") else None}
-
-
-def _views(events: list[dict[str, Any]]) -> tuple:
-    return tuple(event_view(e) for e in events)
+    epoch = e["time"]
+    texts = stamps.get(epoch) if stamps is not None else None
+    if texts is None:
+        texts = (ev.iso(epoch), ev.time_text(epoch))
+        if stamps is not None:
+            stamps[epoch] = texts
+    fp, nickname = e["fp"], e.get("nickname")
+    return {"uid": e["uid"], "epoch": epoch, "time": texts[0], "when": texts[1], "kind": sys.intern(e["kind"]),
+            "flag": flag, "text": ev.clean_text(e["text"], 400), "fp": sys.intern(fp) if fp else fp,
+            "nickname": sys.intern(ev.clean_text(nickname, 40)) if nickname else None}
 
 
 def _time(text: Any) -> float | None:
@@ -129,13 +176,15 @@ def build_history(inputs: RenderInputs) -> HistoryModel:
     if store.open() is None:
         return HistoryModel()
     if previous is None or not previous.available or store.recoveries != previous.recoveries:
-        model = HistoryModel(available=True)
-        model.relays = {fp: _views(es) for fp, es in store.recent_by("fp", RECENT).items()}
-        model.contacts = {c: _views(es) for c, es in store.recent_by("contact", GROUP_RECENT).items()}
-        model.families = {f: _views(es) for f, es in store.recent_by("family", GROUP_RECENT).items()}
+        views = EventViews()
+        model = HistoryModel(available=True, views=views)
+        model.relays = {fp: views.of(es) for fp, es in store.recent_by("fp", RECENT).items()}
+        model.contacts = {c: views.of(es) for c, es in store.recent_by("contact", GROUP_RECENT).items()}
+        model.families = {f: views.of(es) for f, es in store.recent_by("family", GROUP_RECENT).items()}
     else:
+        views = previous.views if previous.views is not None else EventViews()
         model = HistoryModel(available=True, relays=dict(previous.relays), contacts=dict(previous.contacts),
-                             families=dict(previous.families))
+                             families=dict(previous.families), views=views)
         # reload what this publication touched, and lists whose oldest event retention just removed
         cutoff = inputs.now - store.retention
         for lists, touched, column, limit in ((model.relays, recorded.touched_relays, "fp", RECENT),
@@ -143,14 +192,15 @@ def build_history(inputs: RenderInputs) -> HistoryModel:
                                               (model.families, recorded.touched_families, "family", GROUP_RECENT)):
             aged = {key for key, events in lists.items() if events and events[-1]["epoch"] < cutoff}
             for key in touched | aged:
-                events = _views(store.events(limit=limit, **{column: key}))
+                events = views.of(store.events(limit=limit, **{column: key}))
                 if events:
                     lists[key] = events
                 else:
                     lists.pop(key, None)
     model.recoveries = store.recoveries
     model.unchanged = recorded.unchanged
-    model.network = _views(store.events(network=True, limit=NETWORK_RECENT))
+    model.network = views.of(store.events(network=True, limit=NETWORK_RECENT))
+    views.prune(model.relays, model.contacts, model.families, model.network)
     model.kinds_24h = _kinds_24h(store)
     model.started = store.network_state("started")
     return model
