@@ -78,7 +78,7 @@ class EventViews:
 
     def __init__(self):
         self.by_uid: dict[Any, dict[str, Any]] = {}
-        self._stamps: dict[float, tuple[str, str]] = {}
+        self._stamps: dict[float, tuple[float, str, str]] = {}
         self._prune_at = 1024
 
     def of(self, events: list[dict[str, Any]]) -> tuple:
@@ -105,21 +105,22 @@ class EventViews:
         self._prune_at = max(1024, 2 * len(shown))
 
 
-def event_view(e: dict[str, Any], stamps: dict[float, tuple[str, str]] | None = None) -> dict[str, Any]:
+def event_view(e: dict[str, Any], stamps: dict[float, tuple[float, str, str]] | None = None) -> dict[str, Any]:
     """An event as pages show it (text cleaned again: the store may predate a cleaning rule).
 
-    ``stamps`` (epoch → its two time texts) shares the texts of events of one publication; fingerprint,
-    kind and nickname are interned: a long store repeats each of them in thousands of events."""
-    flag = e["after"] if e["kind"] in (ev.FLAG_GAINED, ev.FLAG_LOST) and isinstance(e["after"], str) else None
-    epoch = e["time"]
-    texts = stamps.get(epoch) if stamps is not None else None
-    if texts is None:
-        texts = (ev.iso(epoch), ev.time_text(epoch))
+    ``stamps`` (epoch → the epoch and its two time texts) shares them between the events of one
+    publication; the strings are interned: a long store repeats each fingerprint, nickname, kind, flag
+    and most sentences ("first seen", "lost Guard") in thousands of events."""
+    kind = e["kind"]
+    flag = sys.intern(e["after"]) if kind in (ev.FLAG_GAINED, ev.FLAG_LOST) and isinstance(e["after"], str) else None
+    stamp = stamps.get(e["time"]) if stamps is not None else None
+    if stamp is None:
+        stamp = (e["time"], ev.iso(e["time"]), ev.time_text(e["time"]))
         if stamps is not None:
-            stamps[epoch] = texts
+            stamps[stamp[0]] = stamp
     fp, nickname = e["fp"], e.get("nickname")
-    return {"uid": e["uid"], "epoch": epoch, "time": texts[0], "when": texts[1], "kind": sys.intern(e["kind"]),
-            "flag": flag, "text": ev.clean_text(e["text"], 400), "fp": sys.intern(fp) if fp else fp,
+    return {"uid": e["uid"], "epoch": stamp[0], "time": stamp[1], "when": stamp[2], "kind": sys.intern(kind),
+            "flag": flag, "text": sys.intern(ev.clean_text(e["text"], 400)), "fp": sys.intern(fp) if fp else fp,
             "nickname": sys.intern(ev.clean_text(nickname, 40)) if nickname else None}
 
 
