@@ -17,7 +17,11 @@ then the renderer's reload of the touched relays' recent events
 so 1,000 hours stay inside the 180-day retention.
 
 Prints the store's size (database + WAL after a checkpoint), events and
-events per publication, and the time per publication (median, p95, max).
+events per publication, and the time per publication (median, p95, max);
+then what the renderer holds of such a store after a (re)start: the recent
+events of every relay, contact and family as page views (``views``:
+tracemalloc's count of their memory, and the CPU time to build them).
+``--views-only`` measures that on the store already in ``--work``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 from alliumd.history import record as recordmod
@@ -38,6 +43,7 @@ from alliumd.history.store import HistoryStore
 from alliumd.model import format as fmt
 from alliumd.model.groups import build_groups
 from alliumd.model.relays import build_relays
+from alliumd.pages import events as event_pages
 
 KINDS = (("down_up", 0.40), ("flag", 0.20), ("restart", 0.15), ("version", 0.10), ("weight", 0.05),
          ("address", 0.04), ("contact", 0.03), ("new", 0.03))
@@ -88,6 +94,28 @@ def mutate(relays: list[dict], rng: random.Random, churn: float, hour: int) -> l
     return out
 
 
+def measure_views(path: Path) -> dict:
+    """The history model's event views after a (re)start (pages/events.py ``build_history``), built from
+    the store at ``path``: how many lists and views, their memory and the CPU time to build them."""
+    store = HistoryStore(path, readonly=True)
+    lists = {column: store.recent_by(column, limit) for column, limit in
+             (("fp", event_pages.RECENT), ("contact", event_pages.GROUP_RECENT),
+              ("family", event_pages.GROUP_RECENT))}
+    store.close()
+    tracemalloc.start()
+    views = event_pages.EventViews()
+    model = {column: {key: views.of(events) for key, events in by_key.items()} for column, by_key in lists.items()}
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del model
+    cpu = time.process_time()
+    views = event_pages.EventViews()
+    model = {column: {key: views.of(events) for key, events in by_key.items()} for column, by_key in lists.items()}
+    cpu = time.process_time() - cpu
+    return {"events_listed": {column: sum(len(v) for v in by_key.values()) for column, by_key in lists.items()},
+            "views": len(views.by_uid), "mb": round(held / 1e6, 1), "build_cpu_s": round(cpu, 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench.history", description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="a directory with details.json(.gz)")
@@ -96,7 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retention-days", type=float, default=180)
     ap.add_argument("--work", type=Path, help="keep the store here (default: a temporary directory)")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--views-only", action="store_true",
+                    help="only measure the renderer's event views of the store in --work")
     args = ap.parse_args(argv)
+    if args.views_only:
+        if args.work is None or not (args.work / "history.sqlite3").exists():
+            ap.error("--views-only needs --work with a history.sqlite3 (made by an earlier run)")
+        print(json.dumps({"views": measure_views(args.work / "history.sqlite3")}, indent=2))
+        return 0
 
     doc = load_details(args.data)
     model = build_relays(doc, 0)
@@ -144,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                                "p95": round(times_ms[int(len(times_ms) * 0.95) - 1], 1),
                                "max": round(times_ms[-1], 1)},
         "store": str(path),
+        "views": measure_views(path),
     }
     print(json.dumps(result, indent=2))
     return 0
