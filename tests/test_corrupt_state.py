@@ -253,3 +253,24 @@ def test_a_manifest_save_the_disk_refuses_is_logged_and_the_next_one_lands(tmp_p
     saver.save(manifestmod.Manifest("second", {}, {}))
     assert saver.flush(timeout=10)
     assert manifestmod.load(state).build_info == "second"
+
+
+def test_a_status_only_batch_leaves_the_saved_manifest_and_close_saves_it(tmp_path):
+    """The batch after each data batch and each fetch report renders only status.html: it does not
+    serialize and write the whole manifest again; the next data batch or the renderer's exit does."""
+    from test_renderer_units import DOC, Site
+    site = Site(tmp_path / "s")
+    site.publish(DOC)
+    site.build()
+    builder = site.builder
+    builder.manifest_saver.flush()
+    path = manifestmod.path_for(tmp_path / "s" / "lib")
+    saved = path.stat().st_ino, path.read_bytes()
+    site.status = {"daemon": {"running": True}, "renderer": {"state": "idle", "pages_written": 7}}
+    result = site.build({"status"}, rescan=False)
+    assert result.families == ["status"] and result.written == 1
+    builder.manifest_saver.flush()
+    assert (path.stat().st_ino, path.read_bytes()) == saved
+    status_sha = builder.manifest.outputs["status"]["status.html"][0]
+    builder.close()
+    assert manifestmod.load(tmp_path / "s" / "lib").outputs["status"]["status.html"][0] == status_sha

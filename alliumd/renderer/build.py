@@ -43,6 +43,7 @@ from ..pages.registry import STATUS_INPUT, Page, RenderInputs, Registry
 from ..pages.templates import compile_all, fingerprint_code, fingerprint_templates
 
 log = logging.getLogger("alliumd.renderer")
+STATUS_FAMILY = "status"         # the family that reads only STATUS_INPUT (pages/status.py)
 
 __all__ = ["BatchResult", "SiteBuilder", "json_bytes", "view_digest"]
 
@@ -83,6 +84,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self.cache_dir = cfg.daemon.cache_dir
         self.manifest = manifestmod.load(cfg.daemon.state_dir)
         self.manifest_saver = manifestmod.BackgroundSaver(cfg.daemon.state_dir)
+        self._unsaved = False                  # the manifest holds status-page changes not saved (_save)
         self.template_dir = template_dir
         self.dispatcher = Dispatcher(cfg.daemon.output_dir, parallel_min=parallel_min,
                                      workers=(cfg.render.workers or None) if workers is None else workers,
@@ -108,6 +110,9 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         is on disk when it returns."""
         self.dispatcher.close()
         self.history.close()
+        if self._unsaved:
+            self.manifest_saver.save(self.manifest)
+            self._unsaved = False
         self.manifest_saver.flush()
 
     def _build_info(self) -> str:
@@ -210,7 +215,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
             self._drop_unknown_families(result)
         if not families:
             result.duration = time.monotonic() - started
-            self.manifest_saver.save(self.manifest)
+            self._save(changed, result.families)
             return result
         sources = self._describe_sources({s for f in families for s in f.inputs}, now)
         hashes = {n: e["sha256"] for n, e in self.manifest.inputs.items()}
@@ -236,6 +241,21 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         result.families = [f.name for f in families]
         if not result.errors:
             self.manifest.build_info = self.build_info
-        self.manifest_saver.save(self.manifest)
+        self._save(changed, result.families)
         result.duration = time.monotonic() - started
         return result
+
+    def _save(self, changed: set[str], families: list[str]) -> None:
+        """Save the manifest after a batch, except after one that read no source and rendered only the
+        status page (the batch after each data batch and after each fetch report).
+
+        The status page is rewritten by every such batch, so a manifest that misses its newest hash costs
+        nothing: the next batch, or the start after a crash, renders it again.  Not saving spares the ~16 MB
+        of JSON (network-10k) that each save serializes and writes: twice per publication, and once per
+        fetch of any source.  The next other batch, or ``close``, saves it.
+        """
+        if changed <= {STATUS_INPUT} and set(families) <= {STATUS_FAMILY}:
+            self._unsaved = True
+            return
+        self._unsaved = False
+        self.manifest_saver.save(self.manifest)
