@@ -274,3 +274,27 @@ def test_a_status_only_batch_leaves_the_saved_manifest_and_close_saves_it(tmp_pa
     status_sha = builder.manifest.outputs["status"]["status.html"][0]
     builder.close()
     assert manifestmod.load(tmp_path / "s" / "lib").outputs["status"]["status.html"][0] == status_sha
+
+
+def test_a_status_only_batch_after_a_failed_save_saves(tmp_path, monkeypatch):
+    from test_renderer_units import DOC, Site
+    site = Site(tmp_path / "s")
+    site.publish(DOC)
+    real_write = manifestmod._write
+
+    def full_disk(target, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(manifestmod, "_write", full_disk)
+    site.build()
+    builder = site.builder
+    builder.manifest_saver.flush()
+    assert builder.manifest_saver.failed
+    monkeypatch.setattr(manifestmod, "_write", real_write)
+    site.status = {"daemon": {"running": True}, "renderer": {"state": "idle", "pages_written": 7}}
+    assert site.build({"status"}, rescan=False).families == ["status"]
+    builder.manifest_saver.flush()
+    assert not builder.manifest_saver.failed
+    saved = manifestmod.load(tmp_path / "s" / "lib")
+    assert saved.outputs["status"]["status.html"][0] == builder.manifest.outputs["status"]["status.html"][0]
+    assert "relay" in saved.outputs
+    builder.close()

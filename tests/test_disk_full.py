@@ -122,6 +122,7 @@ def test_renderer_survives_full_output_and_state_disks_and_catches_up(tmp_path, 
         running = [r["fingerprint"] for r in doc["relays"] if r["running"]]
         for fp in running:
             assert (www / "relay" / fp / "index.html").exists()
+        assert builder.manifest_saver.flush(timeout=30)      # saved by a thread after the batch
         assert (state / "render-manifest.json").exists()
         third = builder.build(set())
         assert third.written == 0 and not third.errors

@@ -252,9 +252,10 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         The status page is rewritten by every such batch, so a manifest that misses its newest hash costs
         nothing: the next batch, or the start after a crash, renders it again.  Not saving spares the ~16 MB
         of JSON (network-10k) that each save serializes and writes: twice per publication, and once per
-        fetch of any source.  The next other batch, or ``close``, saves it.
+        fetch of any source.  The next other batch, or ``close``, saves it.  A batch after a save that
+        failed (a full disk) saves, whatever it rendered.
         """
-        if changed <= {STATUS_INPUT} and set(families) <= {STATUS_FAMILY}:
+        if changed == {STATUS_INPUT} and families == [STATUS_FAMILY] and not self.manifest_saver.failed:
             self._unsaved = True
             return
         self._unsaved = False

@@ -146,6 +146,7 @@ class BackgroundSaver:
         self._waiting: bytes | None = None
         self._writing = False
         self._thread: threading.Thread | None = None
+        self.failed = False        # the last write failed (e.g. a full disk): the next save must not be skipped
 
     def save(self, manifest: Manifest) -> None:
         data = json_bytes(manifest.to_json())
@@ -171,7 +172,9 @@ class BackgroundSaver:
                 data, self._waiting, self._writing = self._waiting, None, True
             try:
                 _write(self.target, data)
+                self.failed = False
             except Exception:            # noqa: BLE001 - the thread must go on; the next batch saves again
+                self.failed = True
                 log.exception("cannot save the render manifest %s", self.target)
             finally:
                 with self._cond:
