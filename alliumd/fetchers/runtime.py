@@ -3,7 +3,8 @@
 Run as ``python -m alliumd.fetchers.runtime --config PATH --source NAME``.
 The loop waits for the next poll (or a ``refresh`` command on stdin), does one
 fetch, validates the body, publishes it atomically into ``cache_dir`` and
-reports its state.  An API failure is never a crash: it is a ``backoff``
+reports its state.  In the daemon each poll runs in a forked child
+(pollchild.py), so the process that waits between polls stays small.  An API failure is never a crash: it is a ``backoff``
 state with a reason, and the last good cache stays in place.
 
 Exit codes: 0 stopped on request (or ``--once`` left a usable cache),
@@ -27,10 +28,9 @@ from pathlib import Path
 
 from .. import atomic, childproc, config as configmod, http, logs, quarantine, sourcestate
 from ..core import channel, exitcodes
-from ..memory import release_free_memory
 from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
-from . import InvalidDocument, source_module
+from . import InvalidDocument, pollchild, source_module
 from .cachekeeping import CacheKeeping
 
 log = logging.getLogger("alliumd.fetcher")
@@ -227,6 +227,26 @@ class Fetcher(CacheKeeping):
 
     # -- the loop ------------------------------------------------------------------
 
+    def poll(self) -> None:
+        """One fetch in a child process (fetchers/pollchild.py: the idle fetcher stays small);
+        the child's record and verified files become ours."""
+        started = self.clock()
+        result, how = pollchild.run(self._poll_in_child)
+        try:
+            if result is not None:
+                self.record = sourcestate.SourceRecord.from_json(result["record"])
+                self._verified = {Path(path): tuple(sig) for path, sig in result["verified"]}
+                return
+        except (KeyError, TypeError, ValueError) as e:
+            how = f"an unreadable result ({e})"
+        log.error("source=%s the poll's process ended without a result: %s", self.name, how)
+        self.failed(f"the poll's process ended without a result ({how})", None, None, started)
+
+    def _poll_in_child(self) -> dict:
+        self.fetch_now()
+        return {"record": self.record.to_json(),
+                "verified": [[str(path), list(sig)] for path, sig in self._verified.items()]}
+
     def run_once(self) -> int:
         self.prepare()
         return exitcodes.OK if self.fetch_now() else exitcodes.FAILURE
@@ -243,14 +263,11 @@ class Fetcher(CacheKeeping):
             rec.state = SourceState.BACKOFF.value if rec.failures else SourceState.IDLE.value
         self.save()
         while True:
-            command = self.wait_for(rec.next_run)
+            command = self.wait_for(self.record.next_run)     # poll() replaces the record
             if command == "eof":
                 log.info("supervisor gone; exiting")
                 return exitcodes.PARENT_GONE
-            self.fetch_now()
-            if self.line_memo is not None:
-                self.line_memo.previous = {}   # on disk (memo_path) until the next fetch: no RSS between polls
-            release_free_memory()      # a parsed document's objects are garbage now
+            self.poll()
 
     def wait_for(self, due: float) -> str:
         """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""

@@ -1,0 +1,119 @@
+"""Each poll of a daemon's fetcher runs in a forked child (fetchers/pollchild.py): its record comes back to
+the waiting fetcher, a child that dies is a failed poll, and the waiting process never imports requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alliumd import childproc, config as configmod
+from alliumd.cache import files as cachefiles
+from alliumd.fetchers import pollchild
+from alliumd.fetchers.runtime import Fetcher
+from daemon_harness import write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_childs_result_comes_back_and_its_memory_does_not():
+    grown = []
+
+    def poll():
+        grown.append(bytearray(10 << 20))            # only the child holds this
+        return {"pid": os.getpid(), "items": [1, "two"]}
+
+    result, how = pollchild.run(poll)
+    assert result["pid"] != os.getpid() and result["items"] == [1, "two"]
+    assert how == "exit code 0" and grown == []
+
+
+def test_a_poll_that_raises_is_a_child_without_a_result():
+    assert pollchild.run(lambda: 1 / 0) == (None, f"exit code {pollchild.CRASHED}")
+
+
+def test_a_killed_child_is_described_by_its_signal():
+    assert pollchild.run(lambda: os.kill(os.getpid(), signal.SIGKILL)) == (None, "killed by SIGKILL")
+
+
+def test_a_result_that_is_not_an_object_is_no_result():
+    assert pollchild.run(lambda: [1, 2]) == (None, "exit code 0")
+
+
+def test_stopping_the_fetcher_ends_its_child_which_cleans_up(tmp_path):
+    cleaned = tmp_path / "cleaned"
+
+    def poll():
+        (tmp_path / "pid").write_text(str(os.getpid()))
+        try:
+            time.sleep(30)
+        finally:
+            cleaned.write_text("temp files removed")      # what the fetch's finally blocks do
+        return {}
+
+    previous = {s: signal.signal(s, childproc.terminate_handler) for s in (signal.SIGTERM, signal.SIGALRM)}
+    signal.setitimer(signal.ITIMER_REAL, 0.3)             # the supervisor's SIGTERM, while the child polls
+    try:
+        started = time.monotonic()
+        with pytest.raises(childproc.Terminated):
+            pollchild.run(poll)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    assert cleaned.read_text() == "temp files removed"
+    assert time.monotonic() - started < 5
+    with pytest.raises(ProcessLookupError):
+        os.kill(int((tmp_path / "pid").read_text()), 0)   # reaped: not even a zombie is left
+
+
+def test_a_fetchers_poll_brings_back_the_childs_record(tmp_path, api):
+    cfg = configmod.load(write_config(tmp_path, api.url("/details")))
+    f = Fetcher(cfg, "onionoo_details")
+    f.prepare()
+    f.poll()
+    rec = f.record
+    assert (rec.state, rec.last_status, rec.failures) == ("idle", 200, 0)
+    assert rec.sha256 == cachefiles.file_sha256(f.cache_path) and rec.etag
+    assert f.session is None                            # the waiting process opened no connection
+    f.poll()
+    assert (f.record.last_status, f.record.sha256) == (304, rec.sha256)
+    st = f.cache_path.stat()
+    assert f._verified == {f.cache_path: (st.st_ino, st.st_size, st.st_mtime_ns)}   # not hashed again next poll
+
+
+def test_a_poll_whose_child_dies_is_a_failure_and_keeps_the_cache(tmp_path, api, monkeypatch):
+    cfg = configmod.load(write_config(tmp_path, api.url("/details")))
+    f = Fetcher(cfg, "onionoo_details")
+    f.prepare()
+    f.poll()
+    good = f.cache_path.read_bytes()
+    monkeypatch.setattr(f, "fetch_now", lambda: os.kill(os.getpid(), signal.SIGKILL))   # the OOM killer
+    f.poll()
+    rec = f.record
+    assert (rec.state, rec.failures) == ("backoff", 1)
+    assert rec.last_error == "the poll's process ended without a result (killed by SIGKILL)"
+    assert rec.next_run > time.time() and f.cache_path.read_bytes() == good
+    saved = json.loads((cfg.daemon.state_dir / "sources" / "onionoo_details.json").read_text())
+    assert saved["failures"] == 1
+
+
+def test_the_waiting_fetcher_never_imports_requests(tmp_path, api):
+    config = write_config(tmp_path, api.url("/details"))
+    script = (
+        "import json, sys\n"
+        "from alliumd import config\n"
+        "from alliumd.fetchers.runtime import Fetcher\n"
+        f"f = Fetcher(config.load({str(config)!r}), 'onionoo_details')\n"
+        "f.prepare()\n"
+        "f.poll()\n"
+        "print(json.dumps({'requests': 'requests' in sys.modules, 'status': f.record.last_status}))\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1]) == {"requests": False, "status": 200}
