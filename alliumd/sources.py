@@ -25,18 +25,22 @@ class SourceSpec:
     fetcher: str                 # module under alliumd.fetchers
     cache_file: str              # the fetched document, under cache_dir
     render_file: str             # what the renderer reads: the document itself, or a summary derived from it
+    # each poll of the daemon in a forked child (fetchers/pollchild.py): the idle fetcher stays ~20 MB.  Not
+    # for details: its hourly publication drives most pages, and a child's fresh import of requests would
+    # add ~0.1 s to every one of them (its 22 MB document's heap is released after each poll anyway)
+    poll_in_child: bool = True
 
 
 def _spec(name, label, url, *, enabled=False, interval, timeout, retries=3,
-          max_bytes, max_age, fetcher, summarised=False):
+          max_bytes, max_age, fetcher, summarised=False, poll_in_child=True):
     return SourceSpec(name, label, url, enabled, interval, timeout, retries, max_bytes, max_age, fetcher,
-                      names.document_file(name), names.render_file(name, summarised))
+                      names.document_file(name), names.render_file(name, summarised), poll_in_child)
 
 
 SOURCES: dict[str, SourceSpec] = {s.name: s for s in (
     _spec("onionoo_details", "Onionoo details", "https://onionoo.torproject.org/details",
           enabled=True, interval=3600, timeout=300, max_bytes=200 * MB, max_age=6 * 3600,
-          fetcher="onionoo_details"),
+          fetcher="onionoo_details", poll_in_child=False),
     # ~240 MB raw for the whole network, reduced to a summary while validated (fetchers/onionoo_uptime.py);
     # its 1-month graph has 4-hour points, so polling more often than that shows nothing new
     _spec("onionoo_uptime", "Onionoo uptime", "https://onionoo.torproject.org/uptime",

@@ -20,6 +20,7 @@ from alliumd.fetchers.runtime import Fetcher
 from daemon_harness import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def test_the_childs_result_comes_back_and_its_memory_does_not():
@@ -73,9 +74,15 @@ def test_stopping_the_fetcher_ends_its_child_which_cleans_up(tmp_path):
         os.kill(int((tmp_path / "pid").read_text()), 0)   # reaped: not even a zombie is left
 
 
+def uptime_fetcher(tmp_path, api) -> Fetcher:
+    """The uptime source's fetcher: its polls run in a child (sources.py)."""
+    api.set("/uptime", (FIXTURES / "onionoo_uptime_small.json").read_bytes())
+    extra = f'[sources.onionoo_uptime]\nenabled = true\nurl = "{api.url("/uptime")}"\ninterval = 60\n'
+    return Fetcher(configmod.load(write_config(tmp_path, api.url("/details"), extra=extra)), "onionoo_uptime")
+
+
 def test_a_fetchers_poll_brings_back_the_childs_record(tmp_path, api):
-    cfg = configmod.load(write_config(tmp_path, api.url("/details")))
-    f = Fetcher(cfg, "onionoo_details")
+    f = uptime_fetcher(tmp_path, api)
     f.prepare()
     f.poll()
     rec = f.record
@@ -85,12 +92,12 @@ def test_a_fetchers_poll_brings_back_the_childs_record(tmp_path, api):
     f.poll()
     assert (f.record.last_status, f.record.sha256) == (304, rec.sha256)
     st = f.cache_path.stat()
-    assert f._verified == {f.cache_path: (st.st_ino, st.st_size, st.st_mtime_ns)}   # not hashed again next poll
+    assert f._verified[f.cache_path] == (st.st_ino, st.st_size, st.st_mtime_ns)   # not hashed again next poll
+    assert set(f._verified) == {f.cache_path, f.render_path}
 
 
 def test_a_poll_whose_child_dies_is_a_failure_and_keeps_the_cache(tmp_path, api, monkeypatch):
-    cfg = configmod.load(write_config(tmp_path, api.url("/details")))
-    f = Fetcher(cfg, "onionoo_details")
+    f = uptime_fetcher(tmp_path, api)
     f.prepare()
     f.poll()
     good = f.cache_path.read_bytes()
@@ -100,17 +107,25 @@ def test_a_poll_whose_child_dies_is_a_failure_and_keeps_the_cache(tmp_path, api,
     assert (rec.state, rec.failures) == ("backoff", 1)
     assert rec.last_error == "the poll's process ended without a result (killed by SIGKILL)"
     assert rec.next_run > time.time() and f.cache_path.read_bytes() == good
-    saved = json.loads((cfg.daemon.state_dir / "sources" / "onionoo_details.json").read_text())
+    saved = json.loads((f.cfg.daemon.state_dir / "sources" / "onionoo_uptime.json").read_text())
     assert saved["failures"] == 1
 
 
+def test_details_polls_in_the_fetcher_itself(tmp_path, api):
+    """Its hourly publication drives most pages: no child's import of requests delays it."""
+    f = Fetcher(configmod.load(write_config(tmp_path, api.url("/details"))), "onionoo_details")
+    f.prepare()
+    f.poll()
+    assert f.record.last_status == 200 and f.session is not None
+
+
 def test_the_waiting_fetcher_never_imports_requests(tmp_path, api):
-    config = write_config(tmp_path, api.url("/details"))
+    config = uptime_fetcher(tmp_path, api).cfg.path
     script = (
         "import json, sys\n"
         "from alliumd import config\n"
         "from alliumd.fetchers.runtime import Fetcher\n"
-        f"f = Fetcher(config.load({str(config)!r}), 'onionoo_details')\n"
+        f"f = Fetcher(config.load({str(config)!r}), 'onionoo_uptime')\n"
         "f.prepare()\n"
         "f.poll()\n"
         "print(json.dumps({'requests': 'requests' in sys.modules, 'status': f.record.last_status}))\n")

@@ -3,9 +3,10 @@
 Run as ``python -m alliumd.fetchers.runtime --config PATH --source NAME``.
 The loop waits for the next poll (or a ``refresh`` command on stdin), does one
 fetch, validates the body, publishes it atomically into ``cache_dir`` and
-reports its state.  In the daemon each poll runs in a forked child
-(pollchild.py), so the process that waits between polls stays small.  An API failure is never a crash: it is a ``backoff``
-state with a reason, and the last good cache stays in place.
+reports its state.  In the daemon each poll of a source with large documents
+and long intervals runs in a forked child (pollchild.py), so the process
+that waits between polls stays small.  An API failure is never a crash: it
+is a ``backoff`` state with a reason, and the last good cache stays in place.
 
 Exit codes: 0 stopped on request (or ``--once`` left a usable cache),
 1 ``--once`` found no data at all, 78 bad config, 76 supervisor gone.
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from .. import atomic, childproc, config as configmod, http, logs, quarantine, sourcestate
 from ..core import channel, exitcodes
+from ..memory import release_free_memory
 from ..sources import SOURCES
 from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
 from . import InvalidDocument, pollchild, source_module
@@ -228,6 +230,16 @@ class Fetcher(CacheKeeping):
     # -- the loop ------------------------------------------------------------------
 
     def poll(self) -> None:
+        """One fetch of the daemon: in a child process where the source says so (sources.py)."""
+        if SOURCES[self.name].poll_in_child:
+            self._poll_forked()
+            return
+        self.fetch_now()
+        if self.line_memo is not None:
+            self.line_memo.previous = {}       # on disk (memo_path) until the next fetch: no RSS between polls
+        release_free_memory()                  # a parsed document's objects are garbage now
+
+    def _poll_forked(self) -> None:
         """One fetch in a child process (fetchers/pollchild.py: the idle fetcher stays small);
         the child's record and verified files become ours."""
         started = self.clock()
