@@ -25,7 +25,7 @@ class SourceSpec:
     fetcher: str                 # module under alliumd.fetchers
     cache_file: str              # the fetched document, under cache_dir
     render_file: str             # what the renderer reads: the document itself, or a summary derived from it
-    # each poll of the daemon in a forked child (fetchers/pollchild.py): the idle fetcher stays ~20 MB.  Not
+    # each poll of the daemon in a forked child (fetchers/pollchild.py): the idle fetcher stays ~24 MB.  Not
     # for details: its hourly publication drives most pages, and a child's fresh import of requests would
     # add ~0.1 s to every one of them (its 22 MB document's heap is released after each poll anyway)
     poll_in_child: bool = True
