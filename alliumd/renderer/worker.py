@@ -26,6 +26,9 @@ from ..memory import release_free_memory
 from .frames import read_frame, write_frame
 
 READY = b"ready"
+# a chunk this large (pickled) held a 10k-row table's views and page text: give its memory back at once,
+# not only when the queue runs dry (a medium batch keeps it full), since the next chunk seldom needs as much
+TRIM_AFTER = 512 * 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "".join(traceback.format_exception(e)))
         write_frame(stdout, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         rowcache.clear()                   # the chunk's row objects never come back (see pages/rowcache.py)
-        if not select.select([stdin], [], [], 0)[0]:
-            release_free_memory()          # idle: the chunk's views are garbage now
+        if len(frame) >= TRIM_AFTER or not select.select([stdin], [], [], 0)[0]:
+            release_free_memory()          # the chunk's views are garbage now
     renderer.writer.close()
     return exitcodes.OK
 
