@@ -12,10 +12,10 @@ so a slow-drip server could hold an attempt for hours.  The total
 is single-threaded and this runs on its main thread), which interrupts the
 request wherever it is blocked.
 
-``requests`` is imported by the functions that use it, not by this module: a
-fetcher's idle process imports this module but never fetches itself (each
-poll runs in a child, fetchers/pollchild.py), and requests with its TLS
-stack is ~15 MB of a process that would otherwise hold ~20.
+``requests`` is imported by the functions that use it, not by this module:
+the idle process of a fetcher whose polls run in a child
+(fetchers/pollchild.py) imports this module but never fetches itself, and
+requests with its TLS stack is ~15 MB of a process that otherwise holds ~24.
 """
 
 from __future__ import annotations

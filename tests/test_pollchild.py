@@ -111,6 +111,21 @@ def test_a_poll_whose_child_dies_is_a_failure_and_keeps_the_cache(tmp_path, api,
     assert saved["failures"] == 1
 
 
+def test_a_poll_that_cannot_fork_is_a_failure_and_leaks_no_pipe(tmp_path, api, monkeypatch):
+    f = uptime_fetcher(tmp_path, api)
+    f.prepare()
+    fds = len(os.listdir("/proc/self/fd"))
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    f.poll()
+    assert (f.record.state, f.record.failures) == ("backoff", 1)
+    assert f.record.last_error == "cannot start the poll's process ([Errno 11] Resource temporarily unavailable)"
+    assert len(os.listdir("/proc/self/fd")) == fds
+
+
 def test_details_polls_in_the_fetcher_itself(tmp_path, api):
     """Its hourly publication drives most pages: no child's import of requests delays it."""
     f = Fetcher(configmod.load(write_config(tmp_path, api.url("/details"))), "onionoo_details")

@@ -1,6 +1,6 @@
 """One poll in a forked child, so that a fetcher between polls is a small idle process.
 
-Why: a fetcher sleeps for one to six hours between polls, but one poll
+Why: a fetcher sleeps for half an hour to six hours between polls, but one poll
 imports ``requests`` and its TLS stack (~15 MB that Python never unloads),
 parses a document (the uptime document is 242 MB) and leaves the heap
 fragmented.  A child that exits returns all of it to the kernel: an idle
@@ -40,12 +40,17 @@ CRASHED = 70                 # the child's exit code when the poll raised (EX_SO
 
 
 def run(poll: Callable[[], dict]) -> tuple[dict | None, str]:
-    """Run ``poll`` in a child; its JSON-able result, or None and how the child ended."""
+    """Run ``poll`` in a child; its JSON-able result, or None and how the child ended (OSError: no child)."""
     sys.stdout.flush()
     sys.stderr.flush()                      # a buffered line must not be written twice
     parent = os.getpid()
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:                         # EAGAIN, ENOMEM: the caller records a failed poll
+        os.close(read_end)
+        os.close(write_end)
+        raise
     if pid == 0:                            # pragma: no cover - runs in the child (its coverage is lost)
         os.close(read_end)
         _child(poll, write_end, parent)

@@ -243,7 +243,11 @@ class Fetcher(CacheKeeping):
         """One fetch in a child process (fetchers/pollchild.py: the idle fetcher stays small);
         the child's record and verified files become ours."""
         started = self.clock()
-        result, how = pollchild.run(self._poll_in_child)
+        try:
+            result, how = pollchild.run(self._poll_in_child)
+        except OSError as e:                   # EAGAIN, ENOMEM: a failed poll, retried on the backoff
+            self._poll_failed(f"cannot start the poll's process ({e})", started)
+            return
         try:
             if result is not None:
                 self.record = sourcestate.SourceRecord.from_json(result["record"])
@@ -251,8 +255,11 @@ class Fetcher(CacheKeeping):
                 return
         except (KeyError, TypeError, ValueError) as e:
             how = f"an unreadable result ({e})"
-        log.error("source=%s the poll's process ended without a result: %s", self.name, how)
-        self.failed(f"the poll's process ended without a result ({how})", None, None, started)
+        self._poll_failed(f"the poll's process ended without a result ({how})", started)
+
+    def _poll_failed(self, problem: str, started: float) -> None:
+        log.error("source=%s %s", self.name, problem)
+        self.failed(problem, None, None, started)
 
     def _poll_in_child(self) -> dict:
         self.fetch_now()
