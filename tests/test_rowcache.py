@@ -92,6 +92,17 @@ def test_rows_not_used_in_the_last_batch_are_dropped_but_a_batch_without_tables_
     assert capture.calls == 3
 
 
+def test_the_rows_of_a_table_share_one_key_for_their_other_arguments():
+    """~36k rows at network scale: one (object, html) pair per row, not a key and an arguments tuple each."""
+    cache, capture = RowCache(), Capture()
+    rows = [Row(name=str(i)) for i in range(3)]
+    for row in rows:
+        cache.render(capture.context, capture, row, "../")           # a new, equal arguments tuple per call
+    (table,) = cache._current.values()
+    assert [entry for entry in table.values()] == [(row, f"<tr>../{row['name']}</tr>\n") for row in rows]
+    assert len(cache) == 3
+
+
 def test_the_cache_is_bounded():
     cache, capture = RowCache(limit=10), Capture()
     rows = [Row(name=str(i)) for i in range(100)]
