@@ -53,8 +53,9 @@ class RowCache:
         self.hits = self.misses = 0
         self._used = False          # looked up since the last end_batch()
 
-    def _lookup(self, obj: Any, extra: Hashable) -> str | None:
-        """The stored HTML (moved into this batch's generation), or None."""
+    def get(self, obj: Any, extra: Hashable) -> str | None:
+        """The HTML stored for ``obj`` with ``extra`` (hashable, compared by equality), or None; a hit
+        moves it into this batch's generation."""
         self._used = True
         ident = id(obj)
         table = self._current.get(extra)
@@ -72,14 +73,10 @@ class RowCache:
         self.misses += 1            # unreachable while entries hold their objects; kept as the safety check
         return None
 
-    def get(self, obj: Any, extra: Hashable) -> str | None:
-        """The HTML stored for ``obj`` with ``extra`` (hashable, compared by equality), or None."""
-        return self._lookup(obj, extra)
-
     def render(self, context: Context, row_def: Callable[..., Any], obj: Any, *args: Hashable) -> str:
         """The output of the template def ``row_def(obj, *args)``, rendered (captured in ``context``)
         only when not stored.  ``row_def`` must read nothing but its arguments: they are the whole key."""
-        html = self._lookup(obj, args)
+        html = self.get(obj, args)
         if html is None:
             html = capture(context, row_def, obj, *args)
             self._keep(args, id(obj), (obj, html))

@@ -10,6 +10,8 @@ from .registry import STATUS_INPUT, Page, PageFamily, RenderInputs
 from ..sources import SOURCES
 from .common import STATUS_PATH
 
+STATUS_FAMILY = "status"         # the family that reads only STATUS_INPUT (the renderer skips its manifest save)
+
 
 def expand_status(inputs: RenderInputs) -> Iterator[Page]:
     yield Page(STATUS_PATH, "status.mako", status_view(inputs.status))
@@ -85,6 +87,6 @@ def _time(value: Any) -> str:
     return fmt.timestamp(fmt.parse_iso_time(value)) if value is not None else fmt.MISSING
 
 
-FAMILIES = [PageFamily("status", frozenset({STATUS_INPUT}), expand_status,
+FAMILIES = [PageFamily(STATUS_FAMILY, frozenset({STATUS_INPUT}), expand_status,
                        description="sources and renderer status", paths=(STATUS_PATH,),
                        nav=(90, "Status", STATUS_PATH))]

@@ -40,10 +40,10 @@ from .family_jobs import FamilyRendering
 from .freshness import SourceTracking
 from .jobs import json_bytes, view_digest as _view_digest
 from ..pages.registry import STATUS_INPUT, Page, RenderInputs, Registry
+from ..pages.status import STATUS_FAMILY
 from ..pages.templates import compile_all, fingerprint_code, fingerprint_templates
 
 log = logging.getLogger("alliumd.renderer")
-STATUS_FAMILY = "status"         # the family that reads only STATUS_INPUT (pages/status.py)
 
 __all__ = ["BatchResult", "SiteBuilder", "json_bytes", "view_digest"]
 
