@@ -127,8 +127,10 @@ class FamilyKeys:
         self.derived = 0
         self._last: tuple = (None, None, False)     # (new args, old args, same?): a page's HTML and JSON share them
 
-    def key(self, path: str, fn: Callable[..., Any], args: tuple) -> str:
-        """The salted key of ``fn(*args)`` at ``path``."""
+    def key(self, path: str, fn: Callable[..., Any], args: tuple, known: Any = None) -> str:
+        """The salted key of ``fn(*args)`` at ``path``.  ``known``: the key the manifest holds for the page;
+        when equal, that string is the one kept here too (after a start, every key is derived once
+        anew: without this, the memo and the manifest held an equal copy of each, ~5 MB at 60k pages)."""
         old = self.old.get(path)
         if old is not None and old[0] is fn and self._same(old[1], args):
             key = old[2]
@@ -137,6 +139,8 @@ class FamilyKeys:
         else:
             key = salted(derive(fn, args, self.shared), self.salt)
             self.derived += 1
+            if key == known:
+                key = known
         self.new[path] = (fn, args, key)
         return key
 

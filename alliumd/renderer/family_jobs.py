@@ -92,8 +92,9 @@ class FamilyRendering:
         """The work ``page`` needs, or None when its manifest entry ``known`` still holds (recorded in ``run``)."""
         view = page.view
         if isinstance(view, Deferred) and page.content_type != "raw":
-            key = keys.key(page.path, view.fn, view.args)
-            if known is not None and len(known) == 3 and key == known[2]:     # most pages of a batch
+            known_key = known[2] if known is not None and len(known) == 3 else None
+            key = keys.key(page.path, view.fn, view.args, known_key)
+            if known_key is not None and key == known_key:                     # most pages of a batch
                 run.new[page.path] = known
                 run.unchanged += 1
                 return None
