@@ -106,3 +106,22 @@ def test_the_shared_digests_of_one_build_give_the_same_keys():
     assert pagekey.derive(record_view, (records, {"m": 1}), shared) == alone
     assert id(records) in shared                                      # the tuple's digest is remembered ...
     assert pagekey.derive(record_view, (records, {"m": 1}), shared) == alone       # ... and reused alike
+
+
+def test_a_key_derived_again_and_equal_to_the_manifests_is_kept_as_the_manifests_string():
+    """After a start the memo is empty, so each key is derived once anew: the memo keeps the manifest's string
+    (one copy of each key, not two), and a key that differs is its own."""
+    memo = pagekey.KeyMemo(verify=False)
+    args = ({"id": "a"},)
+    keys = memo.begin("fam", b"salt")
+    derived = keys.key("p.html", record_view, args)
+    known = "".join(list(derived))                       # an equal string that is another object (from JSON)
+    assert known is not derived
+    memo.finish("fam", keys, complete=True)
+    memo.new_build()
+    keys = memo.begin("fam", b"salt")
+    assert keys.key("p.html", record_view, ({"id": "a"},), known) is known
+    assert keys.key("q.html", record_view, ({"id": "b"},), known) != known
+    memo.finish("fam", keys, complete=True)
+    keys = memo.begin("fam", b"salt")
+    assert keys.key("p.html", record_view, keys.old["p.html"][1]) is known      # reused as it is

@@ -139,8 +139,8 @@ class FamilyKeys:
         else:
             key = salted(derive(fn, args, self.shared), self.salt)
             self.derived += 1
-            if key == known:
-                key = known
+        if key is not known and key == known:
+            key = known
         self.new[path] = (fn, args, key)
         return key
 
