@@ -1,5 +1,6 @@
 """Each poll of a daemon's fetcher runs in a forked child (fetchers/pollchild.py): its record comes back to
-the waiting fetcher, a child that dies is a failed poll, and the waiting process never imports requests."""
+the waiting fetcher (fetchers/runtime.IdleFetcher), a child that dies is a failed poll, and the waiting process
+never imports the fetcher proper (requests, OpenSSL's hashes, the parsers)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 from alliumd import childproc, config as configmod
 from alliumd.cache import files as cachefiles
 from alliumd.fetchers import pollchild
-from alliumd.fetchers.runtime import Fetcher
+from alliumd.fetchers.fetcher import Fetcher
+from alliumd.fetchers.runtime import IdleFetcher
 from daemon_harness import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,11 +76,11 @@ def test_stopping_the_fetcher_ends_its_child_which_cleans_up(tmp_path):
         os.kill(int((tmp_path / "pid").read_text()), 0)   # reaped: not even a zombie is left
 
 
-def uptime_fetcher(tmp_path, api) -> Fetcher:
-    """The uptime source's fetcher: its polls run in a child (sources.py)."""
+def uptime_fetcher(tmp_path, api) -> IdleFetcher:
+    """The uptime source's fetcher process: its polls run in a child (sources.py)."""
     api.set("/uptime", (FIXTURES / "onionoo_uptime_small.json").read_bytes())
     extra = f'[sources.onionoo_uptime]\nenabled = true\nurl = "{api.url("/uptime")}"\ninterval = 60\n'
-    return Fetcher(configmod.load(write_config(tmp_path, api.url("/details"), extra=extra)), "onionoo_uptime")
+    return IdleFetcher(configmod.load(write_config(tmp_path, api.url("/details"), extra=extra)), "onionoo_uptime")
 
 
 def test_a_fetchers_poll_brings_back_the_childs_record(tmp_path, api):
@@ -88,12 +90,14 @@ def test_a_fetchers_poll_brings_back_the_childs_record(tmp_path, api):
     rec = f.record
     assert (rec.state, rec.last_status, rec.failures) == ("idle", 200, 0)
     assert rec.sha256 == cachefiles.file_sha256(f.cache_path) and rec.etag
-    assert f.session is None                            # the waiting process opened no connection
     f.poll()
     assert (f.record.last_status, f.record.sha256) == (304, rec.sha256)
     st = f.cache_path.stat()
-    assert f._verified[f.cache_path] == (st.st_ino, st.st_size, st.st_mtime_ns)   # not hashed again next poll
-    assert set(f._verified) == {f.cache_path, f.render_path}
+    verified = {path: tuple(sig) for path, sig in f.verified}
+    assert verified[str(f.cache_path)] == (st.st_ino, st.st_size, st.st_mtime_ns)   # not hashed again next poll
+    assert len(verified) == 2                                                       # and its summary
+    saved = json.loads((f.cfg.daemon.state_dir / "sources" / "onionoo_uptime.json").read_text())
+    assert saved["last_status"] == 304                                            # the child saved it
 
 
 def test_a_poll_whose_child_dies_is_a_failure_and_keeps_the_cache(tmp_path, api, monkeypatch):
@@ -101,7 +105,7 @@ def test_a_poll_whose_child_dies_is_a_failure_and_keeps_the_cache(tmp_path, api,
     f.prepare()
     f.poll()
     good = f.cache_path.read_bytes()
-    monkeypatch.setattr(f, "fetch_now", lambda: os.kill(os.getpid(), signal.SIGKILL))   # the OOM killer
+    monkeypatch.setattr(Fetcher, "fetch_now", lambda self: os.kill(os.getpid(), signal.SIGKILL))   # the OOM killer
     f.poll()
     rec = f.record
     assert (rec.state, rec.failures) == ("backoff", 1)
@@ -120,10 +124,17 @@ def test_a_poll_that_cannot_fork_is_a_failure_and_leaks_no_pipe(tmp_path, api, m
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    f.poll()
+    f.poll()                                   # the failure is recorded here, since no child can be made
     assert (f.record.state, f.record.failures) == ("backoff", 1)
     assert f.record.last_error == "cannot start the poll's process ([Errno 11] Resource temporarily unavailable)"
     assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_a_start_up_check_that_cannot_run_stops_the_fetcher_for_the_supervisor_to_restart(tmp_path, api,
+                                                                                           monkeypatch):
+    f = uptime_fetcher(tmp_path, api)
+    monkeypatch.setattr(Fetcher, "prepare", lambda self: os.kill(os.getpid(), signal.SIGKILL))
+    assert f.run_forever() == 1
 
 
 def test_details_polls_in_the_fetcher_itself(tmp_path, api):
@@ -134,16 +145,20 @@ def test_details_polls_in_the_fetcher_itself(tmp_path, api):
     assert f.record.last_status == 200 and f.session is not None
 
 
-def test_the_waiting_fetcher_never_imports_requests(tmp_path, api):
+def test_the_waiting_fetcher_never_imports_the_fetcher_proper(tmp_path, api):
     config = uptime_fetcher(tmp_path, api).cfg.path
     script = (
         "import json, sys\n"
         "from alliumd import config\n"
-        "from alliumd.fetchers.runtime import Fetcher\n"
-        f"f = Fetcher(config.load({str(config)!r}), 'onionoo_uptime')\n"
+        "from alliumd.fetchers.runtime import IdleFetcher\n"
+        f"f = IdleFetcher(config.load({str(config)!r}), 'onionoo_uptime')\n"
         "f.prepare()\n"
         "f.poll()\n"
-        "print(json.dumps({'requests': 'requests' in sys.modules, 'status': f.record.last_status}))\n")
+        "rss = int(open('/proc/self/statm').read().split()[1]) * 4096\n"
+        "loaded = [m for m in ('requests', '_hashlib', 'alliumd.fetchers.fetcher', 'alliumd.http') if m in sys.modules]\n"
+        "print(json.dumps({'loaded': loaded, 'status': f.record.last_status, 'rss': rss}))\n")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout.splitlines()[-1]) == {"requests": False, "status": 200}
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert (result["loaded"], result["status"]) == ([], 200)
+    assert result["rss"] < 21e6                 # ~25 MB with the fetcher proper imported, ~18 MB without

@@ -3,309 +3,175 @@
 Run as ``python -m alliumd.fetchers.runtime --config PATH --source NAME``.
 The loop waits for the next poll (or a ``refresh`` command on stdin), does one
 fetch, validates the body, publishes it atomically into ``cache_dir`` and
-reports its state.  In the daemon each poll of a source with large documents
-and long intervals runs in a forked child (pollchild.py), so the process
-that waits between polls stays small.  An API failure is never a crash: it
-is a ``backoff`` state with a reason, and the last good cache stays in place.
+reports its state (the fetch itself: fetchers/fetcher.py).
+
+What waits between polls is small.  This module imports only what waiting
+takes: the configuration, the record, the schedule and the channel.  A
+source with large documents and long intervals (sources.py
+``poll_in_child``) is an :class:`IdleFetcher`: its start-up check, each poll,
+and the bookkeeping of a poll whose process died run in forked children
+(pollchild.py) that import the fetcher proper (``requests``, OpenSSL's
+hashes, the parsers, the cache code) and exit.  Such a process stayed at
+~25 MB RSS before, ~16 MB now: ``import hashlib`` alone maps ~4 MB of
+OpenSSL.  Details polls in its own process (``--once`` too): a child's fresh
+import of ``requests`` would delay the publication most pages depend on.
 
 Exit codes: 0 stopped on request (or ``--once`` left a usable cache),
-1 ``--once`` found no data at all, 78 bad config, 76 supervisor gone.
+1 ``--once`` found no data at all or the start-up check failed, 78 bad config, 76 supervisor gone.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import logging
 import os
 import random
 import select
-import shutil
 import sys
-import tempfile
 import time
-from importlib import resources
 from pathlib import Path
+from typing import Any, Callable
 
-from .. import atomic, childproc, config as configmod, http, logs, quarantine, sourcestate
+from .. import childproc, config as configmod, logs, sourcestate
 from ..core import channel, exitcodes
-from ..memory import release_free_memory
 from ..sources import SOURCES
-from ..states import SourceState, failure_delay, first_run_delay, retry_after_delay
-from . import InvalidDocument, pollchild, source_module
-from .cachekeeping import CacheKeeping
+from ..states import SourceState, first_run_delay
+from . import pollchild
 
 log = logging.getLogger("alliumd.fetcher")
-PARENT_CHECK = 5.0
-FUTURE_SLACK = 300.0         # a published time this far ahead of our clock is clamped and flagged
+PARENT_CHECK = 5.0           # s between checks that the supervisor still lives, while waiting
 
 
-class Fetcher(CacheKeeping):
-    """One source's fetch loop; its cache files are cachekeeping.py's part."""
+def __getattr__(name: str) -> Any:
+    """``runtime.Fetcher``: the fetcher proper, imported only by whoever asks for it."""
+    if name == "Fetcher":
+        from .fetcher import Fetcher
+        return Fetcher
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# -- what both kinds of fetcher process share -------------------------------------------
+
+def report_record(record: sourcestate.SourceRecord) -> None:
+    childproc.report(channel.SourceReport(record.to_json()))
+
+
+def save_record(cfg: configmod.Config, name: str, record: sourcestate.SourceRecord) -> None:
+    """Persist and report the record; a full or broken state disk is logged, never fatal
+    (the supervisor still gets the record, and the next save tries again)."""
+    try:
+        sourcestate.save(cfg.daemon.state_dir, record)
+    except OSError as e:
+        log.error("source=%s cannot save its state: %s", name, e)
+    report_record(record)
+
+
+def schedule_first_poll(record: sourcestate.SourceRecord, cache_path: Path, interval: float,
+                        clock: Callable[[], float], rand: Callable[[], float]) -> None:
+    """Set the first poll after a start: soon for a missing or old cache, an earlier backoff honoured."""
+    now = clock()
+    age = now - record.last_success if record.last_success and cache_path.exists() else None
+    wait = first_run_delay(age, interval, rand())
+    if record.failures and record.next_run and record.next_run > now:
+        wait = record.next_run - now                       # keep honouring an earlier backoff
+    record.next_run = now + wait
+    if record.state not in (SourceState.IDLE.value, SourceState.BACKOFF.value):
+        record.state = SourceState.BACKOFF.value if record.failures else SourceState.IDLE.value
+
+
+def wait_for(due: float, clock: Callable[[], float], name: str) -> str:
+    """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""
+    reader = channel.LineReader()
+    while True:
+        remaining = due - clock()
+        if remaining <= 0:
+            return "due"
+        ready, _, _ = select.select([sys.stdin.fileno()], [], [], min(remaining, PARENT_CHECK))
+        if not childproc.parent_alive():
+            return "eof"
+        if not ready:
+            continue
+        chunk = os.read(sys.stdin.fileno(), 4096)
+        if not chunk:
+            return "eof"
+        if any(channel.Command.of(msg) == channel.REFRESH for msg in reader.feed(chunk)):
+            log.info("source=%s refresh requested", name)
+            return "refresh"
+
+
+# -- a source that polls in a child -------------------------------------------------------
+
+def _fetcher_task(cfg: configmod.Config, name: str, record: dict, verified: list, task: str,
+                  args: tuple) -> dict:
+    """In a forked child: the fetcher proper, with the waiting process's record, runs ``task``."""
+    from .fetcher import Fetcher
+    fetcher = Fetcher(cfg, name, record=sourcestate.SourceRecord.from_json(record))
+    fetcher.take_verified(verified)
+    getattr(fetcher, task)(*args)
+    return {"record": fetcher.record.to_json(), "verified": fetcher.verified_files()}
+
+
+class IdleFetcher:
+    """The process of a source that polls in a child: it holds the record and the schedule, and
+    forks for everything else (see the module's docstring)."""
 
     def __init__(self, cfg: configmod.Config, name: str, *, clock=time.time, rand=random.random):
-        self.cfg = cfg
-        self.src = cfg.sources[name]
-        self.name = name
-        self.module = source_module(name)
+        self.cfg, self.name, self.src = cfg, name, cfg.sources[name]
         self.cache_path = cfg.daemon.cache_dir / self.src.cache_file
-        self.render_path = cfg.daemon.cache_dir / SOURCES[name].render_file
-        self.summary_format = getattr(self.module, "SUMMARY_FORMAT", None)
-        self.tmp_dir = cfg.daemon.cache_dir / atomic.TMP_DIRNAME
-        self.clock = clock
-        self.rand = rand
-        self.session = None
+        self.clock, self.rand = clock, rand
         self.record = sourcestate.load(cfg.daemon.state_dir, name, repair=True)
-        self._verified: dict[Path, tuple] = {}     # file -> signature whose sha256 was checked
-        # history sources: the summaries of the previous document's relay lines, kept between fetches and
-        # across restarts as a small index into the published summary (onionoo_stream.LineMemo), read by
-        # the fetch that needs it and dropped after it
-        memo = getattr(self.module, "line_memo", None)
-        self.line_memo = memo() if memo is not None else None
-        self.memo_path = cfg.daemon.state_dir / "sources" / f"{name}.lines"
+        self.verified: list[list] = []      # cache files a child hashed, with their signatures: not again
 
-    def validate(self, path: Path):
-        """The source's validation; a document nested too deeply for any parser is just invalid."""
+    def in_child(self, task: str, *args: Any) -> str | None:
+        """Run the fetcher's ``task`` in a forked child; its record and verified files become ours.
+        None, or how the child failed (it could not start, died, or sent no result)."""
+        record, verified = self.record.to_json(), self.verified
         try:
-            return self.module.validate(path)
-        except RecursionError:
-            raise InvalidDocument("nested too deeply") from None
-
-    def clamped(self, data_time: float | None) -> float | None:
-        """A published time in the future (a broken upstream clock, or a lie to look fresh) counts
-        from now, and the record says by how much it was ahead (shown in status)."""
-        now = self.clock()
-        if data_time is not None and data_time > now + FUTURE_SLACK:
-            log.warning("source=%s published time is %.0fs in the future; counting it from now",
-                        self.name, data_time - now)
-            self.record.future_by = round(data_time - now, 1)
-            return now
-        self.record.future_by = None
-        return data_time
-
-    # -- bookkeeping ---------------------------------------------------------------
-
-    def save(self) -> None:
-        """Persist and report the record; a full or broken state disk is logged, never fatal
-        (the supervisor still gets the record, and the next save tries again)."""
-        try:
-            sourcestate.save(self.cfg.daemon.state_dir, self.record)
-        except OSError as e:
-            log.error("source=%s cannot save its state: %s", self.name, e)
-        self.report()
-
-    def report(self) -> None:
-        childproc.report(channel.SourceReport(self.record.to_json()))
-
-    # -- one fetch -----------------------------------------------------------------
-
-    def fetch_now(self) -> bool:
-        """One fetch with its retries; True if usable data is in the cache afterwards."""
-        rec = self.record
-        started = self.clock()
-        rec.state, rec.last_attempt = SourceState.FETCHING.value, started
-        self.report()
-        if self.session is None:
-            self.session = http.new_session(self.cfg.daemon.contact)
-        conditional = self.cache_matches_record()
-        # hook: a source needing several documents per poll (collector) brings its own fetch, same contract
-        bundle = getattr(self.module, "fetch_bundle", None)
-        fetch_impl, extra = (bundle, {"cache_path": self.cache_path}) if bundle else (http.fetch, {})
-        try:
-            quarantine.ensure_dir(self.tmp_dir)            # removed or replaced while we ran
-            result = fetch_impl(self.session, self.src.url, tmp_dir=self.tmp_dir, prefix=self.src.cache_file,
-                                timeout=self.src.timeout, retries=self.src.retries,
-                                max_bytes=self.src.max_bytes,
-                                etag=rec.etag if conditional else None,
-                                last_modified=rec.last_modified if conditional else None,
-                                rand=self.rand, **extra)
-        except http.FetchError as e:
-            self.session.close()
-            self.session = None
-            self.failed(str(e), e.status, e.retry_after, started)
-            return self.cache_path.exists()
-        except OSError as e:              # our side: disk full, .tmp gone; the normal backoff retries
-            self.session.close()
-            self.session = None
-            self.failed(f"cannot store the body ({type(e).__name__}: {e})", None, None, started)
-            return self.cache_path.exists()
-        try:
-            return self._use(result, started)
-        except OSError as e:
-            if result.tmp_path is not None:
-                result.tmp_path.unlink(missing_ok=True)
-            self.failed(f"cannot publish ({type(e).__name__}: {e})", result.status, None, started)
-            return self.cache_path.exists()
-
-    def _use(self, result: http.FetchResult, started: float) -> bool:
-        """Validate and publish what one fetch returned (OSError, e.g. ENOSPC, is the caller's)."""
-        rec = self.record
-        if result.status == 304:
-            log.info("source=%s status=304 unchanged dur_ms=%d", self.name, (self.clock() - started) * 1000)
-            self.ensure_summary()                      # a damaged summary is re-derived from the intact cache
-            self.succeeded(304, started)
-            return True
-        self.load_line_memo()
-        try:
-            info = self.validate(result.tmp_path)
-        except InvalidDocument as e:
-            result.tmp_path.unlink(missing_ok=True)
-            self.failed(f"invalid document: {e}", 200, None, started)
-            return self.cache_path.exists()
-        if result.sha256 == rec.sha256 and self.cache_matches_record():
-            result.tmp_path.unlink(missing_ok=True)       # identical body: publish nothing, render nothing
-            log.info("source=%s status=200 identical body, not republished", self.name)
-            self.ensure_summary()
-        else:
-            self.publish(result.tmp_path, info)
-            log.info("source=%s status=200 published bytes=%d items=%d dur_ms=%d", self.name,
-                     result.size, info.items, (self.clock() - started) * 1000)
-        rec.etag, rec.last_modified = result.etag, result.last_modified
-        rec.sha256, rec.bytes, rec.data_time = result.sha256, result.size, self.clamped(info.data_time)
-        self.succeeded(200, started)
-        return True
-
-    def succeeded(self, status: int, started: float) -> None:
-        rec = self.record
-        if rec.failures:
-            log.info("source=%s recovered after %d failed fetches", self.name, rec.failures)
-        now = self.clock()
-        rec.state, rec.last_status, rec.last_success = SourceState.IDLE.value, status, now
-        rec.failures, rec.origin = 0, "network"
-        rec.last_duration = now - started
-        rec.next_run = now + self.src.interval
-        self.save()
-
-    def failed(self, message: str, status: int | None, retry_after: float | None, started: float) -> None:
-        rec = self.record
-        now = self.clock()
-        level = logging.WARNING if rec.failures == 0 else logging.INFO
-        rec.failures += 1
-        rec.last_error, rec.last_error_at, rec.last_status = message, now, status
-        rec.last_duration = now - started
-        rec.state = SourceState.BACKOFF.value
-        delay = (retry_after_delay(retry_after, self.src.interval) if retry_after is not None
-                 else failure_delay(rec.failures, self.src.interval, self.rand()))
-        rec.next_run = now + delay
-        if self.cache_path.exists():
-            rec.origin = "sample" if rec.origin == "sample" else "cache"
-            log.log(level, "source=%s fetch failed (%s); keeping the last good cache; retry in %.0fs",
-                    self.name, message, delay)
-        elif self.cfg.daemon.sample_fallback and self._try_sample():
-            log.warning("source=%s fetch failed (%s) and no cache exists; published the bundled sample",
-                        self.name, message)
-        else:
-            log.log(level, "source=%s fetch failed (%s); no data available; retry in %.0fs",
-                    self.name, message, delay)
-        self.save()
-
-    def _try_sample(self) -> bool:
-        try:
-            return self.publish_sample()
-        except OSError as e:
-            log.error("source=%s cannot publish the bundled sample: %s", self.name, e)
-            return False
-
-    def publish_sample(self) -> bool:
-        """Publish the bundled sample document for this source; False if there is none."""
-        sample = resources.files("alliumd.sample") / f"{self.name}.json.gz"
-        if not sample.is_file():
-            return False
-        with sample.open("rb") as raw, gzip.open(raw) as body:
-            fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix=self.src.cache_file + ".", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    shutil.copyfileobj(body, f, 1 << 20)
-                info = self.validate(Path(tmp))
-                self.publish(Path(tmp), info)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        rec = self.record
-        rec.origin, rec.data_time = "sample", self.clamped(info.data_time)
-        rec.bytes, rec.sha256 = self.cache_path.stat().st_size, None
-        rec.etag = rec.last_modified = None
-        return True
-
-    # -- the loop ------------------------------------------------------------------
-
-    def poll(self) -> None:
-        """One fetch of the daemon: in a child process where the source says so (sources.py)."""
-        if SOURCES[self.name].poll_in_child:
-            self._poll_forked()
-            return
-        self.fetch_now()
-        if self.line_memo is not None:
-            self.line_memo.previous = {}       # on disk (memo_path) until the next fetch: no RSS between polls
-        release_free_memory()                  # a parsed document's objects are garbage now
-
-    def _poll_forked(self) -> None:
-        """One fetch in a child process (fetchers/pollchild.py: the idle fetcher stays small);
-        the child's record and verified files become ours."""
-        started = self.clock()
-        try:
-            result, how = pollchild.run(self._poll_in_child)
-        except OSError as e:                   # EAGAIN, ENOMEM: a failed poll, retried on the backoff
-            self._poll_failed(f"cannot start the poll's process ({e})", started)
-            return
+            result, how = pollchild.run(lambda: _fetcher_task(self.cfg, self.name, record, verified, task, args))
+        except OSError as e:                   # EAGAIN, ENOMEM
+            return f"cannot start the poll's process ({e})"
         try:
             if result is not None:
                 self.record = sourcestate.SourceRecord.from_json(result["record"])
-                self._verified = {Path(path): tuple(sig) for path, sig in result["verified"]}
-                return
+                self.verified = [[str(path), list(sig)] for path, sig in result["verified"]]
+                return None
         except (KeyError, TypeError, ValueError) as e:
             how = f"an unreadable result ({e})"
-        self._poll_failed(f"the poll's process ended without a result ({how})", started)
+        return f"the poll's process ended without a result ({how})"
 
-    def _poll_failed(self, problem: str, started: float) -> None:
+    def poll(self) -> None:
+        """One fetch in a child; a child that fails is a failed poll, on the normal backoff (the last good
+        cache stays), recorded by another child, or here if none can start."""
+        started = self.clock()
+        problem = self.in_child("fetch_now")
+        if problem is None:
+            return
         log.error("source=%s %s", self.name, problem)
-        self.failed(problem, None, None, started)
+        if self.in_child("failed", problem, None, None, started) is not None:
+            from .fetcher import Fetcher       # no process can be forked: the bookkeeping is done here
+            fetcher = Fetcher(self.cfg, self.name, clock=self.clock, rand=self.rand, record=self.record)
+            fetcher.failed(problem, None, None, started)
 
-    def _poll_in_child(self) -> dict:
-        self.fetch_now()
-        return {"record": self.record.to_json(),
-                "verified": [[str(path), list(sig)] for path, sig in self._verified.items()]}
-
-    def run_once(self) -> int:
-        self.prepare()
-        return exitcodes.OK if self.fetch_now() else exitcodes.FAILURE
+    def prepare(self) -> None:
+        """The start-up check of the cache (fetcher.Fetcher.prepare), in a child."""
+        problem = self.in_child("prepare")
+        if problem is not None:
+            raise RuntimeError(f"the start-up check failed: {problem}")
 
     def run_forever(self) -> int:
-        self.prepare()
-        rec = self.record
-        age = self.clock() - rec.last_success if rec.last_success and self.cache_path.exists() else None
-        wait = first_run_delay(age, self.src.interval, self.rand())
-        if rec.failures and rec.next_run and rec.next_run > self.clock():
-            wait = rec.next_run - self.clock()             # keep honouring an earlier backoff
-        rec.next_run = self.clock() + wait
-        if rec.state not in (SourceState.IDLE.value, SourceState.BACKOFF.value):
-            rec.state = SourceState.BACKOFF.value if rec.failures else SourceState.IDLE.value
-        self.save()
+        try:
+            self.prepare()
+        except RuntimeError as e:
+            log.error("source=%s %s", self.name, e)
+            return exitcodes.FAILURE            # the supervisor starts the fetcher again, on its backoff
+        schedule_first_poll(self.record, self.cache_path, self.src.interval, self.clock, self.rand)
+        save_record(self.cfg, self.name, self.record)
         while True:
-            command = self.wait_for(self.record.next_run)     # poll() replaces the record
+            command = wait_for(self.record.next_run, self.clock, self.name)
             if command == "eof":
                 log.info("supervisor gone; exiting")
                 return exitcodes.PARENT_GONE
             self.poll()
-
-    def wait_for(self, due: float) -> str:
-        """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""
-        reader = channel.LineReader()
-        while True:
-            remaining = due - self.clock()
-            if remaining <= 0:
-                return "due"
-            ready, _, _ = select.select([sys.stdin.fileno()], [], [], min(remaining, PARENT_CHECK))
-            if not childproc.parent_alive():
-                return "eof"
-            if not ready:
-                continue
-            chunk = os.read(sys.stdin.fileno(), 4096)
-            if not chunk:
-                return "eof"
-            if any(channel.Command.of(msg) == channel.REFRESH for msg in reader.feed(chunk)):
-                log.info("source=%s refresh requested", self.name)
-                return "refresh"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,7 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = configmod.load(args.config)
         logs.setup(f"fetcher/{args.source}", cfg.daemon.log_level)
-        fetcher = Fetcher(cfg, args.source)
+        if args.once or not SOURCES[args.source].poll_in_child:
+            from .fetcher import Fetcher
+            fetcher = Fetcher(cfg, args.source)
+        else:
+            fetcher = IdleFetcher(cfg, args.source)
     except (configmod.ConfigError, LookupError, KeyError) as e:
         log.error("%s", e)
         return exitcodes.CONFIG
