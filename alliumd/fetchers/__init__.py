@@ -1,7 +1,7 @@
 """Fetchers: one process per enabled source.
 
-``runtime`` is the shared process loop (schedule, fetch, validate, publish,
-report); each source module only says what a valid document is, through
+``runtime`` is the shared process loop (schedule, wait, report) and
+``fetcher`` the shared fetch (fetch, validate, publish); each source module only says what a valid document is, through
 ``validate(path) -> DocInfo``.  ``alliumd.sources`` maps source names to
 these modules.
 

@@ -4,8 +4,9 @@ Why: a fetcher sleeps for half an hour to six hours between polls, but one poll
 imports ``requests`` and its TLS stack (~15 MB that Python never unloads),
 parses a document (the uptime document is 242 MB) and leaves the heap
 fragmented.  A child that exits returns all of it to the kernel: an idle
-fetcher holds ~24 MB instead of ~34 (the daemon's whole-tree peak RSS has a
-600 MB target, and four fetchers were 135 MB of it).
+fetcher (runtime.IdleFetcher, which never imports the fetcher proper) holds
+~18 MB instead of ~34 (the daemon's whole-tree peak RSS has a 600 MB target,
+and four fetchers were 135 MB of it).
 
 The fetcher process is single-threaded (no heartbeat thread), so ``fork``
 copies nothing half-locked.  The child reports its states to the
