@@ -29,7 +29,6 @@ from . import InvalidDocument, runtime, source_module
 from .cachekeeping import CacheKeeping
 
 log = logging.getLogger("alliumd.fetcher")
-PARENT_CHECK = 5.0
 FUTURE_SLACK = 300.0         # a published time this far ahead of our clock is clamped and flagged
 
 

@@ -127,7 +127,7 @@ class FamilyKeys:
         self.derived = 0
         self._last: tuple = (None, None, False)     # (new args, old args, same?): a page's HTML and JSON share them
 
-    def key(self, path: str, fn: Callable[..., Any], args: tuple, known: Any = None) -> str:
+    def key(self, path: str, fn: Callable[..., Any], args: tuple, known: str | None = None) -> str:
         """The salted key of ``fn(*args)`` at ``path``.  ``known``: the key the manifest holds for the page;
         when equal, that string is the one kept here too (after a start, every key is derived once
         anew: without this, the memo and the manifest held an equal copy of each, ~5 MB at 60k pages)."""
