@@ -92,6 +92,33 @@ def test_rows_not_used_in_the_last_batch_are_dropped_but_a_batch_without_tables_
     assert capture.calls == 3
 
 
+def test_after_a_batch_rows_still_in_use_elsewhere_stay_and_rows_only_the_caches_hold_go(fresh_caches):
+    """A medium batch renders most tables on a worker: the renderer keeps the rows of relays that did not
+    change (their objects are still the model's) though it did not use them; a changed relay's old row goes,
+    also when two caches hold it."""
+    capture = Capture()
+    model = [Row(name=str(i)) for i in range(4)]           # what the models hold
+    for row in model:
+        rowcache.GROUP_ROWS.render(capture.context, capture, row, "../")
+    del row
+    rowcache.ALL_RELAYS_ROWS.render(capture.context, capture, model[3], "")
+    rowcache.end_batch()
+    gone = weakref.ref(model[3])
+    model[3] = Row(name="3 changed")                        # the model replaced the changed relay's row
+    rowcache.GROUP_ROWS.render(capture.context, capture, model[0], "../")      # a batch that used one row
+    rowcache.ALL_RELAYS_ROWS.render(capture.context, capture, model[0], "")
+    rowcache.end_batch()
+    gc.collect()
+    assert gone() is None                                   # held by no one but the two caches: dropped
+    assert len(rowcache.GROUP_ROWS) == 3 and len(rowcache.ALL_RELAYS_ROWS) == 1
+    calls = capture.calls
+    for row in model[:3]:                                   # the next batch finds the unchanged rows
+        rowcache.GROUP_ROWS.render(capture.context, capture, row, "../")
+    assert capture.calls == calls
+    rowcache.GROUP_ROWS.render(capture.context, capture, model[3], "../")
+    assert capture.calls == calls + 1
+
+
 def test_the_rows_of_a_table_share_one_key_for_their_other_arguments():
     """~36k rows at network scale: one (object, html) pair per row, not a key and an arguments tuple each."""
     cache, capture = RowCache(), Capture()

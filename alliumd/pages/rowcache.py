@@ -16,16 +16,24 @@ the very same objects from one version to the next.  An entry holds a
 strong reference to its object and a hit requires ``entry[0] is obj``, so
 an id can never be reused by another object while its entry exists.
 
-Memory is bounded by generations: entries not used during the last batch
-that used the cache (:meth:`RowCache.end_batch`, called by the renderer
-after each batch; a status-only batch in between keeps them) are dropped,
-and a generation that reaches ``limit`` entries is retired at once
-(render workers, which see no batches, rely on that alone), so at most
-``2 * limit`` rows are held.
+Memory is bounded by generations: after each batch that used the cache
+(:func:`end_batch`, called by the renderer; a status-only batch in between
+changes nothing), an entry is kept if that batch used it or if its row object
+is still referenced by anything but the cache (a model, a page's arguments:
+the row of a relay that did not change).  The rows of a relay that changed
+or left are referenced by the cache alone and go.  Why not by use alone: a
+medium batch renders most big tables on a render worker and only a few in
+the renderer, and then dropped every row the renderer had not used, so the
+next small batch (one relay's change) drew 10-14k unchanged rows again.  A
+generation that reaches ``limit`` entries is retired at once (render workers,
+which see no batches, rely on that alone), so at most ``2 * limit`` rows are
+held.
 """
 
 from __future__ import annotations
 
+import collections
+import sys
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -97,11 +105,29 @@ class RowCache:
             self._size += 1
         table[ident] = entry
 
-    def end_batch(self) -> None:
-        """Forget rows not used in this batch (relays that changed or left), if it used the cache at all."""
-        if self._used:
-            self._previous, self._current, self._size = self._current, {}, 0
-            self._used = False
+    def end_batch(self, alive: Callable[[Any], bool] | None = None) -> None:
+        """If this batch used the cache: forget the rows it did not use, except those whose object ``alive``
+        says is still in use elsewhere (as long as the kept rows stay under ``limit``)."""
+        if not self._used:
+            return
+        kept = self._current
+        size = self._size
+        if alive is not None:
+            for extra, table in self._previous.items():
+                for ident, entry in table.items():
+                    if size >= self.limit:
+                        break
+                    if alive(entry[0]):
+                        kept.setdefault(extra, {})[ident] = entry
+                        size += 1
+        self._previous, self._current, self._size = kept, {}, 0
+        self._used = False
+
+    def count_entries(self, held: collections.Counter) -> None:
+        """Add to ``held`` how many of this cache's entries hold each object (by id)."""
+        for generation in (self._current, self._previous):
+            for table in generation.values():
+                held.update(table.keys())
 
     def clear(self) -> None:
         """Forget every row (and the counts)."""
@@ -135,9 +161,18 @@ listing = LIST_ROWS.render             # a group's row in a listing, up to its s
 
 
 def end_batch() -> None:
-    """The renderer's batch is over (see :meth:`RowCache.end_batch`)."""
+    """The renderer's batch is over: each cache keeps the rows it used and those whose object something
+    besides the caches still references (see the module's docstring)."""
+    held: collections.Counter = collections.Counter()
     for cache in CACHES:
-        cache.end_batch()
+        cache.count_entries(held)
+
+    def alive(obj: Any) -> bool:
+        # references: one per entry holding it, this argument, getrefcount's own argument
+        return sys.getrefcount(obj) - 2 - held[id(obj)] > 0
+
+    for cache in CACHES:
+        cache.end_batch(alive)
 
 
 def clear() -> None:
