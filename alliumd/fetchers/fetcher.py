@@ -239,11 +239,4 @@ class Fetcher(CacheKeeping):
 
     def run_forever(self) -> int:
         self.prepare()
-        runtime.schedule_first_poll(self.record, self.cache_path, self.src.interval, self.clock, self.rand)
-        self.save()
-        while True:
-            command = runtime.wait_for(self.record.next_run, self.clock, self.name)
-            if command == "eof":
-                log.info("supervisor gone; exiting")
-                return exitcodes.PARENT_GONE
-            self.poll()
+        return runtime.serve(self)

@@ -79,6 +79,19 @@ def schedule_first_poll(record: sourcestate.SourceRecord, cache_path: Path, inte
         record.state = SourceState.BACKOFF.value if record.failures else SourceState.IDLE.value
 
 
+def serve(fetcher: Any) -> int:
+    """After its start-up check: schedule the fetcher's first poll, then wait for each poll (or a refresh)
+    and poll, until the supervisor is gone.  ``fetcher``: a Fetcher or an IdleFetcher."""
+    schedule_first_poll(fetcher.record, fetcher.cache_path, fetcher.src.interval, fetcher.clock, fetcher.rand)
+    save_record(fetcher.cfg, fetcher.name, fetcher.record)
+    while True:
+        command = wait_for(fetcher.record.next_run, fetcher.clock, fetcher.name)   # poll() replaces the record
+        if command == "eof":
+            log.info("supervisor gone; exiting")
+            return exitcodes.PARENT_GONE
+        fetcher.poll()
+
+
 def wait_for(due: float, clock: Callable[[], float], name: str) -> str:
     """Sleep until ``due`` or a ``refresh`` command; return "due", "refresh" or "eof"."""
     reader = channel.LineReader()
@@ -164,14 +177,7 @@ class IdleFetcher:
         except RuntimeError as e:
             log.error("source=%s %s", self.name, e)
             return exitcodes.FAILURE            # the supervisor starts the fetcher again, on its backoff
-        schedule_first_poll(self.record, self.cache_path, self.src.interval, self.clock, self.rand)
-        save_record(self.cfg, self.name, self.record)
-        while True:
-            command = wait_for(self.record.next_run, self.clock, self.name)
-            if command == "eof":
-                log.info("supervisor gone; exiting")
-                return exitcodes.PARENT_GONE
-            self.poll()
+        return serve(self)
 
 
 def main(argv: list[str] | None = None) -> int:
