@@ -108,18 +108,29 @@ class RowCache:
     def end_batch(self, alive: Callable[[Any], bool] | None = None) -> None:
         """If this batch used the cache: forget the rows it did not use, except those whose object ``alive``
         says is still in use elsewhere (as long as the kept rows stay under ``limit``)."""
+        kept = self.kept(alive)
+        if kept is not None:
+            self.next_generation(kept)
+
+    def kept(self, alive: Callable[[Any], bool] | None) -> dict | None:
+        """What :meth:`end_batch` keeps, decided without dropping anything yet (None: the batch did not
+        use the cache, everything stays)."""
         if not self._used:
-            return
-        kept = self._current
+            return None
+        kept = {extra: dict(table) for extra, table in self._current.items()}
         size = self._size
         if alive is not None:
             for extra, table in self._previous.items():
                 for ident, entry in table.items():
                     if size >= self.limit:
-                        break
+                        return kept
                     if alive(entry[0]):
                         kept.setdefault(extra, {})[ident] = entry
                         size += 1
+        return kept
+
+    def next_generation(self, kept: dict) -> None:
+        """``kept`` becomes the previous generation; the new batch starts an empty one."""
         self._previous, self._current, self._size = kept, {}, 0
         self._used = False
 
@@ -171,8 +182,12 @@ def end_batch() -> None:
         # references: one per entry holding it, this argument, getrefcount's own argument
         return sys.getrefcount(obj) - 2 - held[id(obj)] > 0
 
-    for cache in CACHES:
-        cache.end_batch(alive)
+    # every cache decides before any drops a row: a dropped entry lowers its object's reference count
+    # while ``held`` still counts it, which would make a row another cache holds look unused
+    decided = [(cache, cache.kept(alive)) for cache in CACHES]
+    for cache, kept in decided:
+        if kept is not None:
+            cache.next_generation(kept)
 
 
 def clear() -> None:
