@@ -19,6 +19,7 @@ from alliumd.cache import files as cachefiles
 from alliumd.fetchers import pollchild
 from alliumd.fetchers.fetcher import Fetcher
 from alliumd.fetchers.runtime import IdleFetcher
+from alliumd.sources import SOURCES
 from daemon_harness import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +99,25 @@ def test_a_fetchers_poll_brings_back_the_childs_record(tmp_path, api):
     assert len(verified) == 2                                                       # and its summary
     saved = json.loads((f.cfg.daemon.state_dir / "sources" / "onionoo_uptime.json").read_text())
     assert saved["last_status"] == 304                                            # the child saved it
+
+
+def test_a_document_just_published_is_not_hashed_again_by_the_next_poll(tmp_path, api):
+    f = uptime_fetcher(tmp_path, api)
+    f.prepare()
+    f.poll()
+    body = (FIXTURES / "onionoo_uptime_small.json").read_bytes()
+    api.set("/uptime", body.replace(b"{", b"{ ", 1))              # a new document: published again
+    f.poll()
+    assert f.record.last_status == 200 and f.record.sha256 == cachefiles.file_sha256(f.cache_path)
+    verified = {path: tuple(sig) for path, sig in f.verified}
+    summary = f.cfg.daemon.cache_dir / SOURCES["onionoo_uptime"].render_file
+    for path in (f.cache_path, summary):                          # the files the poll wrote, as they are now
+        st = path.stat()
+        assert verified[str(path)] == (st.st_ino, st.st_size, st.st_mtime_ns)
+    fetcher = Fetcher(f.cfg, "onionoo_uptime", record=f.record)
+    fetcher.take_verified(f.verified)
+    f.cache_path.write_bytes(f.cache_path.read_bytes()[:-1] + b"x")     # damaged behind our back: hashed again
+    assert not fetcher.cache_matches_record()
 
 
 def test_a_poll_whose_child_dies_is_a_failure_and_keeps_the_cache(tmp_path, api, monkeypatch):

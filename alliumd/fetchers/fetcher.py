@@ -148,6 +148,7 @@ class Fetcher(CacheKeeping):
             self.ensure_summary()
         else:
             self.publish(result.tmp_path, info)
+            self._written(self.cache_path)                # the bytes result.sha256 was computed over
             log.info("source=%s status=200 published bytes=%d items=%d dur_ms=%d", self.name,
                      result.size, info.items, (self.clock() - started) * 1000)
         rec.etag, rec.last_modified = result.etag, result.last_modified
