@@ -15,6 +15,11 @@ socket (what ``alliumctl refresh`` sends).  Peak RSS is the whole process tree
 50 ms; CPU time comes from the kernel's rusage of reaped children (cold) and
 the tree's CPU counters (warm).  Medians over ``--runs`` runs.
 
+alliumd's modules are byte-compiled first, as ``pip install .`` (the production
+install) does: where ``PYTHONDONTWRITEBYTECODE`` is set, an editable checkout
+would otherwise compile every module again in each process the daemon starts
+(``--no-compile`` measures that).
+
 Every warm scenario changes something a page shows, and the site is compared
 before and after it (bench/scenarios.py says what each may and must write): a
 scenario that writes no page, or pages that do not show its change, fails the
@@ -411,6 +416,16 @@ def warm_scenarios(daemon: Daemon, api: LoopbackAPI, docs: dict, runs: int) -> d
 
 # -- main ----------------------------------------------------------------------------------------
 
+def compile_bytecode() -> str:
+    """Byte-compile the alliumd package being measured, as ``pip install .`` does; says what it did."""
+    import compileall
+    import alliumd
+    package = Path(alliumd.__file__).resolve().parent
+    ok = compileall.compile_dir(str(package), quiet=1)
+    state = "byte-compiled" if ok else "byte-compiled with errors"
+    return f"{state} {package} ({sum(1 for _ in package.rglob('*.pyc'))} .pyc files)"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, help="directory with details/uptime/bandwidth/aroi .json(.gz)")
@@ -423,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the data as given, shifted to the current hour, or both (default)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (site, cache, daemon.log)")
+    ap.add_argument("--no-compile", action="store_true",
+                    help="do not byte-compile alliumd first (measure an install without bytecode)")
     args = ap.parse_args(argv)
     if args.quick:
         args.relays, args.runs = 200, 1
@@ -435,7 +452,9 @@ def main(argv: list[str] | None = None) -> int:
         given = {k: (raw, None) for k, raw in synth.network(args.relays).items()}
         label = f"generated network of {args.relays} relays (seed {synth.SEED})"
     results = {"data": label, "cores": os.cpu_count(), "python": platform.python_version(), "runs": args.runs,
-               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "datasets": {}}
+               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "bytecode": "not compiled (--no-compile)" if args.no_compile else compile_bytecode(),
+               "datasets": {}}
     workdir = Path(tempfile.mkdtemp(prefix="alliumd-bench-"))
     try:
         for variant in (("given", "now") if args.datasets == "both" else (args.datasets,)):
@@ -478,6 +497,7 @@ def print_report(r: dict) -> list[str]:
     """A table per dataset; returns every violated expectation."""
     failures = []
     print(f"\nalliumd benchmark: {r['data']}; {r['cores']} cores; Python {r['python']}; median of {r['runs']}")
+    print(f"bytecode: {r.get('bytecode', '?')}")
     for variant, d in r["datasets"].items():
         print(f"\n== {d['label']} ==")
         print(f"inputs (MB): {d['inputs_mb']}; file system probe before the cold runs: "

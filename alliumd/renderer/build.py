@@ -41,7 +41,7 @@ from .freshness import SourceTracking
 from .jobs import json_bytes, view_digest as _view_digest
 from ..pages.registry import STATUS_INPUT, Page, RenderInputs, Registry
 from ..pages.status import STATUS_FAMILY
-from ..pages.templates import compile_all, fingerprint_code, fingerprint_templates
+from ..pages.templates import compile_all, compiled_dir, fingerprint_code, fingerprint_templates
 
 log = logging.getLogger("alliumd.renderer")
 
@@ -88,7 +88,8 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self.template_dir = template_dir
         self.dispatcher = Dispatcher(cfg.daemon.output_dir, parallel_min=parallel_min,
                                      workers=(cfg.render.workers or None) if workers is None else workers,
-                                     template_dir=template_dir)
+                                     template_dir=template_dir,
+                                     compiled=compiled_dir(cfg.daemon.state_dir, template_dir))
         self.writer = self.dispatcher.local.writer
         self.model_cache: dict = {}
         self.keys = KeyMemo()                  # derived page keys of the last build (pagekey.py)

@@ -75,11 +75,12 @@ class Dispatcher:
     """Runs chunks in-process or on the worker pool; the pool outlives batches (it is the builder's)."""
 
     def __init__(self, output_dir: Path, *, workers: int | None = None, parallel_min: int | None = None,
-                 template_dir: Path | None = None):
+                 template_dir: Path | None = None, compiled: Path | None = None):
         self.output_dir = Path(output_dir)
         self.template_dir = template_dir
+        self.compiled = compiled
         size = default_size() if workers is None else workers
-        self.pool = WorkerPool(self.output_dir, size, template_dir) if size > 1 else None
+        self.pool = WorkerPool(self.output_dir, size, template_dir, compiled) if size > 1 else None
         self.parallel_min = parallel_threshold() if parallel_min is None else parallel_min
         self.full_pool_min = FULL_POOL_FACTOR * self.parallel_min    # (tests lower both to 0)
         self._local: PageRenderer | None = None
@@ -91,7 +92,7 @@ class Dispatcher:
     @property
     def local(self) -> PageRenderer:
         if self._local is None:
-            self._local = PageRenderer(self.output_dir, self.template_dir)
+            self._local = PageRenderer(self.output_dir, self.template_dir, self.compiled)
         return self._local
 
     def prestart(self) -> None:

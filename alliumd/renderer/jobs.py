@@ -94,8 +94,10 @@ class ChunkResult:
 class PageRenderer:
     """Renders and writes jobs into one output directory (one per process)."""
 
-    def __init__(self, output_dir: str | Path, template_dir: str | Path | None = None):
-        self.lookup = make_lookup(Path(template_dir) if template_dir else None)
+    def __init__(self, output_dir: str | Path, template_dir: str | Path | None = None,
+                 compiled: str | Path | None = None):
+        self.lookup = make_lookup(Path(template_dir) if template_dir else None,
+                                  Path(compiled) if compiled else None)
         self.writer = PageWriter(Path(output_dir))
 
     def run(self, chunk: Chunk) -> ChunkResult:

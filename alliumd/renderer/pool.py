@@ -70,10 +70,9 @@ def _widen(fd: int) -> None:
 
 
 class _Worker:
-    def __init__(self, output_dir: Path, template_dir: Path | None):
-        argv = [*WORKER_COMMAND, str(output_dir), str(os.getpid())]
-        self.proc = subprocess.Popen(argv + ([str(template_dir)] if template_dir else []),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+    def __init__(self, output_dir: Path, template_dir: Path | None, compiled: Path | None):
+        argv = [*WORKER_COMMAND, str(output_dir), str(os.getpid()), str(template_dir or ""), str(compiled or "")]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
         os.set_blocking(self.proc.stdin.fileno(), False)
         os.set_blocking(self.proc.stdout.fileno(), False)
         _widen(self.proc.stdin.fileno())
@@ -92,9 +91,11 @@ class _Worker:
 class WorkerPool:
     """A fixed number of render workers behind a submit/poll interface (main thread only)."""
 
-    def __init__(self, output_dir: Path, size: int, template_dir: Path | None = None):
+    def __init__(self, output_dir: Path, size: int, template_dir: Path | None = None,
+                 compiled: Path | None = None):
         self.output_dir = Path(output_dir)
         self.template_dir = template_dir
+        self.compiled = compiled
         self.size = size
         self.workers: list[_Worker] = []
         self.selector = selectors.DefaultSelector()
@@ -118,7 +119,7 @@ class WorkerPool:
             self._spawn()
 
     def _spawn(self) -> None:
-        worker = _Worker(self.output_dir, self.template_dir)
+        worker = _Worker(self.output_dir, self.template_dir, self.compiled)
         self.workers.append(worker)
         self.selector.register(worker.proc.stdout, selectors.EVENT_READ, worker)
 

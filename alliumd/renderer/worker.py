@@ -1,7 +1,7 @@
 """A render worker: renders and writes chunks of pages for the renderer process.
 
 Run by :mod:`alliumd.renderer.pool` as ``python -m alliumd.renderer.worker
-OUTPUT_DIR PARENT_PID [TEMPLATE_DIR]``.  It reads length-prefixed pickled
+OUTPUT_DIR PARENT_PID [TEMPLATE_DIR [COMPILED_DIR]]`` (an empty one: the default).  It reads length-prefixed pickled
 :class:`~alliumd.renderer.jobs.Chunk` frames on stdin and answers each with
 a :class:`~alliumd.renderer.jobs.ChunkResult` frame on stdout; EOF on stdin
 means "stop".  A fresh interpreter (not a fork of the renderer, which has a
@@ -33,14 +33,15 @@ TRIM_AFTER = 512 * 1024
 
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
-    output_dir, parent, template_dir = args[0], args[1], (args[2] if len(args) > 2 else None)
+    output_dir, parent = args[0], args[1]
+    template_dir, compiled = (args[2:4] + ["", ""])[:2]
     die_with_parent(signal.SIGKILL)                  # nothing of a worker needs cleaning up
     if orphaned(int(parent)):
         return exitcodes.OK
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the renderer decides when its workers stop
     from .jobs import ChunkResult, PageRenderer        # imported after the parent check: it is slow
     from ..pages import rowcache
-    renderer = PageRenderer(output_dir, template_dir)
+    renderer = PageRenderer(output_dir, template_dir or None, compiled or None)
     gc.freeze()                                        # modules and templates: never garbage
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     write_frame(stdout, READY)
