@@ -744,3 +744,13 @@ def test_the_data_time_is_what_the_fetcher_recorded_for_that_file(tmp_path, monk
     assert cachefiles.looks_complete(path) and not cachefiles.looks_complete(tmp_path / "missing.json")
     path.write_bytes(ONIONOO[:-5])
     assert not cachefiles.looks_complete(path)
+
+
+def test_families_needing_only_the_details_models_expand_before_the_relay_pages():
+    """Their pages keep the render workers busy while the renderer builds the relay pages' models
+    (pages/site.EXPANSION_ORDER); every declared family is expanded exactly once."""
+    names = [f.name for f in site.FAMILIES]
+    assert len(names) == len(set(names)) == len(site.EXPANSION_ORDER)
+    details_only = [f.name for f in site.FAMILIES if f.inputs == frozenset({DETAILS})]
+    assert {"group_as", "group_country", "group_first_seen", "search_index"} <= set(details_only)
+    assert all(names.index(n) < names.index("relay") for n in details_only)
