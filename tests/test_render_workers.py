@@ -400,3 +400,40 @@ def test_a_waiting_once_renderer_starts_its_workers_only_for_a_cold_or_full_buil
             assert warm.builder.dispatcher.pool.started is started
         finally:
             warm.builder.close()
+
+
+def slow_view(name: str, padding: str) -> dict:
+    """A page that takes a while and whose job is large on the wire (its arguments)."""
+    time.sleep(0.25)
+    return {"name": name, "size": len(padding)}
+
+
+def test_a_full_pools_workers_read_their_chunks_ahead_so_the_renderer_can_turn_to_a_model(tmp_path, monkeypatch):
+    """A full pool's renderer writes out every chunk it handed over before it builds the next model
+    (Dispatcher.poll → WorkerPool.hand_over), and that takes no longer than the pipe needs: the worker reads
+    its chunks ahead into its own memory, instead of one at a time as it renders them (the chunks beyond
+    the pipe's ~1 MB then waited in the renderer while it built a model, the worker idle)."""
+    from alliumd.renderer import pool as pool_module
+    from alliumd.renderer.jobs import Chunk, Job
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    pool = pool_module.WorkerPool(tmp_path / "www", 1)
+    done = []
+    try:
+        pool.start()
+        deadline = time.monotonic() + 30
+        while not pool.ready() and time.monotonic() < deadline:
+            pool.poll(0.05)
+        padding = "x" * 400_000                    # 8 chunks of ~400 kB: several times what a pipe holds
+        for i in range(8):
+            job = Job(f"slow/{i}.json", "", "json", Deferred(slow_view, (str(i), padding)), None, None, None,
+                      keyed=True)
+            assert pool.submit_waiting(Chunk("slow", "t", [], b"salt", jobs=[job]), done.append)
+        started = time.monotonic()
+        pool.hand_over()
+        assert not any(w.outgoing for w in pool.workers)           # all of it is with the worker
+        assert time.monotonic() - started < 1.0 and len(done) < 8   # long before it rendered them (8 × 0.25 s)
+        pool.drain()
+        assert sorted(r.done[0][0] for r in done) == [f"slow/{i}.json" for i in range(8)]
+        assert all(r.error is None for r in done)
+    finally:
+        pool.close()

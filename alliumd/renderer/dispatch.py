@@ -151,10 +151,13 @@ class Dispatcher:
         return True
 
     def poll(self) -> None:
-        """Deliver results that are ready, without waiting, and feed the workers from the backlog."""
+        """Deliver results that are ready, without waiting, and feed the workers from the backlog (a full
+        pool: all of it, written out, since the renderer may now build a model for seconds)."""
         if self.pool is not None and self.pool.started:
             self.pool.poll(0)
             self._feed()
+            if self.pool.full:
+                self.pool.hand_over()
 
     def drain(self) -> None:
         """The expansion is over: render the backlog here, newest first, while the workers take it from

@@ -44,6 +44,11 @@ WORKER_COMMAND = [sys.executable, "-m", "alliumd.renderer.worker"]   # tests swa
 # families (health, leaderboards: 0.1-0.3 s, with no chunk handed out), few enough that the last ones do not
 # keep the renderer waiting at the end of a batch (2: a 1 % churn batch took 4.1 s in-process, 6: 3.3-3.5 s)
 IN_FLIGHT = 6
+# a full pool (a cold build, a new hour) queues more per worker: its renderer hands chunks out only between
+# the models it builds, which take seconds there, and the workers should not run dry meanwhile (each reads
+# its chunks ahead into its own memory: renderer/worker.py).  With 6, both workers of a 10k-relay cold build
+# sat idle through three such stretches, ~7 s of a core each on a slow host.
+FULL_IN_FLIGHT = 48
 Callback = Callable[[ChunkResult], None]
 
 
@@ -76,6 +81,7 @@ class _Worker:
         os.set_blocking(self.proc.stdin.fileno(), False)
         os.set_blocking(self.proc.stdout.fileno(), False)
         _widen(self.proc.stdin.fileno())
+        _widen(self.proc.stdout.fileno())     # results wait there while the renderer builds a model
         self.reader = frames.FrameReader()
         self.outgoing = bytearray()
         self.pending: collections.deque[tuple[Chunk, Callback]] = collections.deque()
@@ -150,16 +156,23 @@ class WorkerPool:
 
     def submit_waiting(self, chunk: Chunk, callback: Callback) -> bool:
         """Queue ``chunk``, waiting for room if every ready worker is full; False if no worker is ready."""
-        while not self.submit(chunk, callback):
+        while not self.submit(chunk, callback, FULL_IN_FLIGHT):
             if not self.ready():                   # (delivers finished results, which may make room)
                 return False
-            if not self.submit(chunk, callback):
+            if not self.submit(chunk, callback, FULL_IN_FLIGHT):
                 self.poll(None)                    # something is in flight: wait for it
             else:
                 break
         return True
 
-    def submit(self, chunk: Chunk, callback: Callback) -> bool:
+    def hand_over(self, timeout: float = 5.0) -> None:
+        """Write out every chunk still waiting in this process (the workers read ahead, so it goes at once):
+        called before the renderer turns to a model, so the workers have all they were given meanwhile."""
+        deadline = time.monotonic() + timeout
+        while any(w.outgoing and w.alive for w in self.workers) and time.monotonic() < deadline:
+            self.poll(0.05)
+
+    def submit(self, chunk: Chunk, callback: Callback, limit: int = IN_FLIGHT) -> bool:
         """Queue ``chunk`` on the least loaded ready worker; False if none has room right now.
 
         It first takes in what the workers sent (a "ready", finished chunks): nothing else reads it while
@@ -169,7 +182,7 @@ class WorkerPool:
             return False
         self.poll(0)
         self._replace_dead()
-        candidates = [w for w in self.workers if w.ready and w.alive and w.load < IN_FLIGHT]
+        candidates = [w for w in self.workers if w.ready and w.alive and w.load < limit]
         if not candidates:
             return False
         worker = min(candidates, key=lambda w: w.load)

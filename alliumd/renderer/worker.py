@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import gc
 import pickle
-import select
+import queue
 import signal
 import sys
+import threading
 import traceback
 
 from ..core import exitcodes
@@ -29,6 +30,18 @@ READY = b"ready"
 # a chunk this large (pickled) held a 10k-row table's views and page text: give its memory back at once,
 # not only when the queue runs dry (a medium batch keeps it full), since the next chunk seldom needs as much
 TRIM_AFTER = 512 * 1024
+
+
+def _read_ahead(stdin, frames: queue.SimpleQueue) -> None:
+    """Reader thread: every frame as soon as it arrives, then None at EOF.  Why: the renderer hands out
+    chunks only between the models it builds (seconds, in a cold build); the chunks it sent meanwhile wait
+    here rather than in the pipe, which holds ~6 and would leave the rest in the renderer until it looks
+    up from its model again (the workers sat idle meanwhile)."""
+    while True:
+        frame = read_frame(stdin)
+        frames.put(frame)
+        if frame is None:
+            return
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     renderer = PageRenderer(output_dir, template_dir or None, compiled or None)
     gc.freeze()                                        # modules and templates: never garbage
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    frames: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_read_ahead, args=(stdin, frames), name="read-ahead", daemon=True).start()
     write_frame(stdout, READY)
-    while (frame := read_frame(stdin)) is not None:
+    while (frame := frames.get()) is not None:
         try:
             result = renderer.run(pickle.loads(frame))
         except Exception as e:          # a chunk that cannot even be unpickled fails, not the worker
@@ -53,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "".join(traceback.format_exception(e)))
         write_frame(stdout, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         rowcache.clear()                   # the chunk's row objects never come back (see pages/rowcache.py)
-        if len(frame) >= TRIM_AFTER or not select.select([stdin], [], [], 0)[0]:
+        if len(frame) >= TRIM_AFTER or frames.empty():
             release_free_memory()          # the chunk's views are garbage now
     renderer.writer.close()
     return exitcodes.OK
