@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import sys
@@ -112,6 +113,8 @@ def compiled_dir(state_dir: Path, directory: Path | None = None) -> Path | None:
     target = root / key
     try:
         target.mkdir(parents=True, exist_ok=True)
+        if not os.access(target, os.W_OK | os.X_OK):         # Mako would fail on the first template instead
+            raise PermissionError("not writable")
         for other in root.iterdir():
             if other.name != key:
                 shutil.rmtree(other, ignore_errors=True)

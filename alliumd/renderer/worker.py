@@ -1,7 +1,8 @@
 """A render worker: renders and writes chunks of pages for the renderer process.
 
 Run by :mod:`alliumd.renderer.pool` as ``python -m alliumd.renderer.worker
-OUTPUT_DIR PARENT_PID [TEMPLATE_DIR [COMPILED_DIR]]`` (an empty one: the default).  It reads length-prefixed pickled
+OUTPUT_DIR PARENT_PID [TEMPLATE_DIR [COMPILED_DIR]]`` (an empty one: the
+default).  It reads length-prefixed pickled
 :class:`~alliumd.renderer.jobs.Chunk` frames on stdin and answers each with
 a :class:`~alliumd.renderer.jobs.ChunkResult` frame on stdout; EOF on stdin
 means "stop".  A fresh interpreter (not a fork of the renderer, which has a
