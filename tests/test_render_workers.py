@@ -437,3 +437,19 @@ def test_a_full_pools_workers_read_their_chunks_ahead_so_the_renderer_can_turn_t
         assert all(r.error is None for r in done)
     finally:
         pool.close()
+
+
+def test_a_workers_read_ahead_that_fails_still_ends_its_loop():
+    """A reader thread that dies (a broken pipe read) hands the worker its end, so the worker exits and the
+    renderer fails its chunks and replaces it, instead of the worker waiting forever."""
+    import queue
+    from alliumd.renderer import worker
+
+    class BrokenPipe:
+        def read(self, n):
+            raise OSError("EIO")
+
+    frames = queue.SimpleQueue()
+    with pytest.raises(OSError):
+        worker._read_ahead(BrokenPipe(), frames)
+    assert frames.get_nowait() is None and frames.empty()

@@ -37,12 +37,13 @@ def _read_ahead(stdin, frames: queue.SimpleQueue) -> None:
     """Reader thread: every frame as soon as it arrives, then None at EOF.  Why: the renderer hands out
     chunks only between the models it builds (seconds, in a cold build); the chunks it sent meanwhile wait
     here rather than in the pipe, which holds ~6 and would leave the rest in the renderer until it looks
-    up from its model again (the workers sat idle meanwhile)."""
-    while True:
-        frame = read_frame(stdin)
-        frames.put(frame)
-        if frame is None:
-            return
+    up from its model again (the workers sat idle meanwhile).  Whatever ends it, the worker's loop gets the
+    None that ends it too (a worker waiting for a frame that never comes would hang its batch)."""
+    try:
+        while (frame := read_frame(stdin)) is not None:
+            frames.put(frame)
+    finally:
+        frames.put(None)
 
 
 def main(argv: list[str] | None = None) -> int:
