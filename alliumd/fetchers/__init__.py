@@ -1,9 +1,9 @@
 """Fetchers: one process per enabled source.
 
 ``runtime`` is the shared process loop (schedule, wait, report) and
-``fetcher`` the shared fetch (fetch, validate, publish); each source module only says what a valid document is, through
-``validate(path) -> DocInfo``.  ``alliumd.sources`` maps source names to
-these modules.
+``fetcher`` the shared fetch (fetch, validate, publish); each source module
+only says what a valid document is, through ``validate(path) -> DocInfo``.
+``alliumd.sources`` maps source names to these modules.
 
 Sources whose documents are too large for the renderer (Onionoo uptime is
 ~240 MB of JSON for the whole network) reduce them while validating: their

@@ -12,7 +12,7 @@ source with large documents and long intervals (sources.py
 and the bookkeeping of a poll whose process died run in forked children
 (pollchild.py) that import the fetcher proper (``requests``, OpenSSL's
 hashes, the parsers, the cache code) and exit.  Such a process stayed at
-~25 MB RSS before, ~16 MB now: ``import hashlib`` alone maps ~4 MB of
+~25 MB RSS before, ~18 MB now: ``import hashlib`` alone maps ~4 MB of
 OpenSSL.  Details polls in its own process (``--once`` too): a child's fresh
 import of ``requests`` would delay the publication most pages depend on.
 
