@@ -92,6 +92,40 @@ def test_flat_stretches_are_two_points():
     assert len(dip["bands"][0]["lines"][0]["segments"][0].split(" ")) == 5      # flat, down, up, flat
 
 
+def _reference_segments(xs, ys):
+    """The polyline rule written plainly: runs between gaps; a point level with both neighbours is left
+    out; a lone point is a dash of ±1.5."""
+    runs, run = [], []
+    for x, y in zip(xs, ys):
+        if y is None:
+            runs, run = runs + [run] if run else runs, []
+        else:
+            run.append((x, y))
+    runs += [run] if run else []
+    out = []
+    for run in runs:
+        if len(run) == 1:
+            x, y = float(run[0][0]), run[0][1]
+            out.append(f"{charts._num(max(charts.LEFT, x - 1.5))},{y} {charts._num(min(charts.RIGHT, x + 1.5))},{y}")
+            continue
+        kept = [run[0]] + [p for i, p in enumerate(run[1:-1], 1) if not run[i - 1][1] == p[1] == run[i + 1][1]]
+        out.append(" ".join(f"{x},{y}" for x, y in kept + [run[-1]]))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_segments_follow_the_plain_rule_with_and_without_gaps(seed):
+    import random
+    rng = random.Random(seed)
+    n = rng.choice([0, 1, 2, 3, 17, 90])
+    xs = charts._x_positions(n) if n else ()
+    levels = [str(rng.randint(8, 11)) for _ in range(3)]
+    gap_rate = rng.choice([0.0, 0.0, 0.2, 0.6])
+    ys = [None if rng.random() < gap_rate else rng.choice(levels) for _ in range(n)]
+    assert charts._segments(xs, ys) == _reference_segments(xs, ys)
+    assert charts._segments(list(xs), ys) == _reference_segments(xs, ys)      # any sequence of x texts
+
+
 def test_bandwidth_axis_unit_and_ticks_cover_the_peak():
     chart = bandwidth_chart([10_000_000, 20_000_000, 25_000_000])          # bytes/s: peak 200 Mbit/s
     assert "bandwidth (Mbit/s)" in chart["caption"]

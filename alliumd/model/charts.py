@@ -163,7 +163,7 @@ def _parse_line(label: str, series: Any) -> _Line:
     values = values if isinstance(values, list) else []
     if len(values) > MAX_POINTS:
         values = downsample(_values(values))
-    present = [v for v in values if v is not None]
+    present = [v for v in values if v is not None] if None in values else values
     try:                                  # fast path: fsum runs in C and rejects non-numbers
         total = math.fsum(present)
         valid = math.isfinite(total)
@@ -295,7 +295,9 @@ def _y_coordinates(line: _Line, top: int, bottom: int, factor: float, ceiling: f
     texts = _coordinate_texts()
     k = factor * (bottom - top) / ceiling * 10
     base = bottom * 10 + 0.5
-    return [None if v is None else texts[int(base - v * k)] for v in values]
+    if len(line.present) < len(values):
+        return [None if v is None else texts[int(base - v * k)] for v in values]
+    return [texts[int(base - v * k)] for v in values]       # no gaps (most lines): no test per value
 
 
 def _segments(xs: Sequence[str], ys: Sequence[str | None]) -> list[str]:
@@ -306,20 +308,36 @@ def _segments(xs: Sequence[str], ys: Sequence[str | None]) -> list[str]:
     A lone point becomes a short horizontal dash so that it stays visible.
     """
     n = len(ys)
-    gaps = [i for i, y in enumerate(ys) if y is None] if None in ys else []
+    x_commas = _with_commas(xs if isinstance(xs, tuple) else tuple(xs))
+    if None not in ys:
+        return [_run(x_commas, ys)] if n > 1 else [_dash(xs[0], ys[0])] if n else []
+    gaps = [i for i, y in enumerate(ys) if y is None]
     bounds = [-1, *gaps, n]
     segments = []
     for a, b in zip(bounds, bounds[1:]):
         a += 1
         if b - a == 1:
-            x = float(xs[a])
-            segments.append(f"{_num(max(LEFT, x - 1.5))},{ys[a]} {_num(min(RIGHT, x + 1.5))},{ys[a]}")
+            segments.append(_dash(xs[a], ys[a]))
         elif b - a > 1:
-            run_x, run_y = xs[a:b], ys[a:b]
-            inner = [x + "," + y1 for x, y0, y1, y2 in zip(run_x[1:-1], run_y, run_y[1:], run_y[2:])
-                     if not y0 == y1 == y2]
-            segments.append(" ".join([run_x[0] + "," + run_y[0], *inner, run_x[-1] + "," + run_y[-1]]))
+            segments.append(_run(x_commas[a:b], ys[a:b]))
     return segments
+
+
+def _dash(x_text: str, y: str) -> str:
+    x = float(x_text)
+    return f"{_num(max(LEFT, x - 1.5))},{y} {_num(min(RIGHT, x + 1.5))},{y}"
+
+
+def _run(x_commas: Sequence[str], ys: Sequence[str]) -> str:
+    """One run of ≥ 2 points as "x,y x,y …", each point level with both neighbours left out."""
+    inner = [x + y1 for x, y0, y1, y2 in zip(x_commas[1:-1], ys, ys[1:], ys[2:]) if not y0 == y1 == y2]
+    return " ".join([x_commas[0] + ys[0], *inner, x_commas[-1] + ys[-1]])
+
+
+@lru_cache(maxsize=1024)
+def _with_commas(xs: tuple[str, ...]) -> tuple[str, ...]:
+    """x texts with the comma that follows them in a point (the x tuples are shared and cached)."""
+    return tuple([x + "," for x in xs])
 
 
 @lru_cache(maxsize=1024)
