@@ -125,3 +125,48 @@ def test_a_key_derived_again_and_equal_to_the_manifests_is_kept_as_the_manifests
     memo.finish("fam", keys, complete=True)
     keys = memo.begin("fam", b"salt")
     assert keys.key("p.html", record_view, keys.old["p.html"][1]) is known      # reused as it is
+
+
+def test_a_key_that_cannot_match_is_deferred_to_whoever_renders_the_page():
+    """A new page, or one whose arguments changed since the last build, is rendered anyway: its key is
+    left to the renderer of the page (a worker), then resolved; a page with a known key, or after a
+    start (no memo), is keyed here as before."""
+    memo = pagekey.KeyMemo(verify=False)
+    keys = memo.begin("fam", b"salt")
+    assert keys.key("new.html", record_view, ({"id": "a"},), None, defer=True) is None        # new page
+    keys.resolve("new.html", pagekey.salted_key(record_view, ({"id": "a"},), b"salt"))
+    restart = keys.key("old.html", record_view, ({"id": "b"},), "a-key-from-the-manifest", defer=True)
+    assert restart == pagekey.salted_key(record_view, ({"id": "b"},), b"salt")          # derived to compare
+    memo.finish("fam", keys, complete=True)
+    keys = memo.begin("fam", b"salt")
+    resolved = keys.old["new.html"][2]
+    assert resolved == pagekey.salted_key(record_view, ({"id": "a"},), b"salt")
+    assert keys.key("new.html", record_view, ({"id": "a"},), resolved, defer=True) == resolved     # reused
+    assert keys.key("old.html", record_view, ({"id": "c"},), restart, defer=True) is None           # changed
+    keys.unresolved("old.html")                      # its render failed: no entry without a key is kept
+    assert "old.html" not in keys.new
+    memo.finish("fam", keys, complete=True)
+    keys = memo.begin("fam", b"salt")
+    assert keys.key("old.html", record_view, ({"id": "c"},), restart, defer=True) == \
+        pagekey.salted_key(record_view, ({"id": "c"},), b"salt")        # as after a start: derived here
+
+
+def test_keys_deferred_to_workers_are_the_keys_the_renderer_derives(tmp_path):
+    records = {rid: {"id": rid, "motto": "first"} for rid in "abcdef"}
+    registry, tpl = registry_of(records, tmp_path)
+    builder = site_builder(tmp_path / "s", workers=2, parallel_min=0, registry=registry, template_dir=tpl)
+    try:
+        assert builder.build().written == 6 and builder.dispatcher.pool.started
+        records["a"] = {"id": "a", "motto": "second"}
+        assert builder.build({"onionoo_details"}).written == 1
+        entries = builder.keys._families["one"][1]
+        outputs = builder.manifest.outputs["one"]
+        for rid, record in records.items():
+            path = f"one/{rid}.html"
+            assert entries[path][2] == outputs[path][2] == pagekey.salted_key(record_view, (record,),
+                                                                              builder.keys._families["one"][0])
+        derived, RENDERED[:] = builder.keys.derived, []
+        assert builder.build({"onionoo_details"}).written == 0 and RENDERED == []      # every key reused
+        assert builder.keys.derived == derived
+    finally:
+        builder.close()

@@ -87,6 +87,11 @@ def key_bytes(args: Any) -> bytes:
     return json.dumps(args, ensure_ascii=False, separators=(",", ":"), default=_plain).encode("utf-8")
 
 
+def salted_key(fn: Callable[..., Any], args: tuple, salt: bytes, shared: dict | None = None) -> str:
+    """What :meth:`FamilyKeys.key` stores for ``fn(*args)`` in a family salted with ``salt``."""
+    return salted(derive(fn, args, shared), salt)
+
+
 def same_arguments(old: tuple, new: tuple) -> bool:
     """Every argument the same object or equal.
 
@@ -127,15 +132,25 @@ class FamilyKeys:
         self.derived = 0
         self._last: tuple = (None, None, False)     # (new args, old args, same?): a page's HTML and JSON share them
 
-    def key(self, path: str, fn: Callable[..., Any], args: tuple, known: str | None = None) -> str:
+    def key(self, path: str, fn: Callable[..., Any], args: tuple, known: str | None = None,
+            defer: bool = False) -> str | None:
         """The salted key of ``fn(*args)`` at ``path``.  ``known``: the key the manifest holds for the page;
         when equal, that string is the one kept here too (after a start, every key is derived once
-        anew: without this, the memo and the manifest held an equal copy of each, ~5 MB at 60k pages)."""
+        anew: without this, the memo and the manifest held an equal copy of each, ~5 MB at 60k pages).
+
+        ``defer``: None instead of a key that cannot match ``known`` (the page is new, or its arguments
+        differ from the last build's), so the page must be rendered anyway; whoever renders it derives
+        the key (:func:`salted_key`) and hands it to :meth:`resolve`.  A render worker then does the
+        hashing, not the renderer process, which is the critical path of a batch.
+        """
         old = self.old.get(path)
-        if old is not None and old[0] is fn and self._same(old[1], args):
+        if old is not None and old[0] is fn and old[2] is not None and self._same(old[1], args):
             key = old[2]
             if self.verify and salted(derive(fn, args), self.salt) != key:
                 raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
+        elif defer and (known is None or (old is not None and old[0] is fn and old[2] == known)):
+            self.new[path] = (fn, args, None)
+            return None
         else:
             key = salted(derive(fn, args, self.shared), self.salt)
             self.derived += 1
@@ -143,6 +158,18 @@ class FamilyKeys:
             key = known
         self.new[path] = (fn, args, key)
         return key
+
+    def resolve(self, path: str, key: str) -> None:
+        """The key derived for a page whose key was deferred, once it is rendered."""
+        entry = self.new.get(path)
+        if entry is not None and entry[2] is None:
+            self.new[path] = (entry[0], entry[1], key)
+
+    def unresolved(self, path: str) -> None:
+        """A deferred page that was not rendered (it failed): the next build derives its key."""
+        entry = self.new.get(path)
+        if entry is not None and entry[2] is None:
+            del self.new[path]
 
     def _same(self, old: tuple, new: tuple) -> bool:
         last_new, last_old, same = self._last

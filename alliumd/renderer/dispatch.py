@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..paths import UnsafePath
 from .jobs import Chunk, ChunkResult, PageRenderer
@@ -60,6 +61,7 @@ class FamilyRun:
     old: dict[str, list]                          # path -> [sha, view hash, key] from the manifest
     new: dict[str, list] = field(default_factory=dict)
     keys: dict[str, str | None] = field(default_factory=dict)     # keys of the jobs in flight
+    family_keys: Any = None                       # the expansion's FamilyKeys (pagekey.py): deferred keys
     pending: int = 0                              # chunks not finished yet
     expanded: bool = False
     error: str | None = None

@@ -45,7 +45,7 @@ class FamilyRendering:
 
         chunk = new_chunk()
         warm = self.warming and family.warm
-        keys = self.keys.begin(family.name, salt)
+        keys = run.family_keys = self.keys.begin(family.name, salt)
         fixed = set(family.paths)
         old = run.old
         try:
@@ -93,7 +93,9 @@ class FamilyRendering:
         view = page.view
         if isinstance(view, Deferred) and page.content_type != "raw":
             known_key = known[2] if known is not None and len(known) == 3 else None
-            key = keys.key(page.path, view.fn, view.args, known_key)
+            # a key that cannot match is derived where the page is rendered, unless the view ships the worker
+            # only part of its arguments (Deferred.__reduce__): the key covers all of them
+            key = keys.key(page.path, view.fn, view.args, known_key, defer=not hasattr(view.fn, "ship"))
             if known_key is not None and key == known_key:                     # most pages of a batch
                 run.new[page.path] = known
                 run.unchanged += 1
@@ -104,7 +106,8 @@ class FamilyRendering:
                                                     known_sha, None))
         if isinstance(view, Deferred):
             return self._queued(run, page, key, Job(page.path, page.template, page.content_type, page.view,
-                                                    None, known_sha, known_view, keyed=True))
+                                                    None, known_sha, known_view, keyed=True,
+                                                    derive_key=key is None))
         view_hash = _view_digest(page.template, page.view, salt)
         if view_hash == known_view:
             run.new[page.path] = [known_sha, view_hash, None]
@@ -143,7 +146,11 @@ class FamilyRendering:
     def _chunk_done(run: FamilyRun, done: ChunkResult) -> None:
         run.pending -= 1
         for path, sha, view_hash, written in done.done:
-            run.new[path] = [sha, view_hash, run.keys.pop(path, None)]
+            key = run.keys.pop(path, None)
+            if key is None and path in done.keys:         # deferred: derived where the page was rendered
+                key = done.keys[path]
+                run.family_keys.resolve(path, key)
+            run.new[path] = [sha, view_hash, key]
             if written:
                 run.written += 1
             else:
@@ -158,6 +165,8 @@ class FamilyRendering:
         self.dispatcher.poll()
         for run in [r for r in runs if r.finished]:
             runs.remove(run)
+            for path in run.keys:              # pages that failed: a deferred key was never derived
+                run.family_keys.unresolved(path)
             result.written += run.written
             result.unchanged += run.unchanged
             if run.error is not None:

@@ -26,6 +26,7 @@ from ..core import jsonx
 
 from ..pages.common import INDEX_PATH, STATUS_PATH, STYLE_PATH
 from ..pages import fragments
+from ..pages.pagekey import salted_key
 from ..pages.registry import Deferred, SourceInfo
 from ..pages.templates import make_lookup
 from .writer import PageWriter
@@ -68,6 +69,7 @@ class Job:
     known_sha: str | None            # the manifest's hash of the current file
     known_view: str | None           # the manifest's view hash
     keyed: bool = False              # the page has a key: its view is not hashed (see produce)
+    derive_key: bool = False         # its key was deferred (FamilyKeys.key): derive it here, return it
 
 
 @dataclass
@@ -89,6 +91,7 @@ class ChunkResult:
     done: list[tuple[str, str, str | None, bool]]      # (path, sha, view hash, written)
     error: str | None = None                           # "<path>: <Type>: <message>" of a failed job
     detail: str = ""                                   # its traceback (and Mako's template trace)
+    keys: dict[str, str] = field(default_factory=dict)     # path -> key derived here (Job.derive_key)
 
 
 class PageRenderer:
@@ -104,8 +107,11 @@ class PageRenderer:
         """Render every job; a failing page (an unsafe path, a full disk, a template error) fails
         alone: the rest of its chunk is still written, and the first error is reported."""
         done, error, detail, failed = [], None, "", 0
+        keys, shared = {}, {}                  # shared: a relay's records, digested once for its pages
         for job in chunk.jobs:
             try:
+                if job.derive_key:
+                    keys[job.path] = salted_key(job.view.fn, job.view.args, chunk.salt, shared)
                 done.append(self.produce(job, chunk))
             except Exception as e:
                 failed += 1
@@ -113,7 +119,7 @@ class PageRenderer:
                     error, detail = f"{job.path}: {type(e).__name__}: {e}", _detail(e)
         if failed > 1:
             error += f" (and {failed - 1} more pages of this chunk)"
-        return ChunkResult(chunk.family, done, error, detail)
+        return ChunkResult(chunk.family, done, error, detail, keys)
 
     def produce(self, job: Job, chunk: Chunk) -> tuple[str, str, str | None, bool]:
         view = job.view
