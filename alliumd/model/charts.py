@@ -336,8 +336,14 @@ def _run(x_commas: Sequence[str], ys: Sequence[str]) -> str:
 
 @lru_cache(maxsize=1024)
 def _with_commas(xs: tuple[str, ...]) -> tuple[str, ...]:
-    """x texts with the comma that follows them in a point (the x tuples are shared and cached)."""
-    return tuple([x + "," for x in xs])
+    """x texts with the comma that follows them in a point (the x tuples are shared and cached; their
+    texts come from one table, so a cached tuple holds references, not 90 new strings)."""
+    return tuple(map(_comma_texts().__getitem__, xs))
+
+
+@lru_cache(maxsize=1)
+def _comma_texts() -> dict[str, str]:
+    return {text: text + "," for text in _coordinate_texts()}
 
 
 @lru_cache(maxsize=1024)
