@@ -134,7 +134,7 @@ def test_a_key_that_cannot_match_is_deferred_to_whoever_renders_the_page():
     memo = pagekey.KeyMemo(verify=False)
     keys = memo.begin("fam", b"salt")
     assert keys.key("new.html", record_view, ({"id": "a"},), None, defer=True) is None        # new page
-    keys.resolve("new.html", pagekey.salted_key(record_view, ({"id": "a"},), b"salt"))
+    pagekey.resolve(keys.new, "new.html", pagekey.salted_key(record_view, ({"id": "a"},), b"salt"))
     restart = keys.key("old.html", record_view, ({"id": "b"},), "a-key-from-the-manifest", defer=True)
     assert restart == pagekey.salted_key(record_view, ({"id": "b"},), b"salt")          # derived to compare
     memo.finish("fam", keys, complete=True)
@@ -143,7 +143,7 @@ def test_a_key_that_cannot_match_is_deferred_to_whoever_renders_the_page():
     assert resolved == pagekey.salted_key(record_view, ({"id": "a"},), b"salt")
     assert keys.key("new.html", record_view, ({"id": "a"},), resolved, defer=True) == resolved     # reused
     assert keys.key("old.html", record_view, ({"id": "c"},), restart, defer=True) is None           # changed
-    keys.unresolved("old.html")                      # its render failed: no entry without a key is kept
+    pagekey.unresolved(keys.new, "old.html")         # its render failed: no entry without a key is kept
     assert "old.html" not in keys.new
     memo.finish("fam", keys, complete=True)
     keys = memo.begin("fam", b"salt")

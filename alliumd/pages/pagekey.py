@@ -108,6 +108,23 @@ def same_arguments(old: tuple, new: tuple) -> bool:
     return True
 
 
+def resolve(entries: dict[str, tuple[Callable, tuple, str | None]], path: str, key: str) -> None:
+    """The key derived for a page whose key was deferred (FamilyKeys.key), once it is rendered.
+    ``entries``: the family's ``FamilyKeys.new``, which the memo keeps after a complete expansion (only
+    that dict is held until the family's pages are done, not the previous build's entries)."""
+    entry = entries.get(path)
+    if entry is not None and entry[2] is None:
+        entries[path] = (entry[0], entry[1], key)
+
+
+def unresolved(entries: dict[str, tuple[Callable, tuple, str | None]], path: str) -> None:
+    """A deferred page that was not rendered (it failed): no entry without a key is kept, so the next
+    build derives it."""
+    entry = entries.get(path)
+    if entry is not None and entry[2] is None:
+        del entries[path]
+
+
 class StaleKey(AssertionError):
     """A reused key no longer matches its arguments: something changed an object in place."""
 
@@ -140,7 +157,7 @@ class FamilyKeys:
 
         ``defer``: None instead of a key that cannot match ``known`` (the page is new, or its arguments
         differ from the last build's), so the page must be rendered anyway; whoever renders it derives
-        the key (:func:`salted_key`) and hands it to :meth:`resolve`.  A render worker then does the
+        the key (:func:`salted_key`) and hands it to :func:`resolve`.  A render worker then does the
         hashing, not the renderer process, which is the critical path of a batch.
         """
         old = self.old.get(path)
@@ -158,18 +175,6 @@ class FamilyKeys:
             key = known
         self.new[path] = (fn, args, key)
         return key
-
-    def resolve(self, path: str, key: str) -> None:
-        """The key derived for a page whose key was deferred, once it is rendered."""
-        entry = self.new.get(path)
-        if entry is not None and entry[2] is None:
-            self.new[path] = (entry[0], entry[1], key)
-
-    def unresolved(self, path: str) -> None:
-        """A deferred page that was not rendered (it failed): the next build derives its key."""
-        entry = self.new.get(path)
-        if entry is not None and entry[2] is None:
-            del self.new[path]
 
     def _same(self, old: tuple, new: tuple) -> bool:
         last_new, last_old, same = self._last

@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..paths import UnsafePath
 from .jobs import Chunk, ChunkResult, PageRenderer
@@ -61,7 +60,7 @@ class FamilyRun:
     old: dict[str, list]                          # path -> [sha, view hash, key] from the manifest
     new: dict[str, list] = field(default_factory=dict)
     keys: dict[str, str | None] = field(default_factory=dict)     # keys of the jobs in flight
-    family_keys: Any = None                       # the expansion's FamilyKeys (pagekey.py): deferred keys
+    key_entries: dict = field(default_factory=dict)   # its FamilyKeys.new (pagekey.py): deferred keys land there
     pending: int = 0                              # chunks not finished yet
     expanded: bool = False
     error: str | None = None

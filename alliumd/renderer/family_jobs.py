@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..pages.pagekey import FamilyKeys
+from ..pages.pagekey import FamilyKeys, resolve as resolve_key, unresolved as drop_unresolved
 from ..pages.registry import Deferred, Page, RenderInputs, SourceInfo, checked
 from .dispatch import CHUNK_SIZE, FamilyRun
 from .jobs import Chunk, ChunkResult, Job, view_digest as _view_digest
@@ -45,7 +45,8 @@ class FamilyRendering:
 
         chunk = new_chunk()
         warm = self.warming and family.warm
-        keys = run.family_keys = self.keys.begin(family.name, salt)
+        keys = self.keys.begin(family.name, salt)
+        run.key_entries = keys.new
         fixed = set(family.paths)
         old = run.old
         try:
@@ -149,7 +150,7 @@ class FamilyRendering:
             key = run.keys.pop(path, None)
             if key is None and path in done.keys:         # deferred: derived where the page was rendered
                 key = done.keys[path]
-                run.family_keys.resolve(path, key)
+                resolve_key(run.key_entries, path, key)
             run.new[path] = [sha, view_hash, key]
             if written:
                 run.written += 1
@@ -166,7 +167,7 @@ class FamilyRendering:
         for run in [r for r in runs if r.finished]:
             runs.remove(run)
             for path in run.keys:              # pages that failed: a deferred key was never derived
-                run.family_keys.unresolved(path)
+                drop_unresolved(run.key_entries, path)
             result.written += run.written
             result.unchanged += run.unchanged
             if run.error is not None:
