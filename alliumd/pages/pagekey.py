@@ -163,13 +163,13 @@ class FamilyKeys:
         old = self.old.get(path)
         if old is not None and old[0] is fn and old[2] is not None and self._same(old[1], args):
             key = old[2]
-            if self.verify and salted(derive(fn, args), self.salt) != key:
+            if self.verify and salted_key(fn, args, self.salt) != key:
                 raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
         elif defer and (known is None or (old is not None and old[0] is fn and old[2] == known)):
             self.new[path] = (fn, args, None)
             return None
         else:
-            key = salted(derive(fn, args, self.shared), self.salt)
+            key = salted_key(fn, args, self.salt, self.shared)
             self.derived += 1
         if key is not known and key == known:
             key = known
