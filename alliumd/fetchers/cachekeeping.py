@@ -42,12 +42,11 @@ class CacheKeeping:
         """``path`` was just published from bytes whose sha256 we computed: its current signature is
         verified (without this, the next poll hashed the document it had just written once more: ~0.2 s
         for a 240 MB uptime document)."""
-        try:
-            st = os.stat(path)
-        except OSError:
+        sig = cachefiles.signature(path)
+        if sig is None:
             self._verified.pop(path, None)
-            return
-        self._verified[path] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        else:
+            self._verified[path] = tuple(sig)            # the (inode, size, mtime) _intact compares
 
     def cache_matches_record(self) -> bool:
         """True when the cache file is the one the record describes (validators are usable).
