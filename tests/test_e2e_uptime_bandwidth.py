@@ -80,7 +80,9 @@ def test_summaries_published_304_writes_nothing_invalid_keeps_cache(api, start_d
     src = wait_for(lambda: (s := d.source("onionoo_uptime"))["state"] == "backoff" and s, 10,
                    what="the invalid document to be refused")
     assert "invalid document" in src["last_error"] and "1_month" in src["last_error"]
-    assert src["source"] == "cache" and src["failures"] == 1
+    # (polled every second, a failing source is retried every second too: by the time this test reads the
+    # record, a slow host may have seen the second refusal already)
+    assert src["source"] == "cache" and src["failures"] >= 1
     assert d.cache("onionoo_uptime").read_bytes() == DOCS["onionoo_uptime"][1].read_bytes()
     assert summary_path(d, "onionoo_uptime").stat().st_mtime_ns == before[summary_path(d, "onionoo_uptime")]
     assert d.source("onionoo_bandwidth")["state"] == "idle"               # the other source is unaffected
