@@ -85,7 +85,8 @@ def test_summaries_published_304_writes_nothing_invalid_keeps_cache(api, start_d
     assert src["source"] == "cache" and src["failures"] >= 1
     assert d.cache("onionoo_uptime").read_bytes() == DOCS["onionoo_uptime"][1].read_bytes()
     assert summary_path(d, "onionoo_uptime").stat().st_mtime_ns == before[summary_path(d, "onionoo_uptime")]
-    assert d.source("onionoo_bandwidth")["state"] == "idle"               # the other source is unaffected
+    other = d.source("onionoo_bandwidth")                # unaffected (it may be in one of its 1 s polls)
+    assert other["state"] in ("idle", "fetching") and other["failures"] == 0 and other["last_error"] is None
     assert d.status()["renderer"]["last_error"] is None
 
 
