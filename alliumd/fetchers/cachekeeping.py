@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 
 from .. import atomic, quarantine
@@ -24,11 +25,11 @@ class CacheKeeping:
             st = os.stat(path)
         except OSError:
             return False
-        if not os.path.isfile(path):
+        if not stat.S_ISREG(st.st_mode):
             return False
         if sha256 is None:
             return True
-        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        sig = cachefiles.signature_of(st)
         if self._verified.get(path) == sig:
             return True
         if cachefiles.file_sha256(path) != sha256:
@@ -42,11 +43,10 @@ class CacheKeeping:
         """``path`` was just published from bytes whose sha256 we computed: its current signature is
         verified (without this, the next poll hashed the document it had just written once more: ~0.2 s
         for a 240 MB uptime document)."""
-        sig = cachefiles.signature(path)
-        if sig is None:
+        try:
+            self._verified[path] = cachefiles.signature_of(os.stat(path))
+        except OSError:
             self._verified.pop(path, None)
-        else:
-            self._verified[path] = tuple(sig)            # the (inode, size, mtime) _intact compares
 
     def cache_matches_record(self) -> bool:
         """True when the cache file is the one the record describes (validators are usable).
