@@ -48,18 +48,25 @@ class FamilyRendering:
         keys = self.keys.begin(family.name, salt)
         run.key_entries = keys.new
         fixed = set(family.paths)
-        old = run.old
+        old, new, unchanged = run.old, run.new, keys.unchanged
         try:
             for page in family.expand(inputs):
                 path = page.path
-                known = old.get(path)
-                if known is None:       # a path the manifest holds passed this check when it was first written
-                    checked(page)
                 if path in seen:
                     raise ValueError(f"two pages claim {path}")
                 seen.add(path)
                 if fixed:
                     fixed.discard(path)
+                known = old.get(path)
+                if known is None:       # a path the manifest holds passed this check when it was first written
+                    checked(page)
+                elif len(known) == 3 and type(page.view) is Deferred and page.content_type != "raw" and \
+                        unchanged(path, page.view.fn, page.view.args, known[2]):
+                    new[path] = known   # the same function of the same arguments: most pages of a batch
+                    run.unchanged += 1
+                    if warm:
+                        self._warm(page, run, chunk)
+                    continue
                 job = self._job(page, known, run, salt, keys)
                 if job is None:
                     if warm:
