@@ -1,17 +1,16 @@
-"""metrics.txt (model/openmetrics.py + templates/metrics.mako): valid OpenMetrics whatever the data holds."""
+"""metrics.txt (model/openmetrics.py): valid OpenMetrics whatever the data holds."""
 
 from __future__ import annotations
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from alliumd.model import openmetrics
-from alliumd.pages.templates import make_lookup
 
 FP = "A" * 40
 
 
 def render(families) -> str:
-    return make_lookup(None).get_template("metrics.mako").render(chrome={}, families=families).decode()
+    return openmetrics.exposition(families)
 
 
 def test_relay_metrics_parse_and_carry_the_values():
@@ -88,3 +87,21 @@ def test_a_relay_metrics_key_ignores_what_the_page_does_not_show():
     records[0] = {**relay, "flags": ["Running", "Guard"]}  # what metrics.txt shows
     page = next(events.expand_relay_metrics(Inputs()))
     assert old.key(page.path, page.view.fn, page.view.args) != first
+
+
+def test_help_text_is_written_as_it_is_and_escaped_the_openmetrics_way():
+    """The text is OpenMetrics, not HTML: an apostrophe stays one (a template's HTML filter once wrote
+    "network&#39;s"); backslash, double quote and line feed get the format's escapes."""
+    relay = {"fingerprint": FP, "running": True, "flags": [], "consensus_weight_fraction": 0.5}
+    text = render(openmetrics.relay_families(relay, None, None, "validated"))
+    assert "# HELP tor_relay_consensus_weight_fraction share of the network's consensus weight\n" in text
+    assert "&#39;" not in text
+    family = {"name": "x", "type": "gauge", "help": 'a\\b "c"\nd', "samples": [{"labels": (), "value": "1"}]}
+    text = render([family])
+    assert text == '# TYPE x gauge\n# HELP x a\\\\b \\"c\\"\\nd\nx 1\n# EOF\n'
+    [parsed] = text_string_to_metric_families(text)
+    assert parsed.documentation == 'a\\b "c"\nd'
+
+
+def test_a_relay_with_a_fingerprint_that_is_no_label_has_no_families():
+    assert openmetrics.relay_families({"fingerprint": 'A"}', "running": True}, None, None, None) == []

@@ -377,8 +377,9 @@ def relay_metrics_of(relay: dict[str, Any], uptime_entry: dict | None, vote: tup
 
 def expand_relay_metrics(inputs: RenderInputs) -> Iterator[Page]:
     for fp, records in inputs.model("relay_pages").items():
-        yield Page(relay_metrics_path(fp), "metrics.mako",
-                   Deferred(relay_metrics_view, (records[0], records[2], records[5], records[6])))
+        yield Page(relay_metrics_path(fp), "metrics.txt",
+                   Deferred(relay_metrics_view, (records[0], records[2], records[5], records[6])),
+                   content_type="openmetrics")
 
 
 
@@ -420,7 +421,8 @@ def build_contact_metrics(inputs: RenderInputs) -> dict[str, tuple[tuple, Any]]:
 
 def expand_contact_metrics(inputs: RenderInputs) -> Iterator[Page]:
     for gid, (args, _) in inputs.model("contact_metrics").items():
-        yield Page(contact_metrics_path(gid), "metrics.mako", Deferred(contact_metrics_view, args))
+        yield Page(contact_metrics_path(gid), "metrics.txt", Deferred(contact_metrics_view, args),
+                   content_type="openmetrics")
 
 
 MODELS.append(ModelSpec("contact_metrics", frozenset({DETAILS, AROI}), build_contact_metrics))

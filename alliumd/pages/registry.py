@@ -71,7 +71,9 @@ class Page:
     path: str
     template: str
     view: dict[str, Any] | Deferred
-    content_type: str = "html"       # "html" (template) | "json" (the view itself) | "raw" (view["body"] bytes)
+    # "html" (template) | "json" (the view itself) | "openmetrics" (view["families"] as OpenMetrics text) |
+    # "raw" (view["body"] bytes)
+    content_type: str = "html"
 
     def view_model(self) -> dict[str, Any]:
         """The plain view (building a deferred one)."""

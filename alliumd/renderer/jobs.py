@@ -23,6 +23,7 @@ from typing import Any
 from mako import exceptions as mako_exceptions
 
 from ..core import jsonx
+from ..model import openmetrics
 
 from ..pages.common import INDEX_PATH, STATUS_PATH, STYLE_PATH
 from ..pages import fragments
@@ -160,11 +161,14 @@ class PageRenderer:
 
 def page_bytes(lookup, template: str, content_type: str, view: Any, *, path: str, site_title: str,
                sources: list[SourceInfo], nav: tuple[tuple[str, str], ...]) -> bytes:
-    """A page's bytes from its finished view: raw bytes as they are, JSON, or the template in its chrome."""
+    """A page's bytes from its finished view: raw bytes as they are, JSON, OpenMetrics text (``metrics.txt``),
+    or the template in its chrome."""
     if content_type == "raw":
         return view["body"]
     if content_type == "json":
         return json_bytes(view)
+    if content_type == "openmetrics":
+        return openmetrics.exposition(view["families"]).encode()
     return lookup.get_template(template).render(chrome=page_chrome(path, site_title, sources, nav), **view)
 
 
