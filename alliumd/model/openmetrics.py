@@ -74,7 +74,8 @@ def exposition(families: list[dict[str, Any]]) -> str:
 
 
 def _escaped(text: str) -> str:
-    """OpenMetrics' escapes in label values and HELP text: backslash, double quote, line feed."""
+    """A HELP text with OpenMetrics' escapes (backslash, double quote, line feed); label values never need
+    them (LABEL_RE)."""
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") if _NEEDS_ESCAPE(text) else text
 
 
