@@ -7,18 +7,24 @@ worker start-up for a handful of pages.  Once a batch has queued
 ``PARALLEL_MIN`` jobs, or a rebuilt model announces that many
 (``ModelSpec.workload``: the relay model counts the relays it parsed anew,
 so a churning details document starts the workers while the renderer still
-builds the models its pages need), all workers but one are started and the renderer
-renders every chunk they have no room for: the renderer counts as one of
-the cores for a medium batch (an uptime document changing 5 % of the
-relays, 1 % churn: a few thousand pages).  Only a batch that reaches
-``FULL_POOL_FACTOR`` times as many jobs (a new Onionoo hour, a cold build)
+builds the models its pages need), all workers but one are started, and the
+renderer counts as one of the cores for a medium batch (an uptime document
+changing 5 % of the relays, 1 % churn: a few thousand pages): chunks the
+workers have no room for wait in a backlog they are fed from between
+families, while the renderer builds the models of the families still to
+come, and the renderer renders what is left of it once the expansion is
+over.  (Rendering such a chunk at once, as before, made the renderer, a
+batch's critical path, render pages while the worker then idled through
+the later families' models: next-hour and churn batches ~6 % slower in
+alternating in-process runs.)  Only a batch that reaches
+``FULL_POOL_FACTOR`` times as many jobs (a cold build, a full rebuild)
 starts the last worker, and the pool then takes every chunk while the
 renderer expands families.  Why not the whole pool at once: a worker holds
 ~50 MB by the end of a batch, and on the 2-core host the second one bought a
 medium batch no more than the renderer's own idle core does, for memory the
 daemon's peak was made of (the tree's peak during an uptime change).  Until
-a worker reports ready, chunks keep rendering in-process, so the start-up
-overlaps work.
+a worker reports ready, chunks wait for it in the backlog while the renderer
+goes on expanding, so the start-up overlaps work.
 Each family's manifest entries are collected as its chunks complete (in any
 order) and the family is finished when its expansion is over and no chunk
 is outstanding.
@@ -122,14 +128,12 @@ class Dispatcher:
         run.pending += 1
         self._start_for(self.queued)
         if self._pool_in_use:
-            if self._feed() and self._submit(run, chunk, on_done):
-                return
-            if self.backlog or not self.pool.ready():
-                # the workers are still starting (or chunks already wait for them): keep it for them, and
-                # go on expanding; whatever they have not taken when the expansion ends is rendered here
+            if not (self._feed() and self._submit(run, chunk, on_done)):
+                # the workers are starting or have no room: keep it for them and go on expanding (the
+                # models of the families still to come are the renderer's part of the batch); what they
+                # have not taken when the expansion ends is rendered here (drain)
                 self.backlog.append((run, chunk, on_done))
-                return
-            # the pool is not full and its workers have no room: render this chunk here
+            return
         on_done(run, self.local.run(chunk))
 
     @property
