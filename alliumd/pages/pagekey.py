@@ -161,14 +161,11 @@ class FamilyKeys:
         hashing, not the renderer process, which is the critical path of a batch.
         """
         old = self.old.get(path)
-        if old is not None and old[0] is fn and old[2] is not None and self._same(old[1], args):
-            key = old[2]
-            if self.verify and salted_key(fn, args, self.salt) != key:
-                raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
-        elif defer and (known is None or (old is not None and old[0] is fn and old[2] == known)):
-            self.new[path] = (fn, args, None)
-            return None
-        else:
+        key = self._reused(path, old, fn, args)
+        if key is None:
+            if defer and (known is None or (old is not None and old[0] is fn and old[2] == known)):
+                self.new[path] = (fn, args, None)
+                return None
             key = salted_key(fn, args, self.salt, self.shared)
             self.derived += 1
         if key is not known and key == known:
@@ -181,12 +178,19 @@ class FamilyKeys:
         the last build has the same function, the same arguments and that key (the entry is then kept).
         The expansion's fast path: most pages of a batch end here, without the work of :meth:`key`."""
         old = self.old.get(path)
-        if known is None or old is None or old[0] is not fn or old[2] != known or not self._same(old[1], args):
+        if known is None or old is None or old[2] != known or self._reused(path, old, fn, args) is None:
             return False
-        if self.verify and salted_key(fn, args, self.salt) != known:
-            raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
         self.new[path] = (fn, args, known)
         return True
+
+    def _reused(self, path: str, old: tuple | None, fn: Callable[..., Any], args: tuple) -> str | None:
+        """The key of ``old`` (the path's entry of the last build) if it is of the same function and the same
+        arguments, else None; under ``verify`` the key is derived again and must be the same."""
+        if old is None or old[0] is not fn or old[2] is None or not self._same(old[1], args):
+            return None
+        if self.verify and salted_key(fn, args, self.salt) != old[2]:
+            raise StaleKey(f"{path}: an argument of {fn.__qualname__} changed in place")
+        return old[2]
 
     def _same(self, old: tuple, new: tuple) -> bool:
         last_new, last_old, same = self._last
