@@ -1,6 +1,7 @@
 ## Inline SVG charts drawn from the view models of alliumd.model.charts.
-## No JavaScript, no external assets: geometry is precomputed, styles are in
-## static/charts.css, every label is escaped text.  The <title> (named by
+## No JavaScript, no external assets: geometry is precomputed (a line's points in
+## its own units, placed by its transform), styles are in static/charts.css,
+## every label is escaped text.  The <title> (named by
 ## aria-labelledby) is a one-line summary for screen readers and tooltips.
 <%def name="stylesheet()">\
 <link rel="stylesheet" href="${chrome['root']}static/charts.css">\
@@ -15,7 +16,7 @@
 </g>
 % for ln in band['lines']:
 % for points in ln['segments']:
-<polyline class="${ln['cls']}" points="${points}"/>
+<polyline class="${ln['cls']}" transform="${ln['transform']}" points="${points}"/>
 % endfor
 % endfor
 % endfor

@@ -15,7 +15,7 @@ from alliumd.model import charts
 from alliumd.pages.templates import make_lookup
 
 COORD = re.compile(r"^\d+(\.\d)?$")
-POINT = re.compile(r"^\d+(\.\d)?,\d+(\.\d)?$")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?(e[+-]\d+)?$")
 
 
 def series(values, first="2026-07-22 12:00:00", last="2026-08-21 12:00:00"):
@@ -33,8 +33,20 @@ def bandwidth_chart(read, write=None, uptime=None):
         ("uptime", [("Uptime", uptime)])])
 
 
+def plotted(line):
+    """A line's segments in chart coordinates: its points (index, value) through its transform."""
+    a, b, c, d, e, f = map(float, re.fullmatch(r"matrix\(([^)]*)\)", line["transform"]).group(1).split(" "))
+    assert b == c == 0 and a > 0 and d < 0
+    out = []
+    for segment in line["segments"]:
+        numbers = segment.split(" ")
+        assert len(numbers) % 2 == 0 and all(NUMBER.match(n) and len(n) <= 8 for n in numbers), segment
+        out.append([(a * float(x) + e, d * float(y) + f) for x, y in zip(numbers[::2], numbers[1::2])])
+    return out
+
+
 def all_points(chart):
-    return [p for band in chart["bands"] for line in band["lines"] for seg in line["segments"] for p in seg.split(" ")]
+    return [p for band in chart["bands"] for line in band["lines"] for seg in plotted(line) for p in seg]
 
 
 # -- geometry -----------------------------------------------------------------------------------
@@ -45,71 +57,102 @@ def test_same_data_gives_identical_view_models():
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def test_coordinates_have_at_most_one_decimal_and_stay_in_the_plot():
+def test_points_are_short_numbers_that_the_transform_puts_inside_the_plot():
     chart = bandwidth_chart(wave(90), wave(90, base=1_100_000))
     points = all_points(chart)
-    assert points and all(POINT.match(p) for p in points)
-    for p in points:
-        x, y = map(float, p.split(","))
-        assert charts.LEFT <= x <= charts.RIGHT and charts.TOP <= y <= chart["height"]
+    assert len(points) == 180
+    for x, y in points:
+        assert charts.LEFT - 1e-6 <= x <= charts.RIGHT + 1e-6 and charts.TOP - 1e-6 <= y <= chart["height"]
     for band in chart["bands"]:
         assert all(COORD.match(t["y"]) for t in band["y_ticks"])
     assert all(COORD.match(t["x"]) for t in chart["x_ticks"])
+
+
+def test_summary_integers_are_drawn_as_they_are_stored_with_their_scale():
+    """Bandwidth summaries hold Onionoo's integers 0–999 and a scale (bytes/s per unit): the points are those
+    integers, and the read and written lines share the band's axis through their transforms."""
+    read = {**series([0, 500, 999]), "scale": 20_000.0}          # 20 MB/s × 999 / 1000 → 159.8 Mbit/s
+    write = {**series([999, 999, 0]), "scale": 10_000.0}
+    chart = charts.time_chart(title="History", period="1M", bands=[("bandwidth", [("Read", read), ("Written", write)])])
+    band = chart["bands"][0]
+    assert [ln["segments"] for ln in band["lines"]] == [["0 0 1 500 2 999"], ["0 999 1 999 2 0"]]
+    [read_points], [write_points] = (plotted(ln) for ln in band["lines"])
+    ceiling = float(band["y_ticks"][-1]["label"])                 # Mbit/s
+    bottom = charts.TOP + charts.BAND_HEIGHTS["bandwidth"]
+    top_read = bottom - 999 * 20_000 * 8 / 1e6 / ceiling * charts.BAND_HEIGHTS["bandwidth"]
+    assert read_points[2][1] == pytest.approx(top_read) and write_points[0][1] == pytest.approx(
+        bottom - (bottom - top_read) / 2)
+    assert "read mean 79.9 Mbit/s, peak 159.8 Mbit/s" in chart["summary"]
 
 
 def test_long_series_are_downsampled_to_at_most_90_points():
     chart = bandwidth_chart(wave(365), wave(365))
     for band in chart["bands"]:
         for line in band["lines"]:
-            assert sum(len(seg.split(" ")) for seg in line["segments"]) <= charts.MAX_POINTS
+            assert sum(len(seg) for seg in plotted(line)) <= charts.MAX_POINTS
     assert charts.downsample([1.0, None, 3.0, None], limit=2) == [1.0, 3.0]
     assert charts.downsample([None, None, 2.0, 4.0], limit=2) == [None, 3.0]
     assert charts.downsample([1, 2, 3], limit=5) == [1, 2, 3]
 
 
-def test_a_full_90_point_series_lands_on_whole_x_units():
+def test_a_full_90_point_series_spans_the_plot_in_whole_x_units():
     chart = bandwidth_chart(wave(90))
-    xs = [p.split(",")[0] for p in chart["bands"][0]["lines"][0]["segments"][0].split(" ")]
-    assert len(xs) == 90 and all("." not in x for x in xs)
-    assert xs[0] == str(charts.LEFT) and xs[-1] == str(charts.RIGHT)
+    line = chart["bands"][0]["lines"][0]
+    assert line["transform"].startswith(f"matrix(6 0 0 -") and line["transform"].endswith(
+        f" {charts.LEFT} {charts.TOP + charts.BAND_HEIGHTS['bandwidth']})")
+    xs = [x for x, _ in plotted(line)[0]]
+    assert len(xs) == 90 and xs[0] == charts.LEFT and xs[-1] == charts.RIGHT
 
 
 def test_gaps_split_lines_and_a_lone_point_stays_visible():
     values = [1e6, 2e6, None, 3e6, None, 1e6, 1e6, 2e6]
     line = bandwidth_chart(values)["bands"][0]["lines"][0]
-    assert len(line["segments"]) == 3
-    lone = line["segments"][1].split(" ")
-    assert len(lone) == 2 and lone[0].split(",")[1] == lone[1].split(",")[1]        # a short dash
+    segments = plotted(line)
+    assert len(segments) == 3
+    (x0, y0), (x1, y1) = segments[1]                                   # a short dash around the lone point
+    assert y0 == y1 and x1 - x0 == pytest.approx(2 * charts.DASH, abs=0.1)
+    assert (x0 + x1) / 2 == pytest.approx(charts.LEFT + (charts.RIGHT - charts.LEFT) * 3 / 7, abs=0.1)
+
+
+def test_a_single_point_is_a_dash_in_the_middle_kept_inside_the_plot():
+    [[(x0, _), (x1, _)]] = plotted(bandwidth_chart([1e6])["bands"][0]["lines"][0])
+    assert (x0 + x1) / 2 == pytest.approx((charts.LEFT + charts.RIGHT) / 2) and x1 - x0 == pytest.approx(3, abs=0.1)
+    edge = charts.time_chart(title="History", period="1M", bands=[
+        ("bandwidth", [("Read", series([1e6, None, None, 1e6], first="2026-07-22 12:00:00"))])])
+    for segment in plotted(edge["bands"][0]["lines"][0]):
+        assert all(charts.LEFT - 1e-6 <= x <= charts.RIGHT + 1e-6 for x, _ in segment)
 
 
 def test_flat_stretches_are_two_points():
     up = charts.time_chart(title="History", period="1M", bands=[
         ("uptime", [("Uptime", series([1.0] * 90))])])
-    [segment] = up["bands"][0]["lines"][0]["segments"]
-    assert segment == f"{charts.LEFT},{charts.TOP} {charts.RIGHT},{charts.TOP}"
+    line = up["bands"][0]["lines"][0]
+    assert line["segments"] == ["0 1 89 1"]
+    assert plotted(line) == [[(charts.LEFT, charts.TOP), (charts.RIGHT, charts.TOP)]]
     dip = charts.time_chart(title="History", period="1M", bands=[
         ("uptime", [("Uptime", series([1.0] * 40 + [0.0] + [1.0] * 49))])])
-    assert len(dip["bands"][0]["lines"][0]["segments"][0].split(" ")) == 5      # flat, down, up, flat
+    assert dip["bands"][0]["lines"][0]["segments"] == ["0 1 39 1 40 0 41 1 89 1"]      # flat, down, up, flat
 
 
-def _reference_segments(xs, ys):
-    """The polyline rule written plainly: runs between gaps; a point level with both neighbours is left
-    out; a lone point is a dash of ±1.5."""
+def _reference_segments(values, level_runs):
+    """The polyline rule written plainly: runs between gaps; with ``level_runs`` a point level with both
+    neighbours is left out; a lone point is a dash (checked apart: its ends depend on the transform)."""
     runs, run = [], []
-    for x, y in zip(xs, ys):
-        if y is None:
+    for i, v in enumerate(values):
+        if v is None:
             runs, run = runs + [run] if run else runs, []
         else:
-            run.append((x, y))
+            run.append((i, v))
     runs += [run] if run else []
     out = []
     for run in runs:
         if len(run) == 1:
-            x, y = float(run[0][0]), run[0][1]
-            out.append(f"{charts._num(max(charts.LEFT, x - 1.5))},{y} {charts._num(min(charts.RIGHT, x + 1.5))},{y}")
+            out.append("dash")
             continue
-        kept = [run[0]] + [p for i, p in enumerate(run[1:-1], 1) if not run[i - 1][1] == p[1] == run[i + 1][1]]
-        out.append(" ".join(f"{x},{y}" for x, y in kept + [run[-1]]))
+        if level_runs or len({v for _, v in run}) == 1:
+            run = [run[0]] + [p for j, p in enumerate(run[1:-1], 1)
+                              if not run[j - 1][1] == p[1] == run[j + 1][1]] + [run[-1]]
+        out.append(" ".join(f"{i} {v}" for i, v in run))
     return out
 
 
@@ -118,12 +161,18 @@ def test_segments_follow_the_plain_rule_with_and_without_gaps(seed):
     import random
     rng = random.Random(seed)
     n = rng.choice([0, 1, 2, 3, 17, 90])
-    xs = charts._x_positions(n) if n else ()
-    levels = [str(rng.randint(8, 11)) for _ in range(3)]
+    levels = rng.sample([0, 1, 250, 999, 0.5, 0.999], 3)
     gap_rate = rng.choice([0.0, 0.0, 0.2, 0.6])
-    ys = [None if rng.random() < gap_rate else rng.choice(levels) for _ in range(n)]
-    assert charts._segments(xs, ys) == _reference_segments(xs, ys)
-    assert charts._segments(list(xs), ys) == _reference_segments(xs, ys)      # any sequence of x texts
+    values = [None if rng.random() < gap_rate else rng.choice(levels) for _ in range(n)]
+    for level_runs in (True, False):
+        got, expected = charts._segments(values, 6.0, charts.LEFT, level_runs), _reference_segments(values, level_runs)
+        assert len(got) == len(expected)
+        for segment, rule in zip(got, expected):
+            if rule == "dash":
+                x0, y0, x1, y1 = segment.split(" ")
+                assert y0 == y1 and float(x0) < float(x1)
+            else:
+                assert segment == rule
 
 
 def test_bandwidth_axis_unit_and_ticks_cover_the_peak():
@@ -131,8 +180,8 @@ def test_bandwidth_axis_unit_and_ticks_cover_the_peak():
     assert "bandwidth (Mbit/s)" in chart["caption"]
     labels = [t["label"] for t in chart["bands"][0]["y_ticks"]]
     assert labels[0] == "0" and float(labels[-1]) >= 200 and len(labels) <= 5
-    top_y = min(float(p.split(",")[1]) for p in all_points(chart))
-    assert top_y >= charts.TOP
+    top_y = min(y for _, y in all_points(chart))
+    assert top_y >= charts.TOP - 1e-6
     assert "peak 200.0 Mbit/s" in chart["summary"]
 
 
@@ -157,7 +206,22 @@ def test_bands_without_data_are_dropped_and_no_data_gives_no_chart():
 @pytest.mark.parametrize("bad", ["x", True, float("nan"), float("inf"), -5.0, {"v": 1}, [1]])
 def test_malformed_values_are_gaps_or_clamped_never_errors(bad):
     chart = bandwidth_chart([1e6, bad, 2e6, 3e6])
-    assert all(POINT.match(p) for p in all_points(chart))
+    assert all(charts.TOP - 1e-6 <= y <= chart["height"] for _, y in all_points(chart))
+
+
+def test_a_scale_that_is_no_number_draws_nothing_and_zero_is_a_line_of_zeros():
+    def chart(scale):
+        return charts.time_chart(title="History", period="1M", bands=[
+            ("bandwidth", [("Read", {**series([5, None, 7]), "scale": scale})])])
+    assert chart("x") is None and chart(-1.0) is None and chart(float("nan")) is None
+    zeros = chart(0)
+    assert [y for _, y in all_points(zeros)] == [charts.TOP + charts.BAND_HEIGHTS["bandwidth"]] * 4   # two dashes
+    assert "read mean 0 bit/s, peak 0 bit/s" in zeros["summary"]
+
+
+def test_uptime_above_one_is_drawn_at_100_percent():
+    chart = charts.time_chart(title="History", period="1M", bands=[("uptime", [("Uptime", series([1.5, 0.5, 2]))])])
+    assert min(y for _, y in all_points(chart)) == pytest.approx(charts.TOP)
 
 
 def test_malformed_series_objects_draw_nothing():
@@ -165,14 +229,14 @@ def test_malformed_series_objects_draw_nothing():
                 {"first": "9999-12-01 00:00:00", "last": "0001-01-01 00:00:00", "values": [1, 2]},
                 {"first": "0001-01-01 00:00:00", "last": "9999-12-31 23:59:59", "values": [1, 2]}):
         chart = charts.time_chart(title="History", period="1M", bands=[("bandwidth", [("Read", bad)])])
-        assert chart is None or all(POINT.match(p) for p in all_points(chart))
+        assert chart is None or all(charts.LEFT - 1e-6 <= x <= charts.RIGHT + 1e-6 for x, _ in all_points(chart))
 
 
 def test_lines_with_different_spans_share_one_time_axis():
     chart = charts.time_chart(title="History", period="1M", bands=[
         ("bandwidth", [("Read", series([1e6] * 31))]),
         ("uptime", [("Uptime", series([1.0, 0.5], first="2026-08-11 12:00:00", last="2026-08-21 12:00:00"))])])
-    first_x = float(chart["bands"][1]["lines"][0]["segments"][0].split(" ")[0].split(",")[0])
+    first_x = plotted(chart["bands"][1]["lines"][0])[0][0][0]
     assert first_x == pytest.approx(charts.LEFT + (charts.RIGHT - charts.LEFT) * 20 / 30, abs=0.1)
 
 

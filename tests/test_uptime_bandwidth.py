@@ -428,7 +428,7 @@ def test_total_data_falls_back_5y_1y_6m_1m():
     assert model.network["total_bytes"] == {"1M": 107, "6M": 600, "1Y": 1234, "5Y": None}
     assert model.network["read"]["1M"] == 20 and model.network["write"]["1Y"] == 10
     assert bandwidth_model.series_of(a)["read"]["6M"] == {"first": "2026-08-01 12:00:00", "last": "2026-08-01 12:00:00",
-                                         "interval": 86400, "values": [10.0]}
+                                         "interval": 86400, "values": [10], "scale": 1.0}
 
 
 def test_modern_bandwidth_matches_the_raw_document_and_network_sums():

@@ -21,7 +21,7 @@ from typing import Any
 from . import format as fmt
 from ..core.jsonx import loads
 from ..cache.names import BANDWIDTH_SUMMARY_FORMAT
-from .history import (PERIOD_KEYS, build_entries, decode_scaled, is_summary, relay_items,
+from .history import (PERIOD_KEYS, build_entries, is_summary, relay_items,
                       series_last, unpacked)
 
 SOURCE = "onionoo_bandwidth"
@@ -97,7 +97,7 @@ def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, dict[str, Any
 def series(graph: dict) -> dict[str, Any]:
     values = graph["values"]
     return {"first": graph["first"], "last": series_last(graph["first"], graph["interval"], len(values)),
-            "interval": graph["interval"], "values": decode_scaled(values, graph["scale"])}
+            "interval": graph["interval"], "values": values, "scale": graph["scale"]}
 
 
 def network_totals(relays: dict[str, dict]) -> dict[str, Any]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from itertools import compress, islice
+from operator import ne
+from typing import Any, NamedTuple
 
 from . import format as fmt
 
@@ -116,21 +117,6 @@ def time_ticks(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
             if (t := datetime(y, 1, 1, tzinfo=start.tzinfo)) <= end]
 
 
-@lru_cache(maxsize=128)
-def _x_positions(n: int) -> tuple[str, ...]:
-    """x of n evenly spaced points across the whole plot (a single point sits in the middle)."""
-    return _spread(n, LEFT, RIGHT)
-
-
-def _spread(n: int, x0: float, x1: float) -> tuple[str, ...]:
-    texts = _coordinate_texts()
-    x0, x1 = min(max(x0, LEFT), RIGHT), min(max(x1, LEFT), RIGHT)
-    if n == 1:
-        return (texts[int((x0 + x1) * 5 + 0.5)],)
-    step = (x1 - x0) / (n - 1)
-    return tuple([texts[int((x0 + i * step) * 10 + 0.5)] for i in range(n)])
-
-
 def downsample(values: Sequence[float | None], limit: int = MAX_POINTS) -> list[float | None]:
     """Bucket means of non-null values (None for an all-null bucket); unchanged when short enough."""
     n = len(values)
@@ -144,15 +130,30 @@ def downsample(values: Sequence[float | None], limit: int = MAX_POINTS) -> list[
 
 
 # -- time charts ----------------------------------------------------------------------------
+#
+# A line's points are written in the line's own units, not in chart coordinates: x is the point's
+# index, y its value as the summary stores it (bandwidth: Onionoo's integers 0–999 of the line's
+# ``scale``; uptime: a fraction), and the polyline's ``transform`` places them on the plot
+# (charts.css keeps the stroke from scaling with it).  Why: a coordinate computed and formatted per
+# point was most of a relay page's cost (up to 90 points × 3 lines × 4 periods, 10k relays), while a
+# value's text is a table lookup and a line's points one join.
 
-@dataclass
-class _Line:
-    """One parsed series: its values (float or None), the non-null ones, and its time span."""
+LINE_UNITS_MAX = 1000            # values above this (a series without "scale") are rescaled to 0–999
+DASH = 1.5                       # half the width of the dash that draws a lone point, in plot units
+
+_INDEX_TEXTS = tuple(str(i) for i in range(MAX_POINTS))
+
+
+class _Line(NamedTuple):
+    """One parsed series: numbers (or None) of ``scale`` each, their count, sum and range, its time span."""
 
     label: str
     values: list
-    present: list
+    count: int
     total: float
+    low: float
+    high: float
+    scale: float
     first: datetime | None
     last: datetime | None
 
@@ -161,6 +162,11 @@ def _parse_line(label: str, series: Any) -> _Line:
     series = series if isinstance(series, dict) else {}
     values = series.get("values")
     values = values if isinstance(values, list) else []
+    scale = series.get("scale", 1)
+    if type(scale) is not int and type(scale) is not float or not 0 <= scale < 1e300:
+        values = []                                           # a scale that is no number: nothing to draw
+    elif scale == 0:                                          # Onionoo's encoding of a line of zeros
+        values, scale = [None if v is None else 0 for v in _values(values)], 1
     if len(values) > MAX_POINTS:
         values = downsample(_values(values))
     present = [v for v in values if v is not None] if None in values else values
@@ -173,7 +179,9 @@ def _parse_line(label: str, series: Any) -> _Line:
         values = _values(values)
         present = [v for v in values if v is not None]
         total = math.fsum(present)
-    return _Line(label, values, present, total, _time(series.get("first")), _time(series.get("last")))
+    low, high = (min(present), max(present)) if present else (0, 0)
+    return _Line(label, values, len(present), total, low, high, scale,
+                 _time(series.get("first")), _time(series.get("last")))
 
 
 def _time(text: Any) -> datetime | None:
@@ -198,17 +206,18 @@ def time_chart(*, title: str, period: str,
     ``bands`` are (kind, lines), kind "bandwidth" (bytes/s, drawn in bit/s with
     an SI unit chosen from the peak) or "uptime" (fractions 0..1, drawn as
     0-100 %); lines are (label, series) with series ``{"first", "last",
-    "values"}``: evenly spaced points from ``first`` to ``last`` (Onionoo
-    "YYYY-MM-DD hh:mm:ss").  Bands without a value are left out.
+    "values"}`` and optionally ``"scale"`` (a value is ``values[i] × scale``):
+    evenly spaced points from ``first`` to ``last`` (Onionoo "YYYY-MM-DD
+    hh:mm:ss").  Bands without a value are left out.
     """
     parsed = []
     for kind, raw in bands:
         lines = [_parse_line(label, series) for label, series in raw]
-        if any(ln.present for ln in lines):
+        if any(ln.count for ln in lines):
             parsed.append((kind, lines))
     if not parsed:
         return None
-    spans = [(ln.first, ln.last) for _, lines in parsed for ln in lines if ln.present and ln.first and ln.last]
+    spans = [(ln.first, ln.last) for _, lines in parsed for ln in lines if ln.count and ln.first and ln.last]
     start = min(f for f, _ in spans) if spans else None
     end = max(t for _, t in spans) if spans else None
     out_bands, legend, summary, units = [], [], [], []
@@ -223,7 +232,7 @@ def time_chart(*, title: str, period: str,
         top = bottom + BAND_GAP
     bottom = top - BAND_GAP
     marks, x_ticks = _time_axis(bottom, start, end) if start and end and end > start else ("", [])
-    when = f" ({fmt.date(start)} to {fmt.date(end)})" if start and end else ""
+    when = f" ({_date(start)} to {_date(end)})" if start and end else ""
     period_label = PERIOD_LABELS.get(period, period)
     return {
         "title": title, "period": period, "period_label": period_label,
@@ -235,21 +244,26 @@ def time_chart(*, title: str, period: str,
     }
 
 
+@lru_cache(maxsize=256)
+def _date(dt: datetime) -> str:
+    return fmt.date(dt)
+
+
 def _band(kind: str, lines: list[_Line], top: int, bottom: int, start: datetime | None,
           end: datetime | None, first_cls: int) -> tuple[dict[str, Any], str]:
     """One band's grid, y labels and polylines, and its unit."""
     if kind == "uptime":
         unit, factor, ceiling, step = "%", 100.0, 100.0, 100.0
     else:
-        peak = max(max(ln.present) for ln in lines if ln.present) * 8
+        peak = max(ln.high * ln.scale for ln in lines if ln.count) * 8
         unit, div = scaled_unit(peak, _RATE_UNITS)
         factor = 8 / div
         step = _nice_step(peak / div) if peak > 0 else 1.0
         ceiling = step * max(1, math.ceil(peak / div / step - 1e-9))
     grid, y_ticks = _value_axis(top, bottom, ceiling, step, "%" if kind == "uptime" else "")
-    drawn = [{"label": ln.label, "cls": f"s{first_cls + i}",
-              "segments": _segments(_line_xs(len(ln.values), ln.first, ln.last, start, end),
-                                    _y_coordinates(ln, top, bottom, factor, ceiling))}
+    per_value = (bottom - top) / ceiling * factor             # plot units per value unit
+    level_runs = kind == "uptime"                             # bandwidth lines are seldom level for long
+    drawn = [_drawn(ln, f"s{first_cls + i}", bottom, per_value, ceiling / factor, start, end, level_runs)
              for i, ln in enumerate(lines)]
     return {"grid": grid, "y_ticks": y_ticks, "lines": drawn}, unit
 
@@ -280,94 +294,127 @@ def _time_axis(bottom: int, start: datetime, end: datetime) -> tuple[str, list[d
     return "".join(f"M{t['x']} {bottom}v{TICK}" for t in ticks), ticks
 
 
-@lru_cache(maxsize=1)
-def _coordinate_texts() -> tuple[str, ...]:
-    """Every coordinate from 0 to WIDTH at one decimal, indexed by tenths (formatting is the hot path)."""
-    return tuple(_num(i / 10) for i in range(WIDTH * 10 + 1))
+def _drawn(line: _Line, cls: str, bottom: int, per_value: float, limit: float, start: datetime | None,
+           end: datetime | None, level_runs: bool) -> dict[str, Any]:
+    """One line's polylines and the transform that places its points (index, value) on the plot.
 
-
-def _y_coordinates(line: _Line, top: int, bottom: int, factor: float, ceiling: float) -> list[str | None]:
-    """Values (× ``factor`` = axis units, clamped to [0, ceiling]) as y coordinate texts."""
-    values = line.values
-    if line.present and (min(line.present) < 0 or max(line.present) * factor > ceiling):
-        limit = ceiling / factor
-        values = [None if v is None else min(limit, max(0.0, v)) for v in values]
-    texts = _coordinate_texts()
-    k = factor * (bottom - top) / ceiling * 10
-    base = bottom * 10 + 0.5
-    if len(line.present) < len(values):
-        return [None if v is None else texts[int(base - v * k)] for v in values]
-    return [texts[int(base - v * k)] for v in values]       # no gaps (most lines): no test per value
-
-
-def _segments(xs: Sequence[str], ys: Sequence[str | None]) -> list[str]:
-    """Polyline point strings, one per run of non-null points.
-
-    Interior points of a horizontal stretch are dropped (lossless at one
-    decimal): an uptime line at 100% for a month is two points, not ninety.
-    A lone point becomes a short horizontal dash so that it stays visible.
+    Values are clamped to [0, ``limit``] (the axis' value range) and a line in
+    other units than the summaries' (above LINE_UNITS_MAX) is rescaled, so
+    that every point's text stays short.
     """
-    n = len(ys)
-    x_commas = _with_commas(xs if isinstance(xs, tuple) else tuple(xs))
-    if None not in ys:
-        return [_run(x_commas, ys)] if n > 1 else [_dash(xs[0], ys[0])] if n else []
-    gaps = [i for i, y in enumerate(ys) if y is None]
-    bounds = [-1, *gaps, n]
-    segments = []
-    for a, b in zip(bounds, bounds[1:]):
-        a += 1
-        if b - a == 1:
-            segments.append(_dash(xs[a], ys[a]))
-        elif b - a > 1:
-            segments.append(_run(x_commas[a:b], ys[a:b]))
-    return segments
+    values, scale, n = line.values, line.scale, len(line.values)
+    if line.count and (line.low < 0 or line.high * scale > limit or line.high > LINE_UNITS_MAX):
+        values, scale = _in_line_units(values, scale, limit)
+    x0, x1 = _line_span(line.first, line.last, start, end)
+    sx = ((x1 - x0) / (n - 1) if n > 1 else 1.0) or 0.001           # a singular transform draws nothing
+    tx = x0 if n > 1 else (x0 + x1) / 2
+    sy = scale * per_value or 0.001
+    return {"label": line.label, "cls": cls,
+            "transform": f"matrix({sx:.4g} 0 0 {-sy:.4g} {tx:.4g} {bottom})",
+            "segments": _segments(values, sx, tx, level_runs) if line.count else []}
 
 
-def _dash(x_text: str, y: str) -> str:
-    x = float(x_text)
-    return f"{_num(max(LEFT, x - 1.5))},{y} {_num(min(RIGHT, x + 1.5))},{y}"
-
-
-def _run(x_commas: Sequence[str], ys: Sequence[str]) -> str:
-    """One run of ≥ 2 points as "x,y x,y …", each point level with both neighbours left out."""
-    inner = [x + y1 for x, y0, y1, y2 in zip(x_commas[1:-1], ys, ys[1:], ys[2:]) if not y0 == y1 == y2]
-    return " ".join([x_commas[0] + ys[0], *inner, x_commas[-1] + ys[-1]])
+def _in_line_units(values: list, scale: float, limit: float) -> tuple[list, float]:
+    """Values clamped to [0, limit / scale], then rescaled to integers 0–999 when larger than LINE_UNITS_MAX."""
+    top = limit / scale
+    values = [None if v is None else min(top, max(0.0, v)) for v in values]
+    high = max((v for v in values if v is not None), default=0.0)
+    if high > LINE_UNITS_MAX:
+        unit = high / 999
+        values = [None if v is None else round(v / unit) for v in values]       # like Onionoo's integers
+        scale *= unit
+    return values, scale
 
 
 @lru_cache(maxsize=1024)
-def _with_commas(xs: tuple[str, ...]) -> tuple[str, ...]:
-    """x texts with the comma that follows them in a point (the x tuples are shared and cached; their
-    texts come from one table, so a cached tuple holds references, not 90 new strings)."""
-    return tuple(map(_comma_texts().__getitem__, xs))
-
-
-@lru_cache(maxsize=1)
-def _comma_texts() -> dict[str, str]:
-    return {text: text + "," for text in _coordinate_texts()}
-
-
-@lru_cache(maxsize=1024)
-def _line_xs(n: int, first: datetime | None, last: datetime | None, start: datetime | None,
-             end: datetime | None) -> tuple[str, ...]:
-    """x of a line's points: its own time span placed on the chart's span (spans repeat across relays)."""
+def _line_span(first: datetime | None, last: datetime | None, start: datetime | None,
+               end: datetime | None) -> tuple[float, float]:
+    """x of a line's first and last point: its own time span placed on the chart's (spans repeat)."""
     if first is None or last is None or start is None or end is None or end <= start or \
             (first == start and last == end):
-        return _x_positions(n)
+        return float(LEFT), float(RIGHT)
     span = (end - start).total_seconds()
     x0 = LEFT + (first - start).total_seconds() / span * (RIGHT - LEFT)
     x1 = LEFT + (last - start).total_seconds() / span * (RIGHT - LEFT)
-    return _spread(n, x0, x1)
+    return min(max(x0, LEFT), RIGHT), min(max(x1, LEFT), RIGHT)
+
+
+class _ValueTexts(dict):
+    """A value's text in a polyline ("999", "0.5"; None stays None).  A miss is formatted once:
+    summaries hold integers 0–999 and uptime fractions of three decimals, a few thousand values."""
+
+    LIMIT = 65536
+
+    def __missing__(self, value: float) -> str:
+        text = f"{value:.4g}"
+        if len(self) < self.LIMIT:
+            self[value] = text
+        return text
+
+
+_TEXTS = _ValueTexts({None: None})
+
+
+def _segments(values: list, sx: float, tx: float, level_runs: bool) -> list[str]:
+    """Polyline point lists "index value index value …", one per run of non-null values.
+
+    With ``level_runs`` (uptime lines) the interior points of a horizontal
+    stretch are dropped (lossless): an uptime line at 100% for a month is two
+    points, not ninety.  A lone point becomes a short horizontal dash so that
+    it stays visible.
+    """
+    n = len(values)
+    texts = list(map(_TEXTS.__getitem__, values))
+    if None not in texts:
+        if n == 1:
+            return [_dash(0, texts[0], sx, tx)]
+        return [_run(0, texts, level_runs)] if n else []
+    segments = []
+    gaps = [i for i, t in enumerate(texts) if t is None]
+    for a, b in zip([-1, *gaps], [*gaps, n]):
+        a += 1
+        if b - a == 1:
+            segments.append(_dash(a, texts[a], sx, tx))
+        elif b - a > 1:
+            segments.append(_run(a, texts[a:b], level_runs))
+    return segments
+
+
+def _run(offset: int, ys: list[str], level_runs: bool) -> str:
+    """Points ``offset``, ``offset + 1``, … as "i y i y …" (SVG separates numbers by spaces or commas:
+    the list is interleaved by two slice assignments and joined once, no string per point)."""
+    n = len(ys)
+    xs = _INDEX_TEXTS[offset:offset + n]
+    if ys.count(ys[0]) == n:                                  # a level line: its two ends
+        return f"{xs[0]} {ys[0]} {xs[-1]} {ys[0]}"
+    if level_runs:
+        changes = list(compress(range(n - 1), map(ne, ys, islice(ys, 1, None))))     # i: ys[i] != ys[i + 1]
+        if len(changes) < n - 2:          # points level with both neighbours: keep the ends of each stretch
+            keep = sorted({0, n - 1, *changes, *[i + 1 for i in changes]})
+            xs, ys = list(map(xs.__getitem__, keep)), list(map(ys.__getitem__, keep))
+    flat = [""] * (2 * len(ys))
+    flat[0::2] = xs
+    flat[1::2] = ys
+    return " ".join(flat)
+
+
+def _dash(i: int, y: str, sx: float, tx: float) -> str:
+    """A lone point i as a dash of ±DASH plot units, kept inside the plot (in the line's index units)."""
+    left = max(i - DASH / sx, (LEFT - tx) / sx)
+    right = min(i + DASH / sx, (RIGHT - tx) / sx)
+    return f"{left:.4g} {y} {right:.4g} {y}"
 
 
 def _line_summary(kind: str, line: _Line) -> str:
     """What one line shows, in words (part of the chart's accessible name)."""
     name = line.label.lower()
-    if not line.present:
+    if not line.count:
         return f"{name}: no data"
-    mean = line.total / len(line.present)
+    mean = line.total / line.count * line.scale
     if kind == "uptime":
-        return f"{name} mean {mean * 100:.1f}%, lowest {min(line.present) * 100:.1f}%"
-    return f"{name} mean {fmt.bandwidth(mean)}, peak {fmt.bandwidth(max(line.present))}"
+        return f"{name} mean {mean * 100:.1f}%, lowest {line.low * line.scale * 100:.1f}%"
+    return f"{name} mean {fmt.bandwidth(mean)}, peak {fmt.bandwidth(line.high * line.scale)}"
+
 
 
 def relay_history_charts(uptime_series: dict[str, Any] | None, bandwidth_series: dict[str, Any] | None
