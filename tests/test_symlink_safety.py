@@ -47,6 +47,26 @@ def test_a_directory_swapped_for_a_symlink_after_the_first_write_is_never_writte
     assert _tree(outside) == {"index.html": b"precious"}
 
 
+def test_a_held_directory_swapped_for_a_symlink_is_still_not_written_through(tmp_path, outside):
+    """Within a chunk the writer keeps the last page's directory open for the next page (PageWriter.hold):
+    when that directory is removed meanwhile the path is walked afresh, which refuses a symlink swapped in
+    and recreates a directory that is simply gone."""
+    w = PageWriter(tmp_path / "www")
+    with w.hold():
+        w.write_if_changed(f"relay/{FP}/index.html", b"one", None)
+        w.write_if_changed(f"relay/{FP}/index.json", b"two", None)
+        assert _tree(w.root) == {f"relay/{FP}/index.html": b"one", f"relay/{FP}/index.json": b"two"}
+        shutil.rmtree(w.root / "relay" / FP)
+        (w.root / "relay" / FP).symlink_to(outside)
+        with pytest.raises(UnsafePath):
+            w.write_if_changed(f"relay/{FP}/feed.xml", b"three", None)
+        (w.root / "relay" / FP).unlink()
+        w.write_if_changed(f"relay/{FP}/index.html", b"four", None)
+        w.write_if_changed(f"relay/{FP}/index.json", b"five", None)
+    assert _tree(outside) == {"index.html": b"precious"}
+    assert _tree(w.root) == {f"relay/{FP}/index.html": b"four", f"relay/{FP}/index.json": b"five"}
+
+
 def test_a_symlinked_parent_higher_up_is_refused_too(tmp_path, outside):
     w = PageWriter(tmp_path / "www")
     w.write_if_changed(f"relay/{FP}/index.html", b"one", None)

@@ -39,6 +39,7 @@ def _entity(match: re.Match) -> str:
 
 _MEMO: dict[str | int, str] = {}
 _MEMO_LIMIT = 50_000
+_MEMO_LENGTH = 80
 
 
 def html_text(value: Any) -> str:
@@ -48,6 +49,8 @@ def html_text(value: Any) -> str:
     counts), so strings and ints are memoized (bounded, cleared when full).
     """
     kind = type(value)
+    if kind is str and len(value) > _MEMO_LENGTH:
+        return _escape(value)             # a chart's points, a summary: seldom repeated, would only evict
     if kind is str or kind is int:
         text = _MEMO.get(value)
         if text is None:

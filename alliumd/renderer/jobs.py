@@ -111,15 +111,16 @@ class PageRenderer:
         alone: the rest of its chunk is still written, and the first error is reported."""
         done, error, detail, failed = [], None, "", 0
         keys, shared = {}, {}                  # shared: a relay's records, digested once for its pages
-        for job in chunk.jobs:
-            try:
-                if job.derive_key:
-                    keys[job.path] = salted_key(job.view.fn, job.view.args, chunk.salt, shared)
-                done.append(self.produce(job, chunk))
-            except Exception as e:
-                failed += 1
-                if error is None:
-                    error, detail = f"{job.path}: {type(e).__name__}: {e}", _detail(e)
+        with self.writer.hold():
+            for job in chunk.jobs:
+                try:
+                    if job.derive_key:
+                        keys[job.path] = salted_key(job.view.fn, job.view.args, chunk.salt, shared)
+                    done.append(self.produce(job, chunk))
+                except Exception as e:
+                    failed += 1
+                    if error is None:
+                        error, detail = f"{job.path}: {type(e).__name__}: {e}", _detail(e)
         if failed > 1:
             error += f" (and {failed - 1} more pages of this chunk)"
         return ChunkResult(chunk.family, done, error, detail, keys)

@@ -72,6 +72,8 @@ class PageWriter:
         self._rootfd: int | None = None
         self._anonymous = hasattr(os, "O_TMPFILE")
         self._made: set[str] = set()         # parents this writer created or found: no mkdir before opening
+        self._held: tuple[str, int] | None = None    # (parent, fd) of the last page's directory: see hold()
+        self._holding = False
 
     def exists(self, rel: str) -> bool:
         return os.path.exists(os.path.join(self._root, rel))
@@ -108,12 +110,40 @@ class PageWriter:
         if sha == known_sha and os.path.exists(os.path.join(self._root, rel)):
             return False, sha
         parent, _, name = rel.rpartition("/")
+        held = self._held
+        if held is not None and held[0] == parent:
+            if os.fstat(held[1]).st_nlink:         # not removed meanwhile (else: walk to it again)
+                self._write(held[1], name, data, new=known_sha is None)
+                return True, sha
+            self.release()
         dfd = self._open_dir(parent, create=True, new=known_sha is None)
-        try:
-            self._write(dfd, name, data, new=known_sha is None)
-        finally:
-            os.close(dfd)
+        if not self._holding:
+            try:
+                self._write(dfd, name, data, new=known_sha is None)
+            finally:
+                os.close(dfd)
+            return True, sha
+        self.release()
+        self._held = (parent, dfd)
+        self._write(dfd, name, data, new=known_sha is None)
         return True, sha
+
+    @contextlib.contextmanager
+    def hold(self):
+        """Within this block the directory of the last page written stays open for the next page: a
+        relay's four pages share theirs, and walking to it again was a tenth of writing them.  The fd is
+        closed at the end, so a directory replaced later is walked afresh (never through a symlink)."""
+        self._holding = True
+        try:
+            yield self
+        finally:
+            self._holding = False
+            self.release()
+
+    def release(self) -> None:
+        if self._held is not None:
+            os.close(self._held[1])
+            self._held = None
 
     def _root_fd(self) -> int:
         """The output root, opened once (it is configuration, not data: only what is below it is walked)."""
@@ -273,6 +303,7 @@ class PageWriter:
                 os.close(fd)
 
     def close(self) -> None:
+        self.release()
         if self._proc_fd is not None:
             os.close(self._proc_fd)
             self._proc_fd = None
