@@ -97,10 +97,18 @@ def test_empty_values_is_tolerated_as_no_data():
     ({"last": None}, "'first'/'last'"),
     ({"first": "2026-02-30 14:00:00"}, "'first'/'last'"),     # the right shape, not a date
 ])
-def test_bad_graphs_are_refused(change, message):
+@pytest.mark.parametrize("few_values", [True, False])       # checked through their set, or as they are
+def test_bad_graphs_are_refused(change, message, few_values):
     g = {**graph([999, 999]), **change}
     with pytest.raises(BadGraph, match=message):
-        graph_summary(g)
+        graph_summary(g, few_values=few_values)
+
+
+def test_bandwidth_integers_up_to_999_are_kept_as_they_are_and_means_are_rescaled():
+    kept = graph_summary(graph([999, None, 500]), series=history.scaled_series, few_values=False)
+    assert kept["values"] == [999, None, 500] and kept["mean"] == graph_summary(graph([999, None, 500]))["mean"]
+    low = graph_summary(graph([400, 200]), series=history.scaled_series, few_values=False)
+    assert low["values"] == [999, 500]                      # rescaled so that the highest is 999
 
 
 def test_graph_that_is_not_an_object_and_missing_keys():

@@ -26,11 +26,13 @@ class BadGraph(ValueError):
 # -- one graph -------------------------------------------------------------------------
 
 def graph_summary(graph: Any, *, series: Callable[[list, float], dict] | None = None,
-                  with_total: bool = False, digits: int = 5) -> dict[str, Any]:
+                  with_total: bool = False, digits: int = 5, few_values: bool = True) -> dict[str, Any]:
     """Validate one graph history and summarise it.
 
     ``series(bucket_means, factor)`` encodes the downsampled values (None:
-    keep no series); ``digits`` rounds ``mean``.
+    keep no series); ``digits`` rounds ``mean``.  ``few_values``: the values
+    repeat (uptime: a handful of distinct ones), so they are checked through
+    their set; bandwidth values seldom repeat, and building that set was waste.
     """
     if not isinstance(graph, dict):
         raise BadGraph("graph history is not an object")
@@ -44,11 +46,14 @@ def graph_summary(graph: Any, *, series: Callable[[list, float], dict] | None = 
         raise BadGraph(f"'interval' is not a positive integer: {str(interval)[:40]!r}")
     if not (isinstance(first, str) and isinstance(last, str) and _is_time(first) and _is_time(last)):
         raise BadGraph(f"'first'/'last' not 'YYYY-MM-DD hh:mm:ss': {str(first)[:40]!r}, {str(last)[:40]!r}")
-    distinct = _distinct(values)
-    nulls = None in distinct
+    if few_values:
+        distinct = _distinct(values)
+        nulls = None in distinct
+    else:
+        nulls = None in values
     present = [v for v in values if v is not None] if nulls else values
     points = len(present)
-    raw_sum = _checked_sum(present, distinct)
+    raw_sum = _checked_sum(present, distinct if few_values else present)
     out: dict[str, Any] = {"mean": _round(raw_sum / points * factor, digits) if points else None,
                            "points": points}
     if with_total:
@@ -76,11 +81,13 @@ def _distinct(values: list) -> set:
         raise BadGraph("'values' holds something other than integers and nulls") from None
 
 
-def _checked_sum(present: list, distinct: set) -> int:
-    """Sum of the non-null values; every one must be an integer 0–999."""
+def _checked_sum(present: list, distinct: set | list) -> int:
+    """Sum of the non-null values (``distinct``: their set, or the same list); every one must be an
+    integer 0–999."""
     if not present:
         return 0
-    distinct.discard(None)
+    if isinstance(distinct, set):
+        distinct.discard(None)
     try:
         total, low, high = sum(present), min(distinct), max(distinct)
     except TypeError:
@@ -134,12 +141,15 @@ def _fraction(mean: float | None, factor: float) -> int | float | None:
 def scaled_series(means: list, factor: float) -> dict[str, Any]:
     """Bandwidth: integers 0–999 times ``scale`` (bytes/s), Onionoo's own encoding at chart resolution."""
     present = [m for m in means if m is not None]
-    top = (max(present) if present else 0) * factor
+    high = max(present) if present else 0
+    top = high * factor
     if top <= 0:
         return {"scale": 0, "values": [None if m is None else 0 for m in means]}
+    scale = float(f"{top / MAX_VALUE:.6g}")
+    if high == MAX_VALUE and type(high) is int:   # Onionoo's own integers, not bucket means: kept as they are
+        return {"scale": scale, "values": list(means)}
     unit = factor * MAX_VALUE / top          # raw mean → 0..999
-    return {"scale": float(f"{top / MAX_VALUE:.6g}"),
-            "values": [None if m is None else round(m * unit) for m in means]}
+    return {"scale": scale, "values": [None if m is None else round(m * unit) for m in means]}
 
 
 # -- one relay -------------------------------------------------------------------------
@@ -181,7 +191,7 @@ def uptime_relay(obj: dict) -> dict[str, Any]:
 
 def bandwidth_relay(obj: dict) -> dict[str, Any]:
     """A bandwidth document's relay object → its summary: read/write histories and overload objects."""
-    kw = {"series": scaled_series, "with_total": True, "digits": 0}
+    kw = {"series": scaled_series, "with_total": True, "digits": 0, "few_values": False}
     out = {"read": period_summaries(obj.get("read_history"), "read_history", **kw),
            "write": period_summaries(obj.get("write_history"), "write_history", **kw)}
     for key in ("overload_ratelimits", "overload_fd_exhausted"):
