@@ -305,13 +305,20 @@ def _drawn(line: _Line, cls: str, bottom: int, per_value: float, limit: float, s
     values, scale, n = line.values, line.scale, len(line.values)
     if line.count and (line.low < 0 or line.high * scale > limit or line.high > LINE_UNITS_MAX):
         values, scale = _in_line_units(values, scale, limit)
-    x0, x1 = _line_span(line.first, line.last, start, end)
+    sx, tx, sx_text, tx_text = _x_placement(n, line.first, line.last, start, end)
+    sy = scale * per_value or 0.001                                  # a singular transform draws nothing
+    return {"label": line.label, "cls": cls, "transform": f"matrix({sx_text} 0 0 {-sy:.4g} {tx_text} {bottom})",
+            "segments": _segments(values, sx, tx, level_runs) if line.count else []}
+
+
+@lru_cache(maxsize=1024)
+def _x_placement(n: int, first: datetime | None, last: datetime | None, start: datetime | None,
+                 end: datetime | None) -> tuple[float, float, str, str]:
+    """x scale and offset of a line's n points (index i at tx + i × sx), and their texts (they repeat)."""
+    x0, x1 = _line_span(first, last, start, end)
     sx = ((x1 - x0) / (n - 1) if n > 1 else 1.0) or 0.001           # a singular transform draws nothing
     tx = x0 if n > 1 else (x0 + x1) / 2
-    sy = scale * per_value or 0.001
-    return {"label": line.label, "cls": cls,
-            "transform": f"matrix({sx:.4g} 0 0 {-sy:.4g} {tx:.4g} {bottom})",
-            "segments": _segments(values, sx, tx, level_runs) if line.count else []}
+    return sx, tx, f"{sx:.4g}", f"{tx:.4g}"
 
 
 def _in_line_units(values: list, scale: float, limit: float) -> tuple[list, float]:
