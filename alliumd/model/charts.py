@@ -1,8 +1,9 @@
 """Chart geometry for inline SVG: time series and bar values → plain view models.
 
 Pure and deterministic: the same data always yields the same strings
-(coordinates rounded to one decimal, trailing ".0" dropped), so a page's
-bytes change only when its data does.  templates/charts.mako only draws what
+(axis coordinates rounded to one decimal, trailing ".0" dropped; a line's
+points in its own units, see "time charts" below), so a page's bytes change
+only when its data does.  templates/charts.mako only draws what
 is computed here; every label is plain text that Mako escapes.  Sizes are in
 SVG user units: the SVG scales to its container, the text stays legible.
 """
@@ -163,7 +164,7 @@ def _parse_line(label: str, series: Any) -> _Line:
     values = series.get("values")
     values = values if isinstance(values, list) else []
     scale = series.get("scale", 1)
-    if type(scale) is not int and type(scale) is not float or not 0 <= scale < 1e300:
+    if (type(scale) is not int and type(scale) is not float) or not 0 <= scale < 1e300:
         values = []                                           # a scale that is no number: nothing to draw
     elif scale == 0:                                          # Onionoo's encoding of a line of zeros
         values, scale = [None if v is None else 0 for v in _values(values)], 1
@@ -421,7 +422,6 @@ def _line_summary(kind: str, line: _Line) -> str:
     if kind == "uptime":
         return f"{name} mean {mean * 100:.1f}%, lowest {line.low * line.scale * 100:.1f}%"
     return f"{name} mean {fmt.bandwidth(mean)}, peak {fmt.bandwidth(line.high * line.scale)}"
-
 
 
 def relay_history_charts(uptime_series: dict[str, Any] | None, bandwidth_series: dict[str, Any] | None
