@@ -110,22 +110,15 @@ class PageWriter:
         if sha == known_sha and os.path.exists(os.path.join(self._root, rel)):
             return False, sha
         parent, _, name = rel.rpartition("/")
-        held = self._held
-        if held is not None and held[0] == parent:
-            if os.fstat(held[1]).st_nlink:         # not removed meanwhile (else: walk to it again)
-                self._write(held[1], name, data, new=known_sha is None)
-                return True, sha
+        held = self._held                          # (parent, fd): set only while holding, see hold()
+        if held is None or held[0] != parent or not os.fstat(held[1]).st_nlink:   # (removed meanwhile)
             self.release()
-        dfd = self._open_dir(parent, create=True, new=known_sha is None)
-        if not self._holding:
-            try:
-                self._write(dfd, name, data, new=known_sha is None)
-            finally:
-                os.close(dfd)
-            return True, sha
-        self.release()
-        self._held = (parent, dfd)
-        self._write(dfd, name, data, new=known_sha is None)
+            held = self._held = (parent, self._open_dir(parent, create=True, new=known_sha is None))
+        try:
+            self._write(held[1], name, data, new=known_sha is None)
+        finally:
+            if not self._holding:
+                self.release()
         return True, sha
 
     @contextlib.contextmanager
