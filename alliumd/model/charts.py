@@ -312,16 +312,6 @@ def _drawn(line: _Line, cls: str, bottom: int, per_value: float, limit: float, s
             "segments": _segments(values, sx, tx, level_runs) if line.count else []}
 
 
-@lru_cache(maxsize=1024)
-def _x_placement(n: int, first: datetime | None, last: datetime | None, start: datetime | None,
-                 end: datetime | None) -> tuple[float, float, str, str]:
-    """x scale and offset of a line's n points (index i at tx + i × sx), and their texts (they repeat)."""
-    x0, x1 = _line_span(first, last, start, end)
-    sx = ((x1 - x0) / (n - 1) if n > 1 else 1.0) or 0.001           # a singular transform draws nothing
-    tx = x0 if n > 1 else (x0 + x1) / 2
-    return sx, tx, f"{sx:.4g}", f"{tx:.4g}"
-
-
 def _in_line_units(values: list, scale: float, limit: float) -> tuple[list, float]:
     """Values clamped to [0, limit / scale], then rescaled to integers 0–999 when larger than LINE_UNITS_MAX."""
     top = limit / scale
@@ -335,16 +325,20 @@ def _in_line_units(values: list, scale: float, limit: float) -> tuple[list, floa
 
 
 @lru_cache(maxsize=1024)
-def _line_span(first: datetime | None, last: datetime | None, start: datetime | None,
-               end: datetime | None) -> tuple[float, float]:
-    """x of a line's first and last point: its own time span placed on the chart's (spans repeat)."""
+def _x_placement(n: int, first: datetime | None, last: datetime | None, start: datetime | None,
+                 end: datetime | None) -> tuple[float, float, str, str]:
+    """x scale and offset of a line's n points (index i at tx + i × sx), and their texts: the line's own time
+    span placed on the chart's (spans repeat across relays)."""
     if first is None or last is None or start is None or end is None or end <= start or \
             (first == start and last == end):
-        return float(LEFT), float(RIGHT)
-    span = (end - start).total_seconds()
-    x0 = LEFT + (first - start).total_seconds() / span * (RIGHT - LEFT)
-    x1 = LEFT + (last - start).total_seconds() / span * (RIGHT - LEFT)
-    return min(max(x0, LEFT), RIGHT), min(max(x1, LEFT), RIGHT)
+        x0, x1 = float(LEFT), float(RIGHT)
+    else:
+        span = (end - start).total_seconds()
+        x0 = min(max(LEFT + (first - start).total_seconds() / span * (RIGHT - LEFT), LEFT), RIGHT)
+        x1 = min(max(LEFT + (last - start).total_seconds() / span * (RIGHT - LEFT), LEFT), RIGHT)
+    sx = ((x1 - x0) / (n - 1) if n > 1 else 1.0) or 0.001           # a singular transform draws nothing
+    tx = x0 if n > 1 else (x0 + x1) / 2
+    return sx, tx, f"{sx:.4g}", f"{tx:.4g}"
 
 
 class _ValueTexts(dict):
