@@ -387,7 +387,7 @@ def test_a_waiting_once_renderer_starts_its_workers_only_for_a_cold_or_full_buil
                  "render": {"workers": 2}}, base / "allium.toml")
     cold = RendererProcess(cfg, clock=lambda: NOW)
     try:
-        cold.get_ready()
+        cold.get_ready([b"render\n"])
         pool = cold.builder.dispatcher.pool
         assert pool.started and len(pool.workers) == 2
         assert cold.run_once() == 0 and cold.builder.dispatcher.pool is pool     # the same workers rendered
@@ -396,7 +396,7 @@ def test_a_waiting_once_renderer_starts_its_workers_only_for_a_cold_or_full_buil
     for full, started in ((False, False), (True, True)):
         warm = RendererProcess(cfg, clock=lambda: NOW)
         try:
-            warm.get_ready(full=full)
+            warm.get_ready([], full=full)
             assert warm.builder.dispatcher.pool.started is started
         finally:
             warm.builder.close()

@@ -182,9 +182,16 @@ class RenderInputs:
         """While model ``name`` is rebuilt: the model it replaces (None if none), for incremental builds."""
         return self._previous.get(name)
 
+    def _key(self, name: str) -> tuple:
+        return (name, tuple(self._hashes.get(s, "") for s in sorted(self._models[name].inputs)))
+
+    def built(self, name: str) -> bool:
+        """Whether model ``name`` of these inputs' versions is in the cache already."""
+        return self._key(name) in self._model_cache
+
     def model(self, name: str) -> Any:
         spec = self._models[name]
-        key = (name, tuple(self._hashes.get(s, "") for s in sorted(spec.inputs)))
+        key = self._key(name)
         if key not in self._model_cache:
             stale = [k for k in self._model_cache if k[0] == name]
             if stale:

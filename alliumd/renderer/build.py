@@ -26,14 +26,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from .. import __version__
 from ..config import Config
 from ..history import store as history_store
 from ..pages import rowcache
 from ..pages.pagekey import KeyMemo
-from . import manifest as manifestmod
+from . import early, manifest as manifestmod
 from .dispatch import Dispatcher, FamilyRun
 from .documents import Documents
 from .family_jobs import FamilyRendering
@@ -222,9 +222,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         hashes = {n: e["sha256"] for n, e in self.manifest.inputs.items()}
         status = self.status_provider() if any(STATUS_INPUT in f.inputs for f in families) else {}
         inputs = RenderInputs(docs, hashes, sources, self.registry.models, self.model_cache, status,
-                              {"site_title": self.cfg.render.site_title,
-                               "hide_down_after_days": self.cfg.render.hide_down_after_days,
-                               "history": self.history}, now)
+                              self._settings(), now)
         self.dispatcher.begin_batch()
         seen: set[str] = set()
         runs: list[FamilyRun] = []
@@ -245,6 +243,22 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self._save(changed, result.families)
         result.duration = time.monotonic() - started
         return result
+
+    def _settings(self) -> dict:
+        return {"site_title": self.cfg.render.site_title,
+                "hide_down_after_days": self.cfg.render.hide_down_after_days, "history": self.history}
+
+    def early_inputs(self, final: Iterable[str], now: float | None = None) -> early.EarlyInputs:
+        """What a model built ahead of the batch may read: the documents of the ``final`` sources."""
+        final = frozenset(final)
+        return early.EarlyInputs(Documents(self.cache_dir), early.content_hashes(self.cache_dir, final),
+                                 self.registry.models, self.model_cache, self._settings(),
+                                 self.clock() if now is None else now, final)
+
+    def build_early(self, final: Iterable[str], now: float | None = None) -> list[str]:
+        """Build the models that read only the ``final`` sources, ahead of the batch (see early.py);
+        the names of those built."""
+        return early.build_early(self.early_inputs(final, now), self.registry.models)
 
     def _save(self, changed: set[str], families: list[str]) -> None:
         """Save the manifest after a batch, except after one that read no source and rendered only the

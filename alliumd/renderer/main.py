@@ -30,6 +30,7 @@ from ..memory import release_free_memory
 from ..pages.site import FAMILIES, MODELS
 from .build import BatchResult, SiteBuilder
 from ..pages.registry import STATUS_INPUT, Registry
+from ..sources import SOURCES
 from .watch import start_observer
 
 log = logging.getLogger("alliumd.renderer")
@@ -135,11 +136,25 @@ class RendererProcess:
 
     # -- modes ---------------------------------------------------------------------
 
-    def get_ready(self, *, full: bool = False) -> None:
-        """Before a --once render that the fetchers are still feeding: a build with every page to write
-        (no page made yet, or ``full``) starts its render workers now, so their start-up overlaps the fetch."""
-        if full or not any(self.builder.manifest.outputs.values()):
+    def get_ready(self, commands, *, full: bool = False) -> None:
+        """Before a --once render that the fetchers are still feeding, until ``commands`` (the supervisor's
+        lines) says ``render`` or ends.
+
+        A build with every page to write (no page made yet, or ``full``) starts its render workers now, so
+        their start-up overlaps the fetch, and builds the models of each source announced ``final NAME``
+        (its fetcher exited) meanwhile (early.py).  A smaller build may not need those models at all."""
+        cold = full or not any(self.builder.manifest.outputs.values())
+        if cold:
             self.builder.dispatcher.prestart()
+        final = set(SOURCES) - {s.name for s in self.cfg.enabled_sources}      # nothing fetches these
+        for line in commands:
+            word, _, name = line.decode("utf-8", "replace").strip().partition(" ")
+            if word != "final":
+                return
+            if name in SOURCES and cold:
+                final.add(name)
+                built = self.builder.build_early(final)
+                log.info("%s is final: built %s ahead of the batch", name, ", ".join(built) or "no model")
 
     def run_once(self, *, full: bool = False) -> int:
         self.daemon_state = "once"
@@ -256,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--once", action="store_true", help="render what changed, then exit")
     ap.add_argument("--full", action="store_true", help="with --once: rebuild every page")
     ap.add_argument("--wait", action="store_true",
-                    help="with --once: get ready, then render when a line (or EOF) arrives on stdin")
+                    help="with --once: get ready, then render when a line other than 'final SOURCE' "
+                         "(or EOF) arrives on stdin")
     args = ap.parse_args(argv)
     logs.setup("renderer")
     childproc.become_child()
@@ -273,8 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         proc = RendererProcess(cfg)
         if args.once and args.wait:
-            proc.get_ready(full=args.full)
-            sys.stdin.buffer.readline()
+            proc.get_ready(sys.stdin.buffer, full=args.full)
         return proc.run_once(full=args.full) if args.once else proc.run_forever()
     except childproc.Terminated as e:
         if proc is not None and not args.once and str(e) == DAEMON_STOPPING.name:

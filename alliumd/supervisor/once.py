@@ -81,7 +81,7 @@ def run_once(cfg: Config, *, full: bool = False, stream=None) -> int:
         started = time.monotonic()
         renderer = _start_renderer(cfg, full)
         try:
-            _fetch_all(cfg, out)
+            _fetch_all(cfg, out, renderer)
         except BaseException:
             _stop(renderer)
             raise
@@ -96,7 +96,8 @@ def run_once(cfg: Config, *, full: bool = False, stream=None) -> int:
 def _start_renderer(cfg: Config, full: bool) -> subprocess.Popen:
     """The renderer, started with the fetchers: it imports, opens its state and (for a cold build) starts
     its render workers while the sources download, then waits for the word on stdin (``--wait``) before it
-    looks at the cache.  What it renders is decided after the fetch, exactly as if it started then."""
+    looks at the cache.  What it renders is decided after the fetch, exactly as if it started then; a cold
+    build meanwhile builds the models of each source that is final (``final NAME``, renderer/early.py)."""
     return _spawn(["alliumd.renderer.main", "--config", str(cfg.path), "--once", "--wait"]
                   + (["--full"] if full else []), stdin=subprocess.PIPE)
 
@@ -110,7 +111,16 @@ def _stop(proc: subprocess.Popen) -> None:
             stream.close()
 
 
-def _fetch_all(cfg: Config, out: _Progress) -> None:
+def _tell(renderer: subprocess.Popen, line: str) -> None:
+    """A line for the waiting renderer; one that died already is found out by ``_render``."""
+    with contextlib.suppress(OSError):
+        renderer.stdin.write(line.encode() + b"\n")
+        renderer.stdin.flush()
+
+
+def _fetch_all(cfg: Config, out: _Progress, renderer: subprocess.Popen) -> None:
+    """Run every enabled source's fetcher; each one's cache file is final when its output ends (it exited),
+    and the renderer is told so at once."""
     sel = selectors.DefaultSelector()
     running = {}
     for src in cfg.enabled_sources:
@@ -126,6 +136,7 @@ def _fetch_all(cfg: Config, out: _Progress) -> None:
                 chunk = os.read(key.fileobj.fileno(), 65536)
                 if not chunk:
                     sel.unregister(key.fileobj)
+                    _tell(renderer, f"final {key.data}")
                     continue
                 for msg in item["reader"].feed(chunk):
                     if (report := channel.SourceReport.of(msg)) is not None:
