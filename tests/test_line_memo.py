@@ -83,3 +83,18 @@ def test_an_index_of_another_summary_is_ignored():
     assert onionoo_stream.LineMemo().restore(index[:-1], summary) == 0            # truncated index
     restored = onionoo_stream.LineMemo()
     assert restored.restore(index, summary) == 1 and restored.previous == memo.previous
+
+
+def test_kept_summaries_take_no_more_heap_than_their_size():
+    """A relay summary is kept (memo, document) in an allocation of its own size: orjson's output buffer
+    (~128 kB, shrunk in place) left a hole per relay that fragmented a fetcher's heap to ~9x the summaries."""
+    import tracemalloc
+    relays = [{**r, "fingerprint": f"{i:040X}"} for i in range(40) for r in UPTIME["relays"][:1]]
+    tracemalloc.start()
+    try:
+        kept = [onionoo_stream._summarise_relay(history.uptime_relay, r, i) for i, r in enumerate(relays)]
+        traced, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = sum(len(summary) for _, summary in kept)
+    assert size > 0 and traced < 3 * size + 64_000, (traced, size)
