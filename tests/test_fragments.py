@@ -84,7 +84,7 @@ def test_a_changed_history_an_upgrade_or_a_foreign_file_draws_the_charts_again(t
     assert len(counted) == 1
 
     other_up = copy.deepcopy(up)                               # the uptime history changed
-    other_up.relays[THYME]["packed"] = uptime_model([THYME, "0" * 40]).relays["0" * 40]["packed"]
+    other_up.relays[THYME]["series_json"] = uptime_model([THYME, "0" * 40]).relays["0" * 40]["series_json"]
     _, sha, _, written = produce(renderer, relay_page(make_inputs(doc, uptime=other_up, bandwidth=bw)), sha)
     assert written and len(counted) == 2
 

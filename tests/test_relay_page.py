@@ -20,7 +20,6 @@ import pytest
 from lxml import etree
 
 from alliumd.model import identity
-from alliumd.model.history import pack
 from alliumd.model.percentiles import distribution, ordinal, percentile, rank, relay_percentiles
 from alliumd.model.relays import build_relays
 from alliumd.pages import site
@@ -52,9 +51,9 @@ def _series(values, period):
     return {"first": SPANS[period][0], "interval": interval, "values": values}
 
 
-def _packed(summary: dict) -> str:
-    """A model entry keeps its relay's summary JSON packed (``packed``); its series are parsed from it."""
-    return pack(json.dumps(summary, separators=(",", ":")).encode())
+def _series_json(summary: dict) -> str:
+    """A model entry keeps its relay's summary JSON (``series_json``); its series are parsed from it."""
+    return json.dumps(summary, separators=(",", ":"))
 
 
 def uptime_model(fingerprints: list[str]) -> SimpleNamespace:
@@ -65,7 +64,7 @@ def uptime_model(fingerprints: list[str]) -> SimpleNamespace:
             "uptime": {"1M": pct, "6M": pct - 1, "1Y": None if i % 5 == 0 else pct - 2, "5Y": None},
             "flags": {"Guard" if i % 2 else "Running": [pct, pct - 3, None, None]},     # 1M, 6M, 1Y, 5Y
             "outlier": "low" if i == 3 else None,
-            "packed": _packed({"uptime": {p: _series([pct / 100] * 60 + [None] + [0.5] * 29, p)
+            "series_json": _series_json({"uptime": {p: _series([pct / 100] * 60 + [None] + [0.5] * 29, p)
                                     for p in ("1M", "6M", "1Y")}}),
         }
     network = {"6M": {"count": len(relays), "mean": 95.0, "std": 2.0,
@@ -83,7 +82,7 @@ def bandwidth_model(fingerprints: list[str]) -> SimpleNamespace:
             "read": {p: float(base) for p in PERIODS}, "write": {p: base * 1.02 for p in PERIODS},
             "total_bytes": {"1M": base * 2 * 86400 * 30, "6M": base * 2 * 86400 * 182, "1Y": None, "5Y": None},
             "total_data": base * 2 * 86400 * 182, "total_data_period": "6M",
-            "packed": _packed({"read": {p: {**_series(wave[p], p), "scale": 1.0} for p in PERIODS},
+            "series_json": _series_json({"read": {p: {**_series(wave[p], p), "scale": 1.0} for p in PERIODS},
                          "write": {p: {**_series([v * 1.02 for v in wave[p]], p), "scale": 1.0} for p in PERIODS}}),
             "overload_ratelimits": ({"rate-limit": 1073741824, "burst-limit": 1073741824, "write-count": 44696,
                                      "read-count": 14839, "timestamp": 1787356800000} if i == 0 else None),

@@ -451,15 +451,14 @@ def test_models_are_plain_data():
         assert json.loads(json.dumps(model.network)) == model.network
 
 
-def test_entries_keep_their_summary_packed_and_share_equal_counts_and_flag_lists():
-    from alliumd.model.history import unpacked
+def test_entries_keep_their_summary_text_and_share_equal_counts_and_flag_lists():
+    from alliumd.model.history import series_summary
     for module, path, build in ((onionoo_uptime, UPTIME_SMALL, build_uptime),
                                 (onionoo_bandwidth, BANDWIDTH_SMALL, build_bandwidth)):
         doc = summary_of(module, path)
         model = build(doc)
         for fp, entry in model.relays.items():
-            assert unpacked(entry) == doc["relays"][fp]             # the whole summary, for the charts
-            assert len(entry["packed"]) < len(json.dumps(doc["relays"][fp]))
+            assert series_summary(entry) == doc["relays"][fp]       # the whole summary, for the charts
         counts = [e.get("points", e.get("read_points")) for e in model.relays.values()]
         equal = [(a, b) for i, a in enumerate(counts) for b in counts[i + 1:] if a == b]
         assert equal and all(a is b for a, b in equal)
@@ -467,7 +466,7 @@ def test_entries_keep_their_summary_packed_and_share_equal_counts_and_flag_lists
              for v in e["flags"].values()]
     equal = [(a, b) for i, a in enumerate(lists) for b in lists[i + 1:] if a == b]
     assert equal and all(a is b for a, b in equal)
-    assert unpacked({"packed": "not zlib"}) is None and unpacked(None) is None
+    assert series_summary({"series_json": "{not json"}) is None and series_summary(None) is None
 
 
 # -- the parallel summary, and models that reuse unchanged relays ------------------------------------

@@ -6,8 +6,8 @@ point's rate times its interval); ``total_data`` is the total of the best
 available period, 5Y → 1Y → 6M → 1M.  Everything comes from the summary
 document (cache/graphs.py), never from the clock.
 
-Like the uptime model, an entry keeps its relay's summary packed (zlib,
-model/history.py) and :func:`series_of` parses the chart series from it on
+Like the uptime model, an entry keeps its relay's summary text
+(model/history.py) and :func:`series_of` parses the chart series from it on
 demand: parsed, the read and written series of a 10k-relay network are ~7
 million numbers.
 """
@@ -22,7 +22,7 @@ from . import format as fmt
 from ..core.jsonx import loads
 from ..cache.names import BANDWIDTH_SUMMARY_FORMAT
 from .history import (PERIOD_KEYS, build_entries, is_summary, relay_items,
-                      series_last, unpacked)
+                      series_last, series_summary)
 
 SOURCE = "onionoo_bandwidth"
 DIRECTIONS = ("read", "write")
@@ -84,7 +84,7 @@ def relay_bandwidth(raw: str) -> dict[str, Any] | None:
 
 def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, dict[str, Any]]]:
     """A model entry's chart series: ``{"read": {period: series}, "write": {…}}``."""
-    summary = unpacked(entry)
+    summary = series_summary(entry)
     if summary is None:
         return {}
     try:

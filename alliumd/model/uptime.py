@@ -9,7 +9,7 @@ Guard shows its Fast uptime, never a Guard uptime: :func:`flag_uptime`); network
 2σ or more from the network mean is an outlier.  Everything comes from the
 summary document (model/history.py), never from the clock.
 
-Compact on purpose: an entry keeps its relay's summary packed (zlib, see
+Compact on purpose: an entry keeps its relay's summary text (see
 model/history.py) instead of its parsed chart series (a 10k-relay network
 would otherwise hold ~4 million float objects); :func:`series_of` parses it
 where a chart is drawn, and the entry's ``digest`` is the cheap identity of
@@ -27,7 +27,7 @@ from . import format as fmt
 from ..core.jsonx import loads
 from ..cache.names import UPTIME_SUMMARY_FORMAT
 from .history import (FLAG_PRIORITY, PERIOD_KEYS, build_entries, is_summary, relay_items, series_last,
-                      unpacked)
+                      series_summary)
 
 SOURCE = "onionoo_uptime"
 MIN_POINTS = 30
@@ -132,7 +132,7 @@ def _shared(value: float | None) -> float | None:
 
 def series_of(entry: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """A model entry's chart series per period (``{"first", "last", "interval", "values"}``)."""
-    summary = unpacked(entry)
+    summary = series_summary(entry)
     if summary is None:
         return {}
     try:

@@ -49,7 +49,7 @@ class Fragment:
 
 
 def token_of(*parts: str | bytes | None) -> str:
-    """A digest of a fragment's inputs given as text (e.g. the packed history entries)."""
+    """A digest of a fragment's inputs given as text (e.g. the history entries' summary texts)."""
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
         h.update(b"\0" if part is None else b"\1" + (part.encode() if isinstance(part, str) else part))

@@ -35,7 +35,7 @@ from ..model import bandwidth as bandwidth_model, charts, consensus_eval, format
 from ..model import aroi as aroi_model, relay_extras as extras_model, uptime as uptime_model
 from ..model.relays import at_publication
 from ..model.health import overload_view, relay_diagnostics
-from ..model.history import packed
+from ..model.history import series_text
 from ..model.percentiles import relay_percentiles
 from ..core.canonical import reuse_equal
 from ..core.jsonx import view_bytes as json_bytes
@@ -262,7 +262,7 @@ def relay_page_view(records: tuple, marks: dict[str, bool], published: str | Non
 def history_charts(uptime_entry: dict[str, Any] | None, bandwidth_entry: dict[str, Any] | None) -> Fragment:
     """The relay page's charts as a reusable part (pages/fragments.py): drawn from the two history entries
     alone, so a page rewritten for anything else (ranks, family, a new details hour) copies them."""
-    return Fragment("charts", token_of(packed(uptime_entry), packed(bandwidth_entry)), relay_charts,
+    return Fragment("charts", token_of(series_text(uptime_entry), series_text(bandwidth_entry)), relay_charts,
                     (uptime_entry, bandwidth_entry))
 
 
