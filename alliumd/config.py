@@ -74,8 +74,9 @@ class RenderConfig:
            "the details document was published (allium's downtime filter); 0 lists every relay",
         check="nonnegative")
     workers: int = setting(
-        0, "render worker processes for large batches (a cold build, a new uptime document); 0 starts "
-           "one per usable core, 1 renders everything in the renderer process", check="nonnegative")
+        0, "processes that render a large batch (a cold build, a new uptime document), the renderer "
+           "counted: it starts one render worker fewer; 0 means one per usable core, 1 renders everything "
+           "in the renderer process", check="nonnegative")
 
 
 @dataclass(frozen=True)

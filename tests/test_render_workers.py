@@ -141,6 +141,7 @@ def test_a_dying_worker_fails_its_family_and_is_replaced(tmp_path, monkeypatch):
         before = tree(tmp_path / "s" / "www")
         while not pool.ready():                                       # the next chunk goes to a worker
             pool.poll(0.05)
+        first = [w.proc.pid for w in pool.workers]
         state["fn"] = die_in_a_worker
         builder.manifest.outputs["one"] = {}                          # every page renders again
         r = builder.build({"onionoo_details"})
@@ -148,14 +149,15 @@ def test_a_dying_worker_fails_its_family_and_is_replaced(tmp_path, monkeypatch):
         assert tree(tmp_path / "s" / "www") == before                 # the old pages stay
         state["fn"] = counted_view
         assert builder.build({"onionoo_details"}).errors == []        # a new worker takes over
-        assert len(pool.workers) == 2 and all(w.alive for w in pool.workers)
+        assert len(pool.workers) == 1 and all(w.alive for w in pool.workers)
+        assert [w.proc.pid for w in pool.workers] != first
     finally:
         builder.close()
 
 
 def test_idle_workers_are_stopped_once_no_batch_waits_and_start_again_for_a_large_batch(tmp_path):
     from alliumd.renderer import dispatch
-    builder = site_builder(tmp_path / "s", workers=2, parallel_min=0)
+    builder = site_builder(tmp_path / "s", workers=3, parallel_min=0)   # two workers
     pool, dispatcher = builder.dispatcher.pool, builder.dispatcher
     try:
         assert dispatcher.release_at() is None                          # nothing started yet
@@ -180,8 +182,9 @@ def test_idle_workers_are_stopped_once_no_batch_waits_and_start_again_for_a_larg
         builder.close()
 
 
-def test_a_medium_batch_starts_all_workers_but_one_and_a_large_batch_the_whole_pool(tmp_path, monkeypatch):
-    from alliumd.renderer import dispatch
+def test_a_large_batch_starts_a_worker_per_core_but_one_and_the_renderer_renders_too(tmp_path, monkeypatch):
+    """``workers`` counts the processes that render, the renderer among them: 3 means two workers, and the
+    renderer renders what they have no room for (however large the batch)."""
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     count = {"pages": 120}
 
@@ -192,16 +195,16 @@ def test_a_medium_batch_starts_all_workers_but_one_and_a_large_batch_the_whole_p
     registry, tpl = tiny_registry(tmp_path, pages)
     builder = site_builder(tmp_path / "s", workers=3, parallel_min=100, registry=registry, template_dir=tpl)
     pool = builder.dispatcher.pool
-    assert builder.dispatcher.full_pool_min == 100 * dispatch.FULL_POOL_FACTOR
     try:
         CALLS.clear()
-        r = builder.build({"onionoo_details"})                # 120 jobs (+ static ones): medium
-        assert r.errors == [] and len(pool.workers) == 2 and not pool.full
+        r = builder.build({"onionoo_details"})                # 120 jobs (+ static ones)
+        assert r.errors == [] and len(pool.workers) == 2 and pool.full
         assert CALLS                                          # the renderer rendered chunks too
         assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == 120
-        count["pages"] = builder.dispatcher.full_pool_min + 10  # every key changes: a large batch
+        CALLS.clear()
+        count["pages"] = 2000                                 # every key changes: a large batch
         r = builder.build({"onionoo_details"})
-        assert r.errors == [] and len(pool.workers) == 3 and pool.full
+        assert r.errors == [] and len(pool.workers) == 2 and CALLS
         assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == count["pages"]
     finally:
         builder.close()
@@ -231,7 +234,7 @@ def test_a_medium_batch_hands_chunks_to_its_worker_as_soon_as_it_is_ready(tmp_pa
     builder.dispatcher.local.run = lambda chunk: (local_chunks.append(chunk.family), run_here(chunk))[1]
     try:
         r = builder.build({"onionoo_details"})
-        assert r.errors == [] and not builder.dispatcher.pool.full              # a medium batch: one worker
+        assert r.errors == [] and len(builder.dispatcher.pool.workers) == 1     # 2 rendering processes
         assert len(list((tmp_path / "s" / "www" / "one").iterdir())) == 3 * size
         # every chunk went to it: the one that started it waited in the backlog until it was ready
         assert local_chunks.count("one") == 0, local_chunks
@@ -272,10 +275,9 @@ def test_a_model_that_announces_a_large_change_starts_the_workers_before_its_pag
         changed["n"] = 10                             # a small change: rendered here
         atomic.write_bytes(cache, cache.read_bytes() + b" ", fsync=False)
         assert builder.build({"onionoo_details"}).errors == [] and seen_workers[-1] == 0
-        changed["n"] = 150                            # a medium change: one worker, started before "second"
+        changed["n"] = 150                            # a larger change: the worker, started before "second"
         atomic.write_bytes(cache, cache.read_bytes() + b" ", fsync=False)
         assert builder.build({"onionoo_details"}).errors == [] and seen_workers[-1] == 1
-        assert not builder.dispatcher.pool.full
     finally:
         builder.close()
 
@@ -372,7 +374,7 @@ def test_render_workers_setting_one_renders_in_the_renderer_and_zero_means_one_p
     assert buildmod.SiteBuilder(one, registry).dispatcher.pool is None
     pool = buildmod.SiteBuilder(auto, registry).dispatcher.pool
     cores = len(os.sched_getaffinity(0))
-    assert (pool.size if pool else 1) == cores
+    assert (pool.size + 1 if pool else 1) == cores            # the renderer renders too: a worker fewer
 
 
 def test_a_waiting_once_renderer_starts_its_workers_only_for_a_cold_or_full_build(tmp_path, monkeypatch):
@@ -389,7 +391,7 @@ def test_a_waiting_once_renderer_starts_its_workers_only_for_a_cold_or_full_buil
     try:
         cold.get_ready([b"render\n"])
         pool = cold.builder.dispatcher.pool
-        assert pool.started and len(pool.workers) == 2
+        assert pool.started and len(pool.workers) == 1              # and the renderer: 2 rendering
         assert cold.run_once() == 0 and cold.builder.dispatcher.pool is pool     # the same workers rendered
     finally:
         cold.builder.close()
@@ -408,11 +410,10 @@ def slow_view(name: str, padding: str) -> dict:
     return {"name": name, "size": len(padding)}
 
 
-def test_a_full_pools_workers_read_their_chunks_ahead_so_the_renderer_can_turn_to_a_model(tmp_path, monkeypatch):
-    """A full pool's renderer writes out every chunk it handed over before it builds the next model
-    (Dispatcher.poll → WorkerPool.hand_over), and that takes no longer than the pipe needs: the worker reads
-    its chunks ahead into its own memory, instead of one at a time as it renders them (the chunks beyond
-    the pipe's ~1 MB then waited in the renderer while it built a model, the worker idle)."""
+def test_a_worker_reads_its_chunks_ahead_so_the_renderer_can_turn_to_its_own_work(tmp_path, monkeypatch):
+    """The chunks a worker is handed leave the renderer as fast as the pipe allows, not one at a time as
+    the worker renders them: it reads them ahead into its own memory, so the renderer has nothing left to
+    write when it turns to a model or to a chunk of its own."""
     from alliumd.renderer import pool as pool_module
     from alliumd.renderer.jobs import Chunk, Job
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -423,17 +424,18 @@ def test_a_full_pools_workers_read_their_chunks_ahead_so_the_renderer_can_turn_t
         deadline = time.monotonic() + 30
         while not pool.ready() and time.monotonic() < deadline:
             pool.poll(0.05)
-        padding = "x" * 400_000                    # 8 chunks of ~400 kB: several times what a pipe holds
-        for i in range(8):
+        padding = "x" * 400_000       # IN_FLIGHT chunks of ~400 kB: more than the pipe holds
+        for i in range(pool_module.IN_FLIGHT):
             job = Job(f"slow/{i}.json", "", "json", Deferred(slow_view, (str(i), padding)), None, None, None,
                       keyed=True)
-            assert pool.submit_waiting(Chunk("slow", "t", [], b"salt", jobs=[job]), done.append)
+            assert pool.submit(Chunk("slow", "t", [], b"salt", jobs=[job]), done.append)
         started = time.monotonic()
-        pool.hand_over()
+        while any(w.outgoing for w in pool.workers) and time.monotonic() - started < 5:
+            pool.poll(0.05)
         assert not any(w.outgoing for w in pool.workers)           # all of it is with the worker
-        assert time.monotonic() - started < 1.0 and len(done) < 8   # long before it rendered them (8 × 0.25 s)
+        assert time.monotonic() - started < 1.0 and len(done) < pool_module.IN_FLIGHT   # long before it rendered
         pool.drain()
-        assert sorted(r.done[0][0] for r in done) == [f"slow/{i}.json" for i in range(8)]
+        assert sorted(r.done[0][0] for r in done) == [f"slow/{i}.json" for i in range(pool_module.IN_FLIGHT)]
         assert all(r.error is None for r in done)
     finally:
         pool.close()

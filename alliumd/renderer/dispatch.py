@@ -7,27 +7,28 @@ worker start-up for a handful of pages.  Once a batch has queued
 ``PARALLEL_MIN`` jobs, or a rebuilt model announces that many
 (``ModelSpec.workload``: the relay model counts the relays it parsed anew,
 so a churning details document starts the workers while the renderer still
-builds the models its pages need), all workers but one are started, and the
-renderer counts as one of the cores for a medium batch (an uptime document
-changing 5 % of the relays, 1 % churn: a few thousand pages): chunks the
-workers have no room for wait in a backlog they are fed from between
-families, while the renderer builds the models of the families still to
-come, and the renderer renders what is left of it once the expansion is
-over.  (Rendering such a chunk at once, as before, made the renderer, a
-batch's critical path, render pages while the worker then idled through
-the later families' models: next-hour and churn batches ~6 % slower in
-alternating in-process runs.)  Only a batch that reaches
-``FULL_POOL_FACTOR`` times as many jobs (a cold build, a full rebuild)
-starts the last worker, and the pool then takes every chunk while the
-renderer expands families.  Why not the whole pool at once: a worker holds
-~50 MB by the end of a batch, and on the 2-core host the second one bought a
-medium batch no more than the renderer's own idle core does, for memory the
-daemon's peak was made of (the tree's peak during an uptime change).  Until
-a worker reports ready, chunks wait for it in the backlog while the renderer
-goes on expanding, so the start-up overlaps work.
-Each family's manifest entries are collected as its chunks complete (in any
-order) and the family is finished when its expansion is over and no chunk
-is outstanding.
+builds the models its pages need), the workers are started: one per core
+but one, for the renderer is a rendering core too.  Chunks the workers have
+no room for wait in a backlog they are fed from between families, while the
+renderer builds the models of the families still to come, and the renderer
+renders what is left of it once the expansion is over, newest first, while
+the workers take it from the front.  (Rendering such a chunk at once, as
+before, made the renderer, a batch's critical path, render pages while the
+worker then idled through the later families' models: next-hour and churn
+batches ~6 % slower in alternating in-process runs.)  Why not a worker per
+core: a cold build once started the last worker too (the renderer built
+models for seconds meanwhile), but pickling every chunk for a worker and
+writing it down a pipe cost the renderer ~2 s of CPU in a 10k-relay cold
+build, and the worker as much to read it; with its models built while the
+sources download (``alliumd --once``, early.py) the renderer sat idle
+waiting for the workers.  With the renderer as the last core such a build
+took ~10 % less wall time and ~2 s less CPU (alternating in-process runs on
+network-10k; without the models built early: as fast, ~2 s less CPU), and
+the worker it spares held ~60 MB.  Until a worker reports ready, chunks wait
+for it in the backlog while the renderer goes on expanding, so the start-up
+overlaps work.  Each family's manifest entries are collected as its chunks
+complete (in any order) and the family is finished when its expansion is
+over and no chunk is outstanding.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ log = logging.getLogger("alliumd.renderer")
 
 CHUNK_SIZE = 48               # jobs per chunk: big enough to amortise pickling, small enough to balance
 PARALLEL_MIN = 400            # jobs in a batch before a worker is worth starting
-FULL_POOL_FACTOR = 10         # × the above: jobs in a batch before every worker starts
 WORKER_LINGER = 0.0           # s an idle pool is kept once no batch waits (see Dispatcher.release_idle)
 
 
@@ -86,10 +86,9 @@ class Dispatcher:
         self.output_dir = Path(output_dir)
         self.template_dir = template_dir
         self.compiled = compiled
-        size = default_size() if workers is None else workers
-        self.pool = WorkerPool(self.output_dir, size, template_dir, compiled) if size > 1 else None
-        self.parallel_min = parallel_threshold() if parallel_min is None else parallel_min
-        self.full_pool_min = FULL_POOL_FACTOR * self.parallel_min    # (tests lower both to 0)
+        size = default_size() if workers is None else workers          # rendering processes, this one too
+        self.pool = WorkerPool(self.output_dir, size - 1, template_dir, compiled) if size > 1 else None
+        self.parallel_min = parallel_threshold() if parallel_min is None else parallel_min   # (tests: 0)
         self._local: PageRenderer | None = None
         self.queued = 0                           # jobs dispatched in this batch
         # chunks kept for the workers while they start up (and those queued behind them), oldest first
@@ -117,9 +116,9 @@ class Dispatcher:
         self._start_for(self.queued + jobs)
 
     def _start_for(self, jobs: int) -> None:
-        """Start the workers a batch of ``jobs`` jobs gets: all but one for a medium one, all for a large one."""
+        """Start the workers once a batch reaches ``parallel_min`` jobs."""
         if self.pool is not None and jobs >= self.parallel_min and not self.pool.full:
-            self.pool.start(None if jobs >= self.full_pool_min else self.pool.size - 1)
+            self.pool.start()
 
     def dispatch(self, run: FamilyRun, chunk: Chunk, on_done: Callable[[FamilyRun, ChunkResult], None]) -> None:
         if not chunk.jobs:
@@ -142,10 +141,10 @@ class Dispatcher:
         return self.pool is not None and self.pool.started and not self.pool.broken
 
     def _submit(self, run: FamilyRun, chunk: Chunk, on_done: Callable) -> bool:
-        """Hand ``chunk`` to a worker (a full pool: waiting for room); False if none takes it now."""
+        """Hand ``chunk`` to a worker; False if none takes it now."""
         def callback(result: ChunkResult, run: FamilyRun = run) -> None:
             on_done(run, result)
-        return self.pool.submit_waiting(chunk, callback) if self.pool.full else self.pool.submit(chunk, callback)
+        return self.pool.submit(chunk, callback)
 
     def _feed(self) -> bool:
         """Hand the backlog to the workers, oldest first, as far as they take it; True once it is empty."""
@@ -156,13 +155,10 @@ class Dispatcher:
         return True
 
     def poll(self) -> None:
-        """Deliver results that are ready, without waiting, and feed the workers from the backlog (a full
-        pool: all of it, written out, since the renderer may now build a model for seconds)."""
+        """Deliver results that are ready, without waiting, and feed the workers from the backlog."""
         if self.pool is not None and self.pool.started:
             self.pool.poll(0)
             self._feed()
-            if self.pool.full:
-                self.pool.hand_over()
 
     def drain(self) -> None:
         """The expansion is over: render the backlog here, newest first, while the workers take it from

@@ -44,16 +44,12 @@ WORKER_COMMAND = [sys.executable, "-m", "alliumd.renderer.worker"]   # tests swa
 # families (health, leaderboards: 0.1-0.3 s, with no chunk handed out), few enough that the last ones do not
 # keep the renderer waiting at the end of a batch (2: a 1 % churn batch took 4.1 s in-process, 6: 3.3-3.5 s)
 IN_FLIGHT = 6
-# a full pool (a cold build, a new hour) queues more per worker: its renderer hands chunks out only between
-# the models it builds, which take seconds there, and the workers should not run dry meanwhile (each reads
-# its chunks ahead into its own memory: renderer/worker.py).  With 6, both workers of a 10k-relay cold build
-# sat idle through three such stretches, ~7 s of a core each on a slow host.
-FULL_IN_FLIGHT = 48
 Callback = Callable[[ChunkResult], None]
 
 
 def default_size() -> int:
-    """One worker per usable core (``ALLIUMD_RENDER_WORKERS`` overrides; 0 renders in-process)."""
+    """How many processes render a large batch, the renderer among them: one per usable core
+    (``ALLIUMD_RENDER_WORKERS`` overrides; 0 or 1: the renderer alone)."""
     env = os.environ.get("ALLIUMD_RENDER_WORKERS")
     if env is not None and env.strip().isdigit():
         return int(env)
@@ -118,10 +114,9 @@ class WorkerPool:
         """Every worker of the pool runs."""
         return len(self.workers) >= self.size
 
-    def start(self, count: int | None = None) -> None:
-        """Spawn workers up to ``count`` (default: the pool's size); returns at once, they announce
-        themselves when ready."""
-        while len(self.workers) < min(self.size, count or self.size) and not self.broken:
+    def start(self) -> None:
+        """Spawn the pool's workers; returns at once, they announce themselves when ready."""
+        while len(self.workers) < self.size and not self.broken:
             self._spawn()
 
     def _spawn(self) -> None:
@@ -154,25 +149,7 @@ class WorkerPool:
         self.poll(0)
         return not self.broken and any(w.ready and w.alive for w in self.workers)
 
-    def submit_waiting(self, chunk: Chunk, callback: Callback) -> bool:
-        """Queue ``chunk``, waiting for room if every ready worker is full; False if no worker is ready."""
-        while not self.submit(chunk, callback, FULL_IN_FLIGHT):
-            if not self.ready():                   # (delivers finished results, which may make room)
-                return False
-            if not self.submit(chunk, callback, FULL_IN_FLIGHT):
-                self.poll(None)                    # something is in flight: wait for it
-            else:
-                break
-        return True
-
-    def hand_over(self, timeout: float = 5.0) -> None:
-        """Write out every chunk still waiting in this process (the workers read ahead, so it goes at once):
-        called before the renderer turns to a model, so the workers have all they were given meanwhile."""
-        deadline = time.monotonic() + timeout
-        while any(w.outgoing and w.alive for w in self.workers) and time.monotonic() < deadline:
-            self.poll(0.05)
-
-    def submit(self, chunk: Chunk, callback: Callback, limit: int = IN_FLIGHT) -> bool:
+    def submit(self, chunk: Chunk, callback: Callback) -> bool:
         """Queue ``chunk`` on the least loaded ready worker; False if none has room right now.
 
         It first takes in what the workers sent (a "ready", finished chunks): nothing else reads it while
@@ -182,7 +159,7 @@ class WorkerPool:
             return False
         self.poll(0)
         self._replace_dead()
-        candidates = [w for w in self.workers if w.ready and w.alive and w.load < limit]
+        candidates = [w for w in self.workers if w.ready and w.alive and w.load < IN_FLIGHT]
         if not candidates:
             return False
         worker = min(candidates, key=lambda w: w.load)
@@ -272,7 +249,6 @@ class WorkerPool:
         worker.watching_stdin = False
 
     def _replace_dead(self) -> None:
-        running = len(self.workers)
         dead = [w for w in self.workers if not w.alive]
         for worker in dead:
             self.workers.remove(worker)
@@ -284,5 +260,5 @@ class WorkerPool:
             worker.proc.wait()
             worker.proc.stdout.close()
         if dead:
-            self.start(running)
+            self.start()
 

@@ -34,10 +34,10 @@ TRIM_AFTER = 512 * 1024
 
 
 def _read_ahead(stdin, frames: queue.SimpleQueue) -> None:
-    """Reader thread: every frame as soon as it arrives, then None at EOF.  Why: the renderer hands out
-    chunks only between the models it builds (seconds, in a cold build); the chunks it sent meanwhile wait
-    here rather than in the pipe, which holds ~6 and would leave the rest in the renderer until it looks
-    up from its model again (the workers sat idle meanwhile).  Whatever ends it, the worker's loop gets the
+    """Reader thread: every frame as soon as it arrives, then None at EOF.  Why: the chunks the renderer
+    hands over (up to pool.IN_FLIGHT, ~150 kB each for relay pages) then leave its pipe at once, so its
+    writes never wait for this worker to finish a chunk, and the renderer can turn to its own work (a model,
+    a chunk of the backlog) with nothing left to hand over.  Whatever ends it, the worker's loop gets the
     None that ends it too (a worker waiting for a frame that never comes would hang its batch)."""
     try:
         while (frame := read_frame(stdin)) is not None:
