@@ -142,3 +142,68 @@ def test_a_waiting_once_renderer_builds_models_of_each_final_source_only_for_a_c
         assert warm.builder.model_cache == {}                   # an incremental build may need none of them
     finally:
         warm.builder.close()
+
+
+def once_renderer(tmp_path):
+    from alliumd.config import parse
+    from alliumd.renderer.main import RendererProcess
+    base = tmp_path / "s"
+    site_builder(base, workers=0).close()                        # only to publish the cache files
+    cfg = parse({"daemon": {"cache_dir": str(base / "cache"), "output_dir": str(base / "www"),
+                            "state_dir": str(base / "lib"), "run_dir": str(base / "run")},
+                 "render": {"workers": 1},
+                 "sources": {UPTIME: {"enabled": True}, BANDWIDTH: {"enabled": True}}}, base / "allium.toml")
+    return RendererProcess(cfg, clock=lambda: NOW)
+
+
+class Lines(list):
+    """Supervisor lines whose ``waiting`` answers as told (StdinLines asks the pipe)."""
+
+    def __init__(self, lines, waiting):
+        super().__init__(lines)
+        self.waiting = waiting
+
+
+def test_no_model_is_built_early_once_every_source_is_final_or_the_next_line_waits(tmp_path):
+    """Then the batch comes next: it builds each model as its families need it, so its first pages go to
+    the workers at once instead of after every model."""
+    proc = once_renderer(tmp_path)
+    try:
+        proc.get_ready(Lines([b"final onionoo_details\n", b"render\n"], waiting=lambda: True))
+        assert proc.builder.model_cache == {}
+        proc.get_ready([f"final {s}\n".encode() for s in (DETAILS, UPTIME, BANDWIDTH)] + [b"render\n"])
+        cached = {key[0] for key in proc.builder.model_cache}
+        assert {"relays", "uptime"} <= cached and "bandwidth" not in cached      # the last one: left alone
+    finally:
+        proc.builder.close()
+
+
+def test_early_building_stops_between_models_when_the_render_line_arrives(tmp_path):
+    asked: list[int] = []
+    builder = site_builder(tmp_path / "s", workers=0)
+    try:
+        built = builder.build_early(ALL_BUT_HISTORIES, stop=lambda: asked.append(1) or len(asked) > 2)
+        assert 1 <= len(built) <= 2 and len(asked) == 3
+    finally:
+        builder.close()
+
+
+def test_stdin_lines_reads_lines_and_tells_whether_another_waits():
+    import os
+    from alliumd.renderer.main import StdinLines
+    r, w = os.pipe()
+    try:
+        lines = StdinLines(r)
+        assert not lines.waiting()
+        os.write(w, b"final onionoo_details\nfinal ar")
+        assert lines.waiting() and next(lines) == b"final onionoo_details\n"
+        assert not lines.waiting()                              # half a line is no line yet
+        os.write(w, b"oi\nrender\n")
+        assert next(lines) == b"final aroi\n" and lines.waiting() and next(lines) == b"render\n"
+        os.close(w)
+        w = -1
+        assert lines.waiting() and list(lines) == []            # EOF: nothing more, which means render
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)

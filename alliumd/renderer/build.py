@@ -255,10 +255,11 @@ class SiteBuilder(SourceTracking, FamilyRendering):
                                  self.registry.models, self.model_cache, self._settings(),
                                  self.clock() if now is None else now, final)
 
-    def build_early(self, final: Iterable[str], now: float | None = None) -> list[str]:
-        """Build the models that read only the ``final`` sources, ahead of the batch (see early.py);
-        the names of those built."""
-        return early.build_early(self.early_inputs(final, now), self.registry.models)
+    def build_early(self, final: Iterable[str], now: float | None = None,
+                    stop: Callable[[], bool] = lambda: False) -> list[str]:
+        """Build the models that read only the ``final`` sources, ahead of the batch (see early.py), until
+        ``stop()`` says the batch is due; the names of those built."""
+        return early.build_early(self.early_inputs(final, now), self.registry.models, stop)
 
     def _save(self, changed: set[str], families: list[str]) -> None:
         """Save the manifest after a batch, except after one that read no source and rendered only the

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..cache import files as cachefiles
@@ -112,14 +112,16 @@ def content_hashes(cache_dir, sources: Iterable[str]) -> dict[str, str]:
     return hashes
 
 
-def build_early(inputs: EarlyInputs, models: dict) -> list[str]:
-    """Build every model of ``models`` that reads only final sources and is not cached yet; the names of
-    those built.  A model that fails here for any other reason is left to the batch, which builds it again
-    and reports its error where it always did."""
+def build_early(inputs: EarlyInputs, models: dict, stop: Callable[[], bool] = lambda: False) -> list[str]:
+    """Build every model of ``models`` that reads only final sources and is not cached yet, until ``stop()``
+    (asked before each) says the batch is due; the names of those built.  A model that fails here for any
+    other reason is left to the batch, which builds it again and reports its error where it always did."""
     built = []
     for name, spec in models.items():
         if not spec.inputs or not spec.inputs <= inputs.final or inputs.built(name):
             continue
+        if stop():
+            break
         try:
             inputs.model(name)
         except NotFinal as e:

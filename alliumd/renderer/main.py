@@ -15,14 +15,17 @@ observer thread dies the process exits 70 and the supervisor respawns it
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import logging
 import os
 import queue
+import select
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 
 from .. import atomic, childproc, config as configmod, logs, quarantine, sourcestate, statusview
 from ..core import channel, exitcodes
@@ -40,6 +43,42 @@ PARENT_CHECK = 5.0
 DAEMON_STOPPING = signal.SIGUSR1
 SETTLED = ("cmd", channel.SETTLED)
 RETRY_FAILED = 30.0     # a family that failed (e.g. disk full) is rendered again after this long
+
+
+class StdinLines:
+    """The supervisor's lines on stdin, read from the raw file descriptor so that :meth:`waiting` can tell
+    whether another one has arrived (a buffered reader may hold lines the descriptor no longer shows)."""
+
+    def __init__(self, fd: int = 0):
+        self.fd = fd
+        self.lines: collections.deque[bytes] = collections.deque()
+        self.partial = b""
+
+    def __iter__(self) -> "StdinLines":
+        return self
+
+    def __next__(self) -> bytes:
+        while not self.lines:
+            if not self._read():
+                raise StopIteration
+        return self.lines.popleft()
+
+    def waiting(self) -> bool:
+        while not self.lines and select.select([self.fd], [], [], 0)[0]:
+            if not self._read():
+                return True                  # EOF is news too: render
+        return bool(self.lines)
+
+    def _read(self) -> bool:
+        chunk = os.read(self.fd, 4096)
+        if not chunk:
+            if self.partial:
+                self.lines.append(self.partial)
+                self.partial = b""
+            return bool(self.lines)
+        *complete, self.partial = (self.partial + chunk).split(b"\n")
+        self.lines.extend(line + b"\n" for line in complete)
+        return True
 
 
 def default_registry() -> Registry:
@@ -136,24 +175,30 @@ class RendererProcess:
 
     # -- modes ---------------------------------------------------------------------
 
-    def get_ready(self, commands, *, full: bool = False) -> None:
+    def get_ready(self, commands: Iterable[bytes], *, full: bool = False) -> None:
         """Before a --once render that the fetchers are still feeding, until ``commands`` (the supervisor's
         lines) says ``render`` or ends.
 
         A build with every page to write (no page made yet, or ``full``) starts its render workers now, so
         their start-up overlaps the fetch, and builds the models of each source announced ``final NAME``
-        (its fetcher exited) meanwhile (early.py).  A smaller build may not need those models at all."""
+        (its fetcher exited) meanwhile (early.py), unless every source is final by then or another line
+        already waits: then the batch itself comes next and builds what it needs as its families need it,
+        its first pages going to the workers at once.  A smaller build may not need those models at all."""
         cold = full or not any(self.builder.manifest.outputs.values())
         if cold:
             self.builder.dispatcher.prestart()
-        final = set(SOURCES) - {s.name for s in self.cfg.enabled_sources}      # nothing fetches these
+        fetched = {s.name for s in self.cfg.enabled_sources}
+        final = set(SOURCES) - fetched                 # nothing fetches these
+        waiting = getattr(commands, "waiting", lambda: False)
         for line in commands:
             word, _, name = line.decode("utf-8", "replace").strip().partition(" ")
             if word != "final":
                 return
             if name in SOURCES and cold:
                 final.add(name)
-                built = self.builder.build_early(final)
+                if fetched <= final or waiting():
+                    continue
+                built = self.builder.build_early(final, stop=waiting)
                 log.info("%s is final: built %s ahead of the batch", name, ", ".join(built) or "no model")
 
     def run_once(self, *, full: bool = False) -> int:
@@ -289,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         proc = RendererProcess(cfg)
         if args.once and args.wait:
-            proc.get_ready(sys.stdin.buffer, full=args.full)
+            proc.get_ready(StdinLines(), full=args.full)
         return proc.run_once(full=args.full) if args.once else proc.run_forever()
     except childproc.Terminated as e:
         if proc is not None and not args.once and str(e) == DAEMON_STOPPING.name:
