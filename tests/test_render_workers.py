@@ -455,3 +455,36 @@ def test_a_workers_read_ahead_that_fails_still_ends_its_loop():
     with pytest.raises(OSError):
         worker._read_ahead(BrokenPipe(), frames)
     assert frames.get_nowait() is None and frames.empty()
+
+
+def test_between_families_a_worker_gets_up_to_its_share_of_the_backlog_to_render_on(tmp_path, monkeypatch):
+    """While the renderer builds the next family's models it feeds nobody, so between two families the
+    worker is handed more than the six chunks it queues otherwise, written out at once, but no more than
+    its share of the backlog: the renderer renders the rest when the expansion ends."""
+    from alliumd.renderer import dispatch, pool as pool_module
+    from alliumd.renderer.jobs import Chunk, Job
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    dispatcher = dispatch.Dispatcher(tmp_path / "www", workers=2, parallel_min=0)
+    run = dispatch.FamilyRun("slow", {})
+    results = []
+    try:
+        dispatcher.prestart()
+        deadline = time.monotonic() + 30
+        while not dispatcher.pool.ready() and time.monotonic() < deadline:
+            dispatcher.pool.poll(0.05)
+        for i in range(40):
+            job = Job(f"slow/{i}.json", "", "json", Deferred(slow_view, (str(i), "")), None, None, None, keyed=True)
+            dispatcher.backlog.append((run, Chunk("slow", "t", [], b"salt", jobs=[job]),
+                                       lambda r, result: results.append(result)))
+            run.pending += 1
+        worker = dispatcher.pool.workers[0]
+        dispatcher.poll()                                          # within a family: six
+        assert worker.load == pool_module.IN_FLIGHT and len(dispatcher.backlog) == 34
+        dispatcher.poll(ahead=True)                                # between families: its share, written out
+        share = pool_module.IN_FLIGHT + 34 // 2                    # (a chunk may have come back meanwhile)
+        assert share - len(results) <= worker.load <= share and not worker.outgoing
+        assert len(dispatcher.backlog) == 40 - worker.load - len(results)
+        dispatcher.drain()
+        assert len(results) == 40 and all(r.error is None for r in results)
+    finally:
+        dispatcher.close()

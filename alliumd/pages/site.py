@@ -23,16 +23,18 @@ MODELS: list[ModelSpec] = [
 # The order a batch expands its families in (the navigation has its own: PageFamily.nav).  A family builds
 # the models it needs when it expands, and its pages go to the render workers as it does; so the families
 # that need only the cheap models of the details document (relays, groups: ~1.6 s of a 10k-relay cold build)
-# come first, then those that add the history store and the uptime document (the flag pages: a few large
-# tables), and only then the relay pages, whose models (bandwidth, percentiles, extras: ~2 s more) the renderer
-# builds while the workers render what came before (with the relay pages first, both workers of that build
-# waited ~4.7 s for their first chunk).
+# come first, then those that add the uptime and bandwidth documents but not the history store (contact
+# metrics, the flag pages, the health and leaderboard pages), then the history store (whose model records
+# the publication: ~1 s of the renderer's time in a cold build, during which the workers render what came
+# before) and the feeds, and only then the relay pages, whose models (percentiles, extras) the renderer builds
+# while the workers render what came before (with the relay pages first, both workers of that build waited
+# ~4.7 s for their first chunk).
 EXPANSION_ORDER = (
     "static", "relays_all", "status", "group_static",
     "group_as", "group_country", "group_platform", "group_first_seen", "lists", "search_page", "search_index",
-    "events", "relay_feeds", "contact_feeds", "family_feeds", "group_flag", "top",
-    "relay", "relay_metrics", "group_family", "group_contact", "lists_total_data",
-    "health", "authorities", "leaderboards", "index", "contact_metrics",
+    "contact_metrics", "group_flag", "top", "lists_total_data", "health", "authorities", "leaderboards", "index",
+    "events", "relay_feeds", "contact_feeds", "family_feeds",
+    "relay", "relay_metrics", "group_family", "group_contact",
 )
 _DECLARED = {f.name: f for f in (*static.FAMILIES, *relays.FAMILIES, *status.FAMILIES,
                                  *group_pages.FAMILIES, *list_pages.FAMILIES, *search_pages.FAMILIES,

@@ -226,13 +226,13 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self.dispatcher.begin_batch()
         seen: set[str] = set()
         runs: list[FamilyRun] = []
-        for family in families:
+        for i, family in enumerate(families, 1):
             t0 = time.monotonic()
             run = self._render_family(family, inputs, sources, seen, result)
             gc.freeze()                 # the models this family built: out of the collections that follow
             if run is not None:
                 runs.append(run)
-                self._finish_ready(runs, result)
+                self._finish_ready(runs, result, more=i < len(families))
             result.timings[family.name] = round(time.monotonic() - t0, 3)
         docs.release()
         self.dispatcher.drain()

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from ..paths import UnsafePath
 from .jobs import Chunk, ChunkResult, PageRenderer
-from .pool import WorkerPool, default_size
+from .pool import AHEAD, IN_FLIGHT, WorkerPool, default_size
 
 log = logging.getLogger("alliumd.renderer")
 
@@ -140,25 +140,34 @@ class Dispatcher:
         """Workers run or are starting, and none died before it was ready (then everything renders here)."""
         return self.pool is not None and self.pool.started and not self.pool.broken
 
-    def _submit(self, run: FamilyRun, chunk: Chunk, on_done: Callable) -> bool:
-        """Hand ``chunk`` to a worker; False if none takes it now."""
+    def _submit(self, run: FamilyRun, chunk: Chunk, on_done: Callable, limit: int = IN_FLIGHT) -> bool:
+        """Hand ``chunk`` to a worker that has fewer than ``limit`` queued; False if none takes it now."""
         def callback(result: ChunkResult, run: FamilyRun = run) -> None:
             on_done(run, result)
-        return self.pool.submit(chunk, callback)
+        return self.pool.submit(chunk, callback, limit)
 
-    def _feed(self) -> bool:
+    def _feed(self, limit: int = IN_FLIGHT) -> bool:
         """Hand the backlog to the workers, oldest first, as far as they take it; True once it is empty."""
         while self.backlog:
-            if not self._submit(*self.backlog[0]):
+            if not self._submit(*self.backlog[0], limit):
                 return False
             self.backlog.popleft()
         return True
 
-    def poll(self) -> None:
-        """Deliver results that are ready, without waiting, and feed the workers from the backlog."""
+    def poll(self, *, ahead: bool = False) -> None:
+        """Deliver results that are ready, without waiting, and feed the workers from the backlog.
+
+        ``ahead`` (between two families): give them more of it, written out at once, to render on while
+        the renderer builds the next family's models (up to AHEAD chunks each), yet no more than their
+        share of it, so that the renderer's part at the end is as large as each worker's."""
         if self.pool is not None and self.pool.started:
             self.pool.poll(0)
-            self._feed()
+            if not ahead:
+                self._feed()
+                return
+            workers = len(self.pool.workers)
+            self._feed(min(AHEAD, IN_FLIGHT + len(self.backlog) // (workers + 1)))
+            self.pool.hand_over()
 
     def drain(self) -> None:
         """The expansion is over: render the backlog here, newest first, while the workers take it from

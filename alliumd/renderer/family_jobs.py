@@ -168,9 +168,10 @@ class FamilyRendering:
                       run.name, done.error, done.detail)
             run.error = run.error or done.error
 
-    def _finish_ready(self, runs: list[FamilyRun], result: BatchResult) -> None:
-        """Commit every family whose pages are all done (deletions, manifest entries, counts)."""
-        self.dispatcher.poll()
+    def _finish_ready(self, runs: list[FamilyRun], result: BatchResult, *, more: bool = False) -> None:
+        """Commit every family whose pages are all done (deletions, manifest entries, counts); ``more``:
+        another family expands next (the workers get more of the backlog meanwhile: Dispatcher.poll)."""
+        self.dispatcher.poll(ahead=more)
         for run in [r for r in runs if r.finished]:
             runs.remove(run)
             for path in run.keys:              # pages that failed: a deferred key was never derived

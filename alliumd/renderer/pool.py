@@ -44,6 +44,10 @@ WORKER_COMMAND = [sys.executable, "-m", "alliumd.renderer.worker"]   # tests swa
 # families (health, leaderboards: 0.1-0.3 s, with no chunk handed out), few enough that the last ones do not
 # keep the renderer waiting at the end of a batch (2: a 1 % churn batch took 4.1 s in-process, 6: 3.3-3.5 s)
 IN_FLIGHT = 6
+# queued per worker when the renderer turns from one family to the next, whose models may take it a second
+# (the history store's in a cold build): the worker reads them ahead and renders on meanwhile (with 6, a
+# 10k-relay cold build's worker ran dry after ~40 ms of small group pages and idled ~0.7 s)
+AHEAD = 48
 Callback = Callable[[ChunkResult], None]
 
 
@@ -149,7 +153,14 @@ class WorkerPool:
         self.poll(0)
         return not self.broken and any(w.ready and w.alive for w in self.workers)
 
-    def submit(self, chunk: Chunk, callback: Callback) -> bool:
+    def hand_over(self, timeout: float = 5.0) -> None:
+        """Write out every chunk still waiting in this process (the workers read ahead, so it goes at once):
+        called before the renderer turns to a model, so the workers have all they were given meanwhile."""
+        deadline = time.monotonic() + timeout
+        while any(w.outgoing and w.alive for w in self.workers) and time.monotonic() < deadline:
+            self.poll(0.05)
+
+    def submit(self, chunk: Chunk, callback: Callback, limit: int = IN_FLIGHT) -> bool:
         """Queue ``chunk`` on the least loaded ready worker; False if none has room right now.
 
         It first takes in what the workers sent (a "ready", finished chunks): nothing else reads it while
@@ -159,7 +170,7 @@ class WorkerPool:
             return False
         self.poll(0)
         self._replace_dead()
-        candidates = [w for w in self.workers if w.ready and w.alive and w.load < IN_FLIGHT]
+        candidates = [w for w in self.workers if w.ready and w.alive and w.load < limit]
         if not candidates:
             return False
         worker = min(candidates, key=lambda w: w.load)
