@@ -195,6 +195,9 @@ def test_backfill_is_only_unambiguous_transitions():
     assert [e["kind"] for e in later] == ["up", "up", "down"]
     assert evm.backfill_uptime("A" * 40, {"first": "x", "interval": 1, "values": [1, 0]}, before) == []
     assert evm.backfill_uptime("A" * 40, None, before) == []
+    never_down = {**graph, "values": [1.0, 0.5, 0.999, None, 1]}       # no point at 0: nothing to find
+    assert evm.backfill_uptime("A" * 40, never_down, before + 86400) == []
+    assert [e["kind"] for e in evm.backfill_uptime("A" * 40, {**graph, "values": [1, 0]}, before)] == ["down"]
 
 
 def _history_model(site):

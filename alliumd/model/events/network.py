@@ -147,6 +147,8 @@ def backfill_uptime(fp: str, graph: dict[str, Any] | None, before: float, *, nic
     first = _epoch(graph.get("first"))
     if not isinstance(values, list) or not isinstance(interval, (int, float)) or interval <= 0 or first is None:
         return []
+    if 0 not in values:           # every transition has a point at 0 (most relays have none: one C scan)
+        return []
     out = []
     for i in range(1, len(values)):
         a, b = values[i - 1], values[i]
