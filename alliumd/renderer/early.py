@@ -76,7 +76,6 @@ class EarlyInputs(RenderInputs):
                  settings: dict[str, Any], now: float, final: frozenset[str]):
         super().__init__(docs, hashes, _Refused("sources"), models, model_cache, None, _Settings(settings), now)
         self.status = _Refused("status")
-        self.models = models
         self.final = final
 
     def _require(self, source: str) -> None:
@@ -96,7 +95,7 @@ class EarlyInputs(RenderInputs):
         return super().lines(source, member)
 
     def model(self, name: str) -> Any:
-        if not self.models[name].inputs <= self.final:
+        if not self._models[name].inputs <= self.final:
             raise NotFinal(name)
         return super().model(name)
 
