@@ -117,16 +117,22 @@ def test_a_model_that_fails_early_is_built_and_reported_by_the_batch(tmp_path):
         builder.close()
 
 
-def test_a_waiting_once_renderer_builds_models_of_each_final_source_only_for_a_cold_build(tmp_path):
+def once_renderer(tmp_path, *, publish: bool = True):
+    """A --once renderer over the small fixtures, fetching details, uptime and bandwidth."""
     from alliumd.config import parse
     from alliumd.renderer.main import RendererProcess
     base = tmp_path / "s"
-    site_builder(base, workers=0).close()                        # only to publish the cache files
+    if publish:
+        site_builder(base, workers=0).close()                    # only to publish the cache files
     cfg = parse({"daemon": {"cache_dir": str(base / "cache"), "output_dir": str(base / "www"),
                             "state_dir": str(base / "lib"), "run_dir": str(base / "run")},
                  "render": {"workers": 1},
                  "sources": {UPTIME: {"enabled": True}, BANDWIDTH: {"enabled": True}}}, base / "allium.toml")
-    cold = RendererProcess(cfg, clock=lambda: NOW)
+    return RendererProcess(cfg, clock=lambda: NOW)
+
+
+def test_a_waiting_once_renderer_builds_models_of_each_final_source_only_for_a_cold_build(tmp_path):
+    cold = once_renderer(tmp_path)
     try:
         lines = iter([b"final onionoo_details\n", b"final no_such_source\n", b"render\n", b"final onionoo_uptime\n"])
         cold.get_ready(lines)
@@ -136,24 +142,12 @@ def test_a_waiting_once_renderer_builds_models_of_each_final_source_only_for_a_c
         assert cold.run_once() == 0
     finally:
         cold.builder.close()
-    warm = RendererProcess(cfg, clock=lambda: NOW)
+    warm = once_renderer(tmp_path, publish=False)
     try:
         warm.get_ready([b"final onionoo_details\n"])
         assert warm.builder.model_cache == {}                   # an incremental build may need none of them
     finally:
         warm.builder.close()
-
-
-def once_renderer(tmp_path):
-    from alliumd.config import parse
-    from alliumd.renderer.main import RendererProcess
-    base = tmp_path / "s"
-    site_builder(base, workers=0).close()                        # only to publish the cache files
-    cfg = parse({"daemon": {"cache_dir": str(base / "cache"), "output_dir": str(base / "www"),
-                            "state_dir": str(base / "lib"), "run_dir": str(base / "run")},
-                 "render": {"workers": 1},
-                 "sources": {UPTIME: {"enabled": True}, BANDWIDTH: {"enabled": True}}}, base / "allium.toml")
-    return RendererProcess(cfg, clock=lambda: NOW)
 
 
 class Lines(list):
