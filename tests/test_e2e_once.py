@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -82,3 +83,30 @@ def test_once_with_nothing_to_render_exits_1(tmp_path, api):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "HTTP 500" in result.stderr and "no data available" in result.stderr
+
+
+def test_once_builds_the_details_models_while_the_uptime_document_still_downloads(tmp_path, api):
+    """The supervisor tells the waiting renderer each source whose fetcher exited (``final NAME``); a cold
+    build then builds the models of the final sources while the others download (renderer/early.py), and
+    the site is the same whole site."""
+    from daemon_harness import FIXTURES
+    api.set("/uptime", (FIXTURES / "onionoo_uptime_small.json").read_bytes())
+    api.fault("/uptime", "hang", times=1, seconds=2.0)           # the details document is final long before
+    extra = f"""
+[sources.onionoo_uptime]
+enabled = true
+url = "{api.url('/uptime')}"
+timeout = 10
+retries = 0
+"""
+    config = write_config(tmp_path, api.url("/details"), extra=extra)
+    result = subprocess.run([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "ALLIUM_LOG_LEVEL": "info"})
+    assert result.returncode == 0, result.stderr
+    early = [line for line in result.stderr.splitlines() if "onionoo_details is final: built" in line]
+    assert early and "relays" in early[0].split("built", 1)[1], result.stderr[-3000:]
+    assert "onionoo_uptime is final" not in result.stderr          # the last one: the batch came next
+    report = crawl(tmp_path / "www")
+    assert report.pages > 200 and not report.broken, report.first()
+    relay = next((tmp_path / "www" / "relay").glob("*/index.html")).read_text()
+    assert "<svg" in relay                                       # the uptime history reached the pages
