@@ -201,3 +201,20 @@ def test_stdin_lines_reads_lines_and_tells_whether_another_waits():
         os.close(r)
         if w >= 0:
             os.close(w)
+
+
+def test_a_failure_while_building_early_only_costs_the_head_start(tmp_path, monkeypatch):
+    """Anything that goes wrong ahead of the batch (here: the cache directory cannot be read) is logged and
+    left to the batch, which builds every model and renders the whole site as before."""
+    proc = once_renderer(tmp_path)
+    try:
+        def unreadable(final, stop=None):
+            raise PermissionError("cache directory unreadable")
+        monkeypatch.setattr(proc.builder, "build_early", unreadable)
+        proc.get_ready([b"final onionoo_details\n", b"render\n"])
+        assert proc.builder.model_cache == {}
+        monkeypatch.undo()
+        assert proc.run_once() == 0
+        assert (tmp_path / "s" / "www" / "index.html").exists()
+    finally:
+        proc.builder.close()

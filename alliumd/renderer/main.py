@@ -198,7 +198,12 @@ class RendererProcess:
                 final.add(name)
                 if fetched <= final or waiting():
                     continue
-                built = self.builder.build_early(final, stop=waiting)
+                try:
+                    built = self.builder.build_early(final, stop=waiting)
+                except Exception:                # noqa: BLE001 - only a head start: the batch does it all again
+                    log.warning("building models ahead of the batch failed; the batch builds them",
+                                exc_info=True)
+                    continue
                 log.info("%s is final: built %s ahead of the batch", name, ", ".join(built) or "no model")
 
     def run_once(self, *, full: bool = False) -> int:
