@@ -218,3 +218,18 @@ def test_a_failure_while_building_early_only_costs_the_head_start(tmp_path, monk
         assert (tmp_path / "s" / "www" / "index.html").exists()
     finally:
         proc.builder.close()
+
+
+def test_a_cache_file_hashed_ahead_of_the_batch_is_not_hashed_again_by_its_scan(tmp_path, monkeypatch):
+    from alliumd.cache import files as cachefiles
+    hashed: list[str] = []
+    real = cachefiles.file_sha256
+    monkeypatch.setattr(cachefiles, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    builder = site_builder(tmp_path / "s", workers=0)
+    try:
+        builder.build_early(frozenset({DETAILS}))
+        builder.build_early(frozenset({DETAILS, UPTIME}))               # the next source final
+        assert builder.build({STATUS_INPUT}).errors == []
+        assert hashed.count("onionoo_details.json") == 1 and hashed.count("onionoo_uptime.summary.json") == 1
+    finally:
+        builder.close()

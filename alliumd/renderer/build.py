@@ -83,6 +83,7 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         self.status_provider = status_provider or (lambda: {})
         self.cache_dir = cfg.daemon.cache_dir
         self.manifest = manifestmod.load(cfg.daemon.state_dir)
+        self.content_hashes: dict[str, tuple[list[int], str]] = {}    # source -> (file signature, sha256)
         self.manifest_saver = manifestmod.BackgroundSaver(cfg.daemon.state_dir)
         self._unsaved = False                  # the manifest holds status-page changes not saved (_save)
         self.template_dir = template_dir
@@ -251,7 +252,8 @@ class SiteBuilder(SourceTracking, FamilyRendering):
     def early_inputs(self, final: Iterable[str], now: float | None = None) -> early.EarlyInputs:
         """What a model built ahead of the batch may read: the documents of the ``final`` sources."""
         final = frozenset(final)
-        return early.EarlyInputs(Documents(self.cache_dir), early.content_hashes(self.cache_dir, final),
+        hashes = {name: sha for name in final if (sha := self.content_hash(name)) is not None}
+        return early.EarlyInputs(Documents(self.cache_dir), hashes,
                                  self.registry.models, self.model_cache, self._settings(),
                                  self.clock() if now is None else now, final)
 

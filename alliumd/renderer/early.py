@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from ..cache import files as cachefiles
 from ..pages.registry import RenderInputs
-from ..sources import SOURCES
 from .documents import Documents
 
 log = logging.getLogger("alliumd.renderer")
@@ -98,17 +96,6 @@ class EarlyInputs(RenderInputs):
         if not self._models[name].inputs <= self.final:
             raise NotFinal(name)
         return super().model(name)
-
-
-def content_hashes(cache_dir, sources: Iterable[str]) -> dict[str, str]:
-    """The content hash of each source's cache file (what the batch's scan records; none: no file)."""
-    hashes = {}
-    for name in sources:
-        try:
-            hashes[name] = cachefiles.file_sha256(cache_dir / SOURCES[name].render_file)
-        except FileNotFoundError:
-            pass
-    return hashes
 
 
 def build_early(inputs: EarlyInputs, models: dict, stop: Callable[[], bool] = lambda: False) -> list[str]:

@@ -35,7 +35,7 @@ class SourceTracking:
                 continue
             if entry is not None and entry.get("sig") == sig:
                 continue
-            sha = cachefiles.file_sha256(self.cache_dir / spec.render_file)
+            sha = self.content_hash(name, sig)
             if entry is not None and entry.get("sha256") == sha:
                 entry["sig"] = sig
                 continue
@@ -43,6 +43,23 @@ class SourceTracking:
                                           "sample": False, "stale": None, "described": False}
             changed.add(name)
         return changed
+
+    def content_hash(self, name: str, sig: list[int] | None = None) -> str | None:
+        """The sha256 of ``name``'s cache file (None: no file), computed once per version of the file (its
+        signature): ``alliumd --once`` hashes a final source ahead of the batch (early.py), then the scan."""
+        path = self.cache_dir / SOURCES[name].render_file
+        sig = sig if sig is not None else cachefiles.signature(path)
+        if sig is None:
+            return None
+        known = self.content_hashes.get(name)
+        if known is not None and known[0] == sig:
+            return known[1]
+        try:
+            sha = cachefiles.file_sha256(path)
+        except FileNotFoundError:
+            return None
+        self.content_hashes[name] = (sig, sha)
+        return sha
 
     def _is_stale(self, name: str, now: float) -> bool:
         entry = self.manifest.inputs.get(name)
