@@ -22,6 +22,7 @@ import sys
 import threading
 import traceback
 
+from .. import childproc
 from ..core import exitcodes
 from ..core.parentdeath import die_with_parent, orphaned
 from ..memory import release_free_memory
@@ -77,4 +78,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    childproc.exit_now(main())
