@@ -312,11 +312,29 @@ def test_without_o_tmpfile_pages_use_named_temp_files(tmp_path):
 
 # -- escaping ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["<a href='x'>&\"", "plain", "", 5, -7, True, None, 3.5, "é<",
-                                   markupsafe.Markup("<b>trusted</b>"), ["<x>"], ("'",)])
+@pytest.mark.parametrize("value", ["<a href='x'>&\"", "plain", "", 5, -7, True, False, None, 3.5, 1.0, "é<",
+                                   "x" * 200 + "<", ("'",)])
 def test_html_text_escapes_exactly_like_markupsafe(value):
     assert html_text(value) == str(markupsafe.escape(value))
     assert html_text(value) == str(markupsafe.escape(value))           # and again, from its memo
+
+
+def test_html_text_never_answers_a_value_with_the_text_of_an_equal_one():
+    for value, text in [("1", "1"), (1, "1"), (True, "True"), (1.0, "1.0"), (0, "0"), (False, "False"),
+                        (0.0, "0.0"), (markupsafe.Markup("<b>"), "&lt;b&gt;"), ("<b>", "&lt;b&gt;")]:
+        assert html_text(value) == text, value
+    for value, text in [(True, "True"), (1.0, "1.0"), (1, "1"), (False, "False")]:
+        assert html_text(value) == text, value           # asked again, after equal values were
+
+
+def test_html_text_escapes_str_subclasses_and_trusts_other_markup_objects():
+    class Trusted:
+        def __html__(self):
+            return "<b>ok</b>"
+    assert html_text(markupsafe.Markup("<i>x</i>")) == "&lt;i&gt;x&lt;/i&gt;"     # `| n` is how to trust text
+    assert html_text(Trusted()) == "<b>ok</b>"
+    with pytest.raises(TypeError):
+        html_text(["<x>"])                            # a view model formats lists; a template never prints one
 
 
 def test_workers_that_cannot_start_leave_rendering_in_process(tmp_path, monkeypatch):
