@@ -108,7 +108,7 @@ def exact_copy(data: bytes) -> bytes:
 
 # -- reuse and the parallel path -------------------------------------------------------------
 
-PARALLEL_BYTES = 64_000_000        # documents larger than this are summarised by several processes
+PARALLEL_BYTES = 64_000_000        # documents larger than this are summarised by several processes (3+ cores)
 BATCH_LINES = 256                  # relay lines per task (a few MB of uptime JSON)
 SERIAL_CHANGED_LINES = 1024        # with a previous document, this many changed lines stay in-process
 
@@ -162,18 +162,26 @@ class LineMemo:
 
 
 def parallelism(path: Path) -> int:
-    """How many processes summarise ``path``: 1, or one per core for a large document.
+    """How many processes summarise ``path``: 1, or one per core but one (at most 4) for a large document
+    on a machine with more than two cores.
 
-    The uptime document (~240 MB) spends ~3 s parsing JSON and summarising
+    The uptime document (~240 MB) spends 3–5 s parsing JSON and summarising
     graphs in one process; every other document is small enough that
-    starting processes would not pay.
+    starting processes would not pay.  While it is summarised, the other
+    fetchers and the renderer (building the models of the sources that are
+    final, renderer/early.py) keep a core busy, so a pool pays only with
+    cores to spare: with two, its processes competed with them and the pipes
+    to them cost CPU.  Cold ``alliumd --once`` of network-10k on two cores,
+    three alternating pairs, a pool of two against one process: wall 20.23 /
+    19.75 / 21.28 s against 19.70 / 18.68 / 20.71 s, CPU 38.8 / 37.9 / 40.9 s
+    against 37.1 / 35.6 / 38.2 s.
     """
     try:
         large = os.path.getsize(path) > PARALLEL_BYTES
         cores = len(os.sched_getaffinity(0))
     except (OSError, AttributeError):
         return 1
-    return min(cores, 4) if large else 1
+    return min(cores - 1, 4) if large and cores > 2 else 1
 
 
 def _summarise_batch(relay_summary: Callable[[dict], dict], indices: list[int], bodies: list[bytes]) -> list:
