@@ -285,6 +285,38 @@ def test_modern_relays_match_the_raw_document():
                 assert flagged["6M"] == pytest.approx(pct(g), abs=1e-3)
 
 
+def test_each_flag_summary_is_its_own_graphs_even_when_graphs_repeat():
+    """uptime_relay reuses the summary of an equal graph (most flag histories equal the uptime one): every
+    flag's [mean, points] must still be what its own graph gives, for the small fixture and for made-up
+    relays whose flags equal, nearly equal or differ from their uptime."""
+    def expected(relay):
+        out = {}
+        for flag, periods in relay.get("flags", {}).items():
+            if flag not in history.UPTIME_FLAGS:
+                continue
+            kept = periods if flag in history.FLAG_PRIORITY else {k: v for k, v in periods.items() if k == "1_month"}
+            out[flag] = {key: [history.graph_summary(kept[p])["mean"], history.graph_summary(kept[p])["points"]]
+                         for p, key in history.PERIODS.items() if p in kept}
+        return out
+
+    def graph(values, first="2026-07-22 12:00:00"):
+        return {"first": first, "last": "2026-08-22 08:00:00", "interval": 14400, "factor": 0.001001001001001001,
+                "count": len(values), "values": values}
+
+    up = graph([999] * 150 + [None, 500] * 15)
+    made_up = {"fingerprint": "A" * 40, "uptime": {"1_month": up, "6_months": graph([999] * 180)},
+               "flags": {"Running": {"1_month": dict(up), "6_months": graph([999] * 180)},
+                         "Valid": {"1_month": graph([999] * 150 + [None, 501] * 15), "6_months": graph([0] * 9)},
+                         "Fast": {"1_month": graph([999] * 150 + [None, 500] * 15, first="2026-07-22 16:00:00")},
+                         "Guard": {"1_month": graph([0, 999] * 90), "6_months": dict(up)},
+                         "Exit": {"6_months": graph([999] * 180)}}}
+    for relay in [*load(UPTIME_SMALL)["relays"], made_up]:
+        assert history.uptime_relay(relay)["flags"] == expected(relay), relay["fingerprint"]
+    broken = dict(made_up, flags={"Running": {"1_month": dict(up)}, "Fast": {"1_month": dict(up, values=["x"])}})
+    with pytest.raises(history.BadGraph, match="flags.Fast.1_month"):
+        history.uptime_relay(broken)
+
+
 def relay_summary(means: dict[str, float | None], flags: dict | None = None) -> dict:
     uptime = {p: {"mean": m, "points": 100, "first": "2026-08-01 12:00:00", "interval": 86400, "values": [m]}
               for p, m in means.items()}

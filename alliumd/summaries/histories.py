@@ -179,14 +179,47 @@ def uptime_relay(obj: dict) -> dict[str, Any]:
     if flags_in is not None:
         if not isinstance(flags_in, dict):
             raise BadGraph("flags is not an object")
+        seen = _SeenGraphs(obj.get("uptime"), uptime)
         for flag in UPTIME_FLAGS:
             histories = flags_in.get(flag)
             if histories is not None:
                 if flag not in FLAG_PRIORITY and isinstance(histories, dict):
                     histories = {k: histories[k] for k in ("1_month",) if k in histories}   # health shows 1M only
-                periods = period_summaries(histories, f"flags.{flag}")
-                flags[flag] = {p: [s["mean"], s["points"]] for p, s in periods.items()}
+                flags[flag] = seen.mean_points(histories, f"flags.{flag}")
     return {"uptime": uptime, "flags": flags}
+
+
+class _SeenGraphs:
+    """A relay's graph histories summarised so far, per period, for its flags' ``[mean, points]``.
+
+    Why: most of a relay's flag histories equal its uptime history or another
+    flag's, value for value (a stable relay is Running, Valid, Fast, V2Dir… in
+    every hour it is up); 76 % of network-10k's.  An equal graph has the same
+    summary (and was valid), and comparing two parsed graphs runs in C.
+    """
+
+    def __init__(self, uptime_in: Any, uptime: dict[str, dict]) -> None:
+        self.by_period: dict[str, list[tuple[Any, dict]]] = {}
+        if isinstance(uptime_in, dict):
+            for period, key in PERIODS.items():
+                if key in uptime:
+                    self.by_period[period] = [(uptime_in[period], uptime[key])]
+
+    def mean_points(self, histories: Any, what: str) -> dict[str, list]:
+        if not isinstance(histories, dict):
+            return {p: [s["mean"], s["points"]] for p, s in period_summaries(histories, what).items()}
+        out = {}
+        for period, key in PERIODS.items():
+            graph = histories.get(period)
+            if graph is None:
+                continue
+            known = self.by_period.setdefault(period, [])
+            summary = next((s for g, s in known if g == graph), None)
+            if summary is None:
+                summary = period_summaries({period: graph}, what)[key]
+                known.append((graph, summary))
+            out[key] = [summary["mean"], summary["points"]]
+        return out
 
 
 def bandwidth_relay(obj: dict) -> dict[str, Any]:
