@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import mako.template
+import pytest
 
-from alliumd.pages.templates import COMPILED_DIRNAME, compiled_dir, make_lookup
+from alliumd.pages.templates import COMPILED_DIRNAME, compiled_dir, make_lookup, render_page
 
 
 def templates(tmp_path: Path, text: str) -> Path:
@@ -48,3 +49,22 @@ def test_without_a_usable_state_directory_templates_compile_in_memory(tmp_path):
     (tmp_path / "lib").write_text("a file where the state directory should be")
     assert compiled_dir(tmp_path / "lib", tpl) is None
     assert make_lookup(tpl, None).get_template("page.mako").render(name="ok") == b"ok\n"
+
+
+def test_render_page_gives_what_template_render_gives(tmp_path):
+    """renderer/jobs renders pages through templates.render_page (Mako's render_context, without the
+    per-call signature inspection of Template.render): the same bytes, inheritance, defs, namespaces,
+    escaping and undefined names included."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "base.mako").write_text("<html><title>${chrome['title']}</title>${next.body()}</html>\n")
+    (tpl / "defs.mako").write_text("<%def name='item(x)'><li>${x}</li></%def>")
+    (tpl / "page.mako").write_text("<%inherit file='base.mako'/><%namespace name='d' file='defs.mako'/>"
+                                   "<ul>\n% for x in items:\n${d.item(x)}\n% endfor\n</ul>${note | n}\n")
+    lookup = make_lookup(tpl)
+    page = lookup.get_template("page.mako")
+    data = {"chrome": {"title": "<T>"}, "items": ["a&b", 3, "<i>"], "note": "<b>kept</b>"}
+    assert render_page(page, data) == page.render(**data)
+    assert b"&lt;T&gt;" in render_page(page, data) and b"<b>kept</b>" in render_page(page, data)
+    with pytest.raises(NameError):
+        render_page(page, {"chrome": {"title": "t"}, "items": []})       # strict_undefined: 'note' is missing

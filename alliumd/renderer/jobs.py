@@ -29,7 +29,7 @@ from ..pages.common import INDEX_PATH, STATUS_PATH, STYLE_PATH
 from ..pages import fragments
 from ..pages.pagekey import salted_key
 from ..pages.registry import Deferred, SourceInfo
-from ..pages.templates import make_lookup
+from ..pages.templates import make_lookup, render_page
 from .writer import PageWriter
 
 json_bytes = jsonx.view_bytes
@@ -172,7 +172,7 @@ def page_bytes(lookup, template: str, content_type: str, view: Any, *, path: str
         return json_bytes(view)
     if content_type == "openmetrics":
         return openmetrics.exposition(view["families"]).encode()
-    return lookup.get_template(template).render(chrome=page_chrome(path, site_title, sources, nav), **view)
+    return render_page(lookup.get_template(template), {"chrome": page_chrome(path, site_title, sources, nav), **view})
 
 
 def _detail(error: Exception) -> str:
