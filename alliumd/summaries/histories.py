@@ -207,7 +207,7 @@ class _SeenGraphs:
 
     def mean_points(self, histories: Any, what: str) -> dict[str, list]:
         if not isinstance(histories, dict):
-            return {p: [s["mean"], s["points"]] for p, s in period_summaries(histories, what).items()}
+            raise BadGraph(f"{what} is not an object")          # as period_summaries says it
         out = {}
         for period, key in PERIODS.items():
             graph = histories.get(period)
