@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ..cache.graphs import (FLAG_PRIORITY, MAX_SERIES_POINTS, MAX_VALUE, PERIODS, UPTIME_FLAGS,  # noqa: F401
                             decode_scaled, series_last, shift_time)
+from ..core.jsonx import dumps
 from ..core.timefmt import parse_onionoo_time
 
 
@@ -194,16 +195,19 @@ class _SeenGraphs:
 
     Why: most of a relay's flag histories equal its uptime history or another
     flag's, value for value (a stable relay is Running, Valid, Fast, V2Dir… in
-    every hour it is up); 76 % of network-10k's.  An equal graph has the same
-    summary (and was valid), and comparing two parsed graphs runs in C.
+    every hour it is up); 76 % of network-10k's.  A graph is known by its JSON
+    text (serialised in C, ~1 µs against ~10 µs to summarise it), not by
+    ``==``: ``999.0 == 999`` and ``14400.0 == 14400``, but only integers are
+    valid, so a graph merely equal to a valid one must be checked on its own.
+    The same text is the same graph: the same summary, and valid.
     """
 
     def __init__(self, uptime_in: Any, uptime: dict[str, dict]) -> None:
-        self.by_period: dict[str, list[tuple[Any, dict]]] = {}
+        self.by_period: dict[str, dict[bytes, dict]] = {}
         if isinstance(uptime_in, dict):
             for period, key in PERIODS.items():
-                if key in uptime:
-                    self.by_period[period] = [(uptime_in[period], uptime[key])]
+                if key in uptime and (text := _graph_text(uptime_in[period])) is not None:
+                    self.by_period[period] = {text: uptime[key]}
 
     def mean_points(self, histories: Any, what: str) -> dict[str, list]:
         if not isinstance(histories, dict):
@@ -213,13 +217,23 @@ class _SeenGraphs:
             graph = histories.get(period)
             if graph is None:
                 continue
-            known = self.by_period.setdefault(period, [])
-            summary = next((s for g, s in known if g == graph), None)
+            known = self.by_period.setdefault(period, {})
+            text = _graph_text(graph)
+            summary = known.get(text) if text is not None else None
             if summary is None:
                 summary = period_summaries({period: graph}, what)[key]
-                known.append((graph, summary))
+                if text is not None:
+                    known[text] = summary
             out[key] = [summary["mean"], summary["points"]]
         return out
+
+
+def _graph_text(graph: Any) -> bytes | None:
+    """A graph's JSON text, or None for one that cannot be written (it is then summarised, and refused)."""
+    try:
+        return dumps(graph)
+    except (TypeError, ValueError):
+        return None
 
 
 def bandwidth_relay(obj: dict) -> dict[str, Any]:
