@@ -40,6 +40,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import itertools
 import tempfile
 import threading
 import time
@@ -63,6 +64,7 @@ SOURCE_OF = {"details": "onionoo_details", "uptime": "onionoo_uptime", "bandwidt
 TARGETS = {"cold": {"wall_s": 15.0, "cpu_s": 25.0}, "uptime_change": {"wall_s": 4.0},
            "one_relay_change": {"wall_s": 2.0}, "no_change": {"wall_s": 0.1}, "peak_rss_mb": 600.0,
            "churn": {"wall_s": 3.0}, "hour_churn": {"wall_s": 3.0}}       # issue 11: the 1 % churn publication
+FS_PROBE_FILES = 2000       # see settle_filesystem: 300 did not see a slow file system
 WARM = ("uptime_change", "one_relay_change", "churn", "hour_churn", "no_change")
 
 
@@ -149,28 +151,37 @@ class TreeSampler:
         self._thread.join()
 
 
-def settle_filesystem(workdir: Path, limit_s: float = 120.0, good_us: float = 250.0) -> float:
-    """Wait until creating files runs at its normal speed again; return the last probe (µs per file).
+def settle_filesystem(workdir: Path, limit_s: float = 360.0, good_us: float = 250.0,
+                      files: int = FS_PROBE_FILES) -> tuple[float, float]:
+    """Wait until creating files runs at its normal speed again; return (the last probe in µs per file,
+    the seconds waited).
 
-    On ext4 with online discard (this kind of host) creating files right after a mass deletion,
-    e.g. the previous benchmark's 100k-file trees, is 3-8x slower for up to a minute; a cold build
-    measured then times the file system's clean-up, not alliumd.
+    On ext4 without a journal (this kind of host: ``perf`` shows the kernel in ``recently_deleted``
+    under ``ext4_tmpfile`` and ``ext4_mkdir``) the inode allocator passes over every free inode
+    deleted in the last 60 s, or 360 s while its inode table block is dirty, before it takes one:
+    right after a mass deletion (the test suite's trees, an earlier benchmark's 300k files) each new
+    file or directory costs a scan of its block group, and a cold build measured then took 34-42 s
+    with 24 s in the kernel in each of two processes, against 18-21 s and 3 s a few minutes later.
+    A probe of 300 files did not see it (the first few hundred allocations find never-used inodes),
+    one of 2,000 did (1,000-1,400 µs per file against ~100-250).  The probe's files are kept until
+    the benchmark's work directory is deleted, so probing deletes nothing itself.
     """
-    probe = workdir / "fs-probe"
-    deadline = time.monotonic() + limit_s
-    os.sync()
-    while True:
+    probes = workdir / "fs-probe"
+    probes.mkdir(exist_ok=True)
+    started = time.monotonic()
+    os.sync()                            # clean inode table blocks: a deletion counts for 60 s, not 360
+    for round_ in itertools.count():
+        probe = probes / str(round_)
         probe.mkdir()
-        started = time.monotonic()
-        for i in range(300):
+        began = time.monotonic()
+        for i in range(files):
             sub = probe / str(i)
             sub.mkdir()
             (sub / "index.html").write_bytes(b"x" * 8192)
-        per_file = (time.monotonic() - started) / 300 * 1e6
-        shutil.rmtree(probe)
-        if per_file <= good_us or time.monotonic() > deadline:
-            return per_file
-        time.sleep(5)
+        per_file = (time.monotonic() - began) / files * 1e6
+        if per_file <= good_us or time.monotonic() - started > limit_s:
+            return per_file, time.monotonic() - started
+        time.sleep(10)
 
 
 def cpu_probe(rounds: int = 3) -> float:
@@ -341,7 +352,7 @@ def run_dataset(docs: dict[str, tuple[bytes, bytes | None]], runs: int, workdir:
     """Cold runs, then the warm scenarios on one daemon, for one version of the documents.
 
     ``settle=False`` (``--check``, which asserts what the scenarios write, not how fast) probes the file
-    system once instead of waiting up to two minutes for it to be fast again: in the test suite, right
+    system once, with 300 files, instead of waiting up to six minutes for it to be fast again: in the test suite, right
     after other tests deleted their trees, that wait was most of the suite's time.
     """
     results: dict = {"inputs_mb": {k: round(len(v[0]) / 1e6, 1) for k, v in docs.items()}}
@@ -349,11 +360,12 @@ def run_dataset(docs: dict[str, tuple[bytes, bytes | None]], runs: int, workdir:
         for kind, (raw, packed) in docs.items():
             serve(api, kind, raw, packed)
         # Each cold run gets fresh directories, and the trees of earlier runs are deleted only after
-        # the last scenario: on ext4 with online discard (this host), creating files right after a
-        # mass deletion is 3-8x slower for a while, which would time the file system's clean-up of
-        # the previous run instead of alliumd (measured: ~26 µs per file created normally, 100-600 µs
-        # after deleting a 30k-file tree).
-        results["fs_probe_us"] = round(settle_filesystem(workdir, limit_s=120.0 if settle else 0.0))
+        # the last scenario: on ext4 without a journal (this host), creating files within minutes of
+        # a mass deletion costs a scan of the deleted inodes per file (settle_filesystem), which would
+        # time the kernel's inode allocator instead of alliumd.
+        probe_us, waited = settle_filesystem(workdir, limit_s=360.0, files=FS_PROBE_FILES) if settle \
+            else settle_filesystem(workdir, limit_s=0.0, files=300)
+        results["fs_probe_us"], results["fs_settle_s"] = round(probe_us), round(waited, 1)
         results["cpu_probe_s"] = round(cpu_probe(), 3)
         cold = []
         for run in range(runs):
@@ -501,7 +513,7 @@ def print_report(r: dict) -> list[str]:
     for variant, d in r["datasets"].items():
         print(f"\n== {d['label']} ==")
         print(f"inputs (MB): {d['inputs_mb']}; file system probe before the cold runs: "
-              f"{d.get('fs_probe_us', '?')} µs per new file; CPU probe (5M-step Python loop): "
+              f"{d.get('fs_probe_us', '?')} µs per new file (after {d.get('fs_settle_s', '?')} s); CPU probe (5M-step Python loop): "
               f"{d.get('cpu_probe_s', '?')} s; cold runs: {d.get('cold_runs_wall_s', '?')} s")
         print(f"{'scenario':<18}{'wall s':>8}{'':>5}{'cpu s':>7}{'':>5}{'user/sys':>10}{'peak RSS MB':>12}{'':>5}"
               f"{'pages written':>14}")
