@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import os
 import platform
@@ -40,7 +41,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import itertools
 import tempfile
 import threading
 import time
@@ -352,8 +352,8 @@ def run_dataset(docs: dict[str, tuple[bytes, bytes | None]], runs: int, workdir:
     """Cold runs, then the warm scenarios on one daemon, for one version of the documents.
 
     ``settle=False`` (``--check``, which asserts what the scenarios write, not how fast) probes the file
-    system once, with 300 files, instead of waiting up to six minutes for it to be fast again: in the test suite, right
-    after other tests deleted their trees, that wait was most of the suite's time.
+    system once, with 300 files, instead of waiting up to six minutes for it to be fast again: in the test
+    suite, right after other tests deleted their trees, that wait was most of the suite's time.
     """
     results: dict = {"inputs_mb": {k: round(len(v[0]) / 1e6, 1) for k, v in docs.items()}}
     with LoopbackAPI() as api:
@@ -513,8 +513,9 @@ def print_report(r: dict) -> list[str]:
     for variant, d in r["datasets"].items():
         print(f"\n== {d['label']} ==")
         print(f"inputs (MB): {d['inputs_mb']}; file system probe before the cold runs: "
-              f"{d.get('fs_probe_us', '?')} µs per new file (after {d.get('fs_settle_s', '?')} s); CPU probe (5M-step Python loop): "
-              f"{d.get('cpu_probe_s', '?')} s; cold runs: {d.get('cold_runs_wall_s', '?')} s")
+              f"{d.get('fs_probe_us', '?')} µs per new file (after {d.get('fs_settle_s', '?')} s); "
+              f"CPU probe (5M-step Python loop): {d.get('cpu_probe_s', '?')} s; "
+              f"cold runs: {d.get('cold_runs_wall_s', '?')} s")
         print(f"{'scenario':<18}{'wall s':>8}{'':>5}{'cpu s':>7}{'':>5}{'user/sys':>10}{'peak RSS MB':>12}{'':>5}"
               f"{'pages written':>14}")
         for name in ("cold", *WARM):
