@@ -363,8 +363,7 @@ def run_dataset(docs: dict[str, tuple[bytes, bytes | None]], runs: int, workdir:
         # the last scenario: on ext4 without a journal (this host), creating files within minutes of
         # a mass deletion costs a scan of the deleted inodes per file (settle_filesystem), which would
         # time the kernel's inode allocator instead of alliumd.
-        probe_us, waited = settle_filesystem(workdir, limit_s=360.0, files=FS_PROBE_FILES) if settle \
-            else settle_filesystem(workdir, limit_s=0.0, files=300)
+        probe_us, waited = settle_filesystem(workdir) if settle else settle_filesystem(workdir, 0.0, files=300)
         results["fs_probe_us"], results["fs_settle_s"] = round(probe_us), round(waited, 1)
         results["cpu_probe_s"] = round(cpu_probe(), 3)
         cold = []

@@ -316,7 +316,8 @@ def test_each_flag_summary_is_its_own_graphs_even_when_graphs_repeat():
     with pytest.raises(history.BadGraph, match="flags.Fast.1_month"):
         history.uptime_relay(broken)
     # equal to the valid uptime graph by ==, but floats where only integers are valid: refused as on its own
-    for bad in (dict(up, values=[float(v) if v is not None else None for v in up["values"]]), dict(up, interval=14400.0)):
+    floats = [float(v) if v is not None else None for v in up["values"]]
+    for bad in (dict(up, values=floats), dict(up, interval=14400.0)):
         assert bad == up
         with pytest.raises(history.BadGraph, match="flags.Running.1_month"):
             history.uptime_relay(dict(made_up, flags={"Running": {"1_month": bad}}))
