@@ -51,19 +51,17 @@ def derive(fn: Callable[..., Any], args: tuple, shared: dict | None = None) -> s
 
 
 def _digest(value: Any, shared: dict | None) -> bytes:
+    """A scalar's own JSON, anything else the digest of its JSON: one serialisation of the whole argument
+    (a tuple of ten records is one call, not ten), which is most of what a key costs."""
     if isinstance(value, _SCALARS):
         return key_bytes(value)
-    if type(value) is not tuple:
-        return hashlib.blake2b(key_bytes(value), digest_size=16).digest()
-    if shared is not None:
+    remember = shared is not None and type(value) is tuple
+    if remember:
         hit = shared.get(id(value))
         if hit is not None and hit[0] is value:
             return hit[1]
-    h = hashlib.blake2b(b"(", digest_size=16)
-    for item in value:
-        h.update(_digest(item, None))
-    digest = h.digest()
-    if shared is not None:
+    digest = hashlib.blake2b(key_bytes(value), digest_size=16).digest()
+    if remember:
         shared[id(value)] = (value, digest)    # the tuple is kept alive, so its id is not reused this build
     return digest
 
