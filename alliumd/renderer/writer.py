@@ -147,14 +147,19 @@ class PageWriter:
     def _open_dir(self, parent: str, *, create: bool, new: bool = False) -> int:
         """An fd of ``root/parent``, reached component by component without following any symlink
         (``new``: the page is new, so its own directory probably is too: mkdir before open, unless this
-        writer has made or opened that directory already: a relay's four pages share theirs)."""
-        fd = os.dup(self._root_fd())
+        writer has made or opened that directory already: a relay's four pages share theirs).  The walk
+        starts at the root's own fd (no duplicate of it: two syscalls per page of a cold build)."""
+        root = self._root_fd()
+        if not parent:
+            return os.dup(root)
+        fd = root
         new = new and parent not in self._made
         try:
-            segments = parent.split("/") if parent else []
+            segments = parent.split("/")
+            last = len(segments) - 1
             for i, seg in enumerate(segments):
                 try:
-                    if create and new and i == len(segments) - 1:
+                    if create and new and i == last:
                         with contextlib.suppress(FileExistsError):
                             os.mkdir(seg, dir_fd=fd)
                     try:
@@ -170,12 +175,14 @@ class PageWriter:
                         raise paths.UnsafePath(f"{parent!r} under {self._root} is not a directory "
                                                f"(a symlink?)") from None
                     raise
-                os.close(fd)
+                if fd != root:
+                    os.close(fd)
                 fd = sub
         except BaseException:
-            os.close(fd)
+            if fd != root:
+                os.close(fd)
             raise
-        if create and segments:
+        if create:
             if len(self._made) >= MADE_LIMIT:
                 self._made.clear()
             self._made.add(parent)
