@@ -11,7 +11,6 @@ they stream the raw document; the summary's shape is documented in
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any, Callable
 
 from ..cache.graphs import (FLAG_PRIORITY, MAX_SERIES_POINTS, MAX_VALUE, PERIODS, UPTIME_FLAGS,  # noqa: F401
@@ -127,21 +126,36 @@ def bucket_means(values: list, k: int, *, has_null: bool = True) -> list:
 # -- series encodings ------------------------------------------------------------------
 
 def fraction_series(means: list, factor: float) -> dict[str, list]:
-    """Uptime: fractions 0..1 with 3 decimals (0.1 %: a chart pixel), 0 and 1 written as ints."""
-    return {"values": list(map(_fraction, means, [factor] * len(means)))}
+    """Uptime: fractions 0..1 with 3 decimals (0.1 %: a chart pixel), 0 and 1 written as ints.
+
+    Bucket means of uptime repeat endlessly (999.0, 0.0, …): each is converted
+    once per factor and looked up by ``dict.get`` in C for a whole series."""
+    memo = _FRACTIONS.get(factor)
+    if memo is None:
+        if len(_FRACTIONS) >= 64:
+            _FRACTIONS.clear()
+        memo = _FRACTIONS[factor] = {}
+    out = list(map(memo.get, means))
+    if None in out and out.count(None) != means.count(None):        # means not seen before
+        for i, mean in enumerate(means):
+            if out[i] is None and mean is not None:
+                out[i] = _fraction(mean, factor)
+                if len(memo) < 8192:
+                    memo[mean] = out[i]
+    return {"values": out}
 
 
-@lru_cache(maxsize=8192)              # bucket means of uptime repeat endlessly (999.0, 0.0, …)
-def _fraction(mean: float | None, factor: float) -> int | float | None:
-    if mean is None:
-        return None
+_FRACTIONS: dict[float, dict] = {}      # factor → {bucket mean: fraction}
+
+
+def _fraction(mean: float, factor: float) -> int | float:
     r = round(mean * factor, 3)
     return int(r) if r == 0 or r == 1 else r
 
 
 def scaled_series(means: list, factor: float) -> dict[str, Any]:
     """Bandwidth: integers 0–999 times ``scale`` (bytes/s), Onionoo's own encoding at chart resolution."""
-    present = [m for m in means if m is not None]
+    present = [m for m in means if m is not None] if None in means else means
     high = max(present) if present else 0
     top = high * factor
     if top <= 0:
