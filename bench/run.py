@@ -105,17 +105,25 @@ def _role(cmdline: list[str]) -> str:
     text = " ".join(cmdline)
     if "alliumd.renderer.worker" in text:
         return "render workers"
+    if "--source" in cmdline[:-1]:
+        return "fetcher " + cmdline[cmdline.index("--source") + 1]
     if "-m" in cmdline[:-1]:
-        return cmdline[cmdline.index("-m") + 1].removeprefix("alliumd.")
+        module = cmdline[cmdline.index("-m") + 1]
+        return {"alliumd": "supervisor", "alliumd.renderer.main": "renderer"}.get(module,
+                                                                                   module.removeprefix("alliumd."))
     return "supervisor" if "alliumd" in text else (cmdline[-1].rsplit("/", 1)[-1] if cmdline else "?")
 
 
 class TreeSampler:
-    """Peak RSS of a process and all its descendants, sampled in a thread."""
+    """Peak RSS of a process and all its descendants, and each one's CPU time, sampled in a thread.
+
+    The CPU time by process is each process's last sample (up to one interval of its end is missed):
+    it shows where the time goes; the run's total comes from ``getrusage`` (cold_run)."""
 
     def __init__(self, pid: int, interval: float = 0.05):
         self.pid, self.interval, self.peak = pid, interval, 0
         self.at_peak: dict[str, int] = {}      # role -> RSS when the tree peaked (where the memory is)
+        self.cpu: dict[int, tuple[str, float, float]] = {}     # pid -> (role, user s, sys s) last seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -127,9 +135,11 @@ class TreeSampler:
                 for p in [root] + root.children(recursive=True):
                     try:
                         rss = p.memory_info().rss
-                        role = _role(p.cmdline())
+                        role = self.cpu[p.pid][0] if p.pid in self.cpu else _role(p.cmdline())
+                        times = p.cpu_times()
                     except psutil.Error:
                         continue
+                    self.cpu[p.pid] = (role, times.user, times.system)
                     total += rss
                     roles[role] = roles.get(role, 0) + rss
                 if total > self.peak:
@@ -139,8 +149,15 @@ class TreeSampler:
             self._stop.wait(self.interval)
 
     def figures(self) -> dict:
+        by_role: dict[str, list[float]] = {}
+        for role, user, system in self.cpu.values():
+            total = by_role.setdefault(role, [0.0, 0.0])
+            total[0] += user
+            total[1] += system
         return {"peak_rss_mb": self.peak / 1e6,
-                "rss_at_peak_mb": {role: round(rss / 1e6) for role, rss in sorted(self.at_peak.items())}}
+                "rss_at_peak_mb": {role: round(rss / 1e6) for role, rss in sorted(self.at_peak.items())},
+                "cpu_by_process_s": {role: [round(u, 2), round(s, 2)] for role, (u, s) in
+                                     sorted(by_role.items(), key=lambda item: -sum(item[1]))}}
 
     def __enter__(self):
         self._thread.start()
@@ -337,6 +354,9 @@ def median_of(runs: list[dict]) -> dict:
     medians = {k: statistics.median(r[k] for r in runs) for k in keys}
     if "rss_at_peak_mb" in runs[0]:        # where the memory was in the run with the highest peak
         medians["rss_at_peak_mb"] = max(runs, key=lambda r: r["peak_rss_mb"])["rss_at_peak_mb"]
+    if "cpu_by_process_s" in runs[0]:      # (user, sys) by process: the median run's (by CPU time)
+        medians["cpu_by_process_s"] = sorted(runs, key=lambda r: r.get("cpu_s", 0))[len(runs) // 2][
+            "cpu_by_process_s"]
     if "written_by_kind" in runs[0]:
         medians["written_by_kind"] = runs[-1]["written_by_kind"]
     if "peak_rss_mb" in runs[0]:
@@ -533,6 +553,9 @@ def print_report(r: dict) -> list[str]:
             detail = []
             if name == "cold":
                 detail.append(f"render {s['render_s']:.2f} s, {s['files']:.0f} files, {s['output_mb']:.1f} MB")
+                if s.get("cpu_by_process_s"):
+                    detail.append("user/sys s by process (median run): " + ", ".join(
+                        f"{role} {u:.1f}/{sy:.1f}" for role, (u, sy) in s["cpu_by_process_s"].items()))
             elif "render_s" in s:
                 detail.append(f"fetch {s['fetch_s']:.2f} s, render {s['render_s']:.2f} s")
             if len(s.get("runs_peak_rss_mb", ())) > 1:
