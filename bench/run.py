@@ -64,6 +64,7 @@ SOURCE_OF = {"details": "onionoo_details", "uptime": "onionoo_uptime", "bandwidt
 TARGETS = {"cold": {"wall_s": 15.0, "cpu_s": 25.0}, "uptime_change": {"wall_s": 4.0},
            "one_relay_change": {"wall_s": 2.0}, "no_change": {"wall_s": 0.1}, "peak_rss_mb": 600.0,
            "churn": {"wall_s": 3.0}, "hour_churn": {"wall_s": 3.0}}       # issue 11: the 1 % churn publication
+REPLACED_INODES_S = 365.0   # see quiet_after_replacements: ext4's 360 s for a dirty inode table block, and a margin
 FS_PROBE_FILES = 2000       # see settle_filesystem: 300 did not see a slow file system
 WARM = ("uptime_change", "one_relay_change", "churn", "hour_churn", "no_change")
 
@@ -257,6 +258,23 @@ def tree_cpu(pid: int) -> float:
         except psutil.Error:
             continue
     return total
+
+
+def quiet_after_replacements(since: float, window_s: float = REPLACED_INODES_S) -> None:
+    """Wait until ``window_s`` have passed since ``since`` (the last dataset's daemon stopped), after a sync.
+
+    Its warm scenarios replaced ~10k pages, and each replaced page frees an inode, in the block groups of
+    the last site, which the next site's directories share but the probe's new directory need not: ext4
+    without a journal passes over an inode freed in the last 60 s, or 360 s while its inode table block is
+    dirty, which the next build's own new files make it (settle_filesystem).  Without this wait the second
+    dataset's three cold runs took 25.8, 23.0 and 19.7 s (8.6 s in the kernel in the median run against
+    5.3 s in the first dataset's), though the probe read 105 µs per file."""
+    os.sync()
+    wait = window_s - (time.monotonic() - since)
+    if wait > 0:
+        print(f"  waiting {wait:.0f} s: the pages the last dataset's scenarios replaced freed inodes that "
+              f"ext4 passes over for up to 360 s", flush=True)
+        time.sleep(wait)
 
 
 def cold_run(workdir: Path, config: Path) -> dict:
@@ -491,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
                "bytecode": "not compiled (--no-compile)" if args.no_compile else compile_bytecode(),
                "datasets": {}}
     workdir = Path(tempfile.mkdtemp(prefix="alliumd-bench-"))
+    previous_end = None                  # when the last dataset's daemon stopped
     try:
         for variant in (("given", "now") if args.datasets == "both" else (args.datasets,)):
             if variant == "now":
@@ -501,8 +520,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label}, {name}:", flush=True)
             sub = workdir / variant
             sub.mkdir()
+            if previous_end is not None and not (args.check or args.quick):       # a small site replaces few pages
+                quiet_after_replacements(previous_end)
             results["datasets"][variant] = {"label": name, **run_dataset(docs, args.runs, sub,
                                                                          settle=not args.check)}
+            previous_end = time.monotonic()
     finally:
         if args.keep:
             print(f"work directory kept: {workdir}")
