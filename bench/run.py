@@ -110,8 +110,8 @@ def _role(cmdline: list[str]) -> str:
         return "fetcher " + cmdline[cmdline.index("--source") + 1]
     if "-m" in cmdline[:-1]:
         module = cmdline[cmdline.index("-m") + 1]
-        return {"alliumd": "supervisor", "alliumd.renderer.main": "renderer"}.get(module,
-                                                                                   module.removeprefix("alliumd."))
+        named = {"alliumd": "supervisor", "alliumd.renderer.main": "renderer"}
+        return named.get(module, module.removeprefix("alliumd."))
     return "supervisor" if "alliumd" in text else (cmdline[-1].rsplit("/", 1)[-1] if cmdline else "?")
 
 
@@ -136,7 +136,7 @@ class TreeSampler:
                 for p in [root] + root.children(recursive=True):
                     try:
                         rss = p.memory_info().rss
-                        role = self.cpu[p.pid][0] if p.pid in self.cpu else _role(p.cmdline())
+                        role = _role(p.cmdline())          # each time: a child's first look may be before exec
                         times = p.cpu_times()
                     except psutil.Error:
                         continue
