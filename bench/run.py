@@ -261,7 +261,8 @@ def tree_cpu(pid: int) -> float:
 
 
 def quiet_after_replacements(since: float, window_s: float = REPLACED_INODES_S) -> None:
-    """Wait until ``window_s`` have passed since ``since`` (the last dataset's daemon stopped), after a sync.
+    """Wait until ``window_s`` have passed since ``since`` (the last dataset's daemon stopped).  No sync before
+    it: the window is the dirty-block one, and settle_filesystem syncs right after.
 
     Its warm scenarios replaced ~10k pages, and each replaced page frees an inode, in the block groups of
     the last site, which the next site's directories share but the probe's new directory need not: ext4
@@ -269,7 +270,6 @@ def quiet_after_replacements(since: float, window_s: float = REPLACED_INODES_S) 
     dirty, which the next build's own new files make it (settle_filesystem).  Without this wait the second
     dataset's three cold runs took 25.8, 23.0 and 19.7 s (8.6 s in the kernel in the median run against
     5.3 s in the first dataset's), though the probe read 105 µs per file."""
-    os.sync()
     wait = window_s - (time.monotonic() - since)
     if wait > 0:
         print(f"  waiting {wait:.0f} s: the pages the last dataset's scenarios replaced freed inodes that "
