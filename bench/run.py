@@ -469,6 +469,24 @@ def warm_scenarios(daemon: Daemon, api: LoopbackAPI, docs: dict, runs: int) -> d
 
 # -- main ----------------------------------------------------------------------------------------
 
+def interpreter() -> str:
+    """Which CPython build runs the benchmark and the daemon it starts (the same executable), in words.
+
+    Why: the build moves every figure.  On this kind of machine ``python3`` is a pyenv build (libpython as a
+    shared library, no profile-guided optimisation) and ``/usr/bin/python3.11`` Debian's (statically linked,
+    PGO and LTO): a cold build took ~16 % less CPU under Debian's, the CPU probe ~25 % less time.  The
+    service runs the interpreter its venv was made from (README: "As a systemd service").
+    """
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    try:
+        with open("/proc/self/maps") as maps:
+            shared = any("libpython" in line for line in maps)
+    except OSError:
+        shared = None
+    linked = {True: "libpython shared", False: "libpython linked in", None: "libpython ?"}[shared]
+    return f"{platform.python_implementation()} {platform.python_version()} at {base} ({linked})"
+
+
 def compile_bytecode() -> str:
     """Byte-compile the alliumd package being measured, as ``pip install .`` does; says what it did."""
     import compileall
@@ -504,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         given = {k: (raw, None) for k, raw in synth.network(args.relays).items()}
         label = f"generated network of {args.relays} relays (seed {synth.SEED})"
-    results = {"data": label, "cores": os.cpu_count(), "python": platform.python_version(), "runs": args.runs,
+    results = {"data": label, "cores": os.cpu_count(), "python": platform.python_version(), "interpreter": interpreter(),
+               "runs": args.runs,
                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "bytecode": "not compiled (--no-compile)" if args.no_compile else compile_bytecode(),
                "datasets": {}}
@@ -554,7 +573,7 @@ def print_report(r: dict) -> list[str]:
     """A table per dataset; returns every violated expectation."""
     failures = []
     print(f"\nalliumd benchmark: {r['data']}; {r['cores']} cores; Python {r['python']}; median of {r['runs']}")
-    print(f"bytecode: {r.get('bytecode', '?')}")
+    print(f"interpreter: {r.get('interpreter', '?')}; bytecode: {r.get('bytecode', '?')}")
     for variant, d in r["datasets"].items():
         print(f"\n== {d['label']} ==")
         print(f"inputs (MB): {d['inputs_mb']}; file system probe before the cold runs: "

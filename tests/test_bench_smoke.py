@@ -17,6 +17,9 @@ def test_bench_quick_check_runs_every_scenario_on_both_datasets(tmp_path):
     [path] = tmp_path.glob("bench-*.json")
     data = json.loads(path.read_text())
     assert set(data["datasets"]) == {"given", "now"}
+    # the interpreter that ran it (the daemon runs the same executable): its version and how libpython is linked
+    assert data["interpreter"].startswith(f"CPython {sys.version.split()[0]} at /")
+    assert "libpython " in data["interpreter"] and "interpreter: CPython" in result.stdout
     for dataset in data["datasets"].values():
         assert 0 < dataset["cpu_probe_s"] < 60                                 # the host's speed, reported
         assert dataset["cold"]["pages_written"] > 100 and dataset["cold"]["files"] == dataset["cold"]["pages_written"]
