@@ -115,6 +115,14 @@ def _role(cmdline: list[str]) -> str:
     return "supervisor" if "alliumd" in text else (cmdline[-1].rsplit("/", 1)[-1] if cmdline else "?")
 
 
+def sampled_role(cmdline: list[str], known: str | None) -> str:
+    """A process's role from this sample's command line, read each time (a child's first look may be before
+    its exec), except when there is none: a process that is exiting (its memory torn down, which takes a
+    400 MB renderer tens of milliseconds) shows an empty one, and keeps the role it had (its last CPU sample
+    was reported as "?")."""
+    return _role(cmdline) if cmdline or known is None else known
+
+
 class TreeSampler:
     """Peak RSS of a process and all its descendants, and each one's CPU time, sampled in a thread.
 
@@ -136,10 +144,12 @@ class TreeSampler:
                 for p in [root] + root.children(recursive=True):
                     try:
                         rss = p.memory_info().rss
-                        role = _role(p.cmdline())          # each time: a child's first look may be before exec
+                        cmdline = p.cmdline()
                         times = p.cpu_times()
                     except psutil.Error:
                         continue
+                    known = self.cpu.get(p.pid)
+                    role = sampled_role(cmdline, known[0] if known else None)
                     self.cpu[p.pid] = (role, times.user, times.system)
                     total += rss
                     roles[role] = roles.get(role, 0) + rss
