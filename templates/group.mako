@@ -19,9 +19,8 @@
 <link rel="alternate" type="application/atom+xml" title="Events of these relays" href="${context['events']['feed']}">
 % endif
 </%block>\
-<% s = summary; t = shown; root = chrome['root'] %>\
-<link rel="stylesheet" href="${root}static/groups.css">
-<h1>${t['heading']} <bdi>${label}</bdi></h1>
+<link rel="stylesheet" href="${chrome['root']}static/groups.css">
+<h1>${shown['heading']} <bdi>${label}</bdi></h1>
 <p class="lead">${intro()}</p>
 % if contact is not None:
 ${contact_section()}
@@ -31,16 +30,16 @@ ${contact_section()}
 <section>
 <h2>Summary</h2>
 <table class="kv">
-<tr><th scope="row">Relays</th><td>${t['running']}</td></tr>
-<tr><th scope="row">Running by role</th><td>${t['roles']}</td></tr>
-<tr><th scope="row">Observed bandwidth</th><td>${s['observed_bandwidth']}</td></tr>
-<tr><th scope="row">Advertised bandwidth</th><td>${s['advertised_bandwidth']}</td></tr>
-<tr><th scope="row">Consensus weight</th><td>${t['consensus_weight']}</td></tr>
-<tr><th scope="row">Guard / middle / exit probability</th><td>${s['guard_probability']} / ${s['middle_probability']} / ${s['exit_probability']}</td></tr>
-% for u in t['unique']:
+<tr><th scope="row">Relays</th><td>${shown['running']}</td></tr>
+<tr><th scope="row">Running by role</th><td>${shown['roles']}</td></tr>
+<tr><th scope="row">Observed bandwidth</th><td>${summary['observed_bandwidth']}</td></tr>
+<tr><th scope="row">Advertised bandwidth</th><td>${summary['advertised_bandwidth']}</td></tr>
+<tr><th scope="row">Consensus weight</th><td>${shown['consensus_weight']}</td></tr>
+<tr><th scope="row">Guard / middle / exit probability</th><td>${summary['guard_probability']} / ${summary['middle_probability']} / ${summary['exit_probability']}</td></tr>
+% for u in shown['unique']:
 <tr><th scope="row">${u['heading']}</th><td>${u['value']}</td></tr>
 % endfor
-<tr><th scope="row">First seen (oldest relay)</th><td>${s['first_seen']}</td></tr>
+<tr><th scope="row">First seen (oldest relay)</th><td>${summary['first_seen']}</td></tr>
 </table>
 <p class="note">Roles, bandwidth, weight and probabilities cover running relays.</p>
 </section>
@@ -48,8 +47,8 @@ ${contact_section()}
 <section>
 <h2>Software</h2>
 <table class="kv">
-<tr><th scope="row">Platforms</th><td><bdi>${t['platforms']}</bdi></td></tr>
-<tr><th scope="row">Versions</th><td><bdi>${t['versions']}</bdi></td></tr>
+<tr><th scope="row">Platforms</th><td><bdi>${shown['platforms']}</bdi></td></tr>
+<tr><th scope="row">Versions</th><td><bdi>${shown['versions']}</bdi></td></tr>
 </table>
 % if history is not None:
 ${history_section()}
@@ -65,25 +64,24 @@ ${events_section(context['events'])}
 
 <section>
 <h2>Relays</h2>
-<% show_uptime = history is not None; show_data = history is not None and kind in ('contact', 'family') %>\
 <div class="wide">
 <table class="list">
 <thead><tr><th>Nickname</th><th>Flags</th><th>CC</th><th>AS</th><th class="n">Observed</th><th class="n">Weight</th>\
-% if show_uptime:
+% if (history is not None):
 <th class="n">Uptime 6M</th>\
 % endif
-% if show_data:
+% if (history is not None and kind in ('contact', 'family')):
 <th class="n">Total data</th>\
 % endif
 </tr></thead>
 <tbody>
 % if rowcache.cache_rows(relays):
 % for r in relays:
-${rowcache.group(local.relay_row, r, root, show_uptime, show_data) | n}\
+${rowcache.group(local.relay_row, r, chrome['root'], (history is not None), (history is not None and kind in ('contact', 'family'))) | n}\
 % endfor
 % else:
 % for r in relays:
-${local.relay_row(r, root, show_uptime, show_data)}\
+${local.relay_row(r, chrome['root'], (history is not None), (history is not None and kind in ('contact', 'family')))}\
 % endfor
 % endif
 </tbody>

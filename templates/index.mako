@@ -1,7 +1,6 @@
 <%inherit file="base.mako"/>\
 <%namespace name="lb" file="_leaderboards.mako"/>\
 <%block name="title">Network overview</%block>\
-<% s = summary %>\
 <h1>Tor network overview</h1>
 <p class="lead">Relays published ${published}.
 <a href="${chrome['root']}${links['health']}">Network health</a> ·
@@ -15,18 +14,18 @@
 <a href="${chrome['root']}${item['path']}">${item['label']}</a>${" ·" if not loop.last else ""}
 % endfor
 </nav>
-% if s['relays_truncated']:
-<p class="note">This document is truncated: ${s['relays_truncated_text']} further relays were left out by the source.</p>
+% if summary['relays_truncated']:
+<p class="note">This document is truncated: ${summary['relays_truncated_text']} further relays were left out by the source.</p>
 % endif
 
 ## The network overview comes first; the 19 AROI leaderboards (thousands of pixels) follow it.
 <section>
 <h2>Relays</h2>
 <div class="cards">
-<div class="card"><span class="big">${s['relays_running_text']}</span> running</div>
-<div class="card"><span class="big">${s['relays_total_text']}</span> listed</div>
-<div class="card"><span class="big">${s['countries_text']}</span> countries</div>
-<div class="card"><span class="big">${s['as_count_text']}</span> autonomous systems</div>
+<div class="card"><span class="big">${summary['relays_running_text']}</span> running</div>
+<div class="card"><span class="big">${summary['relays_total_text']}</span> listed</div>
+<div class="card"><span class="big">${summary['countries_text']}</span> countries</div>
+<div class="card"><span class="big">${summary['as_count_text']}</span> autonomous systems</div>
 </div>
 </section>
 
@@ -36,11 +35,11 @@
 <table>
 <thead><tr><th>Role</th><th class="n">Relays</th><th class="n">Advertised bandwidth</th><th class="n">Observed bandwidth</th></tr></thead>
 <tbody>
-% for role in s['roles']:
+% for role in summary['roles']:
 <tr><td>${role['label']}</td><td class="n">${role['count_text']}</td><td class="n">${role['advertised_bandwidth_text']}</td><td class="n">${role['observed_bandwidth_text']}</td></tr>
 % endfor
 </tbody>
-<tfoot><tr><th scope="row">All</th><td class="n">${s['relays_running_text']}</td><td class="n">${s['advertised_bandwidth_text']}</td><td class="n">${s['observed_bandwidth_text']}</td></tr></tfoot>
+<tfoot><tr><th scope="row">All</th><td class="n">${summary['relays_running_text']}</td><td class="n">${summary['advertised_bandwidth_text']}</td><td class="n">${summary['observed_bandwidth_text']}</td></tr></tfoot>
 </table>
 </section>
 
@@ -49,7 +48,7 @@
 <table>
 <thead><tr><th>Flag</th><th class="n">Relays</th></tr></thead>
 <tbody>
-% for f in s['flags']:
+% for f in summary['flags']:
 <tr><td>${f['flag']}</td><td class="n">${f['count_text']}</td></tr>
 % endfor
 </tbody>
@@ -58,11 +57,11 @@
 
 <section>
 <h2>Top relays by consensus weight</h2>
-% if s['top_relays']:
+% if summary['top_relays']:
 <table>
 <thead><tr><th class="n">#</th><th>Nickname</th><th>Role</th><th>Country</th><th class="n">Observed</th><th class="n">Consensus weight</th><th class="n">Share</th></tr></thead>
 <tbody>
-% for r in s['top_relays']:
+% for r in summary['top_relays']:
 <tr><td class="n">${loop.index + 1}</td><td>${self.relay_link(r['path'], r['nickname'])}</td><td>${r['role']}</td><td>${r['country_code'] or "–"}</td><td class="n">${r['observed_bandwidth_text']}</td><td class="n">${r['consensus_weight_text']}</td><td class="n">${r['consensus_weight_fraction_text']}</td></tr>
 % endfor
 </tbody>
@@ -74,12 +73,11 @@
 
 <section id="aroi">
 <h2>AROI operator leaderboards</h2>
-<% b = leaderboards %>\
-<p class="note">${b['lead']}
+<p class="note">${leaderboards['lead']}
 Operators are grouped by their AROI domain (Authenticated Relay Operator ID) when their contact has one.
 <a href="${chrome['root']}${leaderboards_path}">All boards on one page</a></p>
-${lb.note(b['inputs'])}\
-${lb.overview(b['overview'], "lb-")}\
-${lb.toc(b['categories'], "lb-")}\
-${lb.sections(b['categories'], "lb-", "h3")}\
+${lb.note(leaderboards['inputs'])}\
+${lb.overview(leaderboards['overview'], "lb-")}\
+${lb.toc(leaderboards['categories'], "lb-")}\
+${lb.sections(leaderboards['categories'], "lb-", "h3")}\
 </section>

@@ -7,8 +7,7 @@
 ## and its output is reused (pages/rowcache.py) while the row object and the
 ## other arguments are the same; ``n`` only on that already-escaped output.
 <%block name="title">${kind_title} by ${variant_title}</%block>\
-<% root = chrome['root'] %>\
-<link rel="stylesheet" href="${root}static/groups.css">
+<link rel="stylesheet" href="${chrome['root']}static/groups.css">
 <h1>${kind_title} by ${variant_title}</h1>
 <p class="lead">${entries}, sorted by <strong>${variant_title}</strong>, ${"oldest first" if ascending else "highest first"}. Counts, bandwidth and weight cover running relays.</p>
 <nav class="lists" aria-label="Listings">
@@ -17,7 +16,7 @@
 % if k['kind'] == list_kind:
 <strong>${k['title']}</strong>
 % else:
-<a href="${root}lists/${k['kind']}-by-${variant}.html">${k['title']}</a>
+<a href="${chrome['root']}lists/${k['kind']}-by-${variant}.html">${k['title']}</a>
 % endif
 % endfor
 </p>
@@ -26,7 +25,7 @@
 % if v['variant'] == variant:
 <strong>${v['title']}</strong>
 % else:
-<a href="${root}lists/${list_kind}-by-${v['variant']}.html">${v['title']}</a>
+<a href="${chrome['root']}lists/${list_kind}-by-${v['variant']}.html">${v['title']}</a>
 % endif
 % endfor
 </p>
@@ -52,11 +51,11 @@
 <tbody class="ranked">
 % if rowcache.cache_rows(rows):
 % for r, value in rows:
-${rowcache.listing(local.list_row, r, root, show_observed, show_share) | n}<td class="n sorted">${value}</td></tr>
+${rowcache.listing(local.list_row, r, chrome['root'], show_observed, show_share) | n}<td class="n sorted">${value}</td></tr>
 % endfor
 % else:
 % for r, value in rows:
-${local.list_row(r, root, show_observed, show_share)}<td class="n sorted">${value}</td></tr>
+${local.list_row(r, chrome['root'], show_observed, show_share)}<td class="n sorted">${value}</td></tr>
 % endfor
 % endif
 </tbody>

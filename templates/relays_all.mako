@@ -5,7 +5,6 @@
 ## A relay's row is rendered once by relay_row(), which reads only its
 ## arguments, and its output reused (pages/rowcache.py) while its row object
 ## and the link root are the same; ``n`` only on that already-escaped output.
-<% root = chrome['root'] %>\
 <h1>All relays</h1>
 <p class="lead">${count} relays, published ${published}, by consensus weight. Relays not running are greyed out.</p>
 <div class="wide">
@@ -13,7 +12,7 @@
 <thead><tr><th>Nickname</th><th>Fingerprint</th><th>Flags</th><th>CC</th><th>AS</th><th class="n">Observed</th><th class="n">Weight</th><th>Version</th><th>OS</th><th>First seen</th></tr></thead>
 <tbody>
 % for r in relays:
-${rowcache.all_relays(local.relay_row, r, root) | n}\
+${rowcache.all_relays(local.relay_row, r, chrome['root']) | n}\
 % endfor
 </tbody>
 </table>

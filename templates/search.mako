@@ -4,10 +4,9 @@
 ## textContent.  Without JavaScript the browse lists below still lead to
 ## every relay.
 <%block name="title">Search</%block>\
-<% root = chrome['root'] %>\
-<link rel="stylesheet" href="${root}static/groups.css">
+<link rel="stylesheet" href="${chrome['root']}static/groups.css">
 <h1>Search relays</h1>
-<form id="search-form" class="search" action="${root}search.html" method="get" role="search" data-index="${root}${index_path}" data-root="${root}">
+<form id="search-form" class="search" action="${chrome['root']}search.html" method="get" role="search" data-index="${chrome['root']}${index_path}" data-root="${chrome['root']}">
 <label for="q">Nickname, fingerprint, IP address, AROI domain, contact, AS or country</label>
 <input id="q" name="q" type="search" autocomplete="off" spellcheck="false" maxlength="200">
 <button type="submit">Search</button>
@@ -23,10 +22,10 @@ ${index_published}), so it works when the site is served over HTTP
 <h2>Browse</h2>
 <ul class="related">
 % for b in browse:
-<li><a href="${root}${b['href']}">${b['title']}</a></li>
+<li><a href="${chrome['root']}${b['href']}">${b['title']}</a></li>
 % endfor
-<li><a href="${root}relays/top.html">Top relays by consensus weight</a></li>
-<li><a href="${root}relays/all.html">All relays</a></li>
+<li><a href="${chrome['root']}relays/top.html">Top relays by consensus weight</a></li>
+<li><a href="${chrome['root']}relays/all.html">All relays</a></li>
 </ul>
 </section>
-<script src="${root}static/search.js" defer></script>
+<script src="${chrome['root']}static/search.js" defer></script>

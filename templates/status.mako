@@ -48,14 +48,13 @@ next run and process details are shown by <code>alliumctl status</code>.</p>
 
 <section>
 <h2>Renderer</h2>
-<% rd = renderer %>\
 <table class="kv">
-${self.kv("State", rd['state'])}
-${self.kv("Last run", rd['last_render'])}
-${self.kv("Duration", rd['last_duration'])}
-${self.kv("Pages written", rd['pages_written'])}
-${self.kv("Pages unchanged", rd['pages_unchanged'])}
-${self.kv("Pages deleted", rd['pages_deleted'])}
-${self.kv("Last error", rd['last_error'])}
+${self.kv("State", renderer['state'])}
+${self.kv("Last run", renderer['last_render'])}
+${self.kv("Duration", renderer['last_duration'])}
+${self.kv("Pages written", renderer['pages_written'])}
+${self.kv("Pages unchanged", renderer['pages_unchanged'])}
+${self.kv("Pages deleted", renderer['pages_deleted'])}
+${self.kv("Last error", renderer['last_error'])}
 </table>
 </section>
