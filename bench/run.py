@@ -542,13 +542,6 @@ def main(argv: list[str] | None = None) -> int:
                "datasets": {}}
     workdir = Path(tempfile.mkdtemp(prefix="alliumd-bench-"))
     previous_end = None                  # when the last dataset's daemon stopped
-    if args.quiet_start > 0 and not (args.check or args.quick):
-        # Trees deleted just before the benchmark (a test suite's, an earlier benchmark's) free inodes in
-        # the block groups the first site's files go to, which the file-system probe's own new directory
-        # need not touch: on 2026-12-07 the first dataset's median cold run spent 5.9 and 6.7 s in the
-        # kernel against 3.8 and 4.4 s for the second's, which waited (its probe read 62 and 79 µs per file)
-        quiet_after_replacements(time.monotonic(), args.quiet_start,
-                                 "whatever was deleted just before the benchmark (a test suite's trees?)")
     try:
         for variant in (("given", "now") if args.datasets == "both" else (args.datasets,)):
             if variant == "now":
@@ -561,6 +554,14 @@ def main(argv: list[str] | None = None) -> int:
             sub.mkdir()
             if previous_end is not None and not (args.check or args.quick):       # a small site replaces few pages
                 quiet_after_replacements(previous_end)
+            elif args.quiet_start > 0 and not (args.check or args.quick):
+                # Trees deleted just before the benchmark (a test suite's, an earlier benchmark's) free inodes
+                # in the block groups the first site's files go to, which the file-system probe's own new
+                # directory need not touch: on 2026-12-07 the first dataset's median cold run spent 5.9 and
+                # 6.7 s in the kernel against 3.8 and 4.4 s for the second's, which waited (the probe before
+                # them read 62 and 79 µs per file)
+                quiet_after_replacements(time.monotonic(), args.quiet_start,
+                                         "whatever was deleted just before the benchmark (a test suite's trees?)")
             results["datasets"][variant] = {"label": name, **run_dataset(docs, args.runs, sub,
                                                                          settle=not args.check)}
             previous_end = time.monotonic()
