@@ -484,8 +484,8 @@ def interpreter() -> str:
 
     Why: the build moves every figure.  On this kind of machine ``python3`` is a pyenv build (libpython as a
     shared library, no profile-guided optimisation) and ``/usr/bin/python3.11`` Debian's (statically linked,
-    PGO and LTO): a cold build took ~16 % less CPU under Debian's, the CPU probe ~25 % less time.  The
-    service runs the interpreter its venv was made from (README: "As a systemd service").
+    PGO and LTO): a cold build of network-10k took 25.7 s of CPU under Debian's against 33.1 s (README,
+    "Benchmark").  The service runs the interpreter its venv was made from (README: "As a systemd service").
     """
     base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
     try:
