@@ -272,10 +272,13 @@ def tree_cpu(pid: int) -> float:
 
 def quiet_after_replacements(since: float, window_s: float = REPLACED_INODES_S,
                              what: str = "the pages the last dataset's scenarios replaced") -> None:
-    """Wait until ``window_s`` have passed since ``since`` (the last dataset's daemon stopped).  No sync before
-    it: the window is the dirty-block one, and settle_filesystem syncs right after.
+    """Wait until ``window_s`` have passed since ``since`` (the last dataset's daemon stopped; before the first
+    dataset, now: ``what`` was deleted then, say a test suite's trees, which cost the first dataset's median
+    cold run 5.9 and 6.7 s in the kernel against 3.8 and 4.4 s for the second's, while the probe read 62 and
+    79 µs per file).  No sync before it: the window is the dirty-block one, and settle_filesystem syncs right
+    after.
 
-    Its warm scenarios replaced ~10k pages, and each replaced page frees an inode, in the block groups of
+    The last dataset's warm scenarios replaced ~10k pages; each replaced page frees an inode, in the groups of
     the last site, which the next site's directories share but the probe's new directory need not: ext4
     without a journal passes over an inode freed in the last 60 s, or 360 s while its inode table block is
     dirty, which the next build's own new files make it (settle_filesystem).  Without this wait the second
@@ -542,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
                "datasets": {}}
     workdir = Path(tempfile.mkdtemp(prefix="alliumd-bench-"))
     previous_end = None                  # when the last dataset's daemon stopped
+    waits = not (args.check or args.quick)          # a small site replaces few pages; --check times nothing
     try:
         for variant in (("given", "now") if args.datasets == "both" else (args.datasets,)):
             if variant == "now":
@@ -552,14 +556,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label}, {name}:", flush=True)
             sub = workdir / variant
             sub.mkdir()
-            if previous_end is not None and not (args.check or args.quick):       # a small site replaces few pages
+            if waits and previous_end is not None:
                 quiet_after_replacements(previous_end)
-            elif args.quiet_start > 0 and not (args.check or args.quick):
-                # Trees deleted just before the benchmark (a test suite's, an earlier benchmark's) free inodes
-                # in the block groups the first site's files go to, which the file-system probe's own new
-                # directory need not touch: on 2026-12-07 the first dataset's median cold run spent 5.9 and
-                # 6.7 s in the kernel against 3.8 and 4.4 s for the second's, which waited (the probe before
-                # them read 62 and 79 µs per file)
+            elif waits and args.quiet_start > 0:
                 quiet_after_replacements(time.monotonic(), args.quiet_start,
                                          "whatever was deleted just before the benchmark (a test suite's trees?)")
             results["datasets"][variant] = {"label": name, **run_dataset(docs, args.runs, sub,

@@ -133,7 +133,7 @@ def _unlink(context: Context) -> None:
                 if namespace.context is not None:
                     pending.append(namespace.context)
                 namespace = namespace.inherits
-        ctx._data.clear()
+        data.clear()
         ctx.namespaces.clear()
         ctx.caller_stack.clear()
         ctx.caller_stack.nextcaller = None
