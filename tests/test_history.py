@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -174,6 +175,19 @@ def test_bucket_means_skip_nulls_and_null_only_buckets_stay_null():
     assert history.bucket_means([1, None, None, None, 3, 5, 6], 2) == [1, None, 4, 6]
     assert history.bucket_means([2, 4, 6, 8, 10], 2, has_null=False) == [3, 7, 10]
     assert history.bucket_means([1, None], 1) == [1, None]
+
+
+def test_bucket_means_equal_the_mean_of_each_bucket_for_any_bucket_size():
+    rng = random.Random(7)
+    for _ in range(300):
+        k = rng.randint(2, 5)
+        values = [rng.choice([None, 0, 999, rng.randint(0, 999)]) for _ in range(rng.randint(1, 40))]
+        buckets = [[v for v in values[i:i + k] if v is not None] for i in range(0, len(values), k)]
+        expected = [sum(b) / len(b) if b else None for b in buckets]
+        assert history.bucket_means(values, k) == expected
+        if None not in values:
+            got = history.bucket_means(values, k, has_null=False)
+            assert got == expected and [type(m) for m in got] == [float] * len(got)
 
 
 def test_real_nulls_reach_the_series_as_null():
