@@ -425,10 +425,16 @@ def run_dataset(docs: dict[str, tuple[bytes, bytes | None]], runs: int, workdir:
             # the last run's ~600 MB of pages reach the disk now, not while this run is timed: the kernel's
             # writeback threads would compete with it for the two cores (every run starts like the first)
             os.sync()
-            cold.append(cold_run(rundir, config))
-            print(f"  cold run {run + 1}: {cold[-1]['wall_s']:.2f} s", flush=True)
+            # the host's speed right before each run: it drifts within minutes on a shared host (two datasets
+            # measured 10 minutes apart at one probe's speed differed by 5 s of CPU in the same code)
+            probe = cpu_probe()
+            cold.append({**cold_run(rundir, config), "cpu_probe_s": probe})
+            print(f"  cold run {run + 1}: {cold[-1]['wall_s']:.2f} s, {cold[-1]['cpu_s']:.1f} s CPU "
+                  f"(CPU probe before it: {probe:.3f} s)", flush=True)
         results["cold"] = median_of(cold)
         results["cold_runs_wall_s"] = [round(c["wall_s"], 2) for c in cold]
+        results["cold_runs_cpu_s"] = [round(c["cpu_s"], 1) for c in cold]
+        results["cold_runs_probe_s"] = [round(c["cpu_probe_s"], 3) for c in cold]
         results["cold_log"] = cold[-1]["log"]
         if cold[0]["files"] != cold[0]["pages_written"] or cold[0]["pages_written"] == 0:
             results["cold"]["violations"].append(
@@ -599,7 +605,8 @@ def print_report(r: dict) -> list[str]:
         print(f"inputs (MB): {d['inputs_mb']}; file system probe before the cold runs: "
               f"{d.get('fs_probe_us', '?')} µs per new file (after {d.get('fs_settle_s', '?')} s); "
               f"CPU probe (5M-step Python loop): {d.get('cpu_probe_s', '?')} s; "
-              f"cold runs: {d.get('cold_runs_wall_s', '?')} s")
+              f"cold runs: {d.get('cold_runs_wall_s', '?')} s, {d.get('cold_runs_cpu_s', '?')} s CPU, "
+              f"CPU probe before each: {d.get('cold_runs_probe_s', '?')} s")
         print(f"{'scenario':<18}{'wall s':>8}{'':>5}{'cpu s':>7}{'':>5}{'user/sys':>10}{'peak RSS MB':>12}{'':>5}"
               f"{'pages written':>14}")
         for name in ("cold", *WARM):
