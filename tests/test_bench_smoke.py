@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -56,3 +57,22 @@ def test_soak_reports_each_batch_of_a_small_network(tmp_path):
     assert written["start-up"] == 0 and all(written[k] > 0 for k in written if k != "start-up")
     assert written["1 next hour"] < 3 * written["1 churn"]               # the hour itself is on no page's key
     assert all("objects" in line and "MB" in line for line in lines.values())
+
+
+def test_summaries_bench_times_both_history_fetchers_and_names_their_summary(tmp_path):
+    """bench.summaries on a generated 200-relay network: a line per history document with its relays, the
+    fastest round's CPU and the SHA-256 of the summary the fetcher would publish (the same in every round)."""
+    from alliumd.fetchers import onionoo_uptime
+    from bench import synth
+    data = tmp_path / "data"
+    data.mkdir()
+    for kind, raw in synth.network(200).items():
+        (data / f"{kind}.json").write_bytes(raw)
+    result = subprocess.run([sys.executable, "-m", "bench.summaries", "--data", str(data), "--rounds", "2"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if "summary sha256" in line}
+    assert set(lines) == {"uptime", "bandwidth"}
+    assert all(words[3] == "200" and float(words[5]) > 0 for words in lines.values())
+    expected = hashlib.sha256(onionoo_uptime.validate(data / "uptime.json").summary).hexdigest()
+    assert lines["uptime"][-1] == expected[:16]
