@@ -29,21 +29,26 @@ VALIDATORS = {"uptime": onionoo_uptime.validate, "bandwidth": onionoo_bandwidth.
 
 
 def time_validation(validate, path: Path, rounds: int) -> tuple[float, str, int]:
-    """(the fastest round's CPU seconds, the summary's SHA-256, its relays) of ``validate(path)``."""
-    best, digest, items = float("inf"), "", 0
+    """(the fastest round's CPU seconds, the summary's SHA-256, its relays) of ``validate(path)``; a summary
+    that differs between rounds (a summariser depending on anything but the document) is an error."""
+    best, digests, items = float("inf"), set(), 0
     for _ in range(rounds):
         LineMemo.forget_all()                    # a cold fetcher: no previous document's lines to reuse
         gc.collect()
         started = time.process_time()
         info = validate(path)
         best = min(best, time.process_time() - started)
-        digest, items = hashlib.sha256(info.summary).hexdigest(), info.items
-    return best, digest, items
+        digests.add(hashlib.sha256(info.summary).hexdigest())
+        items = info.items
+    if len(digests) != 1:
+        raise SystemExit(f"{path.name}: the summary differed between rounds ({len(digests)} SHA-256s)")
+    return best, digests.pop(), items
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.summaries", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, required=True, help="directory with uptime/bandwidth .json(.gz)")
+    ap.add_argument("--data", type=Path, required=True,
+                    help="the benchmark's data directory: details, uptime, bandwidth .json(.gz)")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args(argv)
     docs = load_data(args.data)
