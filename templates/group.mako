@@ -62,26 +62,28 @@ ${related_section()}
 ${events_section(context['events'])}
 % endif
 
+${relays_section(chrome['root'], history is not None, history is not None and kind in ('contact', 'family'))}\
+<%def name="relays_section(root, show_uptime, show_data)">\
 <section>
 <h2>Relays</h2>
 <div class="wide">
 <table class="list">
 <thead><tr><th>Nickname</th><th>Flags</th><th>CC</th><th>AS</th><th class="n">Observed</th><th class="n">Weight</th>\
-% if (history is not None):
+% if show_uptime:
 <th class="n">Uptime 6M</th>\
 % endif
-% if (history is not None and kind in ('contact', 'family')):
+% if show_data:
 <th class="n">Total data</th>\
 % endif
 </tr></thead>
 <tbody>
 % if rowcache.cache_rows(relays):
 % for r in relays:
-${rowcache.group(local.relay_row, r, chrome['root'], (history is not None), (history is not None and kind in ('contact', 'family'))) | n}\
+${rowcache.group(local.relay_row, r, root, show_uptime, show_data) | n}\
 % endfor
 % else:
 % for r in relays:
-${local.relay_row(r, chrome['root'], (history is not None), (history is not None and kind in ('contact', 'family')))}\
+${local.relay_row(r, root, show_uptime, show_data)}\
 % endfor
 % endif
 </tbody>
@@ -89,6 +91,7 @@ ${local.relay_row(r, chrome['root'], (history is not None), (history is not None
 </div>
 <p class="note">Ordered by consensus weight. Relays that are not running are greyed out.</p>
 </section>
+</%def>\
 <%def name="relay_row(r, root, show_uptime, show_data)">\
 % if r['running']:
 <tr>\
