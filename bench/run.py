@@ -7,8 +7,9 @@
 
 Each dataset is measured twice: as given, and with every timestamp moved so that
 it was published this hour (bench/shift.py), because months-old data and fresh
-data must cost the same.  The documents are served from a loopback HTTP server
-(tests/loopback.py) and ``alliumd`` runs as it does in production: ``--once`` for
+data must cost the same; their cold runs alternate (given, shifted, given, …) so
+that both see the host at the same speed, then each dataset's warm scenarios
+run.  The documents are served from a loopback HTTP server (tests/loopback.py) and ``alliumd`` runs as it does in production: ``--once`` for
 the cold build, then a daemon for the warm scenarios, driven through the control
 socket (what ``alliumctl refresh`` sends).  Peak RSS is the whole process tree
 (supervisor, fetchers, renderer, render workers), sampled with psutil every
@@ -31,6 +32,7 @@ targets, never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import itertools
 import json
@@ -272,18 +274,19 @@ def tree_cpu(pid: int) -> float:
 
 def quiet_after_replacements(since: float, window_s: float = REPLACED_INODES_S,
                              what: str = "the pages the last dataset's scenarios replaced") -> None:
-    """Wait until ``window_s`` have passed since ``since`` (the last dataset's daemon stopped; before the first
-    dataset, now: ``what`` was deleted then, say a test suite's trees, which cost the first dataset's median
-    cold run 5.9 and 6.7 s in the kernel against 3.8 and 4.4 s for the second's, while the probe read 62 and
-    79 µs per file).  No sync before it: the window is the dirty-block one, and settle_filesystem syncs right
-    after.
+    """Wait until ``window_s`` have passed since ``since``: before the cold runs, now (``what`` was deleted
+    then, say a test suite's trees, which cost the first dataset's median cold run 5.9 and 6.7 s in the
+    kernel against 3.8 and 4.4 s for the second's, while the probe read 62 and 79 µs per file); before the
+    second dataset's warm scenarios, when the first one's daemon stopped.  No sync before it: the window is
+    the dirty-block one, and settle_filesystem syncs right after.
 
-    The last dataset's warm scenarios replaced ~10k pages; each replaced page frees an inode, in the groups of
-    the last site, which the next site's directories share but the probe's new directory need not: ext4
-    without a journal passes over an inode freed in the last 60 s, or 360 s while its inode table block is
-    dirty, which the next build's own new files make it (settle_filesystem).  Without this wait the second
-    dataset's three cold runs took 25.8, 23.0 and 19.7 s (8.6 s in the kernel in the median run against
-    5.3 s in the first dataset's), though the probe read 105 µs per file."""
+    A dataset's warm scenarios replace ~10k pages; each replaced page frees an inode, in block groups that
+    the other site's directories share: ext4 without a journal passes over an inode freed in the last 60 s,
+    or 360 s while its inode table block is dirty, before it takes one (settle_filesystem).  When the cold
+    runs of the second dataset came after the first one's warm scenarios, without this wait they took 25.8,
+    23.0 and 19.7 s (8.6 s in the kernel in the median run against 5.3 s in the first dataset's), though the
+    probe read 105 µs per file.  The cold runs now come first; the wait is kept before the second dataset's
+    warm scenarios, whose replaced pages would pass over the first one's freed inodes alike."""
     wait = window_s - (time.monotonic() - since)
     if wait > 0:
         print(f"  waiting {wait:.0f} s: {what} freed inodes that ext4 passes over for up to 360 s", flush=True)
@@ -398,59 +401,64 @@ def median_of(runs: list[dict]) -> dict:
 
 # -- one dataset -------------------------------------------------------------------------------------
 
-def run_dataset(docs: dict[str, tuple[bytes, bytes | None]], runs: int, workdir: Path, *,
-                settle: bool = True) -> dict:
-    """Cold runs, then the warm scenarios on one daemon, for one version of the documents.
+def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: bool = True) -> None:
+    """The cold runs of every dataset, interleaved (given 1, now 1, given 2, …), into each dataset's results.
 
-    ``settle=False`` (``--check``, which asserts what the scenarios write, not how fast) probes the file
-    system once, with 300 files, instead of waiting up to six minutes for it to be fast again: in the test
-    suite, right after other tests deleted their trees, that wait was most of the suite's time.
+    Why interleaved: the host's speed drifts within minutes (the CPU probe read 0.11 to 0.21 s between runs a
+    minute apart), and one dataset measured ten minutes after the other met the CPU target on one and missed
+    it by 6 s on the other in the same code.  Side by side, the datasets' cold runs see the same host, so
+    their difference is the data's (the question of issue 10: does months-old data cost more?).
+
+    Each cold run gets fresh directories, and the trees of earlier runs are deleted only after the last
+    scenario: on ext4 without a journal (this host), creating files within minutes of a mass deletion
+    costs a scan of the deleted inodes per file (settle_filesystem), which would time the kernel's inode
+    allocator instead of alliumd.  ``settle=False`` (``--check``, which asserts what the scenarios write,
+    not how fast) probes the file system once, with 300 files, instead of waiting up to six minutes for it
+    to be fast again: in the test suite, right after other tests deleted their trees, that wait was most
+    of the suite's time.
     """
-    results: dict = {"inputs_mb": {k: round(len(v[0]) / 1e6, 1) for k, v in docs.items()}}
-    with LoopbackAPI() as api:
-        for kind, (raw, packed) in docs.items():
-            serve(api, kind, raw, packed)
-        # Each cold run gets fresh directories, and the trees of earlier runs are deleted only after
-        # the last scenario: on ext4 without a journal (this host), creating files within minutes of
-        # a mass deletion costs a scan of the deleted inodes per file (settle_filesystem), which would
-        # time the kernel's inode allocator instead of alliumd.
-        probe_us, waited = settle_filesystem(workdir) if settle else settle_filesystem(workdir, 0.0, files=300)
-        results["fs_probe_us"], results["fs_settle_s"] = round(probe_us), round(waited, 1)
-        cold = []
-        for run in range(runs):
-            rundir = workdir / f"run{run}"
+    probe_us, waited = settle_filesystem(workdir) if settle else settle_filesystem(workdir, 0.0, files=300)
+    cold: dict[str, list[dict]] = {variant: [] for variant in datasets}
+    for run in range(runs):
+        for variant, ds in datasets.items():
+            rundir = ds["dir"] / f"run{run}"
             rundir.mkdir()
-            config = write_config(rundir, api, list(docs))
+            ds["config"] = write_config(rundir, ds["api"], list(ds["docs"]))
             # the last run's ~600 MB of pages reach the disk now, not while this run is timed: the kernel's
             # writeback threads would compete with it for the two cores (every run starts like the first)
             os.sync()
-            # the host's speed right before each run: it drifts within minutes on a shared host (two datasets
-            # measured 10 minutes apart at one probe's speed differed by 5 s of CPU in the same code)
-            probe = cpu_probe()
-            cold.append({**cold_run(rundir, config), "cpu_probe_s": probe})
-            print(f"  cold run {run + 1}: {cold[-1]['wall_s']:.2f} s, {cold[-1]['cpu_s']:.1f} s CPU "
+            probe = cpu_probe()           # the host's speed right before each run
+            cold[variant].append({**cold_run(rundir, ds["config"]), "cpu_probe_s": probe})
+            c = cold[variant][-1]
+            print(f"  cold run {run + 1}, {variant}: {c['wall_s']:.2f} s, {c['cpu_s']:.1f} s CPU "
                   f"(CPU probe before it: {probe:.3f} s)", flush=True)
-        results["cold"] = median_of(cold)
-        results["cold_runs_wall_s"] = [round(c["wall_s"], 2) for c in cold]
-        results["cold_runs_cpu_s"] = [round(c["cpu_s"], 1) for c in cold]
-        results["cold_runs_probe_s"] = [round(c["cpu_probe_s"], 3) for c in cold]
+    for variant, runs_ in cold.items():
+        results = datasets[variant]["results"]
+        results["fs_probe_us"], results["fs_settle_s"] = round(probe_us), round(waited, 1)
+        results["cold"] = median_of(runs_)
+        results["cold_runs_wall_s"] = [round(c["wall_s"], 2) for c in runs_]
+        results["cold_runs_cpu_s"] = [round(c["cpu_s"], 1) for c in runs_]
+        results["cold_runs_probe_s"] = [round(c["cpu_probe_s"], 3) for c in runs_]
         results["cpu_probe_s"] = results["cold_runs_probe_s"][0]          # the dataset's: before its first run
-        results["cold_log"] = cold[-1]["log"]
-        if cold[0]["files"] != cold[0]["pages_written"] or cold[0]["pages_written"] == 0:
+        results["cold_log"] = runs_[-1]["log"]
+        if runs_[0]["files"] != runs_[0]["pages_written"] or runs_[0]["pages_written"] == 0:
             results["cold"]["violations"].append(
-                f"cold build wrote {cold[0]['pages_written']} pages but the site has {cold[0]['files']} files")
-        daemon = Daemon(config)
-        try:
-            daemon.wait_ready(timeout=600)
-            # a warm daemon: its renderer has finished its startup batch (which builds every model)
-            wait_for(lambda: (r := daemon.status()["renderer"])["last_render"] and r["state"] == "idle"
-                     and not r.get("queue"), 600, interval=0.1, what="the renderer's startup batch")
-            os.sync()                    # the cold runs' pages: written back before, not during, the scenarios
-            results.update(warm_scenarios(daemon, api, docs, runs))
-        finally:
-            daemon.stop()
-            daemon.kill_leftovers()
-    return results
+                f"cold build wrote {runs_[0]['pages_written']} pages but the site has {runs_[0]['files']} files")
+
+
+def warm_phase(ds: dict, runs: int) -> None:
+    """The warm scenarios of one dataset, on a daemon started on its last cold run's directories."""
+    daemon = Daemon(ds["config"])
+    try:
+        daemon.wait_ready(timeout=600)
+        # a warm daemon: its renderer has finished its startup batch (which builds every model)
+        wait_for(lambda: (r := daemon.status()["renderer"])["last_render"] and r["state"] == "idle"
+                 and not r.get("queue"), 600, interval=0.1, what="the renderer's startup batch")
+        os.sync()                    # the cold runs' pages: written back before, not during, the scenarios
+        ds["results"].update(warm_scenarios(daemon, ds["api"], ds["docs"], runs))
+    finally:
+        daemon.stop()
+        daemon.kill_leftovers()
 
 
 def warm_scenarios(daemon: Daemon, api: LoopbackAPI, docs: dict, runs: int) -> dict:
@@ -550,26 +558,40 @@ def main(argv: list[str] | None = None) -> int:
                "bytecode": "not compiled (--no-compile)" if args.no_compile else compile_bytecode(),
                "datasets": {}}
     workdir = Path(tempfile.mkdtemp(prefix="alliumd-bench-"))
-    previous_end = None                  # when the last dataset's daemon stopped
     waits = not (args.check or args.quick)          # a small site replaces few pages; --check times nothing
     try:
-        for variant in (("given", "now") if args.datasets == "both" else (args.datasets,)):
-            if variant == "now":
-                docs, hours = shifted_to_now(given, lead=args.runs)
-                name = f"shifted to {args.runs} h before the current hour (+{hours} h)"
-            else:
-                docs, name = given, f"as given (published {shift.published(given['details'][0]):%Y-%m-%d %H:%M})"
-            print(f"{label}, {name}:", flush=True)
-            sub = workdir / variant
-            sub.mkdir()
-            if waits and previous_end is not None:
-                quiet_after_replacements(previous_end)
-            elif waits and args.quiet_start > 0:
+        with contextlib.ExitStack() as stack:
+            datasets: dict[str, dict] = {}
+            for variant in (("given", "now") if args.datasets == "both" else (args.datasets,)):
+                if variant == "now":
+                    docs, hours = shifted_to_now(given, lead=args.runs)
+                    name = f"shifted to {args.runs} h before the current hour (+{hours} h)"
+                else:
+                    docs = given
+                    name = f"as given (published {shift.published(given['details'][0]):%Y-%m-%d %H:%M})"
+                api = stack.enter_context(LoopbackAPI())
+                for kind, (raw, packed) in docs.items():
+                    serve(api, kind, raw, packed)
+                sub = workdir / variant
+                sub.mkdir()
+                datasets[variant] = {"docs": docs, "api": api, "dir": sub,
+                                     "results": {"inputs_mb": {k: round(len(v[0]) / 1e6, 1) for k, v in docs.items()}}}
+                results["datasets"][variant] = {"label": name, **datasets[variant]["results"]}
+            if waits and args.quiet_start > 0:
                 quiet_after_replacements(time.monotonic(), args.quiet_start,
                                          "whatever was deleted just before the benchmark (a test suite's trees?)")
-            results["datasets"][variant] = {"label": name, **run_dataset(docs, args.runs, sub,
-                                                                         settle=not args.check)}
-            previous_end = time.monotonic()
+            print(f"{label}: cold runs of " + " and ".join(results["datasets"][v]["label"] for v in datasets)
+                  + ", side by side:", flush=True)
+            cold_phase(datasets, args.runs, workdir, settle=not args.check)
+            previous_end = None          # when the last dataset's daemon stopped
+            for variant, ds in datasets.items():
+                print(f"{label}, {results['datasets'][variant]['label']}, warm scenarios:", flush=True)
+                if waits and previous_end is not None:
+                    quiet_after_replacements(previous_end)
+                warm_phase(ds, args.runs)
+                previous_end = time.monotonic()
+            for variant, ds in datasets.items():
+                results["datasets"][variant].update(ds["results"])
     finally:
         if args.keep:
             print(f"work directory kept: {workdir}")
