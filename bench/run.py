@@ -36,6 +36,7 @@ import contextlib
 import gzip
 import itertools
 import json
+import operator
 import os
 import platform
 import resource
@@ -226,6 +227,30 @@ def cpu_probe(rounds: int = 3) -> float:
         total = 0
         for i in range(5_000_000):
             total += i
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+MEMORY_PROBE_OBJECTS = 1 << 22       # 4M int objects, ~150 MB with their list: far beyond any cache
+MEMORY_PROBE_READS = 1 << 20
+
+
+def memory_probe(rounds: int = 3) -> float:
+    """Seconds to read 1M objects of a 150 MB list in a scattered order (median of ``rounds``).
+
+    Why a second probe: the CPU probe's loop runs from the first-level cache, and a cold build of
+    network-10k took 23.1 s of CPU at a CPU probe of 0.112 s and 29.4 s at 0.114 s (bench-20261207-203727.json,
+    its kernel time 5.8 s against 3.6 s): what slows down on a slow stretch of this shared host is memory
+    (the renderer's ~400 MB of models, the kernel's inode tables), which this probe reads and that one
+    does not.  The reads go through ``operator.itemgetter`` in C, so Python's own speed counts for little.
+    """
+    data = list(range(MEMORY_PROBE_OBJECTS))             # objects laid out in order of creation
+    order = [(i * 2_654_435_761) % MEMORY_PROBE_OBJECTS for i in range(MEMORY_PROBE_READS)]   # scattered
+    gather = operator.itemgetter(*order)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        gather(data)                                    # a tuple of 1M references: a cache miss each
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -427,11 +452,13 @@ def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: b
             # the last run's ~600 MB of pages reach the disk now, not while this run is timed: the kernel's
             # writeback threads would compete with it for the two cores (every run starts like the first)
             os.sync()
-            probe = cpu_probe()           # the host's speed right before each run
-            cold[variant].append({**cold_run(rundir, ds["config"]), "cpu_probe_s": probe})
+            probe, memory = cpu_probe(), memory_probe()          # the host's speed right before each run
+            cold[variant].append({**cold_run(rundir, ds["config"]), "cpu_probe_s": probe,
+                                  "memory_probe_s": memory})
             c = cold[variant][-1]
             print(f"  cold run {run + 1}, {variant}: {c['wall_s']:.2f} s, {c['cpu_s']:.1f} s CPU "
-                  f"(CPU probe before it: {probe:.3f} s)", flush=True)
+                  f"({c['user_s']:.1f} user, {c['sys_s']:.1f} sys; probes before it: CPU {probe:.3f} s, "
+                  f"memory {memory:.3f} s)", flush=True)
     for variant, runs_ in cold.items():
         results = datasets[variant]["results"]
         results["fs_probe_us"], results["fs_settle_s"] = round(probe_us), round(waited, 1)
@@ -439,6 +466,8 @@ def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: b
         results["cold_runs_wall_s"] = [round(c["wall_s"], 2) for c in runs_]
         results["cold_runs_cpu_s"] = [round(c["cpu_s"], 1) for c in runs_]
         results["cold_runs_probe_s"] = [round(c["cpu_probe_s"], 3) for c in runs_]
+        results["cold_runs_memory_probe_s"] = [round(c["memory_probe_s"], 3) for c in runs_]
+        results["cold_runs_sys_s"] = [round(c["sys_s"], 1) for c in runs_]
         results["cpu_probe_s"] = results["cold_runs_probe_s"][0]          # the dataset's: before its first run
         results["cold_log"] = runs_[-1]["log"]
         if runs_[0]["files"] != runs_[0]["pages_written"] or runs_[0]["pages_written"] == 0:
@@ -628,7 +657,9 @@ def print_report(r: dict) -> list[str]:
               f"{d.get('fs_probe_us', '?')} µs per new file (after {d.get('fs_settle_s', '?')} s); "
               f"CPU probe (5M-step Python loop): {d.get('cpu_probe_s', '?')} s; "
               f"cold runs: {d.get('cold_runs_wall_s', '?')} s, {d.get('cold_runs_cpu_s', '?')} s CPU, "
-              f"CPU probe before each: {d.get('cold_runs_probe_s', '?')} s")
+              f"of which sys {d.get('cold_runs_sys_s', '?')} s; CPU probe before each: "
+              f"{d.get('cold_runs_probe_s', '?')} s, memory probe (1M scattered reads of a 150 MB list) before "
+              f"each: {d.get('cold_runs_memory_probe_s', '?')} s")
         print(f"{'scenario':<18}{'wall s':>8}{'':>5}{'cpu s':>7}{'':>5}{'user/sys':>10}{'peak RSS MB':>12}{'':>5}"
               f"{'pages written':>14}")
         for name in ("cold", *WARM):
