@@ -9,8 +9,8 @@ Each dataset is measured twice: as given, and with every timestamp moved so that
 it was published this hour (bench/shift.py), because months-old data and fresh
 data must cost the same; their cold runs alternate (given, shifted, given, …) so
 that both see the host at the same speed, then each dataset's warm scenarios
-run.  The documents are served from a loopback HTTP server (tests/loopback.py) and ``alliumd`` runs as it does in production: ``--once`` for
-the cold build, then a daemon for the warm scenarios, driven through the control
+run.  The documents are served from a loopback HTTP server (tests/loopback.py)
+and ``alliumd`` runs as it does in production: ``--once`` for the cold build, then a daemon for the warm scenarios, driven through the control
 socket (what ``alliumctl refresh`` sends).  Peak RSS is the whole process tree
 (supervisor, fetchers, renderer, render workers), sampled with psutil every
 50 ms; CPU time comes from the kernel's rusage of reaped children (cold) and
@@ -240,9 +240,11 @@ def memory_probe(rounds: int = 3) -> float:
 
     Why a second probe: the CPU probe's loop runs from the first-level cache, and a cold build of
     network-10k took 23.1 s of CPU at a CPU probe of 0.112 s and 29.4 s at 0.114 s (bench-20261207-203727.json,
-    its kernel time 5.8 s against 3.6 s): what slows down on a slow stretch of this shared host is memory
-    (the renderer's ~400 MB of models, the kernel's inode tables), which this probe reads and that one
-    does not.  The reads go through ``operator.itemgetter`` in C, so Python's own speed counts for little.
+    its kernel time 5.8 s against 3.6 s), so the host's memory (the renderer's ~400 MB of models, the
+    kernel's inode tables) was the suspect.  This probe reads memory the way the models are read: through
+    ``operator.itemgetter`` in C, so Python's own speed counts for little.  It did not see the slow runs
+    either (0.068-0.085 s before runs of 23.7 to 32.1 s of CPU, README "Benchmark"): the slow runs' excess
+    is mostly kernel time, which neither probe predicts; the report keeps both, so a reader can tell.
     """
     data = list(range(MEMORY_PROBE_OBJECTS))             # objects laid out in order of creation
     order = [(i * 2_654_435_761) % MEMORY_PROBE_OBJECTS for i in range(MEMORY_PROBE_READS)]   # scattered
@@ -424,7 +426,7 @@ def median_of(runs: list[dict]) -> dict:
     return medians
 
 
-# -- one dataset -------------------------------------------------------------------------------------
+# -- the cold runs of every dataset, then each one's warm scenarios -------------------------------
 
 def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: bool = True) -> None:
     """The cold runs of every dataset, interleaved (given 1, now 1, given 2, …), into each dataset's results.
@@ -459,20 +461,21 @@ def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: b
             print(f"  cold run {run + 1}, {variant}: {c['wall_s']:.2f} s, {c['cpu_s']:.1f} s CPU "
                   f"({c['user_s']:.1f} user, {c['sys_s']:.1f} sys; probes before it: CPU {probe:.3f} s, "
                   f"memory {memory:.3f} s)", flush=True)
-    for variant, runs_ in cold.items():
+    for variant, measured in cold.items():
         results = datasets[variant]["results"]
         results["fs_probe_us"], results["fs_settle_s"] = round(probe_us), round(waited, 1)
-        results["cold"] = median_of(runs_)
-        results["cold_runs_wall_s"] = [round(c["wall_s"], 2) for c in runs_]
-        results["cold_runs_cpu_s"] = [round(c["cpu_s"], 1) for c in runs_]
-        results["cold_runs_probe_s"] = [round(c["cpu_probe_s"], 3) for c in runs_]
-        results["cold_runs_memory_probe_s"] = [round(c["memory_probe_s"], 3) for c in runs_]
-        results["cold_runs_sys_s"] = [round(c["sys_s"], 1) for c in runs_]
+        results["cold"] = median_of(measured)
+        results["cold_runs_wall_s"] = [round(c["wall_s"], 2) for c in measured]
+        results["cold_runs_cpu_s"] = [round(c["cpu_s"], 1) for c in measured]
+        results["cold_runs_probe_s"] = [round(c["cpu_probe_s"], 3) for c in measured]
+        results["cold_runs_memory_probe_s"] = [round(c["memory_probe_s"], 3) for c in measured]
+        results["cold_runs_sys_s"] = [round(c["sys_s"], 1) for c in measured]
         results["cpu_probe_s"] = results["cold_runs_probe_s"][0]          # the dataset's: before its first run
-        results["cold_log"] = runs_[-1]["log"]
-        if runs_[0]["files"] != runs_[0]["pages_written"] or runs_[0]["pages_written"] == 0:
+        results["cold_log"] = measured[-1]["log"]
+        first = measured[0]
+        if first["files"] != first["pages_written"] or first["pages_written"] == 0:
             results["cold"]["violations"].append(
-                f"cold build wrote {runs_[0]['pages_written']} pages but the site has {runs_[0]['files']} files")
+                f"cold build wrote {first['pages_written']} pages but the site has {first['files']} files")
 
 
 def warm_phase(ds: dict, runs: int) -> None:
@@ -603,24 +606,23 @@ def main(argv: list[str] | None = None) -> int:
                     serve(api, kind, raw, packed)
                 sub = workdir / variant
                 sub.mkdir()
-                datasets[variant] = {"docs": docs, "api": api, "dir": sub,
+                datasets[variant] = {"docs": docs, "api": api, "dir": sub, "label": name,
                                      "results": {"inputs_mb": {k: round(len(v[0]) / 1e6, 1) for k, v in docs.items()}}}
-                results["datasets"][variant] = {"label": name, **datasets[variant]["results"]}
             if waits and args.quiet_start > 0:
                 quiet_after_replacements(time.monotonic(), args.quiet_start,
                                          "whatever was deleted just before the benchmark (a test suite's trees?)")
-            print(f"{label}: cold runs of " + " and ".join(results["datasets"][v]["label"] for v in datasets)
+            print(f"{label}: cold runs of " + " and ".join(ds["label"] for ds in datasets.values())
                   + ", side by side:", flush=True)
             cold_phase(datasets, args.runs, workdir, settle=not args.check)
             previous_end = None          # when the last dataset's daemon stopped
             for variant, ds in datasets.items():
-                print(f"{label}, {results['datasets'][variant]['label']}, warm scenarios:", flush=True)
+                print(f"{label}, {ds['label']}, warm scenarios:", flush=True)
                 if waits and previous_end is not None:
                     quiet_after_replacements(previous_end)
                 warm_phase(ds, args.runs)
                 previous_end = time.monotonic()
             for variant, ds in datasets.items():
-                results["datasets"][variant].update(ds["results"])
+                results["datasets"][variant] = {"label": ds["label"], **ds["results"]}
     finally:
         if args.keep:
             print(f"work directory kept: {workdir}")
