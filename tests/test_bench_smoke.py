@@ -26,8 +26,9 @@ def test_bench_quick_check_runs_every_scenario_on_both_datasets(tmp_path):
         runs = len(dataset["cold_runs_wall_s"])                                 # …and before each cold run,
         assert len(dataset["cold_runs_probe_s"]) == runs and all(0 < p < 60 for p in dataset["cold_runs_probe_s"])
         assert len(dataset["cold_runs_cpu_s"]) == runs and all(c > 0 for c in dataset["cold_runs_cpu_s"])
-        assert len(dataset["cold_runs_memory_probe_s"]) == runs and all(0 < p < 60 for p in dataset["cold_runs_memory_probe_s"])
-        assert len(dataset["cold_runs_sys_s"]) == runs and all(0 <= t <= c for t, c in zip(dataset["cold_runs_sys_s"], dataset["cold_runs_cpu_s"]))
+        memory, system = dataset["cold_runs_memory_probe_s"], dataset["cold_runs_sys_s"]
+        assert len(memory) == runs and all(0 < p < 60 for p in memory)
+        assert len(system) == runs and all(0 <= t <= c for t, c in zip(system, dataset["cold_runs_cpu_s"]))
         assert dataset["cold"]["pages_written"] > 100 and dataset["cold"]["files"] == dataset["cold"]["pages_written"]
         assert dataset["uptime_change"]["pages_written"] > 0
         assert set(dataset["uptime_change"]["written_by_kind"]) <= {
