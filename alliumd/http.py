@@ -28,6 +28,7 @@ import random
 import signal
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +40,7 @@ if TYPE_CHECKING:                       # pragma: no cover
     import requests
 
 CHUNK = 64 * 1024
+GZIP_LEVEL = 1          # an identity body stored gzipped: fast, and JSON shrinks ~10× even so
 
 
 class AttemptTimeout(Exception):
@@ -129,9 +131,10 @@ def _check_status(r: requests.Response, max_bytes: int) -> None:
 
 
 def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, prefix: str,
-             timeout: float, max_bytes: int) -> FetchResult:
+             timeout: float, max_bytes: int, keep_gzip: bool = False) -> FetchResult:
     """One attempt under one total deadline; the temp file is removed on any failure,
-    including an alarm that fires after the last byte."""
+    including an alarm that fires after the last byte.  ``keep_gzip``: store the body gzipped
+    (fetchers/stored.py), as sent when the server compressed it."""
     tmp = None
     try:
         with deadline(timeout):
@@ -144,8 +147,9 @@ def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, 
                 digest = hashlib.sha256()
                 size = 0
                 fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=prefix + ".", suffix=".part")
+                chunks = _stored_chunks(r) if keep_gzip else r.iter_content(CHUNK)
                 with os.fdopen(fd, "wb") as f:
-                    for chunk in r.iter_content(CHUNK):
+                    for chunk in chunks:
                         size += len(chunk)
                         if size > max_bytes:
                             raise FetchError(f"body exceeds max_bytes {max_bytes}", status=200,
@@ -161,12 +165,38 @@ def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, 
         raise
 
 
+def _stored_chunks(r: requests.Response):
+    """The body as it is to be stored gzipped: the bytes on the wire when they are gzip (inflated only
+    when read, with the size cap there), else the decoded body compressed here.  requests' own error
+    mapping (iter_content's) is kept for the raw stream."""
+    import requests
+    from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+    if r.headers.get("Content-Encoding", "").strip().lower() not in ("gzip", "x-gzip"):
+        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        for chunk in r.iter_content(CHUNK):
+            if out := packer.compress(chunk):
+                yield out
+        yield packer.flush()
+        return
+    try:
+        yield from r.raw.stream(CHUNK, decode_content=False)
+    except ProtocolError as e:
+        raise requests.exceptions.ChunkedEncodingError(e) from None
+    except DecodeError as e:
+        raise requests.exceptions.ContentDecodingError(e) from None
+    except ReadTimeoutError as e:
+        raise requests.exceptions.ConnectionError(e) from None
+    except SSLError as e:
+        raise requests.exceptions.SSLError(e) from None
+
+
 def fetch(session: requests.Session, url: str, *, tmp_dir: Path, prefix: str, timeout: float,
           retries: int, max_bytes: int, etag: str | None = None, last_modified: str | None = None,
-          sleep=time.sleep, rand=random.random) -> FetchResult:
+          sleep=time.sleep, rand=random.random, keep_gzip: bool = False) -> FetchResult:
     """Fetch ``url`` with up to ``1 + retries`` attempts; raise :class:`FetchError` on failure.
 
-    Conditional headers use the server's own validators, never our clock.
+    Conditional headers use the server's own validators, never our clock.  ``max_bytes`` caps the
+    body as stored (``keep_gzip``: compressed; the reader caps it inflated).
     """
     import requests
     headers = {}
@@ -179,7 +209,7 @@ def fetch(session: requests.Session, url: str, *, tmp_dir: Path, prefix: str, ti
     while True:
         attempt += 1
         try:
-            result = _attempt(session, url, headers, tmp_dir, prefix, timeout, max_bytes)
+            result = _attempt(session, url, headers, tmp_dir, prefix, timeout, max_bytes, keep_gzip)
             result.attempts = attempt
             return result
         except FetchError as e:

@@ -29,12 +29,15 @@ class SourceSpec:
     # for details: its hourly publication drives most pages, and a child's fresh import of requests would
     # add ~0.1 s to every one of them (its 22 MB document's heap is released after each poll anyway)
     poll_in_child: bool = True
+    # the document kept gzipped (the history documents: ~15× smaller, inflated only when summarised)
+    stored_gzip: bool = False
 
 
 def _spec(name, label, url, *, enabled=False, interval, timeout, retries=3,
-          max_bytes, max_age, fetcher, summarised=False, poll_in_child=True):
+          max_bytes, max_age, fetcher, summarised=False, poll_in_child=True, stored_gzip=False):
     return SourceSpec(name, label, url, enabled, interval, timeout, retries, max_bytes, max_age, fetcher,
-                      names.document_file(name), names.render_file(name, summarised), poll_in_child)
+                      names.document_file(name, stored_gzip), names.render_file(name, summarised),
+                      poll_in_child, stored_gzip)
 
 
 SOURCES: dict[str, SourceSpec] = {s.name: s for s in (
@@ -45,11 +48,11 @@ SOURCES: dict[str, SourceSpec] = {s.name: s for s in (
     # its 1-month graph has 4-hour points, so polling more often than that shows nothing new
     _spec("onionoo_uptime", "Onionoo uptime", "https://onionoo.torproject.org/uptime",
           interval=4 * 3600, timeout=1200, retries=2, max_bytes=1000 * MB, max_age=12 * 3600,
-          fetcher="onionoo_uptime", summarised=True),
+          fetcher="onionoo_uptime", summarised=True, stored_gzip=True),
     # ~45 MB raw; a relay's bandwidth history changes only with a new descriptor (up to ~18 h)
     _spec("onionoo_bandwidth", "Onionoo bandwidth", "https://onionoo.torproject.org/bandwidth",
           interval=6 * 3600, timeout=600, retries=2, max_bytes=500 * MB, max_age=36 * 3600,
-          fetcher="onionoo_bandwidth", summarised=True),
+          fetcher="onionoo_bandwidth", summarised=True, stored_gzip=True),
     # the index, then only new files (consensus, every authority's vote, the bandwidth files they used);
     # the cached document is a bundle manifest, the summary a per-authority table + vote matrix
     _spec("collector", "CollecTor votes", "https://collector.torproject.org/index/index.json",

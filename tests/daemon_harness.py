@@ -17,6 +17,8 @@ from pathlib import Path
 
 import psutil
 
+from alliumd.sources import SOURCES
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SMALL_DETAILS = FIXTURES / "onionoo_details_small.json"
@@ -113,7 +115,8 @@ class Daemon:
         return self.dir / "www" / rel
 
     def cache(self, name: str = "onionoo_details") -> Path:
-        return self.dir / "cache" / f"{name}.json"
+        """The source's fetched document as stored (gzipped for the history sources)."""
+        return self.dir / "cache" / SOURCES[name].cache_file
 
     def log_text(self) -> str:
         return (self.dir / "daemon.log").read_text(errors="replace")

@@ -12,6 +12,7 @@ from alliumd import atomic, config as configmod
 from alliumd.cache import files as cachefiles, meta as cachemeta, store
 from alliumd.core.timefmt import onionoo_epoch
 from alliumd.fetchers.runtime import Fetcher
+from alliumd.fetchers import stored
 from daemon_harness import write_config
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -31,7 +32,7 @@ def test_fetchers_record_the_data_time_of_what_they_publish(tmp_path, api):
         assert f.fetch_now()
         described = recorded(f.render_path)
         assert described == cachemeta.Described(f.record.data_time, False), name
-        published = json.loads(f.cache_path.read_bytes())["relays_published"]
+        published = json.loads(stored.read_all(f.cache_path))["relays_published"]
         assert described.data_time == onionoo_epoch(published)
 
 

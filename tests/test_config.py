@@ -71,7 +71,7 @@ def test_empty_file_loads_the_defaults(tmp_path):
         assert src.name == name
         values = {f.name: getattr(src, f.name) for f in dataclasses.fields(src) if f.name != "name"}
         assert values == config.source_defaults(name)
-        assert src.cache_file == f"{name}.json"
+        assert src.cache_file == f"{name}.json" + (".gz" if SOURCES[name].stored_gzip else "")
         assert src.label == SOURCES[name].label
     assert [s.name for s in cfg.enabled_sources] == [n for n, spec in SOURCES.items() if spec.enabled]
     assert cfg.source("onionoo_details").enabled is True

@@ -68,12 +68,24 @@ retries = 0
 """ for name, path in (("onionoo_uptime", "/uptime"), ("onionoo_bandwidth", "/bandwidth")))
 
 
+def _rendered_input(d, source: str) -> str | None:
+    """The sha256 of ``source``'s render file as the renderer last rendered it (its manifest)."""
+    try:
+        return json.loads((d.dir / "lib" / "render-manifest.json").read_text())["inputs"][source]["sha256"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def _refresh_and_wait(d, source: str) -> dict:
+    """Refresh ``source`` and wait until its new publication is rendered (the renderer may run a
+    status-only batch between the fetch and the one that renders it: "a new batch" is not enough)."""
     marker = d.render_marker()
     attempt = d.source(source)["last_attempt"]
+    rendered = _rendered_input(d, source)
     assert d.ctl("refresh", source).returncode == 0
     wait_for(lambda: (s := d.source(source))["last_attempt"] != attempt and s["state"] == "idle", 20,
              what=f"{source} fetched")
+    wait_for(lambda: _rendered_input(d, source) != rendered, 30, what=f"{source}'s publication rendered")
     return d.wait_render_after(marker, timeout=30)
 
 
@@ -124,9 +136,9 @@ def test_incremental_updates_touch_only_dependents_and_equal_a_cold_build(api, s
         if values:
             values[-1] = 500 if values[-1] != 500 else 400
     api.set("/uptime", onionoo_bytes(uptime))
-    batch = _refresh_and_wait(d, "onionoo_uptime")
+    _refresh_and_wait(d, "onionoo_uptime")
     changed = _changed(before, _mtimes(www))
-    assert batch["pages_written"] > 0 and any(p.startswith("relay/") for p in changed)
+    assert any(p.startswith("relay/") for p in changed)   # pages rewritten, not just a batch run
     assert not [p for p in changed if p.startswith(UNAFFECTED_BY_UPTIME)], sorted(changed)
 
     # 2. one relay's details

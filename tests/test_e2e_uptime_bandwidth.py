@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alliumd.fetchers import onionoo_bandwidth, onionoo_uptime
+from alliumd.fetchers import onionoo_bandwidth, onionoo_uptime, stored
 
 from daemon_harness import Daemon, onionoo_bytes, wait_for
 
@@ -59,7 +59,7 @@ def test_summaries_published_304_writes_nothing_invalid_keeps_cache(api, start_d
         src = d.source(name)
         assert src["enabled"] and src["source"] == "network" and src["last_error"] is None
         assert src["data_time"].startswith("2026-08-22T11:00:00")
-        assert d.cache(name).read_bytes() == fixture.read_bytes()            # the raw document, as served
+        assert stored.read_all(d.cache(name)) == fixture.read_bytes()     # the raw document as served, gzipped
         assert summary_path(d, name).read_bytes() == module.validate(fixture).summary
 
     # further polls are answered 304: neither the raw cache nor the summary is written
@@ -83,7 +83,7 @@ def test_summaries_published_304_writes_nothing_invalid_keeps_cache(api, start_d
     # (polled every second, a failing source is retried every second too: by the time this test reads the
     # record, a slow host may have seen the second refusal already)
     assert src["source"] == "cache" and src["failures"] >= 1
-    assert d.cache("onionoo_uptime").read_bytes() == DOCS["onionoo_uptime"][1].read_bytes()
+    assert stored.read_all(d.cache("onionoo_uptime")) == DOCS["onionoo_uptime"][1].read_bytes()
     assert summary_path(d, "onionoo_uptime").stat().st_mtime_ns == before[summary_path(d, "onionoo_uptime")]
     other = d.source("onionoo_bandwidth")                # unaffected (it may be in one of its 1 s polls)
     assert other["state"] in ("idle", "fetching") and other["failures"] == 0 and other["last_error"] is None

@@ -18,9 +18,10 @@ CONSENSUS_HEALTH_SUMMARY_FORMAT = 1
 AROI_SUMMARY_FORMAT = 1
 
 
-def document_file(source: str) -> str:
-    """The fetched document as published (the renderer reads it only for unsummarised sources)."""
-    return f"{source}.json"
+def document_file(source: str, gzipped: bool = False) -> str:
+    """The fetched document as published (the renderer reads it only for unsummarised sources);
+    ``gzipped``: a history document, kept compressed (fetchers/stored.py)."""
+    return f"{source}.json.gz" if gzipped else f"{source}.json"
 
 
 def render_file(source: str, summarised: bool) -> str:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import zlib
 from pathlib import Path
 
-from .. import atomic, quarantine
-from ..cache import files as cachefiles, meta as cachemeta, store as cachestore
+from .. import atomic, http, quarantine
+from ..cache import files as cachefiles, meta as cachemeta, names, store as cachestore
 from . import InvalidDocument
 
 log = logging.getLogger("alliumd.fetcher")
@@ -67,6 +68,7 @@ class CacheKeeping:
         atomic.sweep_tmp(self.cfg.daemon.cache_dir, prefix=self.src.cache_file + ".")
         for path in {self.cache_path, self.render_path}:
             quarantine.ensure_not_dir(path)
+        self.adopt_plain_document()
         rec = self.record
         if not self.cache_path.exists():
             rec.etag = rec.last_modified = rec.sha256 = rec.bytes = rec.data_time = None
@@ -84,6 +86,28 @@ class CacheKeeping:
             rec.summary_sha256 = None                  # derived from a document we no longer trust
         self.ensure_summary()
         self.ensure_meta()
+
+    def adopt_plain_document(self) -> None:
+        """A gzip-stored source's document as earlier alliumd versions kept it (plain ``<source>.json``):
+        compressed once into the new name when there is no newer one, then removed.  Its record no
+        longer matches (another size and hash), so it is described again and fetched unconditionally."""
+        if not self.stored_gzip:
+            return
+        plain = self.cache_path.with_name(names.document_file(self.name))
+        if not plain.is_file():
+            return
+        try:
+            if not self.cache_path.exists():
+                with open(plain, "rb") as src, atomic.staged(self.cache_path, tmp_dir=self.tmp_dir) as dst:
+                    packer = zlib.compressobj(http.GZIP_LEVEL, zlib.DEFLATED, 31)
+                    while chunk := src.read(1 << 20):
+                        dst.write(packer.compress(chunk))
+                    dst.write(packer.flush())
+                log.info("source=%s cached document %s kept gzipped as %s", self.name, plain.name,
+                         self.cache_path.name)
+            plain.unlink()
+        except OSError as e:                       # e.g. disk full: the plain one stays, unused
+            log.error("source=%s cannot compress the plain cached document %s: %s", self.name, plain.name, e)
 
     def ensure_meta(self) -> None:
         """The render file's data time, recorded beside it for the renderer (cache.meta): a cache from

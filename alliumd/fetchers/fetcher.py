@@ -10,6 +10,7 @@ state with a reason, and the last good cache stays in place.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
@@ -44,6 +45,7 @@ class Fetcher(CacheKeeping):
         self.module = source_module(name)
         self.cache_path = cfg.daemon.cache_dir / self.src.cache_file
         self.render_path = cfg.daemon.cache_dir / SOURCES[name].render_file
+        self.stored_gzip = SOURCES[name].stored_gzip
         self.summary_format = getattr(self.module, "SUMMARY_FORMAT", None)
         self.tmp_dir = cfg.daemon.cache_dir / atomic.TMP_DIRNAME
         self.clock = clock
@@ -61,6 +63,8 @@ class Fetcher(CacheKeeping):
     def validate(self, path: Path):
         """The source's validation; a document nested too deeply for any parser is just invalid."""
         try:
+            if self.stored_gzip:                    # inflated as read: the size cap applies there
+                return self.module.validate(path, max_bytes=self.src.max_bytes)
             return self.module.validate(path)
         except RecursionError:
             raise InvalidDocument("nested too deeply") from None
@@ -100,7 +104,8 @@ class Fetcher(CacheKeeping):
         conditional = self.cache_matches_record()
         # hook: a source needing several documents per poll (collector) brings its own fetch, same contract
         bundle = getattr(self.module, "fetch_bundle", None)
-        fetch_impl, extra = (bundle, {"cache_path": self.cache_path}) if bundle else (http.fetch, {})
+        fetch_impl, extra = ((bundle, {"cache_path": self.cache_path}) if bundle
+                             else (http.fetch, {"keep_gzip": self.stored_gzip}))
         try:
             quarantine.ensure_dir(self.tmp_dir)            # removed or replaced while we ran
             result = fetch_impl(self.session, self.src.url, tmp_dir=self.tmp_dir, prefix=self.src.cache_file,
@@ -202,7 +207,8 @@ class Fetcher(CacheKeeping):
         sample = resources.files("alliumd.sample") / f"{self.name}.json.gz"
         if not sample.is_file():
             return False
-        with sample.open("rb") as raw, gzip.open(raw) as body:
+        with sample.open("rb") as raw, (contextlib.nullcontext(raw) if self.stored_gzip   # as bundled
+                                        else gzip.open(raw)) as body:
             fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix=self.src.cache_file + ".", suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as f:

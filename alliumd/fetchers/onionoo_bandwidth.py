@@ -18,8 +18,10 @@ SOURCE = "onionoo_bandwidth"
 SUMMARY_FORMAT = names.BANDWIDTH_SUMMARY_FORMAT
 
 
-def validate(path: Path) -> DocInfo:
-    return summarise(path, source=SOURCE, summary_format=SUMMARY_FORMAT, relay_summary=history.bandwidth_relay)
+def validate(path: Path, max_bytes: int | None = None) -> DocInfo:
+    """``path``: the document as stored (gzip or plain JSON, fetchers/stored.py)."""
+    return summarise(path, source=SOURCE, summary_format=SUMMARY_FORMAT, relay_summary=history.bandwidth_relay,
+                     limit=max_bytes)
 
 
 def line_memo() -> LineMemo:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core import jsonx
 from . import InvalidDocument
-from . import strictjson
+from . import stored, strictjson
 from .onionoo import check_envelope
 
 loads = jsonx.loads      # module name: tests swap in the stdlib reader
@@ -38,11 +38,11 @@ class Streamed:
     line_oriented: bool = True
 
 
-def _read_whole(path: Path, reduce: Callable[[Any, int], Any]) -> Streamed:
+def _read_whole(path: Path, reduce: Callable[[Any, int], Any], limit: int | None = None) -> Streamed:
     """The fallback: one full parse.  The stdlib here, not orjson: on the 242 MB bench uptime
     document it peaks at 2.3 GB instead of 3.4 GB (it shares repeated keys), for 5.6 s instead
     of 4.4 s; memory is what could kill the fetcher."""
-    data = Path(path).read_bytes()
+    data = stored.read_all(path, limit)
     try:
         doc = strictjson.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
@@ -81,12 +81,12 @@ def _keep(out: Streamed, item: Any) -> None:
 
 
 def _read_lines(path: Path, reduce: Callable[[Any, int], Any],
-                relay_line: Callable[[bytes], None] | None = None) -> Streamed:
+                relay_line: Callable[[bytes], None] | None = None, limit: int | None = None) -> Streamed:
     """The fast path; raises _NotLineOriented as soon as a line breaks Onionoo's layout.
 
     Each relay line's JSON goes to ``relay_line`` when given (the parallel
     path parses it elsewhere; ``out.seen`` is its count), else it is parsed
-    here and reduced.
+    here and reduced.  A gzip-stored document is inflated as it is read, at most ``limit`` bytes.
     """
     envelope: dict[str, Any] = {}
     out = Streamed(0.0, envelope)
@@ -95,71 +95,70 @@ def _read_lines(path: Path, reduce: Callable[[Any, int], Any],
     array_key = ""
     members = elements = 0     # members of the top object so far; elements of the open array
     more = False               # the previous member/element ended with a comma
-    with open(path, "rb") as f:
-        for raw in f:
-            s = raw.strip()
+    for raw in stored.lines(path, limit):
+        s = raw.strip()
+        if not s:
+            continue
+        if state == "start":
+            if not s.startswith(b"{"):
+                raise _NotLineOriented
+            state, s = "members", s[1:].lstrip()
             if not s:
                 continue
-            if state == "start":
-                if not s.startswith(b"{"):
+        if state == "members":
+            if s == b"}":
+                if more:
                     raise _NotLineOriented
-                state, s = "members", s[1:].lstrip()
-                if not s:
-                    continue
-            if state == "members":
-                if s == b"}":
-                    if more:
-                        raise _NotLineOriented
-                    state = "end"
-                    continue
-                body, more = _item(s, members, more)
-                members += 1
-                opener = _OPENER_RE.match(body)
-                if opener:
-                    array_key = _member_key(opener.group(1))
-                    if more or (array_key == RELAYS and relays_seen):
-                        raise _NotLineOriented
-                    if array_key == RELAYS:
-                        relays_seen = True
-                        _check_version_early(envelope)
-                    state, elements = "array", 0
-                    continue
-                for key, value in _parse_members(body).items():
-                    if key == RELAYS:
-                        if not isinstance(value, list) or relays_seen:
-                            raise _NotLineOriented          # let the full parse decide
-                        relays_seen = True
-                        _check_version_early(envelope)
-                        for obj in value:
-                            _keep(out, reduce(obj, out.seen))
-                            out.seen += 1
-                    elif key not in SKIPPED_ARRAYS:
-                        envelope[key] = value
+                state = "end"
                 continue
-            if state == "array":
-                if s.startswith(b"]"):
-                    if elements and more:
-                        raise _NotLineOriented
-                    rest = s[1:].strip()
-                    if rest in (b",", b""):
-                        state, more = "members", rest == b","
-                    elif rest == b"}":
-                        state = "end"
-                    else:
-                        raise _NotLineOriented
-                    continue
-                body, more = _item(s, elements, more)
-                elements += 1
+            body, more = _item(s, members, more)
+            members += 1
+            opener = _OPENER_RE.match(body)
+            if opener:
+                array_key = _member_key(opener.group(1))
+                if more or (array_key == RELAYS and relays_seen):
+                    raise _NotLineOriented
                 if array_key == RELAYS:
-                    if relay_line is not None:
-                        relay_line(body)
-                    else:
-                        _keep(out, reduce(_relay_object(body), out.seen))
-                    out.seen += 1
-                elif not (body.startswith(b"{") and body.endswith(b"}")):
+                    relays_seen = True
+                    _check_version_early(envelope)
+                state, elements = "array", 0
+                continue
+            for key, value in _parse_members(body).items():
+                if key == RELAYS:
+                    if not isinstance(value, list) or relays_seen:
+                        raise _NotLineOriented          # let the full parse decide
+                    relays_seen = True
+                    _check_version_early(envelope)
+                    for obj in value:
+                        _keep(out, reduce(obj, out.seen))
+                        out.seen += 1
+                elif key not in SKIPPED_ARRAYS:
+                    envelope[key] = value
+            continue
+        if state == "array":
+            if s.startswith(b"]"):
+                if elements and more:
+                    raise _NotLineOriented
+                rest = s[1:].strip()
+                if rest in (b",", b""):
+                    state, more = "members", rest == b","
+                elif rest == b"}":
+                    state = "end"
+                else:
                     raise _NotLineOriented
                 continue
-            raise _NotLineOriented     # anything after the closing brace
+            body, more = _item(s, elements, more)
+            elements += 1
+            if array_key == RELAYS:
+                if relay_line is not None:
+                    relay_line(body)
+                else:
+                    _keep(out, reduce(_relay_object(body), out.seen))
+                out.seen += 1
+            elif not (body.startswith(b"{") and body.endswith(b"}")):
+                raise _NotLineOriented
+            continue
+        raise _NotLineOriented     # anything after the closing brace
     if state != "end":
         raise _NotLineOriented
     if not relays_seen:

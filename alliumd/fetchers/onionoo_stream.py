@@ -32,13 +32,13 @@ from ..cache.layout import summary_document, summary_relays
 from ..cache.names import SAMPLE_KEY
 from ..core.gcpause import gc_paused
 from ..summaries.histories import BadGraph
-from . import DocInfo, InvalidDocument
+from . import DocInfo, InvalidDocument, stored
 from .onionoo_lines import Streamed, _NotLineOriented, _read_lines, _read_whole, _relay_object
 
 dumps = jsonx.dumps      # module name: tests swap in the stdlib writer
 
 
-def read(path: Path, reduce: Callable[[Any, int], Any]) -> Streamed:
+def read(path: Path, reduce: Callable[[Any, int], Any], limit: int | None = None) -> Streamed:
     """Read ``path``; ``reduce(relay_object, index)`` returns what to keep (None: nothing).
 
     Raises InvalidDocument for a broken document, a broken envelope or
@@ -46,15 +46,16 @@ def read(path: Path, reduce: Callable[[Any, int], Any]) -> Streamed:
     """
     with gc_paused():
         try:
-            return _read_lines(path, reduce)
+            return _read_lines(path, reduce, limit=limit)
         except _NotLineOriented:
-            return _read_whole(path, reduce)
+            return _read_whole(path, reduce, limit)
 
 
 # -- the summarised history documents (uptime, bandwidth) ----------------------------------
 
 def summarise(path: Path, *, source: str, summary_format: int,
-              relay_summary: Callable[[dict], dict], workers: int | None = None) -> DocInfo:
+              relay_summary: Callable[[dict], dict], workers: int | None = None,
+              limit: int | None = None) -> DocInfo:
     """Validate a history document and build its compact summary (the render document).
 
     Every relay needs a 40-hex fingerprint and well-formed graphs; an empty
@@ -62,11 +63,12 @@ def summarise(path: Path, *, source: str, summary_format: int,
     Bridges are never read: their ``fingerprint`` is a hashed one.  A relay
     line identical to one of the previous document keeps that line's summary
     (:class:`LineMemo`); the others are parsed and summarised, by ``workers``
-    processes (default: see :func:`parallelism`) when there are many.
+    processes (default: see :func:`parallelism`) when there are many.  ``limit``: at most this
+    many bytes once inflated (a gzip-stored document, fetchers/stored.py).
     """
     workers = parallelism(path) if workers is None else workers
     memo = LineMemo.of(source, summary_format)
-    streamed = read_summaries(path, relay_summary, workers, memo)
+    streamed = read_summaries(path, relay_summary, workers, memo, limit)
     relays: dict[str, bytes] = {}
     for fp, summary in streamed.relays:
         relays.setdefault(fp, summary)          # a duplicate keeps the first object, like details
@@ -177,7 +179,7 @@ def parallelism(path: Path) -> int:
     against 37.1 / 35.6 / 38.2 s.
     """
     try:
-        large = os.path.getsize(path) > PARALLEL_BYTES
+        large = stored.inflated_size(path) > PARALLEL_BYTES
         cores = len(os.sched_getaffinity(0))
     except (OSError, AttributeError):
         return 1
@@ -191,7 +193,7 @@ def _summarise_batch(relay_summary: Callable[[dict], dict], indices: list[int], 
 
 
 def read_summaries(path: Path, relay_summary: Callable[[dict], dict], workers: int,
-                   memo: LineMemo | None = None) -> Streamed:
+                   memo: LineMemo | None = None, limit: int | None = None) -> Streamed:
     """Read ``path`` line by line into ``(fingerprint, summary)`` per relay, in document order.
 
     Lines the memo knows keep their summary.  The others are summarised in
@@ -254,11 +256,11 @@ def read_summaries(path: Path, relay_summary: Callable[[dict], dict], workers: i
             try:
                 # relays inline on an envelope line (a tiny document) are summarised as they come
                 out = _read_lines(path, lambda obj, i: _summarise_relay(relay_summary, obj, i),
-                                  relay_line=relay_line)
+                                  relay_line=relay_line, limit=limit)
                 flush()
                 collect(0)
             except _NotLineOriented:
-                return _read_whole(path, lambda obj, i: _summarise_relay(relay_summary, obj, i))
+                return _read_whole(path, lambda obj, i: _summarise_relay(relay_summary, obj, i), limit)
         if pool is not None:
             pool.close()                   # normal end: workers finish and exit on their own
             pool.join()

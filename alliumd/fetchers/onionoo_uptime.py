@@ -18,8 +18,10 @@ SOURCE = "onionoo_uptime"
 SUMMARY_FORMAT = names.UPTIME_SUMMARY_FORMAT
 
 
-def validate(path: Path) -> DocInfo:
-    return summarise(path, source=SOURCE, summary_format=SUMMARY_FORMAT, relay_summary=history.uptime_relay)
+def validate(path: Path, max_bytes: int | None = None) -> DocInfo:
+    """``path``: the document as stored (gzip or plain JSON, fetchers/stored.py)."""
+    return summarise(path, source=SOURCE, summary_format=SUMMARY_FORMAT, relay_summary=history.uptime_relay,
+                     limit=max_bytes)
 
 
 def line_memo() -> LineMemo:
