@@ -1,11 +1,11 @@
 """A fetched document as stored in the cache: its bytes, or their gzip (the history documents).
 
-Why gzip: Onionoo sends the uptime and bandwidth documents gzip-compressed
-(4 MB and 14 MB on the wire for 242 MB and 45 MB of JSON on network-10k).
-Kept as sent, they are written and hashed at a fifteenth of the size, and
-the cache holds 18 MB instead of 286 MB; they are inflated once, when read
-to be summarised (the download no longer inflates them).  Only the summary
-is read by the renderer.
+Why gzip: Onionoo sends the uptime and bandwidth documents gzip-compressed,
+and kept as sent they are written and hashed at a fraction of their size
+(real Onionoo history JSON compresses ~10×; network-10k's synthetic 242 and
+45 MB, 60× and 3×: the cache holds 18 MB instead of 286 MB).  They are
+inflated once, when read to be summarised (the download no longer inflates
+them).  Only the summary is read by the renderer.
 
 A gzip file is recognised by its magic bytes, so a plain document (a test's,
 a benchmark's) reads the same way.  Inflating is capped at the source's
