@@ -147,7 +147,7 @@ def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, 
                 digest = hashlib.sha256()
                 size = 0
                 fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=prefix + ".", suffix=".part")
-                chunks = _stored_chunks(r) if keep_gzip else r.iter_content(CHUNK)
+                chunks = _stored_chunks(r, max_bytes) if keep_gzip else r.iter_content(CHUNK)
                 with os.fdopen(fd, "wb") as f:
                     for chunk in chunks:
                         size += len(chunk)
@@ -165,15 +165,19 @@ def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, 
         raise
 
 
-def _stored_chunks(r: requests.Response):
+def _stored_chunks(r: requests.Response, max_bytes: int):
     """The body as it is to be stored gzipped: the bytes on the wire when they are gzip (inflated only
-    when read, with the size cap there), else the decoded body compressed here.  requests' own error
-    mapping (iter_content's) is kept for the raw stream."""
+    when read, with the size cap there), else the decoded body, capped and compressed here.  requests'
+    own error mapping (iter_content's) is kept for the raw stream."""
     import requests
     from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
     if r.headers.get("Content-Encoding", "").strip().lower() not in ("gzip", "x-gzip"):
         packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        size = 0
         for chunk in r.iter_content(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise FetchError(f"body exceeds max_bytes {max_bytes}", status=200, transient=False)
             if out := packer.compress(chunk):
                 yield out
         yield packer.flush()

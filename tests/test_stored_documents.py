@@ -90,6 +90,9 @@ def test_a_gzip_answer_is_stored_as_sent_and_an_identity_one_compressed(api, ses
                        max_bytes=len(body), keep_gzip=True)
     assert api.requests_log[-1].headers["Accept-Encoding"] == "identity"
     assert stored.is_gzip(plain.tmp_path) and gzip.decompress(plain.tmp_path.read_bytes()) == body
+    with pytest.raises(http.FetchError, match="exceeds max_bytes"):           # capped as sent, not as stored
+        http.fetch(session, api.url("/uptime"), tmp_dir=tmp_path, prefix="u", timeout=5, retries=0,
+                   max_bytes=len(body) - 1, keep_gzip=True)
 
 
 def test_the_fetcher_keeps_the_uptime_document_gzipped(tmp_path, api):
