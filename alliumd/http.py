@@ -31,6 +31,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from . import __version__, PROJECT_URL
@@ -172,15 +173,7 @@ def _stored_chunks(r: requests.Response, max_bytes: int):
     import requests
     from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
     if r.headers.get("Content-Encoding", "").strip().lower() not in ("gzip", "x-gzip"):
-        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-        size = 0
-        for chunk in r.iter_content(CHUNK):
-            size += len(chunk)
-            if size > max_bytes:
-                raise FetchError(f"body exceeds max_bytes {max_bytes}", status=200, transient=False)
-            if out := packer.compress(chunk):
-                yield out
-        yield packer.flush()
+        yield from gzip_chunks(_capped(r.iter_content(CHUNK), max_bytes))
         return
     try:
         yield from r.raw.stream(CHUNK, decode_content=False)
@@ -192,6 +185,24 @@ def _stored_chunks(r: requests.Response, max_bytes: int):
         raise requests.exceptions.ConnectionError(e) from None
     except SSLError as e:
         raise requests.exceptions.SSLError(e) from None
+
+
+def _capped(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError(f"body exceeds max_bytes {max_bytes}", status=200, transient=False)
+        yield chunk
+
+
+def gzip_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks`` as one gzip stream (level GZIP_LEVEL)."""
+    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    for chunk in chunks:
+        if out := packer.compress(chunk):
+            yield out
+    yield packer.flush()
 
 
 def fetch(session: requests.Session, url: str, *, tmp_dir: Path, prefix: str, timeout: float,

@@ -29,7 +29,7 @@ class SourceSpec:
     # for details: its hourly publication drives most pages, and a child's fresh import of requests would
     # add ~0.1 s to every one of them (its 22 MB document's heap is released after each poll anyway)
     poll_in_child: bool = True
-    # the document kept gzipped (the history documents: ~15× smaller, inflated only when summarised)
+    # the document kept gzipped (the history documents: a fraction of their size, inflated only when summarised)
     stored_gzip: bool = False
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import zlib
 from pathlib import Path
 
 from .. import atomic, http, quarantine
@@ -99,10 +98,7 @@ class CacheKeeping:
         try:
             if not self.cache_path.exists():
                 with open(plain, "rb") as src, atomic.staged(self.cache_path, tmp_dir=self.tmp_dir) as dst:
-                    packer = zlib.compressobj(http.GZIP_LEVEL, zlib.DEFLATED, 31)
-                    while chunk := src.read(1 << 20):
-                        dst.write(packer.compress(chunk))
-                    dst.write(packer.flush())
+                    dst.writelines(http.gzip_chunks(iter(lambda: src.read(1 << 20), b"")))
                 log.info("source=%s cached document %s kept gzipped as %s", self.name, plain.name,
                          self.cache_path.name)
             plain.unlink()

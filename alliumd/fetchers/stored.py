@@ -50,29 +50,25 @@ def _corrupt(e: Exception) -> InvalidDocument:
 
 
 def lines(path: Path, limit: int | None = None) -> Iterator[bytes]:
-    """The document's lines (with their newline), inflated when stored gzipped; at most ``limit`` bytes."""
+    """The document's lines (with their newline), inflated when stored gzipped, at most ``limit`` bytes
+    inflated (a plain document was capped as it was downloaded)."""
     if not is_gzip(path):
         with open(path, "rb") as f:
             yield from f
         return
-    total = 0
+    total, pieces = 0, []
     try:
         with gzip.open(path, "rb") as f:
-            while line := f.readline(_LINE_CHUNK):
-                total += len(line)
+            while piece := f.readline(_LINE_CHUNK):        # a line, or a piece of a longer one
+                total += len(piece)
                 if limit is not None and total > limit:
                     raise _too_large(limit)
-                if not line.endswith(b"\n"):               # a long line: the rest of it, in pieces
-                    pieces = [line]
-                    while (more := f.readline(_LINE_CHUNK)):
-                        total += len(more)
-                        if limit is not None and total > limit:
-                            raise _too_large(limit)
-                        pieces.append(more)
-                        if more.endswith(b"\n"):
-                            break
-                    line = b"".join(pieces)
-                yield line
+                pieces.append(piece)
+                if piece.endswith(b"\n"):
+                    yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                    pieces = []
+        if pieces:
+            yield b"".join(pieces)
     except (OSError, EOFError, zlib.error) as e:
         raise _corrupt(e) from None
 
