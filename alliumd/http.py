@@ -150,11 +150,8 @@ def _attempt(session: requests.Session, url: str, headers: dict, tmp_dir: Path, 
                 fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=prefix + ".", suffix=".part")
                 chunks = _stored_chunks(r, max_bytes) if keep_gzip else r.iter_content(CHUNK)
                 with os.fdopen(fd, "wb") as f:
-                    for chunk in chunks:
+                    for chunk in _capped(chunks, max_bytes):       # as stored
                         size += len(chunk)
-                        if size > max_bytes:
-                            raise FetchError(f"body exceeds max_bytes {max_bytes}", status=200,
-                                             transient=False)
                         digest.update(chunk)
                         f.write(chunk)
                 return FetchResult(200, Path(tmp), size, digest.hexdigest(), r.headers.get("ETag"),
@@ -188,6 +185,7 @@ def _stored_chunks(r: requests.Response, max_bytes: int):
 
 
 def _capped(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    """``chunks`` until they exceed ``max_bytes`` in all, then a FetchError (the body is refused)."""
     size = 0
     for chunk in chunks:
         size += len(chunk)

@@ -44,16 +44,21 @@ def _changed(before: dict, after: dict) -> set[str]:
     return {p for p in after if before.get(p) != after[p]} | (before.keys() - after.keys())
 
 
+def _rendered_inputs(d) -> dict:
+    """The inputs the renderer last rendered, as its manifest (saved at the end of a batch) describes them."""
+    try:
+        return json.loads((d.dir / "lib" / "render-manifest.json").read_text())["inputs"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
 def _rendered(d, sources) -> bool:
-    """Every source has been rendered: the manifest (saved at the end of a batch) describes it.
+    """Every source has been rendered.
 
     A fetch is reported before the renderer has seen its file, so "idle with
     an empty queue" alone can be a moment between the two.
     """
-    try:
-        inputs = json.loads((d.dir / "lib" / "render-manifest.json").read_text())["inputs"]
-    except (OSError, ValueError, KeyError):
-        return False
+    inputs = _rendered_inputs(d)
     return all(inputs.get(s, {}).get("described") for s in sources)
 
 
@@ -69,14 +74,11 @@ retries = 0
 
 
 def _rendered_input(d, source: str) -> str | None:
-    """The sha256 of ``source``'s render file as the renderer last rendered it (its manifest)."""
-    try:
-        return json.loads((d.dir / "lib" / "render-manifest.json").read_text())["inputs"][source]["sha256"]
-    except (OSError, ValueError, KeyError):
-        return None
+    """The sha256 of ``source``'s render file as the renderer last rendered it."""
+    return _rendered_inputs(d).get(source, {}).get("sha256")
 
 
-def _refresh_and_wait(d, source: str) -> dict:
+def _refresh_and_wait(d, source: str) -> None:
     """Refresh ``source`` and wait until its new publication is rendered (the renderer may run a
     status-only batch between the fetch and the one that renders it: "a new batch" is not enough)."""
     marker = d.render_marker()
@@ -86,7 +88,7 @@ def _refresh_and_wait(d, source: str) -> dict:
     wait_for(lambda: (s := d.source(source))["last_attempt"] != attempt and s["state"] == "idle", 20,
              what=f"{source} fetched")
     wait_for(lambda: _rendered_input(d, source) != rendered, 30, what=f"{source}'s publication rendered")
-    return d.wait_render_after(marker, timeout=30)
+    d.wait_render_after(marker, timeout=30)
 
 
 def _cold_build(d, tmp_path: Path) -> Path:
