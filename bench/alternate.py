@@ -1,0 +1,121 @@
+"""Alternating cold builds of two (or more) installs on one loopback server: A, B, B, A, A, B, …
+
+    python -m bench.alternate --data ../shared/bench/network-10k --pairs 4 VENV_A/bin/python VENV_B/bin/python
+    python -m bench.alternate --pairs 3 /usr/bin/python3.11 /usr/bin/python3.11:GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+
+Why: this host's speed moves by tens of percent within minutes, and its kernel
+time by a factor of two or three after a mass deletion (``settle_filesystem``),
+so two full benchmark runs an hour apart do not compare two versions of
+alliumd; cold builds that alternate, minutes apart, on the same server and the
+same file system, do.  Each variant is an interpreter whose environment has
+alliumd installed (a venv per checkout: ``pip install -e``), optionally with
+environment variables after a colon, ``NAME=VALUE`` pairs separated by commas.
+Each pair runs in the other order than the last, so neither variant is always
+second.  Every build goes into fresh directories, and no tree is deleted until
+the last build (a deletion would slow the next builds' file creation); the
+file system is probed first and waited for as ``python -m bench`` does.
+
+Per build it prints wall time, user and system CPU of the process tree (rusage
+of the reaped children), their minor page faults, the pages written, the peak
+RSS and each process's CPU, then each variant's CPU sorted and its median.
+A measuring tool for comparing changes; ``python -m bench`` is the benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from . import synth
+from .run import LoopbackAPI, TreeSampler, cpu_probe, load_data, serve, settle_filesystem, write_config
+
+
+def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
+    """``PYTHON[:NAME=VALUE,NAME=VALUE]`` → (interpreter, environment additions)."""
+    python, _, extra = spec.partition(":")
+    env = {}
+    for item in filter(None, extra.split(",")):
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"{spec!r}: expected PYTHON[:NAME=VALUE,...]")
+        env[name] = value
+    return python, env
+
+
+def order_of(pair: int, variants: int) -> list[int]:
+    """The variants' order in pair ``pair``: as given in even pairs, reversed in odd ones."""
+    order = list(range(variants))
+    return order if pair % 2 == 0 else order[::-1]
+
+
+def cold_build(python: str, env: dict[str, str], config: Path, workdir: Path) -> dict:
+    """One ``alliumd --once`` of ``python``'s install into ``workdir``'s fresh directories."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    proc = subprocess.Popen([python, "-m", "alliumd", "--config", str(config), "--once"], cwd=workdir,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+    with TreeSampler(proc.pid) as sampler:
+        _, err = proc.communicate()
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{python}: alliumd --once failed ({proc.returncode}):\n{err[-4000:]}")
+    batch = json.loads((workdir / "lib" / "renderer.json").read_text())["last_batch"]
+    figures = sampler.figures()
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return {"wall_s": round(wall, 2), "cpu_s": round(user + system, 2), "user_s": round(user, 2),
+            "sys_s": round(system, 2), "minflt": after.ru_minflt - before.ru_minflt,
+            "pages_written": batch["pages_written"], "peak_rss_mb": round(figures["peak_rss_mb"]),
+            "cpu_by_process_s": figures["cpu_by_process_s"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.alternate", description=__doc__.splitlines()[0])
+    ap.add_argument("variants", nargs="+", metavar="PYTHON[:NAME=VALUE,...]")
+    ap.add_argument("--data", type=Path, help="directory with details/uptime/bandwidth/aroi .json(.gz)")
+    ap.add_argument("--relays", type=int, default=10_000, help="size of the generated network (no --data)")
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--no-settle", action="store_true", help="do not wait for the file system (tests)")
+    args = ap.parse_args(argv)
+    variants = [parse_variant(spec) for spec in args.variants]
+    docs = load_data(args.data) if args.data else {k: (raw, None) for k, raw in synth.network(args.relays).items()}
+    workdir = Path(tempfile.mkdtemp(prefix="alliumd-alternate-"))
+    results: dict[int, list[dict]] = {i: [] for i in range(len(variants))}
+    try:
+        with LoopbackAPI() as api:
+            for kind, (raw, packed) in docs.items():
+                serve(api, kind, raw, packed)
+            if args.no_settle:
+                probe_us, waited = settle_filesystem(workdir, 0.0, files=300)
+            else:
+                probe_us, waited = settle_filesystem(workdir)
+            print(f"file system probe: {probe_us:.0f} µs per new file (after {waited:.1f} s)", flush=True)
+            for pair in range(args.pairs):
+                for i in order_of(pair, len(variants)):
+                    build_dir = workdir / f"pair{pair}-variant{i}"
+                    build_dir.mkdir()
+                    config = write_config(build_dir, api, list(docs))
+                    os.sync()                      # the last build's pages reach the disk now, untimed
+                    probe = cpu_probe()
+                    row = {**cold_build(*variants[i], config, build_dir), "cpu_probe_s": round(probe, 3)}
+                    results[i].append(row)
+                    print(f"pair {pair + 1} variant {i}: {json.dumps(row)}", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for i, rows in results.items():
+        cpu = sorted(r["cpu_s"] for r in rows)
+        print(f"variant {i} {args.variants[i]}: CPU s sorted {cpu}, median {statistics.median(cpu):.2f}; "
+              f"wall median {statistics.median(r['wall_s'] for r in rows):.2f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
