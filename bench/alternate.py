@@ -29,17 +29,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from . import synth
-from .run import (REPLACED_INODES_S, LoopbackAPI, TreeSampler, cpu_probe, load_data, quiet_after_replacements,
-                  serve, settle_filesystem, write_config)
+from .run import (REPLACED_INODES_S, LoopbackAPI, cold_run, cpu_probe, load_data, quiet_after_replacements, serve,
+                  settle_filesystem, write_config)
 
 
 def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
@@ -60,25 +58,11 @@ def order_of(pair: int, variants: int) -> list[int]:
     return order if pair % 2 == 0 else order[::-1]
 
 
-def cold_build(python: str, env: dict[str, str], config: Path, workdir: Path) -> dict:
-    """One ``alliumd --once`` of ``python``'s install into ``workdir``'s fresh directories."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    proc = subprocess.Popen([python, "-m", "alliumd", "--config", str(config), "--once"], cwd=workdir,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
-    with TreeSampler(proc.pid) as sampler:
-        _, err = proc.communicate()
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(f"{python}: alliumd --once failed ({proc.returncode}):\n{err[-4000:]}")
-    batch = json.loads((workdir / "lib" / "renderer.json").read_text())["last_batch"]
-    figures = sampler.figures()
-    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    return {"wall_s": round(wall, 2), "cpu_s": round(user + system, 2), "user_s": round(user, 2),
-            "sys_s": round(system, 2), "minflt": after.ru_minflt - before.ru_minflt,
-            "pages_written": batch["pages_written"], "peak_rss_mb": round(figures["peak_rss_mb"]),
-            "cpu_by_process_s": figures["cpu_by_process_s"]}
+def summary(run: dict) -> dict:
+    """What a build's line shows of ``cold_run``'s figures."""
+    return {"wall_s": round(run["wall_s"], 2), "cpu_s": round(run["cpu_s"], 2), "user_s": round(run["user_s"], 2),
+            "sys_s": round(run["sys_s"], 2), "minflt": run["minflt"], "pages_written": run["pages_written"],
+            "peak_rss_mb": round(run["peak_rss_mb"]), "cpu_by_process_s": run["cpu_by_process_s"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                     config = write_config(build_dir, api, list(docs))
                     os.sync()                      # the last build's pages reach the disk now, untimed
                     probe = cpu_probe()
-                    row = {**cold_build(*variants[i], config, build_dir), "cpu_probe_s": round(probe, 3)}
+                    row = {**summary(cold_run(build_dir, config, *variants[i])), "cpu_probe_s": round(probe, 3)}
                     results[i].append(row)
                     print(f"pair {pair + 1} variant {i}: {json.dumps(row)}", flush=True)
     finally:

@@ -320,24 +320,26 @@ def quiet_after_replacements(since: float, window_s: float = REPLACED_INODES_S,
         time.sleep(wait)
 
 
-def cold_run(workdir: Path, config: Path) -> dict:
-    """One ``alliumd --once`` into empty directories (``workdir`` is fresh: see ``main``)."""
+def cold_run(workdir: Path, config: Path, python: str = sys.executable, env: dict[str, str] | None = None) -> dict:
+    """One ``alliumd --once`` into empty directories (``workdir`` is fresh: see ``main``), by ``python``'s
+    install of alliumd with ``env`` added to the environment (bench/alternate.py compares installs)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "alliumd", "--config", str(config), "--once"],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([python, "-m", "alliumd", "--config", str(config), "--once"],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env} if env else None)
     with TreeSampler(proc.pid) as sampler:
         _, err = proc.communicate()
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
-        raise SystemExit(f"alliumd --once failed ({proc.returncode}):\n{err}")
+        raise SystemExit(f"{python}: alliumd --once failed ({proc.returncode}):\n{err}")
     batch = json.loads((workdir / "lib" / "renderer.json").read_text())["last_batch"]
     files, size = tree_size(workdir / "www")
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
     return {"wall_s": wall, "cpu_s": user + system, "user_s": user, "sys_s": system,
-            "render_s": batch["last_duration"], **sampler.figures(), "pages_written": batch["pages_written"],
-            "files": files, "output_mb": size / 1e6, "log": err.strip().splitlines()}
+            "minflt": after.ru_minflt - before.ru_minflt, "render_s": batch["last_duration"], **sampler.figures(),
+            "pages_written": batch["pages_written"], "files": files, "output_mb": size / 1e6,
+            "log": err.strip().splitlines()}
 
 
 def _state(path: Path) -> dict:
