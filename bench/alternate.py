@@ -1,7 +1,7 @@
 """Alternating cold builds of two (or more) installs on one loopback server: A, B, B, A, A, B, …
 
     python -m bench.alternate --data ../shared/bench/network-10k --pairs 4 VENV_A/bin/python VENV_B/bin/python
-    python -m bench.alternate --pairs 3 /usr/bin/python3.11 /usr/bin/python3.11:GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+    python -m bench.alternate --data ../shared/bench/network-10k --pairs 3 VENV/bin/python VENV/bin/python:ALLIUMD_RENDER_WORKERS=1
 
 Why: this host's speed moves by tens of percent within minutes, and its kernel
 time by a factor of two or three after a mass deletion (``settle_filesystem``),
