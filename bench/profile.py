@@ -183,7 +183,8 @@ def page_shas(builder) -> dict[str, dict[str, object]]:
             for fam, pages in builder.manifest.outputs.items()}
 
 
-def run(builder, profile: bool, top: int, label: str, full: bool = False, warm: bool = False):
+def run(builder, profile: bool, top: int, label: str, full: bool = False, warm: bool = False,
+        stats: Path | None = None):
     prof = cProfile.Profile() if profile else None
     before, workers = page_shas(builder), worker_cpu()
     started, cpu = time.monotonic(), time.process_time()
@@ -208,6 +209,8 @@ def run(builder, profile: bool, top: int, label: str, full: bool = False, warm: 
           + (", ".join(f"{k} {v}" for k, v in sorted(written.items(), key=lambda kv: -kv[1]) if v) or "-"),
           flush=True)
     if prof:
+        if stats is not None:                  # for pstats, snakeviz, `python -m pstats FILE`
+            prof.dump_stats(stats.with_name(f"{stats.name}.{label}"))
         for order in ("cumulative", "tottime"):
             s = io.StringIO()
             pstats.Stats(prof, stream=s).sort_stats(order).print_stats(top)
@@ -223,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--votes", action="store_true", help="add the collector source with synthetic votes")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--stats", type=Path, help="with --profile: also write each scenario's cProfile stats "
+                                              "to STATS.<scenario>")
     ap.add_argument("--workers", type=int, help="render workers (1: every page in this process, profiled)")
     ap.add_argument("--restart", action="store_true",
                     help="after cold, a new builder's start-up batch, as the daemon after `alliumd --once`: "
@@ -237,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = ((*SCENARIOS, *(VOTE_SCENARIOS if with_votes else ())) if args.scenario == "all"
               else ("cold", "vote-hour", args.scenario) if args.scenario == "vote-1pct" else ("cold", args.scenario))
     builder = builder_for(args.work, with_votes, args.workers)
-    run(builder, args.profile and args.scenario in ("cold", "all"), args.top, "cold")
+    run(builder, args.profile and args.scenario in ("cold", "all"), args.top, "cold", stats=args.stats)
     if args.restart:
         builder.close()
         builder = builder_for(args.work, with_votes, args.workers)
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         if scenario in wanted:
             if variant is not None:
                 install(files[variant], cache / target)
-            run(builder, args.profile, args.top, scenario)
+            run(builder, args.profile, args.top, scenario, stats=args.stats)
     builder.close()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"render workers: cpu {workers.ru_utime + workers.ru_stime:.2f} s (user {workers.ru_utime:.2f}, "

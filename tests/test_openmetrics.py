@@ -46,10 +46,11 @@ def test_operator_metrics_and_no_validator():
 
 def test_a_relay_metrics_job_ships_only_what_it_reads():
     """A render worker gets a slim copy of the records the page reads (pages/events.py _ship_relay_metrics)
-    and builds the very same view from it; the page key still comes from those full records."""
+    and builds the very same view from it.  The page's key is that of what is shipped, so the worker, which
+    has only that, derives the key the renderer would; a field the page does not show leaves it alone."""
     import pickle
 
-    from alliumd.pages import events
+    from alliumd.pages import events, pagekey
     from alliumd.pages.registry import Deferred
     relay = {"fingerprint": FP, "running": True, "flags": ["Fast", "Guard", "Running"], "consensus_weight": 1234,
              "consensus_weight_fraction": 0.001, "guard_probability": 0.002, "middle_probability": 0.3,
@@ -62,6 +63,10 @@ def test_a_relay_metrics_job_ships_only_what_it_reads():
         shipped = pickle.loads(data)
         assert shipped.fn is events.relay_metrics_of and len(data) < 2000
         assert shipped.build() == view.build() and view.build()["families"]
+        key = pagekey.derive(view.fn, view.args)
+        assert key == pagekey.derive(shipped.fn, shipped.args)
+        assert key == pagekey.derive(view.fn, ({**relay, "contact": "other"}, up, None, aroi))
+        assert key != pagekey.derive(view.fn, ({**relay, "consensus_weight": 1235}, up, None, aroi))
 
 
 def test_a_relay_metrics_key_ignores_what_the_page_does_not_show():

@@ -52,9 +52,9 @@ class Deferred(NamedTuple):
 
     def __reduce__(self):
         """Pickled for a render worker: a function may have a ``ship`` that gives the (function, arguments)
-        building the same view from only what it reads.  The page key is derived from the full arguments in
-        the renderer, which can share one argument tuple between families (a relay's metrics.txt reads a
-        twentieth of its page's records): the workers need not receive all of it again."""
+        building the same view from only what it reads (a relay's metrics.txt reads a twentieth of its
+        page's records): the workers need not receive all of it again.  The page's key is that of the
+        shipped function and arguments (pagekey.derive), so a worker derives it too."""
         ship = getattr(self.fn, "ship", None)
         return (Deferred, (*(ship(*self.args) if ship is not None else (self.fn, self.args)), self.stamp))
 

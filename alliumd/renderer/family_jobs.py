@@ -101,9 +101,9 @@ class FamilyRendering:
         view = page.view
         if isinstance(view, Deferred) and page.content_type != "raw":
             known_key = known[2] if known is not None and len(known) == 3 else None
-            # a key that cannot match is derived where the page is rendered, unless the view ships the worker
-            # only part of its arguments (Deferred.__reduce__): the key covers all of them
-            key = keys.key(page.path, view.fn, view.args, known_key, defer=not hasattr(view.fn, "ship"))
+            # a key that cannot match is derived where the page is rendered (a shipped view's too: its key is
+            # that of what it ships, pagekey.derive)
+            key = keys.key(page.path, view.fn, view.args, known_key, defer=True)
             if known_key is not None and key == known_key:                     # most pages of a batch
                 run.new[page.path] = known
                 run.unchanged += 1
