@@ -38,6 +38,12 @@ def test_bandwidth_is_bits_per_second_from_bytes():
     assert fmt.bandwidth(268435456) == "2.1 Gbit/s"
     assert fmt.bandwidth(None) == fmt.MISSING
     assert fmt.bandwidth(True) == fmt.MISSING
+    # each unit from below 1000 of it; past Tbit/s the number grows; negative and odd values
+    assert fmt.bandwidth(124.9) == "999 bit/s" and fmt.bandwidth(125) == "1.0 kbit/s"
+    assert fmt.bandwidth(124_999_999) == "1000.0 Mbit/s" and fmt.bandwidth(125_000_000) == "1.0 Gbit/s"
+    assert fmt.bandwidth(1.25e17) == "1000000.0 Tbit/s" and fmt.bandwidth(-125) == "-1.0 kbit/s"
+    assert fmt.bandwidth(float("nan")) == fmt.MISSING and fmt.bandwidth(float("inf")) == fmt.MISSING
+    assert fmt.bandwidth("125") == fmt.MISSING and fmt.bandwidth(-0.0) == "-0 bit/s"
 
 
 def test_percent_keeps_small_shares_visible():

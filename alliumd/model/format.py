@@ -18,6 +18,7 @@ parse_onionoo_time = timefmt.parse_onionoo_time
 parse_iso_time = timefmt.parse_iso_time
 
 _BIT_UNITS = ("bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s")
+_SCALED_BIT_UNITS = _BIT_UNITS[1:-1]     # a value is shown in the first in which it is below 1000
 
 
 def bandwidth(bytes_per_second: int | float | None) -> str:
@@ -25,13 +26,13 @@ def bandwidth(bytes_per_second: int | float | None) -> str:
     if not _is_number(bytes_per_second):
         return MISSING
     value = float(bytes_per_second) * 8
-    unit = 0
-    while abs(value) >= 1000 and unit < len(_BIT_UNITS) - 1:
+    if -1000 < value < 1000:
+        return f"{value:.0f} bit/s"
+    for unit in _SCALED_BIT_UNITS:          # divided step by step: the same digits as always
         value /= 1000
-        unit += 1
-    if unit == 0:
-        return f"{value:.0f} {_BIT_UNITS[0]}"
-    return f"{value:.1f} {_BIT_UNITS[unit]}"
+        if -1000 < value < 1000:
+            return f"{value:.1f} {unit}"
+    return f"{value / 1000:.1f} {_BIT_UNITS[-1]}"
 
 
 def percent(fraction: int | float | None) -> str:
@@ -121,5 +122,10 @@ def ago(then: datetime | None, reference: datetime | None) -> str:
 
 
 def _is_number(value: object) -> bool:
+    kind = type(value)
+    if kind is int:                               # the common cases first (~300k calls a cold build)
+        return True
+    if kind is float:
+        return math.isfinite(value)
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value))
