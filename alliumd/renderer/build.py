@@ -30,6 +30,7 @@ from typing import Callable, Iterable
 
 from .. import __version__
 from ..config import Config
+from ..core.gcpause import rendering
 from ..history import store as history_store
 from ..pages import rowcache
 from ..pages.pagekey import KeyMemo
@@ -174,7 +175,8 @@ class SiteBuilder(SourceTracking, FamilyRendering):
         later in the batch do not walk them again (they were 1.6 s of the
         renderer's 11 s in a 10k-relay cold build).  Cyclic garbage frozen
         with them waits for the end of the batch: only what the last young
-        collection had not reached yet.
+        collection had not reached yet.  During the batch the collector runs
+        less often (core/gcpause.rendering).
         """
         gc.freeze()
         self.keys.new_build()
@@ -182,7 +184,8 @@ class SiteBuilder(SourceTracking, FamilyRendering):
             self.warming = warm
             if warm:
                 compile_all(self.lookup, self.template_dir)
-            return self._build(changed, full=full, now=now, defer=defer, rescan=rescan, verify=verify)
+            with rendering():           # and less often (core/gcpause.RENDER_THRESHOLDS)
+                return self._build(changed, full=full, now=now, defer=defer, rescan=rescan, verify=verify)
         finally:
             self.warming = False
             self.keys.new_build()       # the batch's argument digests hold its objects: let them go

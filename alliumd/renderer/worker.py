@@ -24,6 +24,7 @@ import traceback
 
 from .. import childproc
 from ..core import exitcodes
+from ..core.gcpause import RENDER_THRESHOLDS
 from ..core.parentdeath import die_with_parent, orphaned
 from ..memory import release_free_memory
 from .frames import read_frame, write_frame
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..pages import rowcache
     renderer = PageRenderer(output_dir, template_dir or None, compiled or None)
     gc.freeze()                                        # modules and templates: never garbage
+    gc.set_threshold(*RENDER_THRESHOLDS)               # it only renders: collect as the renderer's batches do
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     frames: queue.SimpleQueue = queue.SimpleQueue()
     threading.Thread(target=_read_ahead, args=(stdin, frames), name="read-ahead", daemon=True).start()
