@@ -18,6 +18,7 @@ bench`` does (started a few minutes after a benchmark deleted its trees, the
 file system probe read 221 µs per file, under the 250 µs it waits for, and the
 first build still spent 16 s in the kernel, against 3.3-5.3 s in a benchmark's cold runs).
 
+Each install's alliumd is byte-compiled first, as ``python -m bench`` does.
 Per build it prints wall time, user and system CPU of the process tree (rusage
 of the reaped children), their minor page faults, the pages written, the peak
 RSS and each process's CPU, then each variant's CPU sorted and its median.
@@ -31,6 +32,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -65,6 +67,24 @@ def summary(run: dict) -> dict:
             "peak_rss_mb": round(run["peak_rss_mb"]), "cpu_by_process_s": run["cpu_by_process_s"]}
 
 
+def byte_compile(python: str) -> str:
+    """Byte-compile ``python``'s alliumd, as ``python -m bench`` does its own (bench/run.compile_bytecode):
+    on this host (``PYTHONDONTWRITEBYTECODE``) an install without bytecode compiles every module again in
+    each process it starts, so one variant without .pyc files would look ~1 s slower for nothing."""
+    done = subprocess.run([python, "-c", _COMPILE], capture_output=True, text=True, cwd="/")  # not a checkout's
+    if done.returncode != 0:
+        raise SystemExit(f"{python}: byte-compiling alliumd failed:\n{done.stderr}")
+    return done.stdout.strip()
+
+
+_COMPILE = """\
+import compileall, pathlib, alliumd
+package = pathlib.Path(alliumd.__file__).resolve().parent
+ok = compileall.compile_dir(str(package), quiet=1)
+print(f"{'byte-compiled' if ok else 'byte-compiled with errors'} {package} ({len(list(package.rglob('*.pyc')))} .pyc)")
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.alternate", description=__doc__.splitlines()[0])
     ap.add_argument("variants", nargs="+", metavar="PYTHON[:NAME=VALUE,...]")
@@ -77,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-settle", action="store_true", help="do not wait for the file system (tests)")
     args = ap.parse_args(argv)
     variants = [parse_variant(spec) for spec in args.variants]
+    for python in dict.fromkeys(python for python, _ in variants):
+        print(f"{python}: {byte_compile(python)}", flush=True)
     docs = load_data(args.data) if args.data else {k: (raw, None) for k, raw in synth.network(args.relays).items()}
     workdir = Path(tempfile.mkdtemp(prefix="alliumd-alternate-"))
     results: dict[int, list[dict]] = {i: [] for i in range(len(variants))}

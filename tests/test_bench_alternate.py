@@ -43,3 +43,6 @@ def test_two_variants_each_build_the_whole_site_in_alternating_order():
         assert row["peak_rss_mb"] > 0 and "renderer" in row["cpu_by_process_s"]
     assert all("render workers" not in row["cpu_by_process_s"] for row in rows[1:3])   # variant 1: no workers
     assert sum(line.startswith("variant ") for line in result.stdout.splitlines()) == 2
+    # the one interpreter's alliumd (this checkout's, however it is installed) byte-compiled once, first
+    compiled = [line for line in result.stdout.splitlines() if ": byte-compiled " in line]
+    assert len(compiled) == 1 and result.stdout.startswith(compiled[0]) and " .pyc)" in compiled[0]
