@@ -38,8 +38,8 @@ import time
 from pathlib import Path
 
 from . import synth
-from .run import (REPLACED_INODES_S, LoopbackAPI, cold_run, cpu_probe, load_data, quiet_after_replacements, serve,
-                  settle_filesystem, write_config)
+from .run import (DROP_CACHES_HELP, REPLACED_INODES_S, LoopbackAPI, cold_run, cpu_probe, drop_caches, load_data,
+                  quiet_after_replacements, serve, settle_filesystem, write_config)
 
 
 def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds to wait first, for the file system to forget inodes deleted just before "
                          "(default %(default)s, as python -m bench; 0: no wait)")
     ap.add_argument("--no-settle", action="store_true", help="do not wait for the file system (tests)")
+    ap.add_argument("--drop-caches", action="store_true", help=DROP_CACHES_HELP)
     args = ap.parse_args(argv)
     variants = [parse_variant(spec) for spec in args.variants]
     for python in dict.fromkeys(python for python, _ in variants):
@@ -119,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                     build_dir.mkdir()
                     config = write_config(build_dir, api, list(docs))
                     os.sync()                      # the last build's pages reach the disk now, untimed
+                    if args.drop_caches:
+                        drop_caches()
                     probe = cpu_probe()
                     row = {**summary(cold_run(build_dir, config, *variants[i])), "cpu_probe_s": round(probe, 3)}
                     results[i].append(row)

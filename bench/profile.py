@@ -19,6 +19,10 @@ start-up batch between ``cold`` and the scenarios, as a daemon started after ``a
 cProfile and prints its top entries by cumulative and by own time.  This is
 a measuring tool for development; ``python -m bench`` is the benchmark.
 
+Each scenario also prints the garbage collections its batch ran in this process (how many, how many
+of them full, their time), as the collector's thresholds (core/gcpause.rendering) and Mako's cycles
+(pages/templates._unlink) decide them.
+
 ``--votes`` adds the ``collector`` source with a SYNTHETIC vote set for the
 network's relays (bench/synth_votes.py: 9 authorities, 6 measuring), installed
 before ``cold``, and two scenarios after the others: ``vote-hour`` (a new
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -183,6 +188,33 @@ def page_shas(builder) -> dict[str, dict[str, object]]:
             for fam, pages in builder.manifest.outputs.items()}
 
 
+class Collections:
+    """The cyclic collector's runs while it is entered (gc.callbacks): count, full ones, seconds."""
+
+    def __init__(self):
+        self.count = self.full = 0
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.seconds += time.perf_counter() - self._started
+        self.count += 1
+        self.full += info["generation"] == 2
+
+    def __enter__(self):
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self._callback)
+
+    def __str__(self) -> str:
+        return f"{self.count} garbage collections ({self.full} full), {self.seconds:.2f} s"
+
+
 def run(builder, profile: bool, top: int, label: str, full: bool = False, warm: bool = False,
         stats: Path | None = None):
     prof = cProfile.Profile() if profile else None
@@ -190,7 +222,8 @@ def run(builder, profile: bool, top: int, label: str, full: bool = False, warm: 
     started, cpu = time.monotonic(), time.process_time()
     if prof:
         prof.enable()
-    result = builder.build(full=full, warm=warm)
+    with Collections() as collections:
+        result = builder.build(full=full, warm=warm)
     if prof:
         prof.disable()
     wall, cpu = time.monotonic() - started, time.process_time() - cpu
@@ -199,6 +232,7 @@ def run(builder, profile: bool, top: int, label: str, full: bool = False, warm: 
     print(f"{label:<9} wall {wall:6.2f} s  cpu {cpu:6.2f} s  workers cpu {workers:6.2f} s  "
           f"written {result.written:6d}  unchanged {result.unchanged:6d}  deleted {result.deleted}  "
           f"peak RSS {rss:.0f} MB  errors {result.errors or '-'}", flush=True)
+    print(f"          {collections} in this process", flush=True)
     slow = sorted(result.timings.items(), key=lambda kv: -kv[1])[:8]
     print("          families (s in this process): " + ", ".join(f"{k} {v:.2f}" for k, v in slow), flush=True)
     after = page_shas(builder)

@@ -430,7 +430,8 @@ def median_of(runs: list[dict]) -> dict:
 
 # -- the cold runs of every dataset, then each one's warm scenarios -------------------------------
 
-def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: bool = True) -> None:
+def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: bool = True,
+               drop: bool = False) -> None:
     """The cold runs of every dataset, interleaved (given 1, now 1, now 2, given 2, …), into each dataset's results.
 
     Why interleaved: the host's speed drifts within minutes (the CPU probe read 0.11 to 0.21 s between runs a
@@ -460,6 +461,8 @@ def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: b
             # the last run's ~600 MB of pages reach the disk now, not while this run is timed: the kernel's
             # writeback threads would compete with it for the two cores (every run starts like the first)
             os.sync()
+            if drop:
+                drop_caches()
             probe, memory = cpu_probe(), memory_probe()          # the host's speed right before each run
             cold[variant].append({**cold_run(rundir, ds["config"]), "cpu_probe_s": probe,
                                   "memory_probe_s": memory})
@@ -552,6 +555,24 @@ def interpreter() -> str:
     return f"{platform.python_implementation()} {platform.python_version()} at {base} ({linked})"
 
 
+DROP_CACHES_HELP = ("before each cold build, after its sync, drop the kernel's page, dentry and inode caches "
+                    "(root only): the system time of consecutive cold builds otherwise grows with the trees "
+                    "of the builds before them")
+
+
+def drop_caches() -> None:
+    """Empty the kernel's clean page cache, dentries and inodes (after a sync every cached page is clean).
+
+    Why: six consecutive cold builds, each keeping its ~60k files, spent 3.95, 4.33, 4.15, 5.85, 6.44 and
+    6.99 s in the kernel (``python -m bench.alternate``, two installs); with this before each,
+    4.33, 3.83, 3.78, 4.35, 3.98 and 4.03 s (one install).  A production ``alliumd --once`` does not
+    run next to five earlier copies of its site."""
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError as e:
+        raise SystemExit(f"--drop-caches: {e} (it needs root)") from None
+
+
 def compile_bytecode() -> str:
     """Byte-compile the alliumd package being measured, as ``pip install .`` does; says what it did."""
     import compileall
@@ -579,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
                          "deleted just before (default %(default)s; 0: no wait; never with --quick or --check)")
     ap.add_argument("--no-compile", action="store_true",
                     help="do not byte-compile alliumd first (measure an install without bytecode)")
+    ap.add_argument("--drop-caches", action="store_true", help=DROP_CACHES_HELP)
     args = ap.parse_args(argv)
     if args.quick:
         args.relays, args.runs = 200, 1
@@ -594,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
                "interpreter": interpreter(), "runs": args.runs, "quiet_start_s": args.quiet_start,
                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "bytecode": "not compiled (--no-compile)" if args.no_compile else compile_bytecode(),
+               "drop_caches": args.drop_caches,
                "datasets": {}}
     workdir = Path(tempfile.mkdtemp(prefix="alliumd-bench-"))
     waits = not (args.check or args.quick)          # a small site replaces few pages; --check times nothing
@@ -619,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
                                          "whatever was deleted just before the benchmark (a test suite's trees?)")
             print(f"{label}: cold runs of " + " and ".join(ds["label"] for ds in datasets.values())
                   + ", side by side:", flush=True)
-            cold_phase(datasets, args.runs, workdir, settle=not args.check)
+            cold_phase(datasets, args.runs, workdir, settle=not args.check, drop=args.drop_caches)
             previous_end = None          # when the last dataset's daemon stopped
             for variant, ds in datasets.items():
                 print(f"{label}, {ds['label']}, warm scenarios:", flush=True)
@@ -658,7 +681,8 @@ def print_report(r: dict) -> list[str]:
     """A table per dataset; returns every violated expectation."""
     failures = []
     print(f"\nalliumd benchmark: {r['data']}; {r['cores']} cores; Python {r['python']}; median of {r['runs']}")
-    print(f"interpreter: {r.get('interpreter', '?')}; bytecode: {r.get('bytecode', '?')}")
+    print(f"interpreter: {r.get('interpreter', '?')}; bytecode: {r.get('bytecode', '?')}"
+          + ("; kernel caches dropped before each cold run (--drop-caches)" if r.get("drop_caches") else ""))
     for variant, d in r["datasets"].items():
         print(f"\n== {d['label']} ==")
         print(f"inputs (MB): {d['inputs_mb']}; file system probe before the cold runs: "
