@@ -451,8 +451,8 @@ def cold_phase(datasets: dict[str, dict], runs: int, workdir: Path, *, settle: b
     cold: dict[str, list[dict]] = {variant: [] for variant in datasets}
     for run in range(runs):
         # each pair in the other order than the last (given 1, shifted 1, shifted 2, given 2, …): later cold runs
-        # of a benchmark took more system time than earlier ones, for a reason not found yet (README), which
-        # a fixed order would have charged to the second dataset
+        # of a benchmark took more system time than earlier ones (the kernel's caches of the runs before:
+        # --drop-caches, README), which a fixed order would have charged to the second dataset
         order = list(datasets.items()) if run % 2 == 0 else list(reversed(datasets.items()))
         for variant, ds in order:
             rundir = ds["dir"] / f"run{run}"

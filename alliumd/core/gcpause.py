@@ -27,9 +27,9 @@ def gc_paused() -> Iterator[None]:
 
 # young collections every 50k container allocations instead of 700, and a full one only after 100 of
 # the middle generation's: a render batch allocates millions of short-lived views (freed by reference
-# counting: templates.py breaks Mako's cycles), and the default thresholds ran ~2,300 collections, 12 of
-# them full, 1.4 s of a 10k-relay cold build in one process; these ran 22, none full, 0.4 s, and the peak
-# RSS was 20 MB lower (fewer survivors promoted to the old generation)
+# counting: templates.py breaks Mako's cycles).  A 10k-relay cold build in one process (`python -m
+# bench.profile --scenario cold --workers 1`, which prints them) ran 1,224 collections with the default
+# thresholds, 4 of them full, 0.43 s; with these 10, none full, 0.13-0.18 s
 RENDER_THRESHOLDS = (50_000, 50, 100)
 
 

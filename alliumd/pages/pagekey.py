@@ -45,9 +45,9 @@ def derive(fn: Callable[..., Any], args: tuple, shared: dict | None = None) -> s
 
     A function with a ``ship`` (registry.Deferred.__reduce__) is keyed by what it ships: the function and
     the slim arguments a render worker builds the very same view from.  They decide the page as much as
-    the full arguments do, cost a fraction to serialise (a relay's metrics.txt: its relay view and
-    uptime entry were 51 MB of a 10k-relay cold build's keys), and a worker that receives only them
-    derives the same key.
+    the full arguments do, cost a fraction to serialise (a relay's metrics.txt: a few fields instead
+    of its relay view and uptime entry; the keys' serialisation in a 10k-relay cold build, under
+    cProfile, 1.18 → 1.06 s), and a worker that receives only them derives the same key.
     """
     ship = getattr(fn, "ship", None)
     if ship is not None:
